@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# lifeboat: make builds ./lifeboat; make check runs every test.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/lifeboat
+
+CC ?= cc
+PKGS := blkid fdisk libparted uuid libxml-2.0 ext2fs e2p com_err libcrypto efivar efiboot json-c
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 $(WARN) -Iinclude $(PKG_CFLAGS) -D_GNU_SOURCE -fno-strict-aliasing
+LDLIBS += $(PKG_LIBS)
+
+SRCS := $(wildcard src/*.c)
+OBJS := $(patsubst src/%.c,build/%.o,$(SRCS)) build/schema.o
+LIB_OBJS := $(filter-out build/lifeboat.o,$(OBJS))
+MAN8 := $(wildcard man/*.8)
+MAN5 := $(wildcard man/*.5)
+
+all: lifeboat
+
+lifeboat: $(OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+build/%.o: src/%.c include/lifeboat.h | build
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+build/schema.o: src/schema.S schema/lifeboat-manifest.rng | build
+	$(CC) -c -I. -o $@ src/schema.S
+
+build:
+	mkdir -p build
+
+# ---- tests ----
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRCS))
+
+build/tests/%: tests/unit/%.c $(LIB_OBJS) | build
+	@mkdir -p build/tests
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka) -o $@ $< $(LIB_OBJS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+check: lifeboat $(UNIT_BINS)
+	@tests/run.sh
+
+deps:
+	./tests/install-deps.sh
+
+install: lifeboat
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)
+	install -m 0755 lifeboat $(DESTDIR)$(SBINDIR)/lifeboat
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 schema/lifeboat-manifest.rng $(DESTDIR)$(DATADIR)/
+
+clean:
+	rm -rf build lifeboat
+
+.PHONY: all check deps install clean

@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * lifeboat — bare-metal system recovery for Linux.
+ *
+ * The data model (a capture's disks, partition tables, partitions, volumes
+ * and boot configuration) and every function shared between source files,
+ * grouped by the file that implements it.
+ *
+ * Conventions: functions return int, >= 0 on success and -errno on failure;
+ * on failure they leave a message for the user in lb_errmsg(). Constructors
+ * and lookups return NULL when there is nothing. Destructors accept NULL.
+ */
+#ifndef LIFEBOAT_H
+#define LIFEBOAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define LB_VERSION "0.1.0"
+#define LB_MANIFEST_FORMAT 1
+#define LB_MANIFEST_NAME "manifest.xml"
+
+/* ---- the data model (model.c) ---------------------------------------- */
+
+enum lb_label_type {
+	LB_LABEL_NONE = 0,	/* no partition table: blank or whole-disk fs */
+	LB_LABEL_DOS,
+	LB_LABEL_GPT,
+};
+
+enum lb_part_kind {
+	LB_PART_PRIMARY = 0,
+	LB_PART_EXTENDED,
+	LB_PART_LOGICAL,
+};
+
+/* A file in the capture directory, with its checksum. */
+struct lb_artifact {
+	char *file;		/* relative to the capture directory */
+	uint64_t size;
+	char *sha256;		/* lowercase hex */
+};
+
+/* What mke2fs needs to make the same ext2/3/4 filesystem again. */
+struct lb_ext_geom {
+	uint32_t block_size;
+	uint32_t cluster_size;
+	uint64_t blocks;
+	uint64_t reserved_blocks;
+	uint32_t inode_size;
+	uint64_t inodes;
+	uint32_t blocks_per_group;
+	uint32_t inodes_per_group;
+	uint32_t reserved_gdt_blocks;
+	uint32_t desc_size;
+	uint32_t log_groups_per_flex;
+	uint32_t journal_blocks;
+	uint32_t min_extra_isize;
+	uint32_t want_extra_isize;
+	uint32_t raid_stride;
+	uint32_t raid_stripe_width;
+	uint32_t rev;
+	char *features;		/* e2p names, space separated */
+	char *hash_alg;
+	char *hash_seed;
+	char *default_mount_opts;
+	char *mount_opts;
+	char *errors;
+	char *encoding;
+	char *creator_os;
+	char *last_mounted;
+};
+
+/* The boot sector fields mkfs.fat needs to make the same FAT again. */
+struct lb_vfat_geom {
+	uint32_t fat_bits;
+	uint32_t sector_size;
+	uint32_t cluster_sectors;
+	uint32_t reserved_sectors;
+	uint32_t fats;
+	uint32_t root_entries;
+	uint32_t fat_sectors;
+	uint32_t media;
+	uint32_t hidden_sectors;
+	uint64_t total_sectors;
+	uint32_t sectors_per_track;
+	uint32_t heads;
+	uint32_t drive_number;
+	char *serial;		/* XXXX-XXXX */
+	char *boot_label;	/* label in the boot sector (may differ from blkid's) */
+};
+
+struct lb_swap_geom {
+	uint32_t page_size;
+	uint64_t pages;		/* last_page from the header */
+	uint32_t version;
+};
+
+/* A filesystem or swap on a partition or a whole disk; "raw" when blkid
+ * finds nothing. */
+struct lb_volume {
+	char *id;		/* "disk0p2", or "disk0" for a whole-disk fs */
+	char *type;		/* blkid TYPE, or "raw" */
+	char *usage;		/* blkid USAGE */
+	char *version;
+	char *uuid;
+	char *uuid_sub;
+	char *label;
+	char *mountpoint;	/* at capture time, NULL when not mounted */
+	char *mount_options;
+	bool critical;
+	bool swap_active;
+
+	struct lb_ext_geom *ext;
+	struct lb_vfat_geom *vfat;
+	struct lb_swap_geom *swap;
+	struct lb_artifact *data;
+	char *data_method;	/* image, archive (with data) */
+
+	/* runtime only, never written */
+	uint64_t rt_offset;	/* bytes from the start of the disk */
+	uint64_t rt_size;
+	unsigned rt_major, rt_minor;
+};
+
+struct lb_partition {
+	uint32_t number;
+	uint64_t start;		/* logical sectors */
+	uint64_t size;		/* logical sectors */
+	enum lb_part_kind kind;
+	char *type;		/* GPT type GUID, or MBR type "0x83" */
+	char *uuid;		/* GPT partition GUID */
+	char *name;		/* GPT name, UTF-8 */
+	uint64_t attrs;		/* GPT attribute bits */
+	bool bootable;		/* MBR active flag */
+	char *path;		/* node at capture time: /dev/sda2 */
+	struct lb_artifact *content;	/* BIOS boot partition contents */
+	struct lb_volume *volume;
+};
+
+struct lb_disk {
+	char *id;		/* "disk0" */
+	char *path;		/* /dev/sda at capture time */
+	char *sysname;		/* sda */
+	char *model;
+	char *vendor;
+	char *serial;
+	char *wwn;
+	char **by_id;		/* names in /dev/disk/by-id */
+	size_t n_by_id;
+	char *transport;
+	uint64_t size;		/* logical sectors */
+	uint32_t sector_size;	/* logical */
+	uint32_t physical_sector_size;
+	bool removable;
+	bool selected;
+	char *exclude_reason;	/* why not selected */
+
+	enum lb_label_type label;
+	char *signature;	/* GPT disk GUID or MBR "0x1234abcd" */
+	uint64_t first_lba;	/* GPT usable range */
+	uint64_t last_lba;
+	uint64_t alt_lba;	/* GPT backup header */
+	uint64_t entries_lba;	/* GPT entries array */
+	uint32_t entries;	/* GPT entry count */
+	struct lb_artifact *boot_code;	/* first 440 bytes */
+	struct lb_artifact *mbr_gap;	/* sectors 1.. first partition, when used */
+
+	struct lb_partition **parts;
+	size_t n_parts;
+	struct lb_volume *volume;	/* filesystem on the whole disk */
+};
+
+struct lb_efi_entry {
+	char *name;		/* Boot0001 */
+	uint32_t attributes;	/* variable attributes */
+	bool active;		/* LOAD_OPTION_ACTIVE */
+	char *description;
+	char *device_path;	/* textual, for the eye */
+	char *data;		/* whole variable, hex: what restore writes */
+};
+
+struct lb_boot_ref {
+	char *source;		/* fstab, crypttab, cmdline */
+	uint32_t line;
+	char *key;		/* UUID, PARTUUID, LABEL, PARTLABEL */
+	char *value;
+	char *where;		/* mount point, crypttab name, cmdline key */
+	char *resolves;		/* volume or partition id, NULL if none */
+};
+
+struct lb_boot {
+	char *firmware;		/* uefi or bios */
+	char *loader;		/* grub, systemd-boot, ... when known */
+	char *esp;		/* volume id of the ESP */
+	char *bios_boot;	/* volume id of the BIOS boot partition */
+	char *boot_order;	/* "0001,0002" */
+	char *boot_current;
+	char *cmdline;
+	struct lb_efi_entry **efi;
+	size_t n_efi;
+	struct lb_boot_ref **refs;
+	size_t n_refs;
+};
+
+struct lb_manifest {
+	uint32_t format;
+	char *generator;
+	char *id;		/* capture instance UUID */
+	char *time;		/* UTC ISO 8601 */
+	char *hostname;
+	char *kernel;
+	char *machine_id;
+	char *data_mode;
+	struct lb_disk **disks;
+	size_t n_disks;
+	struct lb_boot *boot;
+
+	char *rt_dir;		/* runtime: the capture directory */
+};
+
+struct lb_manifest *lb_manifest_new(void);
+void lb_manifest_free(struct lb_manifest *m);
+struct lb_disk *lb_disk_new(void);
+void lb_disk_free(struct lb_disk *d);
+struct lb_partition *lb_partition_new(void);
+void lb_partition_free(struct lb_partition *p);
+struct lb_volume *lb_volume_new(void);
+void lb_volume_free(struct lb_volume *v);
+struct lb_artifact *lb_artifact_new(void);
+void lb_artifact_free(struct lb_artifact *a);
+struct lb_boot *lb_boot_new(void);
+void lb_boot_free(struct lb_boot *b);
+struct lb_efi_entry *lb_efi_entry_new(void);
+void lb_efi_entry_free(struct lb_efi_entry *e);
+struct lb_boot_ref *lb_boot_ref_new(void);
+void lb_boot_ref_free(struct lb_boot_ref *r);
+struct lb_ext_geom *lb_ext_geom_new(void);
+void lb_ext_geom_free(struct lb_ext_geom *g);
+struct lb_vfat_geom *lb_vfat_geom_new(void);
+void lb_vfat_geom_free(struct lb_vfat_geom *g);
+struct lb_swap_geom *lb_swap_geom_new(void);
+void lb_swap_geom_free(struct lb_swap_geom *g);
+
+int lb_manifest_add_disk(struct lb_manifest *m, struct lb_disk *d);
+int lb_disk_add_partition(struct lb_disk *d, struct lb_partition *p);
+int lb_disk_add_by_id(struct lb_disk *d, const char *name);
+int lb_boot_add_efi(struct lb_boot *b, struct lb_efi_entry *e);
+int lb_boot_add_ref(struct lb_boot *b, struct lb_boot_ref *r);
+
+struct lb_disk *lb_manifest_find_disk(const struct lb_manifest *m, const char *id_or_path);
+struct lb_partition *lb_disk_find_partition(const struct lb_disk *d, uint32_t number);
+struct lb_volume *lb_manifest_find_volume(const struct lb_manifest *m, const char *id);
+/* Calls fn for every volume (whole-disk and on partitions) in manifest order;
+ * stops and returns fn's value when it is non-zero. */
+int lb_manifest_foreach_volume(const struct lb_manifest *m,
+			       int (*fn)(struct lb_disk *, struct lb_partition *,
+					 struct lb_volume *, void *),
+			       void *userdata);
+const char *lb_label_type_name(enum lb_label_type t);
+int lb_label_type_from_name(const char *s, enum lb_label_type *ret);
+const char *lb_part_kind_name(enum lb_part_kind k);
+int lb_part_kind_from_name(const char *s, enum lb_part_kind *ret);
+bool lb_disk_is_critical(const struct lb_disk *d);
+
+/* ---- utilities (util.c) ---------------------------------------------- */
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(lb_freep)
+#define _cleanup_close_ _cleanup_(lb_closep)
+#define _cleanup_fclose_ _cleanup_(lb_fclosep)
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define LB_ARRAY_SIZE(x) (sizeof(x) / sizeof((x)[0]))
+
+static inline void *lb_take_ptr_(void *pp)
+{
+	void **p = pp, *r = *p;
+	*p = NULL;
+	return r;
+}
+#define TAKE_PTR(p) lb_take_ptr_(&(p))
+
+void lb_freep(void *p);
+void lb_closep(int *fd);
+void lb_fclosep(FILE **f);
+
+/* The last error's message, for the user. Core code sets it; cmd code
+ * prints it. */
+int lb_err(int err, const char *fmt, ...) _printf_(2, 3);
+const char *lb_errmsg(void);
+
+/* Tracing to stderr when LIFEBOAT_DEBUG is set ("all" or a list of areas). */
+void lb_debug(const char *area, const char *fmt, ...) _printf_(2, 3);
+
+/* Program code: print "lifeboat: ..." to stderr. */
+void lb_warn(const char *fmt, ...) _printf_(1, 2);
+
+char *lb_strdup(const char *s);		/* NULL-safe, aborts on ENOMEM */
+char *lb_asprintf(const char *fmt, ...) _printf_(1, 2);
+void *lb_zalloc(size_t n);
+void *lb_realloc_array(void *p, size_t n, size_t size);
+char *lb_strstrip(char *s);
+int lb_read_file(const char *path, char **ret, size_t max);
+int lb_read_line(const char *path, char **ret);	/* first line, stripped */
+int lb_read_u64(const char *path, uint64_t *ret);
+int lb_write_file(const char *path, const void *buf, size_t len, int mode);
+int lb_pread_all(int fd, void *buf, size_t len, uint64_t off);
+int lb_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+int lb_parse_u64(const char *s, uint64_t *ret);
+int lb_parse_u32(const char *s, uint32_t *ret);
+bool lb_is_zero(const void *buf, size_t len);
+bool lb_utf8_is_printable(const char *s);
+char *lb_hex_encode(const void *buf, size_t len);
+int lb_hex_decode(const char *hex, uint8_t **ret, size_t *ret_len);
+int lb_sha256_fd(int fd, uint64_t off, uint64_t len, char ret[65]);
+int lb_sha256_buf(const void *buf, size_t len, char ret[65]);
+int lb_sha256_file(const char *path, char ret[65], uint64_t *ret_size);
+int lb_mkdir_p(const char *path, int mode);
+int lb_rm_rf(const char *path);
+char *lb_utc_now(void);
+/* Runs argv (no shell), stdout/stderr to ours unless quiet. Returns the
+ * exit status (>= 0) or -errno when it could not run. */
+int lb_run(char *const argv[], bool quiet);
+/* /dev/sdX or /dev/loopN, resolved to the kernel's name of a whole disk */
+int lb_dev_sysname(const char *dev, char **ret_sysname, bool *ret_is_partition);
+
+/* ---- system state (sysinfo.c) ----------------------------------------- */
+
+/* What is in use on this machine: mounts, active swap, holders. */
+struct lb_mount {
+	unsigned major, minor;
+	char *target;
+	char *options;
+	char *source;
+};
+
+struct lb_sysinfo {
+	struct lb_mount *mounts;
+	size_t n_mounts;
+	dev_t *swaps;
+	size_t n_swaps;
+};
+
+int lb_sysinfo_load(struct lb_sysinfo **ret);
+void lb_sysinfo_free(struct lb_sysinfo *si);
+const struct lb_mount *lb_sysinfo_find_mount(const struct lb_sysinfo *si, unsigned major, unsigned minor);
+bool lb_sysinfo_is_swap(const struct lb_sysinfo *si, unsigned major, unsigned minor);
+/* Why a whole disk must not be written: a mounted filesystem, active swap or
+ * a holder on it or any partition. Returns 1 and a reason, 0 if free. */
+int lb_disk_in_use(const struct lb_sysinfo *si, const char *sysname, char **ret_reason);
+bool lb_mountpoint_is_critical(const char *target);
+
+/* ---- scanner (scan.c, fs_ext.c, fs_vfat.c, fs_swap.c, boot.c) --------- */
+
+struct lb_scan_opts {
+	char **disks;		/* --disk: only these (sysnames or paths) */
+	size_t n_disks;
+	char **exclude;		/* --exclude-disk */
+	size_t n_exclude;
+	const char *outdir;	/* capture directory, for artifacts */
+};
+
+int lb_scan(const struct lb_scan_opts *opts, struct lb_manifest **ret);
+int lb_scan_disk(const char *sysname, const char *id, const struct lb_sysinfo *si,
+		 const char *outdir, struct lb_disk **ret);
+int lb_ext_read_geom(const char *dev, uint64_t offset, struct lb_ext_geom **ret);
+int lb_vfat_read_geom(int fd, uint64_t offset, struct lb_vfat_geom **ret);
+int lb_swap_read_geom(int fd, uint64_t offset, uint64_t size, struct lb_swap_geom **ret);
+int lb_boot_scan(struct lb_manifest *m);
+
+/* ---- manifest I/O (manifest.c) ---------------------------------------- */
+
+int lb_manifest_write(const struct lb_manifest *m, const char *path);
+int lb_manifest_write_mem(const struct lb_manifest *m, char **ret, size_t *ret_len);
+/* CAPTURE is a directory or its manifest.xml. Validates against the schema. */
+int lb_manifest_load(const char *capture, struct lb_manifest **ret);
+int lb_manifest_load_mem(const char *buf, size_t len, const char *name, struct lb_manifest **ret);
+/* Checks an artifact's size and checksum against the capture directory. */
+int lb_artifact_verify(const struct lb_manifest *m, const struct lb_artifact *a);
+/* Writes buf to the capture directory as file and fills the artifact. */
+int lb_artifact_save(const char *dir, const char *file, const void *buf, size_t len,
+		     struct lb_artifact **ret);
+extern const char lb_schema_rng[];
+extern const unsigned lb_schema_rng_len;
+
+/* ---- output (show.c) -------------------------------------------------- */
+
+int lb_show_text(const struct lb_manifest *m, FILE *f);
+int lb_show_json(const struct lb_manifest *m, FILE *f);
+
+/* ---- subcommands (cmd_*.c) -------------------------------------------- */
+
+int cmd_capture(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+
+/* exit codes */
+#define LB_EXIT_OK 0
+#define LB_EXIT_FAIL 1
+#define LB_EXIT_USAGE 2
+
+#endif

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* Boot configuration: firmware kind, EFI boot entries and BootOrder
+ * (libefivar/libefiboot), the ESP and BIOS boot partition, the boot loader,
+ * and the references to identities in fstab, crypttab and the kernel
+ * command line, each resolved to the volume it names. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <efiboot.h>
+#include <efivar.h>
+
+#include "lifeboat.h"
+
+#define LB_LOAD_OPTION_ACTIVE 0x00000001u /* UEFI spec 3.1.3 */
+#define GPT_TYPE_ESP "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+#define GPT_TYPE_BIOS_BOOT "21686148-6449-6E6F-744E-656564454649"
+
+static const char *etc_path(const char *name, char *buf, size_t len)
+{
+	const char *root = getenv("LIFEBOAT_SYSROOT");
+
+	snprintf(buf, len, "%s/%s", root ? root : "", name);
+	return buf;
+}
+
+static int scan_efi_entry(struct lb_boot *b, const char *name)
+{
+	uint8_t *data = NULL;
+	size_t size = 0;
+	uint32_t attrs = 0;
+	struct lb_efi_entry *e;
+	efi_load_option *opt;
+	const unsigned char *desc;
+	efidp dp;
+	char path[4096];
+
+	if (efi_get_variable(EFI_GLOBAL_GUID, name, &data, &size, &attrs) < 0)
+		return lb_err(-errno, "cannot read EFI variable %s: %s", name, strerror(errno));
+	e = lb_efi_entry_new();
+	e->name = lb_strdup(name);
+	e->attributes = attrs;
+	e->data = lb_hex_encode(data, size);
+	opt = (efi_load_option *)data;
+	if (size >= 6) {
+		e->active = efi_loadopt_attrs(opt) & LB_LOAD_OPTION_ACTIVE;
+		desc = efi_loadopt_desc(opt, (ssize_t)size);
+		if (desc && lb_utf8_is_printable((const char *)desc))
+			e->description = lb_strdup((const char *)desc);
+		dp = efi_loadopt_path(opt, (ssize_t)size);
+		if (dp && efidp_format_device_path(path, sizeof(path), dp,
+						   efi_loadopt_pathlen(opt, (ssize_t)size)) > 0 &&
+		    lb_utf8_is_printable(path))
+			e->device_path = lb_strdup(path);
+	}
+	free(data);
+	lb_boot_add_efi(b, e);
+	return 0;
+}
+
+static int cmp_efi(const void *a, const void *b)
+{
+	return strcmp((*(struct lb_efi_entry *const *)a)->name,
+		      (*(struct lb_efi_entry *const *)b)->name);
+}
+
+static char *u16_list(const uint8_t *data, size_t size)
+{
+	char *r = lb_zalloc(size / 2 * 5 + 1);
+
+	for (size_t i = 0; i + 1 < size; i += 2)
+		sprintf(r + strlen(r), "%s%04X", i ? "," : "", data[i] | data[i + 1] << 8);
+	return r;
+}
+
+static int scan_efi(struct lb_boot *b)
+{
+	efi_guid_t *guid = NULL;
+	char *name = NULL;
+	int rc;
+
+	if (!efi_variables_supported())
+		return 0;
+	while ((rc = efi_get_next_variable_name(&guid, &name)) > 0) {
+		efi_guid_t global = EFI_GLOBAL_GUID;
+		uint8_t *data = NULL;
+		size_t size = 0;
+		uint32_t attrs;
+
+		if (efi_guid_cmp(guid, &global) != 0)
+			continue;
+		if (strlen(name) == 8 && strncmp(name, "Boot", 4) == 0 && isxdigit(name[4]) &&
+		    isxdigit(name[5]) && isxdigit(name[6]) && isxdigit(name[7])) {
+			int r = scan_efi_entry(b, name);
+
+			if (r < 0)
+				return r;
+		} else if ((strcmp(name, "BootOrder") == 0 || strcmp(name, "BootCurrent") == 0) &&
+			   efi_get_variable(global, name, &data, &size, &attrs) == 0) {
+			char **dst = name[4] == 'O' ? &b->boot_order : &b->boot_current;
+
+			free(*dst);
+			*dst = u16_list(data, size);
+			free(data);
+		}
+	}
+	if (b->n_efi)
+		qsort(b->efi, b->n_efi, sizeof(*b->efi), cmp_efi);
+	return 0;
+}
+
+/* The volume whose identity key=value names, or NULL. */
+static const char *resolve(const struct lb_manifest *m, const char *key, const char *value)
+{
+	for (size_t i = 0; i < m->n_disks; i++) {
+		const struct lb_disk *d = m->disks[i];
+
+		if (d->volume) {
+			if (strcmp(key, "UUID") == 0 && d->volume->uuid &&
+			    strcasecmp(d->volume->uuid, value) == 0)
+				return d->volume->id;
+			if (strcmp(key, "LABEL") == 0 && d->volume->label &&
+			    strcmp(d->volume->label, value) == 0)
+				return d->volume->id;
+		}
+		for (size_t j = 0; j < d->n_parts; j++) {
+			const struct lb_partition *p = d->parts[j];
+			const struct lb_volume *v = p->volume;
+
+			if (!v)
+				continue;
+			if ((strcmp(key, "UUID") == 0 && v->uuid && strcasecmp(v->uuid, value) == 0) ||
+			    (strcmp(key, "LABEL") == 0 && v->label && strcmp(v->label, value) == 0) ||
+			    (strcmp(key, "PARTUUID") == 0 && p->uuid && strcasecmp(p->uuid, value) == 0) ||
+			    (strcmp(key, "PARTLABEL") == 0 && p->name && strcmp(p->name, value) == 0))
+				return v->id;
+			if (strcmp(key, "PARTUUID") == 0 && d->label == LB_LABEL_DOS && d->signature) {
+				/* MBR PARTUUID: the disk identifier, a dash, the number */
+				_cleanup_free_ char *mbr = lb_asprintf("%s-%02x", d->signature + 2, p->number);
+
+				if (strcasecmp(mbr, value) == 0)
+					return v->id;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Recognises KEY=value and /dev/disk/by-KEY/value forms in one token. */
+static void add_ref(struct lb_manifest *m, const char *source, uint32_t line, const char *token,
+		    const char *where)
+{
+	static const struct {
+		const char *prefix, *key;
+	} forms[] = {
+		{ "UUID=", "UUID" },
+		{ "PARTUUID=", "PARTUUID" },
+		{ "LABEL=", "LABEL" },
+		{ "PARTLABEL=", "PARTLABEL" },
+		{ "/dev/disk/by-uuid/", "UUID" },
+		{ "/dev/disk/by-partuuid/", "PARTUUID" },
+		{ "/dev/disk/by-label/", "LABEL" },
+		{ "/dev/disk/by-partlabel/", "PARTLABEL" },
+	};
+	const char *val;
+
+	for (size_t i = 0; i < LB_ARRAY_SIZE(forms); i++) {
+		struct lb_boot_ref *r;
+		_cleanup_free_ char *v = NULL;
+		const char *res;
+
+		if (strncmp(token, forms[i].prefix, strlen(forms[i].prefix)) != 0)
+			continue;
+		val = token + strlen(forms[i].prefix);
+		v = lb_strdup(val);
+		if (v[0] == '"' && strlen(v) >= 2 && v[strlen(v) - 1] == '"') {
+			v[strlen(v) - 1] = '\0';
+			memmove(v, v + 1, strlen(v));
+		}
+		if (!*v || !lb_utf8_is_printable(v))
+			return;
+		r = lb_boot_ref_new();
+		r->source = lb_strdup(source);
+		r->line = line;
+		r->key = lb_strdup(forms[i].key);
+		r->value = lb_strdup(v);
+		r->where = lb_strdup(where);
+		res = resolve(m, forms[i].key, v);
+		r->resolves = lb_strdup(res);
+		lb_boot_add_ref(m->boot, r);
+		return;
+	}
+}
+
+/* fstab and crypttab: whitespace separated fields, # comments. */
+static void scan_table_file(struct lb_manifest *m, const char *name, int dev_field, int where_field)
+{
+	char path[4096];
+	_cleanup_fclose_ FILE *f = fopen(etc_path(name, path, sizeof(path)), "re");
+	char *line = NULL;
+	size_t cap = 0;
+	uint32_t no = 0;
+	const char *source = strrchr(name, '/') + 1;
+
+	if (!f)
+		return;
+	while (getline(&line, &cap, f) > 0) {
+		char *fields[4] = { 0 }, *save = NULL, *tok;
+		int n = 0;
+
+		no++;
+		if (line[strspn(line, " \t")] == '#')
+			continue;
+		for (tok = strtok_r(line, " \t\n", &save); tok && n < 4; tok = strtok_r(NULL, " \t\n", &save))
+			fields[n++] = tok;
+		if (n > dev_field && n > where_field)
+			add_ref(m, source, no, fields[dev_field], fields[where_field]);
+	}
+	free(line);
+}
+
+static void scan_cmdline(struct lb_manifest *m)
+{
+	const char *path = getenv("LIFEBOAT_CMDLINE");
+	_cleanup_free_ char *s = NULL;
+	char *save = NULL, *tok;
+
+	if (lb_read_line(path ? path : "/proc/cmdline", &s) < 0)
+		return;
+	if (lb_utf8_is_printable(s))
+		m->boot->cmdline = lb_strdup(s);
+	for (tok = strtok_r(s, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (!eq)
+			continue;
+		*eq = '\0';
+		if (strcmp(tok, "root") == 0 || strcmp(tok, "resume") == 0 ||
+		    strcmp(tok, "cryptdevice") == 0 || strcmp(tok, "rd.luks.uuid") == 0 ||
+		    strcmp(tok, "systemd.swap") == 0 || strcmp(tok, "usr") == 0 ||
+		    strcmp(tok, "mount.usr") == 0) {
+			_cleanup_free_ char *key = lb_strdup(tok);
+
+			add_ref(m, "cmdline", 1, eq + 1, key);
+		}
+	}
+}
+
+static bool area_mentions(const struct lb_manifest *m, const struct lb_artifact *a,
+			  const char *word)
+{
+	_cleanup_free_ char *path = NULL, *buf = NULL;
+	int n;
+
+	if (!a || !m->rt_dir)
+		return false;
+	path = lb_asprintf("%s/%s", m->rt_dir, a->file);
+	n = lb_read_file(path, &buf, 64 << 20);
+	return n > 0 && memmem(buf, (size_t)n, word, strlen(word)) != NULL;
+}
+
+int lb_boot_scan(struct lb_manifest *m)
+{
+	struct lb_boot *b = lb_boot_new();
+	char path[4096];
+	int r;
+
+	m->boot = b;
+	b->firmware = lb_strdup(access("/sys/firmware/efi", F_OK) == 0 ? "uefi" : "bios");
+	if (strcmp(b->firmware, "uefi") == 0) {
+		r = scan_efi(b);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < m->n_disks; i++) {
+		const struct lb_disk *d = m->disks[i];
+
+		for (size_t j = 0; j < d->n_parts; j++) {
+			const struct lb_partition *p = d->parts[j];
+			bool esp = p->type && (strcasecmp(p->type, GPT_TYPE_ESP) == 0 ||
+					       strcmp(p->type, "0xef") == 0);
+
+			if (!p->volume)
+				continue;
+			if (esp && (!b->esp || (p->volume->mountpoint && d->selected)))
+				b->esp = lb_strdup(p->volume->id);
+			if (p->type && strcasecmp(p->type, GPT_TYPE_BIOS_BOOT) == 0 && !b->bios_boot)
+				b->bios_boot = lb_strdup(p->volume->id);
+		}
+		if (!b->loader && (area_mentions(m, d->boot_code, "GRUB") ||
+				   area_mentions(m, d->mbr_gap, "GRUB")))
+			b->loader = lb_strdup("grub");
+	}
+	if (!b->loader && (access(etc_path("boot/grub/grub.cfg", path, sizeof(path)), F_OK) == 0 ||
+			   access(etc_path("boot/grub2/grub.cfg", path, sizeof(path)), F_OK) == 0))
+		b->loader = lb_strdup("grub");
+	if (!b->loader && (access(etc_path("boot/efi/loader/loader.conf", path, sizeof(path)), F_OK) == 0 ||
+			   access(etc_path("efi/loader/loader.conf", path, sizeof(path)), F_OK) == 0))
+		b->loader = lb_strdup("systemd-boot");
+	scan_table_file(m, "etc/fstab", 0, 1);
+	scan_table_file(m, "etc/crypttab", 1, 0);
+	scan_cmdline(m);
+	return 0;
+}
