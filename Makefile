@@ -51,6 +51,9 @@ check: lifeboat $(UNIT_BINS)
 deps:
 	./tests/install-deps.sh
 
+demo: lifeboat
+	@tests/demo.sh
+
 install: lifeboat
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)
 	install -m 0755 lifeboat $(DESTDIR)$(SBINDIR)/lifeboat
@@ -61,4 +64,4 @@ install: lifeboat
 clean:
 	rm -rf build lifeboat
 
-.PHONY: all check deps install clean
+.PHONY: all check deps demo install clean

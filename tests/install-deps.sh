@@ -1,0 +1,17 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Installs what lifeboat needs to build and test on Debian 12 (as root).
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: run as root (apt-get)" >&2
+	exit 1
+fi
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+	build-essential pkgconf \
+	libblkid-dev libfdisk-dev libparted-dev uuid-dev libxml2-dev \
+	libext2fs-dev comerr-dev libssl-dev libefivar-dev libefiboot-dev libjson-c-dev \
+	libcmocka-dev libzstd-dev libarchive-dev \
+	util-linux fdisk gdisk parted e2fsprogs dosfstools mtools xxd \
+	groff-base python3 >/dev/null

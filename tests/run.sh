@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Runs every test: the cmocka unit tests, then each tests/<area>/<case>.sh.
+# A script exits 0 (pass), 77 (skip, e.g. not root) or anything else (fail).
+# Ends with one line: N passed, N failed, N skipped.
+#   tests/run.sh [PATTERN]   runs only the tests whose path contains PATTERN
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 2
+pattern=${1:-}
+pass=0 fail=0 skip=0 failed=()
+log_dir=$(mktemp -d)
+trap 'rm -rf "$log_dir"' EXIT
+
+run_one() {
+	local name=$1; shift
+	local log="$log_dir/$(echo "$name" | tr '/' '_').log" rc start end
+	start=$(date +%s)
+	LB_TOP="$top" timeout --kill-after=10 900 "$@" >"$log" 2>&1
+	rc=$?
+	end=$(date +%s)
+	case $rc in
+	0) pass=$((pass + 1)); printf 'PASS  %-45s %3ss\n' "$name" $((end - start)) ;;
+	77) skip=$((skip + 1)); printf 'SKIP  %-45s %s\n' "$name" "$(grep -m1 SKIP "$log" | sed 's/^SKIP: *//')" ;;
+	*) fail=$((fail + 1)); failed+=("$name")
+	   printf 'FAIL  %-45s (exit %s)\n' "$name" "$rc"
+	   sed 's/^/      | /' "$log" | tail -n 40 ;;
+	esac
+}
+
+for t in build/tests/test_*; do
+	[ -x "$t" ] || continue
+	case $t in *"$pattern"*) ;; *) continue ;; esac
+	run_one "unit/$(basename "$t")" "$t"
+done
+for t in tests/*/*.sh; do
+	[ -f "$t" ] || continue
+	case $t in *"$pattern"*) ;; *) continue ;; esac
+	run_one "${t#tests/}" bash "$t"
+done
+
+[ ${#failed[@]} -eq 0 ] || printf 'failed: %s\n' "${failed[*]}"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
