@@ -386,6 +386,150 @@ int lb_artifact_save(const char *dir, const char *file, const void *buf, size_t 
 extern const char lb_schema_rng[];
 extern const unsigned lb_schema_rng_len;
 
+/* ---- planning a restore (plan.c) -------------------------------------- */
+
+enum lb_match {
+	LB_MATCH_NONE = 0,
+	LB_MATCH_MAP,		/* --disk-map */
+	LB_MATCH_SIGNATURE,	/* same GPT disk GUID / MBR identifier */
+	LB_MATCH_SERIAL,
+	LB_MATCH_WWN,
+	LB_MATCH_PATH_SIZE,	/* same path and size */
+	LB_MATCH_BLANK,		/* a blank disk, the replaced-disk case */
+};
+
+enum lb_verdict {
+	LB_VERDICT_INTACT = 0,
+	LB_VERDICT_RECREATE,
+	LB_VERDICT_EXCLUDED,
+	LB_VERDICT_MISSING,
+};
+
+enum lb_vol_action {
+	LB_VOL_KEEP = 0,	/* on an intact disk */
+	LB_VOL_FORMAT,		/* make the filesystem with its identity */
+	LB_VOL_CONTENT,		/* write recorded raw content (BIOS boot) */
+	LB_VOL_NOTHING,		/* raw space: nothing to make */
+	LB_VOL_SKIP,		/* its disk is excluded or missing */
+};
+
+/* A whole disk on this machine, as it is now. */
+struct lb_target {
+	char *sysname;
+	char *path;
+	struct lb_disk *state;	/* scanned, read-only */
+	char *unreadable;	/* why it could not be scanned */
+	char *in_use;		/* why it must not be written, or NULL */
+	bool holds_capture;
+	bool blank;
+	bool taken;
+};
+
+struct lb_plan_disk {
+	struct lb_disk *disk;	/* recorded */
+	struct lb_target *target;
+	enum lb_match how;
+	enum lb_verdict verdict;
+	char *why;		/* for the verdict, or the ambiguity */
+};
+
+struct lb_plan_volume {
+	struct lb_plan_disk *pd;
+	struct lb_partition *part;	/* NULL for a whole-disk volume */
+	struct lb_volume *vol;
+	enum lb_vol_action action;
+	char *why;
+};
+
+struct lb_disk_map {
+	char *from;		/* manifest disk id or recorded path */
+	char *to;		/* device on this machine */
+};
+
+struct lb_plan_opts {
+	struct lb_disk_map *maps;
+	size_t n_maps;
+	char **exclude;		/* manifest ids or recorded paths */
+	size_t n_exclude;
+	char **include;
+	size_t n_include;
+	bool data;
+};
+
+struct lb_plan {
+	struct lb_manifest *m;	/* not owned */
+	struct lb_target **targets;
+	size_t n_targets;
+	struct lb_plan_disk *disks;
+	size_t n_disks;
+	struct lb_plan_volume *vols;
+	size_t n_vols;
+	char **problems;	/* each one stops a restore */
+	size_t n_problems;
+	bool usage_error;	/* a problem is in the options, not the machine */
+};
+
+/* This machine's disks; with LIFEBOAT_MACHINE=FILE a manifest stands in for
+ * them (for planning without devices: golden tests). */
+int lb_targets_load(const char *capture_dir, struct lb_target ***ret, size_t *ret_n);
+void lb_target_free(struct lb_target *t);
+int lb_plan_build(struct lb_manifest *m, const struct lb_plan_opts *opts,
+		  struct lb_target **targets, size_t n_targets, struct lb_plan **ret);
+void lb_plan_free(struct lb_plan *p);	/* frees the targets too */
+bool lb_plan_all_intact(const struct lb_plan *p);
+int lb_plan_print(const struct lb_plan *p, FILE *f);
+int lb_plan_print_json(const struct lb_plan *p, FILE *f);
+const char *lb_match_name(enum lb_match h);
+const char *lb_verdict_name(enum lb_verdict v);
+const char *lb_vol_action_name(enum lb_vol_action a);
+int lb_parse_disk_map(const char *arg, struct lb_disk_map *ret);
+/* True when a recorded disk's layout still stands on the current one. */
+bool lb_disk_is_intact(const struct lb_disk *rec, const struct lb_disk *cur, char **ret_why);
+
+/* ---- formatting (format.c, fs_*.c) ------------------------------------ */
+
+struct lb_fs_ops {
+	const char *type;	/* blkid TYPE */
+	const char *program;	/* the mkfs it runs */
+	/* argv for making vol on dev; the caller frees it with lb_argv_free */
+	char **(*mkfs_argv)(const struct lb_volume *vol, const char *dev, bool quick);
+	/* what mkfs cannot set, put right afterwards (may be NULL) */
+	int (*fixup)(const struct lb_volume *vol, const char *dev);
+};
+
+const struct lb_fs_ops *lb_fs_ops_find(const char *type);
+bool lb_program_exists(const char *name);
+void lb_argv_free(char **argv);
+char **lb_argv_new(const char *first);
+void lb_argv_add(char ***argv, const char *fmt, ...) _printf_(2, 3);
+char **lb_ext_mkfs_argv(const struct lb_volume *vol, const char *dev, bool quick);
+int lb_ext_fixup(const struct lb_volume *vol, const char *dev);
+char **lb_vfat_mkfs_argv(const struct lb_volume *vol, const char *dev, bool quick);
+char **lb_swap_mkfs_argv(const struct lb_volume *vol, const char *dev, bool quick);
+
+/* ---- writing (restore.c, partwrite.c, marker.c) ----------------------- */
+
+struct lb_restore_opts {
+	bool quick;		/* --quick-format */
+	bool data;
+	const char *marker;	/* --marker PATH */
+	FILE *log;		/* progress and the record of what was done */
+};
+
+int lb_restore_run(struct lb_plan *p, const struct lb_restore_opts *opts, const char *log_path,
+		   char **ret_instance);
+int lb_table_write(const struct lb_disk *rec, const char *path, int fd);
+int lb_kernel_update_partitions(const struct lb_disk *rec, const char *sysname, int fd);
+int lb_partition_node(const char *sysname, uint32_t number, char **ret);
+int lb_wipe_signatures(int fd, uint64_t offset, uint64_t size, uint32_t sector_size);
+int lb_zero_range(int fd, uint64_t offset, uint64_t size, bool verify);
+int lb_marker_write(const struct lb_plan *p, const char *path, char **ret_instance);
+
+/* ---- loop devices (loopdev.c) ----------------------------------------- */
+
+int lb_loop_attach(const char *file, uint32_t sector_size, char **ret_path, int *ret_fd);
+int lb_loop_detach(int fd);
+
 /* ---- output (show.c) -------------------------------------------------- */
 
 int lb_show_text(const struct lb_manifest *m, FILE *f);
@@ -396,6 +540,9 @@ int lb_show_json(const struct lb_manifest *m, FILE *f);
 int cmd_capture(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_drill(int argc, char **argv);
 
 /* exit codes */
 #define LB_EXIT_OK 0

@@ -131,3 +131,142 @@ int lb_ext_read_geom(const char *dev, uint64_t offset, struct lb_ext_geom **ret)
 	*ret = g;
 	return 0;
 }
+
+/* Features that describe a filesystem's state, not its making. */
+static bool runtime_feature(const char *f)
+{
+	return strcmp(f, "needs_recovery") == 0 || strcmp(f, "orphan_present") == 0 ||
+	       strcmp(f, "mmp") == 0 || strcmp(f, "snapshot_bitmap") == 0;
+}
+
+char **lb_ext_mkfs_argv(const struct lb_volume *v, const char *dev, bool quick)
+{
+	const struct lb_ext_geom *g = v->ext;
+	char **argv = lb_argv_new("mke2fs");
+	_cleanup_free_ char *feat = lb_strdup("none"), *list = NULL;
+	_cleanup_free_ char *ext = NULL;
+	char *save = NULL;
+
+	lb_argv_add(&argv, "-F");
+	lb_argv_add(&argv, "-q");
+	lb_argv_add(&argv, "-t");
+	lb_argv_add(&argv, "%s", v->type);
+	if (v->uuid) {
+		lb_argv_add(&argv, "-U");
+		lb_argv_add(&argv, "%s", v->uuid);
+	}
+	if (v->label) {
+		lb_argv_add(&argv, "-L");
+		lb_argv_add(&argv, "%s", v->label);
+	}
+	if (!g) {
+		lb_argv_add(&argv, "%s", dev);
+		return argv;
+	}
+	list = lb_strdup(g->features);
+	for (char *w = strtok_r(list, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		char *n;
+
+		if (runtime_feature(w))
+			continue;
+		n = lb_asprintf("%s,%s", feat, w);
+		free(feat);
+		feat = n;
+	}
+	lb_argv_add(&argv, "-O");
+	lb_argv_add(&argv, "%s", feat);
+	lb_argv_add(&argv, "-b");
+	lb_argv_add(&argv, "%u", g->block_size);
+	if (g->cluster_size > g->block_size) {
+		lb_argv_add(&argv, "-C");
+		lb_argv_add(&argv, "%u", g->cluster_size);
+	}
+	lb_argv_add(&argv, "-I");
+	lb_argv_add(&argv, "%u", g->inode_size);
+	lb_argv_add(&argv, "-N");
+	lb_argv_add(&argv, "%" PRIu64, g->inodes);
+	lb_argv_add(&argv, "-g");
+	lb_argv_add(&argv, "%u", g->blocks_per_group);
+	if (g->log_groups_per_flex) {
+		lb_argv_add(&argv, "-G");
+		lb_argv_add(&argv, "%u", 1u << g->log_groups_per_flex);
+	}
+	lb_argv_add(&argv, "-r");
+	lb_argv_add(&argv, "%u", g->rev);
+	lb_argv_add(&argv, "-m");
+	lb_argv_add(&argv, "0"); /* the exact count is set afterwards */
+	if (g->journal_blocks && (uint64_t)g->journal_blocks * g->block_size % (1 << 20) == 0) {
+		lb_argv_add(&argv, "-J");
+		lb_argv_add(&argv, "size=%" PRIu64, (uint64_t)g->journal_blocks * g->block_size >> 20);
+	}
+	ext = lb_asprintf("lazy_itable_init=%d,lazy_journal_init=%d,nodiscard", quick ? 1 : 0,
+			  quick ? 1 : 0);
+#define EXT_OPT(fmt, ...)                                                  \
+	do {                                                               \
+		char *n_ = lb_asprintf("%s," fmt, ext, __VA_ARGS__);        \
+		free(ext);                                                 \
+		ext = n_;                                                  \
+	} while (0)
+	if (g->hash_seed)
+		EXT_OPT("hash_seed=%s", g->hash_seed);
+	if (g->raid_stride)
+		EXT_OPT("stride=%u", g->raid_stride);
+	if (g->raid_stripe_width)
+		EXT_OPT("stripe_width=%u", g->raid_stripe_width);
+	if (g->encoding)
+		EXT_OPT("encoding=%s", g->encoding);
+	if (g->mount_opts && !strchr(g->mount_opts, ','))
+		EXT_OPT("mount_opts=%s", g->mount_opts);
+#undef EXT_OPT
+	lb_argv_add(&argv, "-E");
+	lb_argv_add(&argv, "%s", ext);
+	if (g->errors) {
+		lb_argv_add(&argv, "-e");
+		lb_argv_add(&argv, "%s", g->errors);
+	}
+	lb_argv_add(&argv, "%s", dev);
+	lb_argv_add(&argv, "%" PRIu64, g->blocks);
+	return argv;
+}
+
+/* What mke2fs has no option for: the exact reserved block count, the
+ * default mount options, the min/want extra inode sizes, the creator. */
+int lb_ext_fixup(const struct lb_volume *v, const char *dev)
+{
+	const struct lb_ext_geom *g = v->ext;
+	struct ext2_super_block *sb;
+	ext2_filsys fs = NULL;
+	errcode_t ec;
+	__u32 defm = 0;
+	_cleanup_free_ char *list = NULL;
+	char *save = NULL;
+
+	if (!g)
+		return 0;
+	ec = ext2fs_open2(dev, NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs);
+	if (ec)
+		return ext_err(ec, dev, "cannot open the new filesystem");
+	sb = fs->super;
+	ext2fs_r_blocks_count_set(sb, g->reserved_blocks);
+	list = lb_strdup(g->default_mount_opts ? g->default_mount_opts : "");
+	for (char *w = strtok_r(list, " ", &save); w; w = strtok_r(NULL, " ", &save))
+		if (e2p_edit_mntopts(w, &defm, ~0u) != 0)
+			lb_debug("format", "%s: unknown default mount option %s", dev, w);
+	sb->s_default_mount_opts = defm;
+	if (g->min_extra_isize)
+		sb->s_min_extra_isize = (__u16)g->min_extra_isize;
+	if (g->want_extra_isize)
+		sb->s_want_extra_isize = (__u16)g->want_extra_isize;
+	if (g->creator_os) {
+		int os = e2p_string2os(g->creator_os);
+
+
+		if (os >= 0)
+			sb->s_creator_os = (__u32)os;
+	}
+	ext2fs_mark_super_dirty(fs);
+	ec = ext2fs_close_free(&fs);
+	if (ec)
+		return ext_err(ec, dev, "cannot write the superblock");
+	return 0;
+}

@@ -38,3 +38,28 @@ int lb_swap_read_geom(int fd, uint64_t offset, uint64_t size, struct lb_swap_geo
 	}
 	return lb_err(-EINVAL, "no swap signature found");
 }
+
+char **lb_swap_mkfs_argv(const struct lb_volume *v, const char *dev, bool quick)
+{
+	const struct lb_swap_geom *g = v->swap;
+	char **argv = lb_argv_new("mkswap");
+
+	(void)quick;
+	lb_argv_add(&argv, "-f");
+	if (v->uuid) {
+		lb_argv_add(&argv, "-U");
+		lb_argv_add(&argv, "%s", v->uuid);
+	}
+	if (v->label) {
+		lb_argv_add(&argv, "-L");
+		lb_argv_add(&argv, "%s", v->label);
+	}
+	if (g) {
+		lb_argv_add(&argv, "-p");
+		lb_argv_add(&argv, "%u", g->page_size);
+	}
+	lb_argv_add(&argv, "%s", dev);
+	if (g && g->pages)
+		lb_argv_add(&argv, "%" PRIu64, (g->pages + 1) * g->page_size / 1024);
+	return argv;
+}

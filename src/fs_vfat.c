@@ -74,3 +74,56 @@ int lb_vfat_read_geom(int fd, uint64_t offset, struct lb_vfat_geom **ret)
 	*ret = g;
 	return 0;
 }
+
+char **lb_vfat_mkfs_argv(const struct lb_volume *v, const char *dev, bool quick)
+{
+	const struct lb_vfat_geom *g = v->vfat;
+	char **argv = lb_argv_new("mkfs.fat");
+	char serial[16];
+	size_t j = 0;
+
+	(void)quick;
+	if (v->label) {
+		lb_argv_add(&argv, "-n");
+		lb_argv_add(&argv, "%s", v->label);
+	}
+	if (!g) {
+		lb_argv_add(&argv, "%s", dev);
+		return argv;
+	}
+	lb_argv_add(&argv, "-F");
+	lb_argv_add(&argv, "%u", g->fat_bits);
+	lb_argv_add(&argv, "-S");
+	lb_argv_add(&argv, "%u", g->sector_size);
+	lb_argv_add(&argv, "-s");
+	lb_argv_add(&argv, "%u", g->cluster_sectors);
+	lb_argv_add(&argv, "-R");
+	lb_argv_add(&argv, "%u", g->reserved_sectors);
+	lb_argv_add(&argv, "-f");
+	lb_argv_add(&argv, "%u", g->fats);
+	if (g->fat_bits != 32) {
+		lb_argv_add(&argv, "-r");
+		lb_argv_add(&argv, "%u", g->root_entries);
+	}
+	lb_argv_add(&argv, "-M");
+	lb_argv_add(&argv, "0x%02x", g->media);
+	lb_argv_add(&argv, "-h");
+	lb_argv_add(&argv, "%u", g->hidden_sectors);
+	lb_argv_add(&argv, "-D");
+	lb_argv_add(&argv, "0x%02x", g->drive_number);
+	if (g->heads && g->sectors_per_track) {
+		lb_argv_add(&argv, "-g");
+		lb_argv_add(&argv, "%u/%u", g->heads, g->sectors_per_track);
+	}
+	if (g->serial) {
+		for (const char *s = g->serial; *s && j < sizeof(serial) - 1; s++)
+			if (*s != '-')
+				serial[j++] = *s;
+		serial[j] = '\0';
+		lb_argv_add(&argv, "-i");
+		lb_argv_add(&argv, "%s", serial);
+	}
+	lb_argv_add(&argv, "%s", dev);
+	lb_argv_add(&argv, "%" PRIu64, g->total_sectors * g->sector_size / 1024);
+	return argv;
+}

@@ -22,6 +22,9 @@ static const struct command {
 } commands[] = {
 	{ "capture", cmd_capture, "record this machine's disks into a capture directory" },
 	{ "show", cmd_show, "print a capture's disks, volumes and boot configuration" },
+	{ "compare", cmd_compare, "match a capture's disks to this machine's and print the plan" },
+	{ "restore", cmd_restore, "recreate this machine's disks from a capture" },
+	{ "drill", cmd_drill, "rehearse a restore on loop devices over sparse files" },
 	{ "verify", cmd_verify, "check a capture's manifest and artifacts without touching a disk" },
 };
 

@@ -531,6 +531,7 @@ int lb_run(char *const argv[], bool quiet)
 	if (pid < 0)
 		return lb_err(-errno, "cannot fork for %s: %s", argv[0], strerror(errno));
 	if (pid == 0) {
+		/* our stdout is for results: a child's chatter goes to stderr */
 		if (quiet) {
 			int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 
@@ -538,6 +539,8 @@ int lb_run(char *const argv[], bool quiet)
 				dup2(fd, 1);
 				dup2(fd, 2);
 			}
+		} else {
+			dup2(2, 1);
 		}
 		execvp(argv[0], argv);
 		fprintf(stderr, "lifeboat: cannot run %s: %s\n", argv[0], strerror(errno));

@@ -63,3 +63,40 @@ lb_cleanup() {
 lb_build_layout() {
 	FX_WORKDIR=$LB_WORK "$LB_TOP/fixtures/layouts/$1.sh" "$LB_WORK"
 }
+
+# lb_oracle DEV... : what sfdisk, blkid and dumpe2fs say about disks, with
+# the values that change from run to run (times, counters) masked. Two
+# layouts with the same identities and geometry print the same.
+lb_oracle() {
+	local dev part t
+	for dev in "$@"; do
+		echo "== $dev"
+		sfdisk --dump "$dev" 2>/dev/null || echo "(no partition table)"
+		echo "-- boot code $(head -c 440 "$dev" | sha256sum | cut -d' ' -f1)"
+		for part in "$dev" "$dev"p*; do
+			[ -b "$part" ] || continue
+			echo "-- blkid $part"
+			blkid -p -o export "$part" 2>/dev/null | grep -v '^DEVNAME=' || true
+			t=$(blkid -p -o value -s TYPE "$part" 2>/dev/null || true)
+			case $t in
+			ext2 | ext3 | ext4)
+				dumpe2fs -h "$part" 2>/dev/null |
+					grep -Ev '^(Filesystem created|Last |Lifetime writes|Mount count|Maximum mount count|Checksum|Journal sequence|Journal start|Next check after|Check interval|Journal checksum|Filesystem flags|Free blocks|Free inodes)' ;;
+			esac
+		done
+	done
+}
+
+# lb_wipe DEV... : what a dead disk looks like: every signature gone and the
+# first MiB zeroed.
+lb_wipe() {
+	local dev part
+	for dev in "$@"; do
+		for part in "$dev"p*; do
+			[ -b "$part" ] && wipefs -a -q "$part" 2>/dev/null
+		done
+		wipefs -a -q "$dev"
+		dd if=/dev/zero of="$dev" bs=1M count=1 conv=notrunc,fsync status=none
+		partx -d "$dev" >/dev/null 2>&1 || true
+	done
+}

@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/*
+ * The partition writer: recreate a recorded partition table exactly with
+ * libfdisk (as sfdisk does, through a script of headers and partitions), put
+ * back the boot-code areas, tell the kernel partition by partition through
+ * BLKPG, and wipe stale signatures.
+ *
+ * On-disk write order for one disk (restore.c drives it):
+ *   1. wipe every signature blkid finds on the whole disk (old GPT headers
+ *      at both ends, old filesystem or RAID superblocks);
+ *   2. the new table (libfdisk: for GPT the backup entries and header, the
+ *      primary entries and header, the protective MBR);
+ *   3. the MBR boot-code area (bytes 0-439), the post-MBR gap, BIOS boot
+ *      partition contents, each checked against its SHA-256 first;
+ *   4. BLKPG: remove the kernel's old partitions, add the new ones, wait for
+ *      their nodes;
+ *   5. per volume: wipe signatures in its range, then format.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/blkpg.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <blkid/blkid.h>
+#include <libfdisk/libfdisk.h>
+
+#include "lifeboat.h"
+
+static int set_header_u64(struct fdisk_script *dp, const char *name, uint64_t v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	return fdisk_script_set_header(dp, name, buf);
+}
+
+static int fdisk_fail(int r, const char *path, const char *what)
+{
+	return lb_err(r < 0 ? r : -EIO, "%s: %s: %s", path, what, strerror(r < 0 ? -r : EIO));
+}
+
+/* Builds the partition table for one recorded partition. */
+static struct fdisk_partition *make_partition(struct fdisk_context *cxt, const struct lb_disk *rec,
+					      const struct lb_partition *p)
+{
+	struct fdisk_partition *pa = fdisk_new_partition();
+	struct fdisk_label *lb = fdisk_get_label(cxt, rec->label == LB_LABEL_GPT ? "gpt" : "dos");
+	struct fdisk_parttype *t;
+
+	fdisk_partition_set_partno(pa, p->number - 1);
+	fdisk_partition_set_start(pa, p->start);
+	fdisk_partition_set_size(pa, p->size);
+	fdisk_partition_size_explicit(pa, 1);	/* exact, never aligned */
+	if (rec->label == LB_LABEL_GPT) {
+		t = fdisk_label_get_parttype_from_string(lb, p->type);
+		if (!t)
+			t = fdisk_new_unknown_parttype(0, p->type);
+	} else {
+		unsigned code = (unsigned)strtoul(p->type, NULL, 16);
+
+		t = fdisk_label_get_parttype_from_code(lb, code);
+		if (!t)
+			t = fdisk_new_unknown_parttype(code, NULL);
+	}
+	fdisk_partition_set_type(pa, t);
+	fdisk_unref_parttype(t);
+	if (p->uuid)
+		fdisk_partition_set_uuid(pa, p->uuid);
+	if (p->name)
+		fdisk_partition_set_name(pa, p->name);
+	return pa;
+}
+
+int lb_table_write(const struct lb_disk *rec, const char *path, int fd)
+{
+	struct fdisk_context *cxt = fdisk_new_context();
+	struct fdisk_script *dp = NULL;
+	struct fdisk_table *tb = NULL;
+	int r;
+
+	(void)fd;
+	if (!cxt)
+		return lb_err(-ENOMEM, "cannot set up libfdisk");
+	r = fdisk_assign_device(cxt, path, 0);
+	if (r < 0) {
+		r = fdisk_fail(r, path, "libfdisk cannot open the disk");
+		goto out;
+	}
+	if (fdisk_get_sector_size(cxt) != rec->sector_size) {
+		r = lb_err(-EINVAL, "%s: sector size %lu, recorded %u", path,
+			   fdisk_get_sector_size(cxt), rec->sector_size);
+		goto out;
+	}
+	fdisk_disable_dialogs(cxt, 1);
+	fdisk_enable_wipe(cxt, 1);
+	dp = fdisk_new_script(cxt);
+	tb = fdisk_new_table();
+	fdisk_script_set_header(dp, "label", rec->label == LB_LABEL_GPT ? "gpt" : "dos");
+	if (rec->signature)
+		fdisk_script_set_header(dp, "label-id", rec->signature);
+	fdisk_script_set_header(dp, "unit", "sectors");
+	if (rec->label == LB_LABEL_GPT) {
+		uint64_t size = fdisk_get_nsectors(cxt);
+
+		if (rec->entries)
+			set_header_u64(dp, "table-length", rec->entries);
+		if (rec->first_lba)
+			set_header_u64(dp, "first-lba", rec->first_lba);
+		/* same size: the recorded end; larger: libfdisk puts the usable
+		 * range's end and the backup header at the new end */
+		if (rec->last_lba && size == rec->size)
+			set_header_u64(dp, "last-lba", rec->last_lba);
+	}
+	for (size_t i = 0; i < rec->n_parts; i++) {
+		struct fdisk_partition *pa = make_partition(cxt, rec, rec->parts[i]);
+
+		fdisk_table_add_partition(tb, pa);
+		fdisk_unref_partition(pa);
+	}
+	fdisk_script_set_table(dp, tb);
+	r = fdisk_apply_script(cxt, dp);
+	if (r < 0) {
+		r = fdisk_fail(r, path, "libfdisk cannot lay out the recorded table");
+		goto out;
+	}
+	for (size_t i = 0; i < rec->n_parts; i++) {
+		const struct lb_partition *p = rec->parts[i];
+
+		if (rec->label == LB_LABEL_GPT && p->attrs) {
+			r = fdisk_gpt_set_partition_attrs(cxt, p->number - 1, p->attrs);
+			if (r < 0) {
+				r = fdisk_fail(r, path, "cannot set GPT attribute bits");
+				goto out;
+			}
+		}
+		if (rec->label == LB_LABEL_DOS && p->bootable) {
+			r = fdisk_toggle_partition_flag(cxt, p->number - 1, DOS_FLAG_ACTIVE);
+			if (r < 0) {
+				r = fdisk_fail(r, path, "cannot set the bootable flag");
+				goto out;
+			}
+		}
+	}
+	r = fdisk_write_disklabel(cxt);
+	if (r < 0) {
+		r = fdisk_fail(r, path, "cannot write the partition table");
+		goto out;
+	}
+	r = fdisk_deassign_device(cxt, 0); /* fsyncs */
+	if (r < 0)
+		r = fdisk_fail(r, path, "cannot sync the partition table");
+out:
+	fdisk_unref_table(tb);
+	fdisk_unref_script(dp);
+	fdisk_unref_context(cxt);
+	return r;
+}
+
+/* ---- the kernel's view ------------------------------------------------- */
+
+static int blkpg(int fd, int op, int pno, long long start, long long length)
+{
+	struct blkpg_partition part = { .start = start, .length = length, .pno = pno };
+	struct blkpg_ioctl_arg arg = { .op = op, .datalen = sizeof(part), .data = &part };
+
+	return ioctl(fd, BLKPG, &arg) < 0 ? -errno : 0;
+}
+
+/* The kernel partitions of a disk: numbers from sysfs. */
+static size_t kernel_partitions(const char *sysname, uint32_t *nums, size_t max)
+{
+	_cleanup_free_ char *dirpath = lb_asprintf("/sys/class/block/%s", sysname);
+	DIR *dir = opendir(dirpath);
+	struct dirent *de;
+	size_t n = 0;
+
+	if (!dir)
+		return 0;
+	while ((de = readdir(dir)) && n < max) {
+		_cleanup_free_ char *pf = NULL, *num = NULL;
+
+		if (strncmp(de->d_name, sysname, strlen(sysname)) != 0)
+			continue;
+		pf = lb_asprintf("%s/%s/partition", dirpath, de->d_name);
+		if (lb_read_line(pf, &num) == 0 && lb_parse_u32(num, &nums[n]) == 0)
+			n++;
+	}
+	closedir(dir);
+	return n;
+}
+
+int lb_partition_node(const char *sysname, uint32_t number, char **ret)
+{
+	_cleanup_free_ char *dirpath = lb_asprintf("/sys/class/block/%s", sysname);
+	DIR *dir = opendir(dirpath);
+	struct dirent *de;
+	int r = -ENOENT;
+
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		_cleanup_free_ char *pf = NULL, *num = NULL, *devf = NULL, *dev = NULL;
+		uint32_t pn;
+		unsigned maj, min;
+		struct stat st;
+
+		if (strncmp(de->d_name, sysname, strlen(sysname)) != 0)
+			continue;
+		pf = lb_asprintf("%s/%s/partition", dirpath, de->d_name);
+		if (lb_read_line(pf, &num) < 0 || lb_parse_u32(num, &pn) < 0 || pn != number)
+			continue;
+		*ret = lb_asprintf("/dev/%s", de->d_name);
+		devf = lb_asprintf("%s/%s/dev", dirpath, de->d_name);
+		if (lb_read_line(devf, &dev) < 0 || sscanf(dev, "%u:%u", &maj, &min) != 2) {
+			r = -EIO;
+			break;
+		}
+		/* devtmpfs makes the node; wait for it, and make it ourselves
+		 * where nothing does (a bare /dev) */
+		for (int i = 0; i < 100; i++) {
+			if (stat(*ret, &st) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == makedev(maj, min)) {
+				r = 0;
+				break;
+			}
+			usleep(20000);
+		}
+		if (r < 0) {
+			unlink(*ret);
+			r = mknod(*ret, S_IFBLK | 0600, makedev(maj, min)) < 0 ? -errno : 0;
+		}
+		break;
+	}
+	closedir(dir);
+	if (r < 0 && r != -ENOENT) {
+		free(*ret);
+		*ret = NULL;
+	}
+	return r;
+}
+
+int lb_kernel_update_partitions(const struct lb_disk *rec, const char *sysname, int fd)
+{
+	uint32_t nums[256];
+	size_t n = kernel_partitions(sysname, nums, LB_ARRAY_SIZE(nums));
+	long long ss = rec->sector_size;
+
+	for (size_t i = 0; i < n; i++) {
+		int r = blkpg(fd, BLKPG_DEL_PARTITION, (int)nums[i], 0, 0);
+
+		if (r < 0 && r != -ENXIO)
+			return lb_err(r, "%s: the kernel will not drop partition %u: %s", sysname, nums[i],
+				      strerror(-r));
+	}
+	for (size_t i = 0; i < rec->n_parts; i++) {
+		const struct lb_partition *p = rec->parts[i];
+		/* like the kernel's own parser and libparted: an extended
+		 * partition shows as its first sector only, so nothing can be
+		 * written through it */
+		long long len = p->kind == LB_PART_EXTENDED ? ss : (long long)p->size * ss;
+		int r = blkpg(fd, BLKPG_ADD_PARTITION, (int)p->number, (long long)p->start * ss, len);
+
+		if (r < 0)
+			return lb_err(r, "%s: the kernel will not add partition %u: %s", sysname, p->number,
+				      strerror(-r));
+	}
+	for (size_t i = 0; i < rec->n_parts; i++) {
+		_cleanup_free_ char *node = NULL;
+		int r;
+
+		if (rec->parts[i]->kind == LB_PART_EXTENDED)
+			continue;
+		r = lb_partition_node(sysname, rec->parts[i]->number, &node);
+		if (r < 0)
+			return lb_err(r, "%s: no device node for partition %u: %s", sysname,
+				      rec->parts[i]->number, strerror(-r));
+	}
+	return 0;
+}
+
+/* ---- wiping ------------------------------------------------------------ */
+
+int lb_wipe_signatures(int fd, uint64_t offset, uint64_t size, uint32_t sector_size)
+{
+	blkid_probe pr = blkid_new_probe();
+	int r = 0, n = 0;
+
+	if (!pr)
+		return lb_err(-ENOMEM, "cannot set up blkid");
+	if (blkid_probe_set_device(pr, fd, (blkid_loff_t)offset, (blkid_loff_t)size) < 0) {
+		blkid_free_probe(pr);
+		return lb_err(-EIO, "blkid cannot probe at offset %" PRIu64, offset);
+	}
+	blkid_probe_set_sectorsize(pr, sector_size);
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_MAGIC | BLKID_SUBLKS_BADCSUM);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC | BLKID_PARTS_FORCE_GPT);
+	while (blkid_do_probe(pr) == 0 && n++ < 64) {
+		if (blkid_do_wipe(pr, 0) < 0) {
+			r = lb_err(-EIO, "cannot wipe a signature at offset %" PRIu64, offset);
+			break;
+		}
+	}
+	blkid_free_probe(pr);
+	return r;
+}
+
+/* Zeroes a range (BLKZEROOUT, else plain writes), then reads it back. */
+int lb_zero_range(int fd, uint64_t offset, uint64_t size, bool verify)
+{
+	uint64_t range[2] = { offset, size };
+	size_t bufsz = 4 << 20;
+	_cleanup_free_ uint8_t *buf = lb_zalloc(bufsz);
+
+	if (ioctl(fd, BLKZEROOUT, range) < 0) {
+		for (uint64_t done = 0; done < size;) {
+			size_t n = size - done < bufsz ? (size_t)(size - done) : bufsz;
+			int r = lb_pwrite_all(fd, buf, n, offset + done);
+
+			if (r < 0)
+				return lb_err(r, "cannot write zeros at %" PRIu64 ": %s", offset + done,
+					      strerror(-r));
+			done += n;
+		}
+		if (fdatasync(fd) < 0)
+			return lb_err(-errno, "cannot sync: %s", strerror(errno));
+	}
+	if (!verify)
+		return 0;
+	for (uint64_t done = 0; done < size;) {
+		size_t n = size - done < bufsz ? (size_t)(size - done) : bufsz;
+		int r = lb_pread_all(fd, buf, n, offset + done);
+
+		if (r < 0)
+			return lb_err(r, "cannot read back at %" PRIu64 ": %s", offset + done, strerror(-r));
+		if (!lb_is_zero(buf, n))
+			return lb_err(-EIO, "read back non-zero data at %" PRIu64 " after zeroing",
+				      offset + done);
+		done += n;
+	}
+	return 0;
+}

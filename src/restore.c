@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/*
+ * Carrying out a checked plan: recreate each disk whose verdict is recreate
+ * (write order in partwrite.c), format its volumes with their identities,
+ * make any volume left blank on an intact disk (an interrupted run), then
+ * write the restore-session marker into the restored root filesystem.
+ *
+ * Everything is decided in plan.c; this file refuses to start on a plan
+ * with problems, and checks again, right before opening each disk, that it
+ * is not in use. Running it again after an interruption finishes the job:
+ * a disk whose table was written is intact the next time, and its volumes
+ * still blank are made.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lifeboat.h"
+
+static void say(const struct lb_restore_opts *o, const char *fmt, ...) _printf_(2, 3);
+static void say(const struct lb_restore_opts *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("lifeboat: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	if (o->log) {
+		_cleanup_free_ char *now = lb_utc_now();
+
+		fprintf(o->log, "%s ", now);
+		va_start(ap, fmt);
+		vfprintf(o->log, fmt, ap);
+		va_end(ap);
+		fputc('\n', o->log);
+		fflush(o->log);
+	}
+}
+
+/* Reads an artifact and checks it against its SHA-256 before use. */
+static int load_artifact(const struct lb_manifest *m, const struct lb_artifact *a, uint8_t **ret)
+{
+	_cleanup_free_ char *path = lb_asprintf("%s/%s", m->rt_dir, a->file);
+	char *buf = NULL;
+	char sum[65];
+	int n = lb_read_file(path, &buf, 64 << 20);
+
+	if (n < 0)
+		return lb_err(n, "%s: %s", path, strerror(-n));
+	if ((uint64_t)n != a->size || lb_sha256_buf(buf, (size_t)n, sum) < 0 ||
+	    strcmp(sum, a->sha256) != 0) {
+		free(buf);
+		return lb_err(-EBADMSG, "%s: does not match its SHA-256 in the manifest", path);
+	}
+	*ret = (uint8_t *)buf;
+	return 0;
+}
+
+static int write_artifact(const struct lb_manifest *m, const struct lb_artifact *a, int fd,
+			  uint64_t off, const char *dev)
+{
+	_cleanup_free_ uint8_t *buf = NULL;
+	int r = load_artifact(m, a, &buf);
+
+	if (r < 0)
+		return r;
+	r = lb_pwrite_all(fd, buf, (size_t)a->size, off);
+	if (r < 0)
+		return lb_err(r, "%s: cannot write %s at byte %" PRIu64 ": %s", dev, a->file, off,
+			      strerror(-r));
+	return 0;
+}
+
+static int check_not_in_use(const struct lb_target *t)
+{
+	struct lb_sysinfo *si = NULL;
+	_cleanup_free_ char *why = NULL;
+	int r;
+
+	if (getenv("LIFEBOAT_MACHINE"))
+		return lb_err(-EPERM, "LIFEBOAT_MACHINE is set: planning only, nothing is written");
+	r = lb_sysinfo_load(&si);
+	if (r < 0)
+		return r;
+	r = lb_disk_in_use(si, t->sysname, &why);
+	lb_sysinfo_free(si);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return lb_err(-EBUSY, "%s: will not write a disk in use: %s", t->path, why);
+	return 0;
+}
+
+/* A partition and its disk have page caches of their own: what mkfs wrote
+ * through one must be on the disk, and not shadowed by stale pages of the
+ * other, before anything reads it back. */
+static int flush_device(const char *node)
+{
+	int fd = open(node, O_RDONLY | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return lb_err(-errno, "%s: %s", node, strerror(errno));
+	if (fsync(fd) < 0)
+		r = lb_err(-errno, "%s: cannot sync: %s", node, strerror(errno));
+	ioctl(fd, BLKFLSBUF, 0);
+	close(fd);
+	return r;
+}
+
+static int format_volume(const struct lb_plan_volume *pv, const struct lb_restore_opts *o)
+{
+	const struct lb_volume *v = pv->vol;
+	const struct lb_target *t = pv->pd->target;
+	const struct lb_fs_ops *ops = lb_fs_ops_find(v->type);
+	_cleanup_free_ char *node = NULL;
+	char **argv;
+	uint64_t size;
+	int fd, r;
+
+	if (!ops)
+		return lb_err(-EOPNOTSUPP, "%s: lifeboat cannot make %s volumes", v->id, v->type);
+	if (pv->part) {
+		r = lb_partition_node(t->sysname, pv->part->number, &node);
+		if (r < 0)
+			return lb_err(r, "%s: no device node for partition %u of %s", v->id,
+				      pv->part->number, t->path);
+		size = pv->part->size * pv->pd->disk->sector_size;
+	} else {
+		node = lb_strdup(t->path);
+		size = pv->pd->disk->size * pv->pd->disk->sector_size;
+	}
+	fd = open(node, O_RDWR | O_CLOEXEC | O_EXCL);
+	if (fd < 0)
+		return lb_err(-errno, "%s: cannot open %s exclusively: %s", v->id, node, strerror(errno));
+	r = lb_wipe_signatures(fd, 0, size, pv->pd->disk->sector_size);
+	if (r >= 0 && !o->quick) {
+		say(o, "%s: zeroing and checking %s (%" PRIu64 " MiB)", v->id, node, size >> 20);
+		r = lb_zero_range(fd, 0, size, true);
+	}
+	if (fsync(fd) < 0 && r >= 0)
+		r = lb_err(-errno, "%s: cannot sync: %s", node, strerror(errno));
+	close(fd);
+	if (r < 0)
+		return lb_err(r, "%s on %s: %s", v->id, node, lb_errmsg());
+
+	say(o, "%s: making %s on %s%s%s%s", v->id, v->type, node, v->label ? " (label " : "",
+	    v->label ? v->label : "", v->label ? ")" : "");
+	argv = ops->mkfs_argv(v, node, o->quick);
+	r = lb_run(argv, false);
+	lb_argv_free(argv);
+	if (r != 0)
+		return lb_err(r < 0 ? r : -EIO, "%s: %s failed on %s%s", v->id, ops->program, node,
+			      r > 0 ? " (its messages are above)" : "");
+	if (ops->fixup) {
+		r = ops->fixup(v, node);
+		if (r < 0)
+			return r;
+	}
+	return flush_device(node);
+}
+
+static int recreate_disk(struct lb_plan *p, struct lb_plan_disk *pd, const struct lb_restore_opts *o)
+{
+	const struct lb_disk *d = pd->disk;
+	const struct lb_target *t = pd->target;
+	int fd, r;
+
+	r = check_not_in_use(t);
+	if (r < 0)
+		return r;
+	say(o, "%s -> %s: recreating (%s)", d->id, t->path, pd->why ? pd->why : "recreate");
+	fd = open(t->path, O_RDWR | O_CLOEXEC | O_EXCL);
+	if (fd < 0)
+		return lb_err(-errno, "%s: cannot open exclusively: %s", t->path, strerror(errno));
+
+	r = lb_wipe_signatures(fd, 0, t->state->size * t->state->sector_size, d->sector_size);
+	if (r >= 0 && d->label != LB_LABEL_NONE)
+		r = lb_table_write(d, t->path, fd);
+	if (r >= 0 && d->boot_code)
+		r = write_artifact(p->m, d->boot_code, fd, 0, t->path);
+	if (r >= 0 && d->mbr_gap)
+		r = write_artifact(p->m, d->mbr_gap, fd, d->sector_size, t->path);
+	if (r >= 0 && fsync(fd) < 0)
+		r = lb_err(-errno, "%s: cannot sync: %s", t->path, strerror(errno));
+	if (r >= 0)
+		r = lb_kernel_update_partitions(d, t->sysname, fd);
+	for (size_t i = 0; r >= 0 && i < p->n_vols; i++) {
+		const struct lb_plan_volume *pv = &p->vols[i];
+
+		if (pv->pd != pd || pv->action != LB_VOL_CONTENT)
+			continue;
+		say(o, "%s: writing its recorded contents (%s)", pv->vol->id, pv->part->content->file);
+		r = write_artifact(p->m, pv->part->content, fd, pv->part->start * d->sector_size, t->path);
+	}
+	if (r >= 0 && fsync(fd) < 0)
+		r = lb_err(-errno, "%s: cannot sync: %s", t->path, strerror(errno));
+	close(fd);
+	if (r < 0)
+		return r;
+	say(o, "%s -> %s: partition table written", d->id, t->path);
+	return 0;
+}
+
+/* Mounts the restored root volume and writes the marker and the log in it. */
+static int write_marker_in_root(struct lb_plan *p, const struct lb_restore_opts *o,
+				const char *log_path, char **ret_instance)
+{
+	const struct lb_plan_volume *root = NULL;
+	_cleanup_free_ char *node = NULL, *dir = NULL, *path = NULL, *logdir = NULL;
+	char tmpl[] = "/tmp/lifeboat-root.XXXXXX";
+	int r;
+
+	for (size_t i = 0; i < p->n_vols; i++)
+		if (p->vols[i].vol->mountpoint && strcmp(p->vols[i].vol->mountpoint, "/") == 0 &&
+		    (p->vols[i].action == LB_VOL_FORMAT || p->vols[i].action == LB_VOL_KEEP))
+			root = &p->vols[i];
+	if (!root) {
+		say(o, "no root volume among the restored ones and no --marker: no restore-session marker");
+		return 0;
+	}
+	if (root->part) {
+		r = lb_partition_node(root->pd->target->sysname, root->part->number, &node);
+		if (r < 0)
+			return lb_err(r, "%s: no device node to mount", root->vol->id);
+	} else {
+		node = lb_strdup(root->pd->target->path);
+	}
+	if (!mkdtemp(tmpl))
+		return lb_err(-errno, "cannot make a mount point: %s", strerror(errno));
+	if (mount(node, tmpl, root->vol->type, 0, NULL) < 0) {
+		r = lb_err(-errno, "cannot mount the restored root %s (%s) to write the marker: %s", node,
+			   root->vol->type, strerror(errno));
+		rmdir(tmpl);
+		return r;
+	}
+	dir = lb_asprintf("%s/var/lib/lifeboat", tmpl);
+	r = lb_mkdir_p(dir, 0755);
+	if (r >= 0) {
+		path = lb_asprintf("%s/restore-session.xml", dir);
+		r = lb_marker_write(p, path, ret_instance);
+	} else {
+		r = lb_err(r, "%s: cannot create: %s", dir, strerror(-r));
+	}
+	if (r >= 0 && log_path) {
+		_cleanup_free_ char *buf = NULL;
+		int n = lb_read_file(log_path, &buf, 64 << 20);
+
+		logdir = lb_asprintf("%s/var/log/lifeboat", tmpl);
+		if (n >= 0 && lb_mkdir_p(logdir, 0755) >= 0) {
+			_cleanup_free_ char *dst = lb_asprintf("%s/%s", logdir, strrchr(log_path, '/') + 1);
+
+			lb_write_file(dst, buf, (size_t)n, 0600);
+		}
+	}
+	if (umount(tmpl) < 0 && r >= 0)
+		r = lb_err(-errno, "cannot unmount the restored root: %s", strerror(errno));
+	rmdir(tmpl);
+	if (r >= 0)
+		say(o, "%s: restore-session marker written (/var/lib/lifeboat/restore-session.xml)",
+		    root->vol->id);
+	return r;
+}
+
+int lb_restore_run(struct lb_plan *p, const struct lb_restore_opts *o, const char *log_path,
+		   char **ret_instance)
+{
+	int r;
+
+	if (p->n_problems)
+		return lb_err(-EINVAL, "the plan has %zu problem%s; nothing written", p->n_problems,
+			      p->n_problems == 1 ? "" : "s");
+	for (size_t i = 0; i < p->n_disks; i++) {
+		struct lb_plan_disk *pd = &p->disks[i];
+
+		if (pd->verdict == LB_VERDICT_INTACT)
+			say(o, "%s -> %s: intact, left alone", pd->disk->id, pd->target->path);
+		else if (pd->verdict == LB_VERDICT_EXCLUDED)
+			say(o, "%s: excluded (%s), not written", pd->disk->id, pd->why ? pd->why : "");
+		if (pd->verdict != LB_VERDICT_RECREATE)
+			continue;
+		r = recreate_disk(p, pd, o);
+		if (r < 0) {
+			say(o, "%s: FAILED: %s", pd->disk->id, lb_errmsg());
+			return r;
+		}
+	}
+	for (size_t i = 0; i < p->n_vols; i++) {
+		const struct lb_plan_volume *pv = &p->vols[i];
+
+		if (pv->action != LB_VOL_FORMAT)
+			continue;
+		if (pv->pd->verdict == LB_VERDICT_INTACT) {
+			r = check_not_in_use(pv->pd->target);
+			if (r < 0)
+				return r;
+		}
+		r = format_volume(pv, o);
+		if (r < 0) {
+			say(o, "%s: FAILED: %s", pv->vol->id, lb_errmsg());
+			return r;
+		}
+	}
+	sync();
+	for (size_t i = 0; i < p->n_disks; i++)
+		if (p->disks[i].verdict == LB_VERDICT_RECREATE || p->disks[i].verdict == LB_VERDICT_INTACT)
+			flush_device(p->disks[i].target->path);
+	if (o->marker) {
+		r = lb_marker_write(p, o->marker, ret_instance);
+		if (r >= 0)
+			say(o, "restore-session marker written to %s", o->marker);
+	} else {
+		r = write_marker_in_root(p, o, log_path, ret_instance);
+	}
+	if (r < 0)
+		say(o, "FAILED: %s", lb_errmsg());
+	return r;
+}
