@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+
 #define LB_VERSION "0.1.0"
 #define LB_MANIFEST_FORMAT 1
 #define LB_MANIFEST_NAME "manifest.xml"
@@ -220,6 +222,8 @@ struct lb_manifest {
 	struct lb_boot *boot;
 
 	char *rt_dir;		/* runtime: the capture directory */
+	char **rt_warnings;	/* runtime: what the scanner could not read */
+	size_t n_rt_warnings;
 };
 
 struct lb_manifest *lb_manifest_new(void);
@@ -250,6 +254,7 @@ int lb_disk_add_partition(struct lb_disk *d, struct lb_partition *p);
 int lb_disk_add_by_id(struct lb_disk *d, const char *name);
 int lb_boot_add_efi(struct lb_boot *b, struct lb_efi_entry *e);
 int lb_boot_add_ref(struct lb_boot *b, struct lb_boot_ref *r);
+void lb_manifest_warn(struct lb_manifest *m, const char *fmt, ...) _printf_(2, 3);
 
 struct lb_disk *lb_manifest_find_disk(const struct lb_manifest *m, const char *id_or_path);
 struct lb_partition *lb_disk_find_partition(const struct lb_disk *d, uint32_t number);
@@ -272,7 +277,6 @@ bool lb_disk_is_critical(const struct lb_disk *d);
 #define _cleanup_free_ _cleanup_(lb_freep)
 #define _cleanup_close_ _cleanup_(lb_closep)
 #define _cleanup_fclose_ _cleanup_(lb_fclosep)
-#define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define LB_ARRAY_SIZE(x) (sizeof(x) / sizeof((x)[0]))
 
 static inline void *lb_take_ptr_(void *pp)
@@ -313,6 +317,8 @@ int lb_parse_u64(const char *s, uint64_t *ret);
 int lb_parse_u32(const char *s, uint32_t *ret);
 bool lb_is_zero(const void *buf, size_t len);
 bool lb_utf8_is_printable(const char *s);
+char *lb_printable_copy(const char *s);
+const char *lb_esc(const char *s);
 char *lb_hex_encode(const void *buf, size_t len);
 int lb_hex_decode(const char *hex, uint8_t **ret, size_t *ret_len);
 int lb_sha256_fd(int fd, uint64_t off, uint64_t len, char ret[65]);
@@ -361,11 +367,12 @@ struct lb_scan_opts {
 	char **exclude;		/* --exclude-disk */
 	size_t n_exclude;
 	const char *outdir;	/* capture directory, for artifacts */
+	bool bad_args;		/* set by lb_scan when the options were the problem */
 };
 
-int lb_scan(const struct lb_scan_opts *opts, struct lb_manifest **ret);
+int lb_scan(struct lb_scan_opts *opts, struct lb_manifest **ret);
 int lb_scan_disk(const char *sysname, const char *id, const struct lb_sysinfo *si,
-		 const char *outdir, struct lb_disk **ret);
+		 const char *outdir, struct lb_manifest *warnings, struct lb_disk **ret);
 int lb_ext_read_geom(const char *dev, uint64_t offset, struct lb_ext_geom **ret);
 int lb_vfat_read_geom(int fd, uint64_t offset, struct lb_vfat_geom **ret);
 int lb_swap_read_geom(int fd, uint64_t offset, uint64_t size, struct lb_swap_geom **ret);

@@ -179,6 +179,13 @@ static void add_ref(struct lb_manifest *m, const char *source, uint32_t line, co
 			v[strlen(v) - 1] = '\0';
 			memmove(v, v + 1, strlen(v));
 		}
+		/* cryptdevice=UUID=...:name, resume=UUID=...:offset */
+		if (strcmp(forms[i].key, "UUID") == 0 || strcmp(forms[i].key, "PARTUUID") == 0) {
+			char *colon = strchr(v, ':');
+
+			if (colon)
+				*colon = '\0';
+		}
 		if (!*v || !lb_utf8_is_printable(v))
 			return;
 		r = lb_boot_ref_new();
@@ -192,6 +199,22 @@ static void add_ref(struct lb_manifest *m, const char *source, uint32_t line, co
 		lb_boot_add_ref(m->boot, r);
 		return;
 	}
+}
+
+/* fstab writes a space as \040 (octal escapes, as in mountinfo) */
+static char *unescape_octal(const char *s)
+{
+	char *r = lb_zalloc(strlen(s) + 1), *o = r;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 4;
+		} else
+			*o++ = *s++;
+	}
+	return r;
 }
 
 /* fstab and crypttab: whitespace separated fields, # comments. */
@@ -215,8 +238,12 @@ static void scan_table_file(struct lb_manifest *m, const char *name, int dev_fie
 			continue;
 		for (tok = strtok_r(line, " \t\n", &save); tok && n < 4; tok = strtok_r(NULL, " \t\n", &save))
 			fields[n++] = tok;
-		if (n > dev_field && n > where_field)
-			add_ref(m, source, no, fields[dev_field], fields[where_field]);
+		if (n > dev_field && n > where_field) {
+			_cleanup_free_ char *dev = unescape_octal(fields[dev_field]);
+			_cleanup_free_ char *where = unescape_octal(fields[where_field]);
+
+			add_ref(m, source, no, dev, where);
+		}
 	}
 	free(line);
 }
@@ -238,12 +265,24 @@ static void scan_cmdline(struct lb_manifest *m)
 			continue;
 		*eq = '\0';
 		if (strcmp(tok, "root") == 0 || strcmp(tok, "resume") == 0 ||
-		    strcmp(tok, "cryptdevice") == 0 || strcmp(tok, "rd.luks.uuid") == 0 ||
+		    strcmp(tok, "cryptdevice") == 0 ||
 		    strcmp(tok, "systemd.swap") == 0 || strcmp(tok, "usr") == 0 ||
 		    strcmp(tok, "mount.usr") == 0) {
 			_cleanup_free_ char *key = lb_strdup(tok);
 
 			add_ref(m, "cmdline", 1, eq + 1, key);
+		} else if (strcmp(tok, "rd.luks.uuid") == 0 || strcmp(tok, "rd.luks.name") == 0) {
+			/* a bare UUID, "luks-" prefixed or not; rd.luks.name=UUID=name */
+			_cleanup_free_ char *key = lb_strdup(tok);
+			const char *u = eq + 1;
+			_cleanup_free_ char *form = NULL;
+
+			if (strncmp(u, "luks-", 5) == 0)
+				u += 5;
+			form = lb_asprintf("UUID=%s", u);
+			if (strcmp(tok, "rd.luks.name") == 0 && strchr(form, '='))
+				*strchr(form + 5, '=') = '\0';
+			add_ref(m, "cmdline", 1, form, key);
 		}
 	}
 }
@@ -284,7 +323,7 @@ int lb_boot_scan(struct lb_manifest *m)
 
 			if (!p->volume)
 				continue;
-			if (esp && (!b->esp || (p->volume->mountpoint && d->selected)))
+			if (esp && d->selected && (!b->esp || p->volume->mountpoint))
 				b->esp = lb_strdup(p->volume->id);
 			if (p->type && strcasecmp(p->type, GPT_TYPE_BIOS_BOOT) == 0 && !b->bios_boot)
 				b->bios_boot = lb_strdup(p->volume->id);

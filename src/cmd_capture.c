@@ -153,6 +153,10 @@ int cmd_capture(int argc, char **argv)
 		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 		root = lb_strdup(DEFAULT_ROOT);
 		dest = lb_asprintf("%s/%s", root, stamp);
+		for (int i = 2; access(dest, F_OK) == 0 && i < 100; i++) {
+			free(dest);
+			dest = lb_asprintf("%s/%s-%d", root, stamp, i);
+		}
 		default_dest = true;
 	}
 	r = lb_mkdir_p(root, 0700);
@@ -177,12 +181,13 @@ int cmd_capture(int argc, char **argv)
 	r = lb_scan(&so, &m);
 	if (r < 0) {
 		lb_warn("capture: %s", lb_errmsg());
-		code = (r == -EINVAL || r == -EPERM || r == -ENOENT || r == -ENOTBLK) ? LB_EXIT_USAGE
-										     : LB_EXIT_FAIL;
+		code = so.bad_args ? LB_EXIT_USAGE : LB_EXIT_FAIL;
 		goto fail;
 	}
 	free(m->data_mode);
 	m->data_mode = lb_strdup(data);
+	for (size_t i = 0; i < m->n_rt_warnings; i++)
+		lb_warn("capture: warning: %s", m->rt_warnings[i]);
 
 	/* what is written must read back and validate, or it is no capture */
 	r = lb_manifest_write_mem(m, &buf, &len);

@@ -31,7 +31,11 @@ enum ftype {
 	F_KIND,		/* enum lb_part_kind */
 };
 
-enum { F_OPT = 1 };	/* left out when zero, false or NULL */
+enum {
+	F_OPT = 1,	/* left out when zero, false or NULL */
+	F_HEX = 2,	/* written as NAME-hex when not printable UTF-8; other
+			 * text fields carry only printable text */
+};
 
 struct field {
 	const char *name;
@@ -58,17 +62,17 @@ static const struct field capture_fields[] = {
 
 static const struct field disk_fields[] = {
 	S(lb_disk, "id", id, 0),
-	S(lb_disk, "path", path, 0),
+	S(lb_disk, "path", path, F_HEX),
 	B(lb_disk, "selected", selected, 0),
 	S(lb_disk, "exclude-reason", exclude_reason, F_OPT),
 	END,
 };
 
 static const struct field identity_fields[] = {
-	S(lb_disk, "model", model, F_OPT),
-	S(lb_disk, "vendor", vendor, F_OPT),
-	S(lb_disk, "serial", serial, F_OPT),
-	S(lb_disk, "wwn", wwn, F_OPT),
+	S(lb_disk, "model", model, F_OPT | F_HEX),
+	S(lb_disk, "vendor", vendor, F_OPT | F_HEX),
+	S(lb_disk, "serial", serial, F_OPT | F_HEX),
+	S(lb_disk, "wwn", wwn, F_OPT | F_HEX),
 	S(lb_disk, "transport", transport, F_OPT),
 	B(lb_disk, "removable", removable, F_OPT),
 	END,
@@ -99,10 +103,10 @@ static const struct field partition_fields[] = {
 	{ "kind", F_KIND, offsetof(struct lb_partition, kind), 0 },
 	S(lb_partition, "type", type, 0),
 	S(lb_partition, "uuid", uuid, F_OPT),
-	S(lb_partition, "name", name, F_OPT),
+	S(lb_partition, "name", name, F_OPT | F_HEX),
 	{ "attrs", F_HEX64, offsetof(struct lb_partition, attrs), F_OPT },
 	B(lb_partition, "bootable", bootable, F_OPT),
-	S(lb_partition, "path", path, F_OPT),
+	S(lb_partition, "path", path, F_OPT | F_HEX),
 	END,
 };
 
@@ -111,10 +115,10 @@ static const struct field volume_fields[] = {
 	S(lb_volume, "type", type, 0),
 	S(lb_volume, "usage", usage, F_OPT),
 	S(lb_volume, "version", version, F_OPT),
-	S(lb_volume, "uuid", uuid, F_OPT),
-	S(lb_volume, "uuid-sub", uuid_sub, F_OPT),
-	S(lb_volume, "label", label, F_OPT),
-	S(lb_volume, "mountpoint", mountpoint, F_OPT),
+	S(lb_volume, "uuid", uuid, F_OPT | F_HEX),
+	S(lb_volume, "uuid-sub", uuid_sub, F_OPT | F_HEX),
+	S(lb_volume, "label", label, F_OPT | F_HEX),
+	S(lb_volume, "mountpoint", mountpoint, F_OPT | F_HEX),
 	S(lb_volume, "mount-options", mount_options, F_OPT),
 	B(lb_volume, "critical", critical, F_OPT),
 	B(lb_volume, "swap-active", swap_active, F_OPT),
@@ -143,11 +147,11 @@ static const struct field ext_fields[] = {
 	S(lb_ext_geom, "hash-alg", hash_alg, F_OPT),
 	S(lb_ext_geom, "hash-seed", hash_seed, F_OPT),
 	S(lb_ext_geom, "default-mount-options", default_mount_opts, F_OPT),
-	S(lb_ext_geom, "mount-options", mount_opts, F_OPT),
+	S(lb_ext_geom, "mount-options", mount_opts, F_OPT | F_HEX),
 	S(lb_ext_geom, "errors", errors, F_OPT),
 	S(lb_ext_geom, "encoding", encoding, F_OPT),
 	S(lb_ext_geom, "creator-os", creator_os, F_OPT),
-	S(lb_ext_geom, "last-mounted", last_mounted, F_OPT),
+	S(lb_ext_geom, "last-mounted", last_mounted, F_OPT | F_HEX),
 	END,
 };
 
@@ -166,7 +170,7 @@ static const struct field vfat_fields[] = {
 	N32(lb_vfat_geom, "heads", heads, 0),
 	N32(lb_vfat_geom, "drive-number", drive_number, 0),
 	S(lb_vfat_geom, "serial", serial, F_OPT),
-	S(lb_vfat_geom, "boot-label", boot_label, F_OPT),
+	S(lb_vfat_geom, "boot-label", boot_label, F_OPT | F_HEX),
 	END,
 };
 
@@ -191,7 +195,7 @@ static const struct field boot_fields[] = {
 	S(lb_boot, "bios-boot", bios_boot, F_OPT),
 	S(lb_boot, "boot-order", boot_order, F_OPT),
 	S(lb_boot, "boot-current", boot_current, F_OPT),
-	S(lb_boot, "cmdline", cmdline, F_OPT),
+	S(lb_boot, "cmdline", cmdline, F_OPT | F_HEX),
 	END,
 };
 
@@ -199,7 +203,7 @@ static const struct field efi_fields[] = {
 	S(lb_efi_entry, "name", name, 0),
 	{ "attributes", F_U32, offsetof(struct lb_efi_entry, attributes), 0 },
 	B(lb_efi_entry, "active", active, 0),
-	S(lb_efi_entry, "description", description, F_OPT),
+	S(lb_efi_entry, "description", description, F_OPT | F_HEX),
 	S(lb_efi_entry, "device-path", device_path, F_OPT),
 	S(lb_efi_entry, "data", data, 0),
 	END,
@@ -210,7 +214,7 @@ static const struct field ref_fields[] = {
 	N32(lb_boot_ref, "line", line, 0),
 	S(lb_boot_ref, "key", key, 0),
 	S(lb_boot_ref, "value", value, 0),
-	S(lb_boot_ref, "where", where, F_OPT),
+	S(lb_boot_ref, "where", where, F_OPT | F_HEX),
 	S(lb_boot_ref, "resolves", resolves, F_OPT),
 	END,
 };
@@ -233,6 +237,11 @@ static void write_fields(xmlNodePtr node, const struct field *t, const void *obj
 				if (t->flags & F_OPT)
 					continue;
 				s = "";
+			}
+			if (!lb_utf8_is_printable(s) && !(t->flags & F_HEX)) {
+				hex = lb_printable_copy(s);
+				xmlNewProp(node, BAD_CAST t->name, BAD_CAST hex);
+				continue;
 			}
 			if (!lb_utf8_is_printable(s)) {
 				hex = lb_hex_encode(s, strlen(s));
@@ -309,7 +318,9 @@ static void write_disk(xmlNodePtr root, const struct lb_disk *d)
 	for (size_t i = 0; i < d->n_by_id; i++) {
 		xmlNodePtr b = xmlNewChild(id, NULL, BAD_CAST "by-id", NULL);
 
-		xmlNewProp(b, BAD_CAST "name", BAD_CAST d->by_id[i]);
+		_cleanup_free_ char *name = lb_printable_copy(d->by_id[i]);
+
+		xmlNewProp(b, BAD_CAST "name", BAD_CAST name);
 	}
 	add_child(n, "geometry", geometry_fields, d);
 	tb = add_child(n, "table", table_fields, d);
@@ -424,7 +435,7 @@ static int read_fields(const struct reader *rd, xmlNodePtr node, const struct fi
 		_cleanup_free_ char *v = get_prop(node, t->name);
 		int r = 0;
 
-		if (!v && t->type == F_STR) {
+		if (!v && t->type == F_STR && (t->flags & F_HEX)) {
 			_cleanup_free_ char *hexname = lb_asprintf("%s-hex", t->name);
 			_cleanup_free_ char *hex = get_prop(node, hexname);
 			uint8_t *raw = NULL;
@@ -443,6 +454,9 @@ static int read_fields(const struct reader *rd, xmlNodePtr node, const struct fi
 			continue;
 		switch (t->type) {
 		case F_STR:
+			if (!lb_utf8_is_printable(v))
+				return bad(rd, node, "%s: control characters are not allowed here%s", t->name,
+					   (t->flags & F_HEX) ? " (use the -hex form)" : "");
 			*(char **)base = TAKE_PTR(v);
 			break;
 		case F_U64:
@@ -627,9 +641,6 @@ static int check_manifest(const struct reader *rd, xmlNodePtr root, const struct
 {
 	xmlNodePtr n = root->children;
 
-	if (m->format != LB_MANIFEST_FORMAT)
-		return bad(rd, root, "manifest format %u is not supported (this lifeboat reads %u)",
-			   m->format, LB_MANIFEST_FORMAT);
 	for (size_t i = 0; i < m->n_disks; i++) {
 		int r;
 
@@ -725,10 +736,20 @@ int lb_manifest_load_mem(const char *buf, size_t len, const char *name, struct l
 		r = lb_err(-EINVAL, "%s: a manifest must not carry a DTD or entity declarations", name);
 		goto out;
 	}
+	root = xmlDocGetRootElement(doc);
+	{
+		/* before the schema, so a newer manifest gets a clear message */
+		_cleanup_free_ char *fmt = root ? get_prop(root, "format") : NULL;
+
+		if (fmt && strcmp(fmt, "1") != 0) {
+			r = lb_err(-EINVAL, "%s: manifest format %s is not supported (this lifeboat reads "
+					    "format %d)", name, fmt, LB_MANIFEST_FORMAT);
+			goto out;
+		}
+	}
 	r = validate(&rd, doc);
 	if (r < 0)
 		goto out;
-	root = xmlDocGetRootElement(doc);
 	m = lb_manifest_new();
 	{
 		_cleanup_free_ char *fmt = get_prop(root, "format");

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /* The data model: constructors, destructors and lookups. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +32,9 @@ void lb_manifest_free(struct lb_manifest *m)
 	free(m->machine_id);
 	free(m->data_mode);
 	free(m->rt_dir);
+	for (size_t i = 0; i < m->n_rt_warnings; i++)
+		free(m->rt_warnings[i]);
+	free(m->rt_warnings);
 	free(m);
 }
 
@@ -386,4 +391,16 @@ int lb_part_kind_from_name(const char *s, enum lb_part_kind *ret)
 		return r;
 	*ret = (enum lb_part_kind)r;
 	return 0;
+}
+
+void lb_manifest_warn(struct lb_manifest *m, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	APPEND(m->rt_warnings, m->n_rt_warnings, msg);
 }

@@ -212,7 +212,7 @@ int lb_targets_load(const char *capture_dir, struct lb_target ***ret, size_t *re
 		t = lb_zalloc(sizeof(*t));
 		t->sysname = lb_strdup(name);
 		t->path = lb_asprintf("/dev/%s", name);
-		if (lb_scan_disk(name, name, si, NULL, &t->state) < 0)
+		if (lb_scan_disk(name, name, si, NULL, NULL, &t->state) < 0)
 			t->unreadable = lb_strdup(lb_errmsg());
 		if (lb_disk_in_use(si, name, &t->in_use) < 0)
 			t->in_use = lb_strdup(lb_errmsg());
@@ -652,17 +652,17 @@ int lb_plan_print(const struct lb_plan *p, FILE *f)
 	const struct lb_manifest *m = p->m;
 
 	fprintf(f, "capture %s (%s%s%s)\n", m->id, m->time, m->hostname ? ", host " : "",
-		m->hostname ? m->hostname : "");
+		lb_esc(m->hostname));
 	for (size_t i = 0; i < p->n_disks; i++) {
 		const struct lb_plan_disk *pd = &p->disks[i];
 
-		fprintf(f, "%s %s -> %s", pd->disk->id, pd->disk->path,
-			pd->target ? pd->target->path : "(none)");
+		fprintf(f, "%s %s -> %s", pd->disk->id, lb_esc(pd->disk->path),
+			pd->target ? lb_esc(pd->target->path) : "(none)");
 		if (pd->target)
 			fprintf(f, " (matched by %s)", lb_match_name(pd->how));
 		fprintf(f, ": %s", lb_verdict_name(pd->verdict));
 		if (pd->why)
-			fprintf(f, " (%s)", pd->why);
+			fprintf(f, " (%s)", lb_esc(pd->why));
 		fputc('\n', f);
 		for (size_t j = 0; j < p->n_vols; j++) {
 			const struct lb_plan_volume *pv = &p->vols[j];
@@ -671,7 +671,7 @@ int lb_plan_print(const struct lb_plan *p, FILE *f)
 				continue;
 			fprintf(f, "  %-10s %-6s", pv->vol->id, pv->vol->type);
 			if (pv->vol->mountpoint)
-				fprintf(f, " %s", pv->vol->mountpoint);
+				fprintf(f, " %s", lb_esc(pv->vol->mountpoint));
 			fprintf(f, ": %s", lb_vol_action_name(pv->action));
 			if (pv->why)
 				fprintf(f, " (%s)", pv->why);
@@ -679,7 +679,7 @@ int lb_plan_print(const struct lb_plan *p, FILE *f)
 		}
 	}
 	for (size_t i = 0; i < p->n_problems; i++)
-		fprintf(f, "problem: %s\n", p->problems[i]);
+		fprintf(f, "problem: %s\n", lb_esc(p->problems[i]));
 	return ferror(f) ? -EIO : 0;
 }
 

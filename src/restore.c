@@ -53,8 +53,14 @@ static int load_artifact(const struct lb_manifest *m, const struct lb_artifact *
 	_cleanup_free_ char *path = lb_asprintf("%s/%s", m->rt_dir, a->file);
 	char *buf = NULL;
 	char sum[65];
-	int n = lb_read_file(path, &buf, 64 << 20);
+	struct stat st;
+	int n;
 
+	if (lstat(path, &st) < 0)
+		return lb_err(-errno, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return lb_err(-EPERM, "%s: an artifact must be a plain file", path);
+	n = lb_read_file(path, &buf, 64 << 20);
 	if (n < 0)
 		return lb_err(n, "%s: %s", path, strerror(-n));
 	if ((uint64_t)n != a->size || lb_sha256_buf(buf, (size_t)n, sum) < 0 ||

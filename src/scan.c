@@ -230,7 +230,7 @@ static bool is_ext(const char *type)
 
 /* Probes a volume and reads the geometry that recreating it needs. */
 static int scan_volume(const struct lb_disk *d, int fd, const struct lb_sysinfo *si,
-		       struct lb_volume *v)
+		       struct lb_volume *v, struct lb_manifest *warnings)
 {
 	const struct lb_mount *mt;
 	int r;
@@ -244,8 +244,14 @@ static int scan_volume(const struct lb_disk *d, int fd, const struct lb_sysinfo 
 		r = lb_vfat_read_geom(fd, v->rt_offset, &v->vfat);
 	else if (strcmp(v->type, "swap") == 0)
 		r = lb_swap_read_geom(fd, v->rt_offset, v->rt_size, &v->swap);
-	if (r < 0)
-		return r;
+	if (r < 0) {
+		/* one odd volume does not stop a capture: it is recorded with
+		 * its identity, and a restore makes it with mkfs defaults */
+		if (warnings)
+			lb_manifest_warn(warnings, "%s: %s geometry not recorded: %s", v->id, v->type,
+					 lb_errmsg());
+		r = 0;
+	}
 
 	if (v->rt_major || v->rt_minor) {
 		mt = lb_sysinfo_find_mount(si, v->rt_major, v->rt_minor);
@@ -368,7 +374,7 @@ static int scan_table(struct lb_disk *d, struct fdisk_context *cxt)
 }
 
 static int scan_partitions(struct lb_disk *d, int fd, const struct lb_sysinfo *si,
-			   const char *outdir)
+			   const char *outdir, struct lb_manifest *warnings)
 {
 	for (size_t i = 0; i < d->n_parts; i++) {
 		struct lb_partition *p = d->parts[i];
@@ -383,7 +389,7 @@ static int scan_partitions(struct lb_disk *d, int fd, const struct lb_sysinfo *s
 		v->rt_offset = p->start * d->sector_size;
 		v->rt_size = p->size * d->sector_size;
 		find_part_node(d->sysname, p->number, p, v);
-		r = scan_volume(d, fd, si, v);
+		r = scan_volume(d, fd, si, v, warnings);
 		if (r < 0)
 			return r;
 		if (p->type && strcasecmp(p->type, GPT_TYPE_BIOS_BOOT) == 0 && v->rt_size <= BIOS_BOOT_MAX) {
@@ -419,7 +425,7 @@ static int scan_boot_areas(struct lb_disk *d, int fd, const char *outdir)
 }
 
 int lb_scan_disk(const char *sysname, const char *id, const struct lb_sysinfo *si,
-		 const char *outdir, struct lb_disk **ret)
+		 const char *outdir, struct lb_manifest *warnings, struct lb_disk **ret)
 {
 	struct lb_disk *d = lb_disk_new();
 	struct fdisk_context *cxt = NULL;
@@ -452,7 +458,7 @@ int lb_scan_disk(const char *sysname, const char *id, const struct lb_sysinfo *s
 		r = scan_table(d, cxt);
 		if (r < 0)
 			goto fail;
-		r = scan_partitions(d, fd, si, outdir);
+		r = scan_partitions(d, fd, si, outdir, warnings);
 		if (r < 0)
 			goto fail;
 		r = scan_boot_areas(d, fd, outdir);
@@ -467,7 +473,7 @@ int lb_scan_disk(const char *sysname, const char *id, const struct lb_sysinfo *s
 		v->rt_size = d->size * d->sector_size;
 		if (dev)
 			sscanf(dev, "%u:%u", &v->rt_major, &v->rt_minor);
-		r = scan_volume(d, fd, si, v);
+		r = scan_volume(d, fd, si, v, warnings);
 		if (r < 0)
 			goto fail;
 		if (strcmp(v->type, "raw") == 0) {
@@ -566,7 +572,7 @@ static void fill_header(struct lb_manifest *m)
 		m->machine_id = TAKE_PTR(mid);
 }
 
-int lb_scan(const struct lb_scan_opts *opts, struct lb_manifest **ret)
+int lb_scan(struct lb_scan_opts *opts, struct lb_manifest **ret)
 {
 	struct lb_manifest *m = NULL;
 	struct lb_sysinfo *si = NULL;
@@ -578,20 +584,25 @@ int lb_scan(const struct lb_scan_opts *opts, struct lb_manifest **ret)
 	if (r < 0)
 		return r;
 	r = collect_disks(opts, &names, &n);
-	if (r < 0)
+	if (r < 0) {
+		opts->bad_args = true;
 		goto out;
+	}
 	excl = lb_zalloc((opts->n_exclude + 1) * sizeof(*excl));
 	for (size_t i = 0; i < opts->n_exclude; i++) {
 		bool found = false;
 
 		r = lb_dev_sysname(opts->exclude[i], &excl[n_excl], NULL);
-		if (r < 0)
+		if (r < 0) {
+			opts->bad_args = true;
 			goto out;
+		}
 		for (size_t j = 0; j < n; j++)
 			found |= strcmp(names[j], excl[n_excl]) == 0;
 		if (!found) {
 			r = lb_err(-EINVAL, "--exclude-disk %s: not among the disks being captured",
 				   opts->exclude[i]);
+			opts->bad_args = true;
 			goto out;
 		}
 		n_excl++;
@@ -610,7 +621,7 @@ int lb_scan(const struct lb_scan_opts *opts, struct lb_manifest **ret)
 
 		for (size_t j = 0; j < n_excl; j++)
 			excluded |= strcmp(excl[j], names[i]) == 0;
-		r = lb_scan_disk(names[i], id, si, excluded ? NULL : opts->outdir, &d);
+		r = lb_scan_disk(names[i], id, si, excluded ? NULL : opts->outdir, m, &d);
 		if (r < 0)
 			goto out;
 		lb_manifest_add_disk(m, d);
@@ -620,6 +631,7 @@ int lb_scan(const struct lb_scan_opts *opts, struct lb_manifest **ret)
 			r = lb_err(-EPERM,
 				   "cannot exclude %s: it holds a volume the system needs to boot",
 				   d->path);
+			opts->bad_args = true;
 			goto out;
 		}
 		d->selected = false;

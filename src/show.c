@@ -28,23 +28,20 @@ static void put_quoted(FILE *f, const char *key, const char *s)
 	if (!s)
 		return;
 	fprintf(f, " %s=\"", key);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\x%02x", *p);
-		else
-			fputc(*p, f);
+	for (const char *p = lb_esc(s); *p; p++) {
+		if (*p == '"')
+			fputc('\\', f);
+		fputc(*p, f);
 	}
 	fputc('"', f);
 }
 
 static void show_volume(FILE *f, const char *indent, const struct lb_volume *v)
 {
-	fprintf(f, "%s%s", indent, v->type);
+	fprintf(f, "%s%s", indent, lb_esc(v->type));
 	put_quoted(f, "LABEL", v->label);
 	if (v->uuid)
-		fprintf(f, " UUID=%s", v->uuid);
+		fprintf(f, " UUID=%s", lb_esc(v->uuid));
 	if (v->mountpoint)
 		put_quoted(f, "mounted", v->mountpoint);
 	if (v->swap_active)
@@ -61,21 +58,21 @@ int lb_show_text(const struct lb_manifest *m, FILE *f)
 {
 	char size[32];
 
-	fprintf(f, "capture %s, %s", m->id, m->time);
+	fprintf(f, "capture %s, %s", lb_esc(m->id), lb_esc(m->time));
 	if (m->hostname)
-		fprintf(f, ", host %s", m->hostname);
+		fprintf(f, ", host %s", lb_esc(m->hostname));
 	fputc('\n', f);
 	for (size_t i = 0; i < m->n_disks; i++) {
 		const struct lb_disk *d = m->disks[i];
 
 		human_size(d->size * d->sector_size, size, sizeof(size));
 		fprintf(f, "\n%s %s %s, %" PRIu64 " sectors of %u bytes (physical %u), %s", d->id,
-			d->path, size, d->size, d->sector_size, d->physical_sector_size,
+			lb_esc(d->path), size, d->size, d->sector_size, d->physical_sector_size,
 			lb_label_type_name(d->label));
 		if (d->signature)
-			fprintf(f, " %s", d->signature);
+			fprintf(f, " %s", lb_esc(d->signature));
 		if (!d->selected)
-			fprintf(f, " [not selected: %s]", d->exclude_reason ? d->exclude_reason : "excluded");
+			fprintf(f, " [not selected: %s]", lb_esc(d->exclude_reason ? d->exclude_reason : "excluded"));
 		fputc('\n', f);
 		if (d->model || d->serial || d->wwn) {
 			fputs("  identity:", f);
@@ -99,9 +96,9 @@ int lb_show_text(const struct lb_manifest *m, FILE *f)
 			human_size(p->size * d->sector_size, size, sizeof(size));
 			fprintf(f, "  %s %u %s start %" PRIu64 " size %" PRIu64 " (%s) type %s",
 				last ? "`-" : "|-", p->number, lb_part_kind_name(p->kind), p->start,
-				p->size, size, p->type);
+				p->size, size, lb_esc(p->type));
 			if (p->uuid)
-				fprintf(f, " PARTUUID=%s", p->uuid);
+				fprintf(f, " PARTUUID=%s", lb_esc(p->uuid));
 			put_quoted(f, "PARTLABEL", p->name);
 			if (p->attrs)
 				fprintf(f, " attrs=0x%" PRIx64, p->attrs);
@@ -119,7 +116,7 @@ int lb_show_text(const struct lb_manifest *m, FILE *f)
 
 		fprintf(f, "\nboot: %s", b->firmware);
 		if (b->loader)
-			fprintf(f, ", loader %s", b->loader);
+			fprintf(f, ", loader %s", lb_esc(b->loader));
 		if (b->esp)
 			fprintf(f, ", ESP %s", b->esp);
 		if (b->bios_boot)
@@ -131,13 +128,13 @@ int lb_show_text(const struct lb_manifest *m, FILE *f)
 			fprintf(f, "  %s%s", b->efi[i]->name, b->efi[i]->active ? "*" : " ");
 			put_quoted(f, "description", b->efi[i]->description);
 			if (b->efi[i]->device_path)
-				fprintf(f, " %s", b->efi[i]->device_path);
+				fprintf(f, " %s", lb_esc(b->efi[i]->device_path));
 			fputc('\n', f);
 		}
 		for (size_t i = 0; i < b->n_refs; i++) {
 			const struct lb_boot_ref *r = b->refs[i];
 
-			fprintf(f, "  %s:%u %s=%s", r->source, r->line, r->key, r->value);
+			fprintf(f, "  %s:%u %s=%s", r->source, r->line, r->key, lb_esc(r->value));
 			if (r->where)
 				put_quoted(f, "for", r->where);
 			fprintf(f, " -> %s\n", r->resolves ? r->resolves : "(not on a captured disk)");

@@ -49,8 +49,23 @@ void lb_debug(const char *area, const char *fmt, ...)
 	}
 	if (!mask || !*mask)
 		return;
-	if (strcmp(mask, "all") != 0 && !strstr(mask, area))
-		return;
+	if (strcmp(mask, "all") != 0) {
+		/* a comma or space separated list of areas */
+		size_t n = strlen(area);
+		const char *p = mask;
+		bool found = false;
+
+		while ((p = strstr(p, area))) {
+			if ((p == mask || p[-1] == ',' || p[-1] == ' ') &&
+			    (p[n] == '\0' || p[n] == ',' || p[n] == ' ')) {
+				found = true;
+				break;
+			}
+			p += n;
+		}
+		if (!found)
+			return;
+	}
 	fprintf(stderr, "lifeboat[%s]: ", area);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -451,11 +466,13 @@ int lb_sha256_fd(int fd, uint64_t off, uint64_t len, char ret[65])
 
 int lb_sha256_file(const char *path, char ret[65], uint64_t *ret_size)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
 
 	if (fd < 0 || fstat(fd, &st) < 0)
-		return -errno;
+		return errno == ELOOP ? -EPERM : -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EPERM; /* an artifact is a plain file, never a device or link */
 	if (ret_size)
 		*ret_size = (uint64_t)st.st_size;
 	return lb_sha256_fd(fd, 0, UINT64_MAX, ret);
@@ -596,4 +613,47 @@ int lb_dev_sysname(const char *dev, char **ret_sysname, bool *ret_is_partition)
 		*ret_is_partition = access(pp, F_OK) == 0;
 	}
 	return 0;
+}
+
+/* A copy for places that take printable text only: every byte that is not
+ * part of printable UTF-8 becomes '?'. */
+char *lb_printable_copy(const char *s)
+{
+	char *r = lb_strdup(s);
+
+	if (lb_utf8_is_printable(r))
+		return r;
+	for (unsigned char *p = (unsigned char *)r; *p; p++)
+		if (*p < 0x20 || *p >= 0x7f)
+			*p = '?';
+	return r;
+}
+
+/* For showing untrusted text on a terminal: printable UTF-8 as it is,
+ * anything else (control characters, stray bytes) as \xNN. Returns one of a
+ * small ring of buffers, valid until the eighth call after. */
+const char *lb_esc(const char *s)
+{
+	static char *ring[8];
+	static unsigned next;
+	char *out, *o;
+	bool ok;
+
+	if (!s)
+		return "";
+	ok = lb_utf8_is_printable(s);
+	free(ring[next % 8]);
+	out = lb_zalloc(strlen(s) * 4 + 1);
+	o = out;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '\\') {
+			*o++ = '\\';
+			*o++ = '\\';
+		} else if (*p < 0x20 || *p == 0x7f || (!ok && *p >= 0x80))
+			o += sprintf(o, "\\x%02x", *p);
+		else
+			*o++ = (char)*p;
+	}
+	ring[next++ % 8] = out;
+	return out;
 }
