@@ -461,7 +461,7 @@ static void plan_volume(struct lb_plan *p, struct lb_plan_volume *pv)
 			v->id);
 		return;
 	}
-	if (pd->target->in_use)
+	if (pd->target->in_use && pd->verdict == LB_VERDICT_INTACT)
 		problem(p, "%s: will not format it on %s: %s", v->id, pd->target->path, pd->target->in_use);
 	const struct lb_fs_ops *ops = lb_fs_ops_find(v->type);
 	if (!ops)
@@ -490,10 +490,14 @@ static void check_disk(struct lb_plan *p, struct lb_plan_disk *pd)
 	const struct lb_target *t = pd->target;
 
 	if (pd->verdict == LB_VERDICT_MISSING) {
-		problem(p, "%s (%s, %" PRIu64 " sectors of %u bytes) is missing%s%s: map it with "
-			   "--disk-map %s=DEVICE or leave it out with --exclude-disk %s",
-			d->id, d->path, d->size, d->sector_size, pd->why ? ": " : "",
-			pd->why ? pd->why : "", d->id, d->id);
+		if (pd->why)
+			problem(p, "%s (%s, %" PRIu64 " sectors of %u bytes) is missing: %s", d->id,
+				d->path, d->size, d->sector_size, pd->why);
+		else
+			problem(p, "%s (%s, %" PRIu64 " sectors of %u bytes) is missing: no disk here "
+				   "matches it; map one with --disk-map %s=DEVICE or leave it out with "
+				   "--exclude-disk %s",
+				d->id, d->path, d->size, d->sector_size, d->id, d->id);
 		return;
 	}
 	if (pd->verdict != LB_VERDICT_RECREATE)

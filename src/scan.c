@@ -635,7 +635,7 @@ int lb_scan(struct lb_scan_opts *opts, struct lb_manifest **ret)
 			goto out;
 		}
 		d->selected = false;
-		d->exclude_reason = lb_strdup("excluded at capture (--exclude-disk)");
+		d->exclude_reason = lb_strdup("--exclude-disk at capture");
 	}
 	m->rt_dir = lb_strdup(opts->outdir);
 	r = lb_boot_scan(m);

@@ -100,3 +100,96 @@ lb_wipe() {
 		partx -d "$dev" >/dev/null 2>&1 || true
 	done
 }
+
+# ---- shared by the restore tests (tests/restore/*.sh) ----------------------
+
+# lb_sha256 FILE... : "SHA256  FILE" per file, the same digest as sha256sum
+# but hole-aware (sparse images hash in a fraction of sha256sum's time).
+lb_sha256() {
+	python3 - "$@" <<'PY'
+import errno, hashlib, os, sys
+zero = memoryview(bytes(1 << 20))
+for path in sys.argv[1:]:
+    h = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY)
+    size = os.fstat(fd).st_size
+    off = 0
+    while off < size:
+        try:
+            data = min(os.lseek(fd, off, os.SEEK_DATA), size)
+        except OSError as e:
+            if e.errno != errno.ENXIO:
+                raise
+            data = size
+        while off < data:  # a hole reads as zeroes
+            n = min(len(zero), data - off)
+            h.update(zero[:n])
+            off += n
+        if off >= size:
+            break
+        end = min(os.lseek(fd, off, os.SEEK_HOLE), size)
+        while off < end:
+            buf = os.pread(fd, min(1 << 22, end - off), off)
+            if not buf:
+                raise SystemExit(f"{path}: short read at {off}")
+            h.update(buf)
+            off += len(buf)
+    os.close(fd)
+    print(f"{h.hexdigest()}  {path}")
+PY
+}
+
+# lb_disk_sums DEV... : the SHA-256 of each loop device's whole backing file,
+# after every write to the devices has reached the files.
+lb_disk_sums() {
+	local dev files=()
+	sync
+	for dev in "$@"; do
+		blockdev --flushbufs "$dev" 2>/dev/null || true
+		files+=("$(losetup -n -O BACK-FILE "$dev")")
+	done
+	lb_sha256 "${files[@]}"
+}
+
+# lb_new_disk_id DEV : give a GPT or MBR disk a fresh random signature, so
+# that no other disk on the machine (another test building the same fixture)
+# shares it and matching by signature stays unambiguous.
+lb_new_disk_id() {
+	local id
+	case $(sfdisk --dump "$1" 2>/dev/null | sed -n 's/^label: //p') in
+	gpt) id=$(cat /proc/sys/kernel/random/uuid) ;;
+	dos) id=0x$(printf '%08x' $(((RANDOM << 16 | RANDOM) | 0x80000000))) ;;
+	*) return 0 ;;
+	esac
+	sfdisk -q --no-reread --no-tell-kernel --disk-id "$1" "$id"
+}
+
+# lb_own DEV : true when DEV is a loop device this test attached (listed in
+# $LB_WORK/loops and backed by a file in $LB_WORK).
+lb_own() {
+	grep -qxF -- "$1" "$LB_WORK/loops" 2>/dev/null || return 1
+	case $(losetup -n -O BACK-FILE "$1" 2>/dev/null) in
+	"$LB_WORK"/*) return 0 ;;
+	esac
+	return 1
+}
+
+# lb_guard CAPTURE [compare options...] : before running a restore, fail
+# unless every device the plan (compare --json with the same options) would
+# use is a loop device of this test, so that a stray disk on the machine
+# (another user's loop device) is never written by a test.
+lb_guard() {
+	local dev
+	while IFS= read -r dev; do
+		lb_own "$dev" ||
+			lb_fail "the plan for $1 picks $dev, which this test did not attach; not restoring"
+	done < <("$LIFEBOAT" compare --json "$@" 2>/dev/null | python3 -c '
+import json, sys
+try:
+    plan = json.load(sys.stdin)
+except ValueError:
+    sys.exit(0)
+for d in plan.get("disks", []):
+    if d.get("device"):
+        print(d["device"])')
+}
