@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 
@@ -418,6 +419,7 @@ enum lb_vol_action {
 	LB_VOL_CONTENT,		/* write recorded raw content (BIOS boot) */
 	LB_VOL_NOTHING,		/* raw space: nothing to make */
 	LB_VOL_SKIP,		/* its disk is excluded or missing */
+	LB_VOL_IMAGE,		/* write its captured image (no mkfs) */
 };
 
 /* A whole disk on this machine, as it is now. */
@@ -445,7 +447,9 @@ struct lb_plan_volume {
 	struct lb_partition *part;	/* NULL for a whole-disk volume */
 	struct lb_volume *vol;
 	enum lb_vol_action action;
+	bool extract;		/* format, then extract its captured archive */
 	char *why;
+	char *result;		/* after a restore: what happened to it */
 };
 
 struct lb_disk_map {
@@ -531,6 +535,52 @@ int lb_partition_node(const char *sysname, uint32_t number, char **ret);
 int lb_wipe_signatures(int fd, uint64_t offset, uint64_t size, uint32_t sector_size);
 int lb_zero_range(int fd, uint64_t offset, uint64_t size, bool verify);
 int lb_marker_write(const struct lb_plan *p, const char *path, char **ret_instance);
+
+/* ---- volume data (data.c, image.c, archive.c, datafile.c) --------------- */
+
+enum lb_data_mode {
+	LB_DATA_NONE = 0,
+	LB_DATA_AUTO,
+	LB_DATA_IMAGE,
+	LB_DATA_ARCHIVE,
+};
+
+struct lb_data_opts {
+	enum lb_data_mode mode;
+	int level;		/* zstd level, 0 for none */
+	const char *outdir;	/* where artifacts go (the partial capture) */
+	const char *final_dir;	/* the capture's final name, left out of archives */
+	bool report;
+};
+
+struct lb_progress {
+	const char *what;
+	uint64_t total;
+	uint64_t bytes;
+	bool tty;
+	double last;
+	struct timespec start;
+};
+
+int lb_data_mode_parse(const char *s, enum lb_data_mode *ret);
+int lb_data_capture(struct lb_manifest *m, struct lb_data_opts *o);
+void lb_progress_begin(struct lb_progress *p, const char *what, uint64_t total);
+void lb_progress_update(void *ud, uint64_t bytes);
+void lb_progress_end(struct lb_progress *p);
+double lb_progress_seconds(const struct lb_progress *p);
+int lb_image_used_bytes(const char *disk_path, const struct lb_volume *v, uint64_t *ret);
+int lb_image_capture(const char *disk_path, int disk_fd, const struct lb_volume *v, int out_fd,
+		     int level, void (*progress)(void *, uint64_t), void *pud, char sha256[65],
+		     uint64_t *ret_size);
+int lb_image_restore(int data_fd, const char *name, const struct lb_artifact *a, int dev_fd,
+		     uint64_t dev_size, void (*progress)(void *, uint64_t), void *pud);
+int lb_data_verify_file(int data_fd, const char *name, const struct lb_artifact *a,
+			uint64_t *ret_bytes);
+int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude, int out_fd,
+		       int level, void (*progress)(void *, uint64_t), void *pud, char sha256[65],
+		       uint64_t *ret_size);
+int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *a,
+		       const char *root, void (*progress)(void *, uint64_t), void *pud);
 
 /* ---- loop devices (loopdev.c) ----------------------------------------- */
 

@@ -32,8 +32,10 @@ static void help(FILE *f)
 	      "  -d, --disk DEV            capture only DEV (repeatable); default: every\n"
 	      "                            fixed disk; loop devices only when named\n"
 	      "  -x, --exclude-disk DEV    record DEV as not selected (repeatable)\n"
-	      "      --data MODE           volume data: none (the only mode this version\n"
-	      "                            writes)\n"
+	      "      --data MODE           volume data: auto (default: image for unmounted\n"
+	      "                            or read-only volumes, archive for mounted ones),\n"
+	      "                            image (used blocks), archive (files), none\n"
+	      "      --compress LEVEL      zstd level 1-19 (default 1), or none\n"
 	      "  -h, --help                show this help\n",
 	      f);
 }
@@ -84,13 +86,15 @@ int cmd_capture(int argc, char **argv)
 		{ "disk", required_argument, NULL, 'd' },
 		{ "exclude-disk", required_argument, NULL, 'x' },
 		{ "data", required_argument, NULL, 'D' },
+		{ "compress", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct lb_scan_opts so = { 0 };
 	struct lb_manifest *m = NULL, *check = NULL;
 	_cleanup_free_ char *dest = NULL, *tmp = NULL, *root = NULL, *mpath = NULL, *buf = NULL;
-	const char *output = NULL, *data = "none";
+	const char *output = NULL, *data = "auto";
+	struct lb_data_opts dopts = { .mode = LB_DATA_AUTO, .level = 1, .report = true };
 	bool existed = false, default_dest = false;
 	unsigned nvol = 0;
 	size_t len = 0;
@@ -112,6 +116,20 @@ int cmd_capture(int argc, char **argv)
 		case 'D':
 			data = optarg;
 			break;
+		case 'C':
+			if (strcmp(optarg, "none") == 0) {
+				dopts.level = 0;
+			} else {
+				uint32_t lvl;
+
+				if (lb_parse_u32(optarg, &lvl) < 0 || lvl < 1 || lvl > 19) {
+					lb_warn("capture: --compress %s: expected 1-19 or none", optarg);
+					code = LB_EXIT_USAGE;
+					goto out;
+				}
+				dopts.level = (int)lvl;
+			}
+			break;
 		case 'h':
 			help(stdout);
 			code = LB_EXIT_OK;
@@ -127,12 +145,8 @@ int cmd_capture(int argc, char **argv)
 		code = LB_EXIT_USAGE;
 		goto out;
 	}
-	if (strcmp(data, "none") != 0) {
-		if (strcmp(data, "auto") && strcmp(data, "image") && strcmp(data, "archive"))
-			lb_warn("capture: --data %s: expected none, auto, image or archive", data);
-		else
-			lb_warn("capture: --data %s: volume data capture is not in this version; "
-				"use --data none", data);
+	if (lb_data_mode_parse(data, &dopts.mode) < 0) {
+		lb_warn("capture: --data %s: expected none, auto, image or archive", data);
 		code = LB_EXIT_USAGE;
 		goto out;
 	}
@@ -186,6 +200,14 @@ int cmd_capture(int argc, char **argv)
 	}
 	free(m->data_mode);
 	m->data_mode = lb_strdup(data);
+	dopts.outdir = tmp;
+	dopts.final_dir = dest;
+	r = lb_data_capture(m, &dopts);
+	if (r < 0) {
+		lb_warn("capture: %s", lb_errmsg());
+		code = r == -EBUSY ? LB_EXIT_USAGE : LB_EXIT_FAIL;
+		goto fail;
+	}
 	for (size_t i = 0; i < m->n_rt_warnings; i++)
 		lb_warn("capture: warning: %s", m->rt_warnings[i]);
 

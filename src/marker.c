@@ -59,6 +59,10 @@ int lb_marker_write(const struct lb_plan *p, const char *path, char **ret_instan
 		if (pv->vol->mountpoint && lb_utf8_is_printable(pv->vol->mountpoint))
 			xmlNewProp(n, BAD_CAST "mountpoint", BAD_CAST pv->vol->mountpoint);
 		xmlNewProp(n, BAD_CAST "action", BAD_CAST lb_vol_action_name(pv->action));
+		if (pv->vol->data && (pv->action == LB_VOL_IMAGE || pv->extract))
+			xmlNewProp(n, BAD_CAST "data", BAD_CAST pv->vol->data_method);
+		if (pv->result && lb_utf8_is_printable(pv->result))
+			xmlNewProp(n, BAD_CAST "result", BAD_CAST pv->result);
 	}
 	xmlDocDumpFormatMemoryEnc(doc, &mem, &len, "UTF-8", 1);
 	xmlFreeDoc(doc);

@@ -49,6 +49,7 @@ static const char *const action_names[] = {
 	[LB_VOL_CONTENT] = "write-content",
 	[LB_VOL_NOTHING] = "nothing",
 	[LB_VOL_SKIP] = "skip",
+	[LB_VOL_IMAGE] = "write-image",
 };
 
 const char *lb_match_name(enum lb_match h)
@@ -319,6 +320,10 @@ static struct lb_target *find_target(struct lb_plan *p, const char *dev)
 
 static void take(struct lb_plan_disk *pd, struct lb_target *t, enum lb_match how)
 {
+	if (pd->verdict != LB_VERDICT_EXCLUDED) {
+		free(pd->why); /* an ambiguity seen in an earlier pass no longer matters */
+		pd->why = NULL;
+	}
 	pd->target = t;
 	pd->how = how;
 	t->taken = true;
@@ -422,8 +427,40 @@ static void add_volume(struct lb_plan *p, struct lb_plan_disk *pd, struct lb_par
 	pv->vol = v;
 }
 
-/* What happens to one volume of a disk with a verdict. */
-static void plan_volume(struct lb_plan *p, struct lb_plan_volume *pv)
+static void plan_volume_layout(struct lb_plan *p, struct lb_plan_volume *pv);
+
+/* The captured data, when there is some and it is wanted, goes onto a
+ * volume being made: an image instead of mkfs, an archive after it. */
+static void plan_volume(struct lb_plan *p, struct lb_plan_volume *pv, bool data)
+{
+	const struct lb_volume *v = pv->vol;
+	_cleanup_free_ char *path = NULL;
+	struct stat st;
+
+	plan_volume_layout(p, pv);
+	if (!data || !v->data || (pv->action != LB_VOL_FORMAT && pv->action != LB_VOL_NOTHING))
+		return;
+	path = lb_asprintf("%s/%s", p->m->rt_dir ? p->m->rt_dir : ".", v->data->file);
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+		problem(p, "%s: its data file %s is missing", v->id, path);
+		return;
+	}
+	if ((uint64_t)st.st_size != v->data->size) {
+		problem(p, "%s: its data file %s has %" PRIu64 " bytes, the manifest says %" PRIu64
+			   " (truncated or replaced)",
+			v->id, path, (uint64_t)st.st_size, v->data->size);
+		return;
+	}
+	if (v->data_method && strcmp(v->data_method, "archive") == 0) {
+		if (pv->action == LB_VOL_FORMAT)
+			pv->extract = true;
+	} else {
+		pv->action = LB_VOL_IMAGE;
+	}
+}
+
+/* What happens to one volume's layout on a disk with a verdict. */
+static void plan_volume_layout(struct lb_plan *p, struct lb_plan_volume *pv)
 {
 	const struct lb_volume *v = pv->vol;
 	const struct lb_plan_disk *pd = pv->pd;
@@ -614,7 +651,7 @@ int lb_plan_build(struct lb_manifest *m, const struct lb_plan_opts *opts,
 				add_volume(p, pd, d->parts[j], d->parts[j]->volume);
 	}
 	for (size_t i = 0; i < p->n_vols; i++)
-		plan_volume(p, &p->vols[i]);
+		plan_volume(p, &p->vols[i], opts->data);
 	*ret = p;
 	return 0;
 }
@@ -629,8 +666,10 @@ void lb_plan_free(struct lb_plan *p)
 	for (size_t i = 0; i < p->n_disks; i++)
 		free(p->disks[i].why);
 	free(p->disks);
-	for (size_t i = 0; i < p->n_vols; i++)
+	for (size_t i = 0; i < p->n_vols; i++) {
 		free(p->vols[i].why);
+		free(p->vols[i].result);
+	}
 	free(p->vols);
 	for (size_t i = 0; i < p->n_problems; i++)
 		free(p->problems[i]);
@@ -644,7 +683,7 @@ bool lb_plan_all_intact(const struct lb_plan *p)
 		if (p->disks[i].verdict == LB_VERDICT_RECREATE || p->disks[i].verdict == LB_VERDICT_MISSING)
 			return false;
 	for (size_t i = 0; i < p->n_vols; i++)
-		if (p->vols[i].action == LB_VOL_FORMAT)
+		if (p->vols[i].action == LB_VOL_FORMAT || p->vols[i].action == LB_VOL_IMAGE)
 			return false;
 	return true;
 }
@@ -676,7 +715,8 @@ int lb_plan_print(const struct lb_plan *p, FILE *f)
 			fprintf(f, "  %-10s %-6s", pv->vol->id, pv->vol->type);
 			if (pv->vol->mountpoint)
 				fprintf(f, " %s", lb_esc(pv->vol->mountpoint));
-			fprintf(f, ": %s", lb_vol_action_name(pv->action));
+			fprintf(f, ": %s%s", lb_vol_action_name(pv->action),
+				pv->extract ? "+extract-archive" : "");
 			if (pv->why)
 				fprintf(f, " (%s)", pv->why);
 			fputc('\n', f);
@@ -715,6 +755,7 @@ int lb_plan_print_json(const struct lb_plan *p, FILE *f)
 			json_object_object_add(v, "type", json_object_new_string(pv->vol->type));
 			json_object_object_add(v, "action",
 					       json_object_new_string(lb_vol_action_name(pv->action)));
+			json_object_object_add(v, "extract_archive", json_object_new_boolean(pv->extract));
 			json_object_object_add(v, "why", pv->why ? json_object_new_string(pv->why) : NULL);
 			json_object_array_add(vols, v);
 		}

@@ -124,10 +124,136 @@ static int flush_device(const char *node)
 	return r;
 }
 
+/* The device node a volume lives on, and its size in bytes. */
+static int volume_node(const struct lb_plan_volume *pv, char **ret, uint64_t *ret_size)
+{
+	const struct lb_target *t = pv->pd->target;
+	int r;
+
+	if (pv->part) {
+		r = lb_partition_node(t->sysname, pv->part->number, ret);
+		if (r < 0)
+			return lb_err(r, "%s: no device node for partition %u of %s", pv->vol->id,
+				      pv->part->number, t->path);
+		*ret_size = pv->part->size * pv->pd->disk->sector_size;
+	} else {
+		*ret = lb_strdup(t->path);
+		*ret_size = pv->pd->disk->size * pv->pd->disk->sector_size;
+	}
+	return 0;
+}
+
+/* Wipes old signatures in a volume's range (and zeroes it all with a full
+ * format) before anything is made there. Returns an open, exclusive fd. */
+static int prepare_volume(const struct lb_plan_volume *pv, const char *node, uint64_t size,
+			  const struct lb_restore_opts *o)
+{
+	int fd = open(node, O_RDWR | O_CLOEXEC | O_EXCL);
+	int r;
+
+	if (fd < 0)
+		return lb_err(-errno, "%s: cannot open %s exclusively: %s", pv->vol->id, node,
+			      strerror(errno));
+	r = lb_wipe_signatures(fd, 0, size, pv->pd->disk->sector_size);
+	if (r >= 0 && !o->quick) {
+		say(o, "%s: zeroing and checking %s (%" PRIu64 " MiB)", pv->vol->id, node, size >> 20);
+		r = lb_zero_range(fd, 0, size, true);
+	}
+	if (r < 0) {
+		close(fd);
+		return lb_err(r, "%s on %s: %s", pv->vol->id, node, lb_errmsg());
+	}
+	return fd;
+}
+
+static int open_data(const struct lb_manifest *m, const struct lb_volume *v)
+{
+	_cleanup_free_ char *path = lb_asprintf("%s/%s", m->rt_dir, v->data->file);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return lb_err(-errno, "%s: %s", path, strerror(errno));
+	return fd;
+}
+
+static int image_volume(const struct lb_plan *p, const struct lb_plan_volume *pv,
+			const struct lb_restore_opts *o)
+{
+	const struct lb_volume *v = pv->vol;
+	_cleanup_free_ char *node = NULL;
+	struct lb_progress pr;
+	uint64_t size;
+	int fd, dfd, r;
+
+	r = volume_node(pv, &node, &size);
+	if (r < 0)
+		return r;
+	fd = prepare_volume(pv, node, size, o);
+	if (fd < 0)
+		return fd;
+	dfd = open_data(p->m, v);
+	if (dfd < 0) {
+		close(fd);
+		return dfd;
+	}
+	say(o, "%s: writing its image onto %s (%s)", v->id, node, v->data->file);
+	lb_progress_begin(&pr, v->id, 0);
+	r = lb_image_restore(dfd, v->id, v->data, fd, size, lb_progress_update, &pr);
+	lb_progress_end(&pr);
+	close(dfd);
+	close(fd);
+	if (r < 0)
+		return r;
+	say(o, "%s: image written, %.1f MiB in %.1f s", v->id, (double)pr.bytes / 1048576.0,
+	    lb_progress_seconds(&pr));
+	return flush_device(node);
+}
+
+static int extract_volume(const struct lb_plan *p, const struct lb_plan_volume *pv,
+			  const struct lb_restore_opts *o)
+{
+	const struct lb_volume *v = pv->vol;
+	_cleanup_free_ char *node = NULL;
+	char tmpl[] = "/tmp/lifeboat-extract.XXXXXX";
+	struct lb_progress pr;
+	uint64_t size;
+	int dfd, r;
+
+	r = volume_node(pv, &node, &size);
+	if (r < 0)
+		return r;
+	if (!mkdtemp(tmpl))
+		return lb_err(-errno, "cannot make a mount point: %s", strerror(errno));
+	if (mount(node, tmpl, v->type, 0, NULL) < 0) {
+		r = lb_err(-errno, "%s: cannot mount %s (%s) to extract its files: %s", v->id, node,
+			   v->type, strerror(errno));
+		rmdir(tmpl);
+		return r;
+	}
+	dfd = open_data(p->m, v);
+	if (dfd >= 0) {
+		say(o, "%s: extracting its files onto %s (%s)", v->id, node, v->data->file);
+		lb_progress_begin(&pr, v->id, 0);
+		r = lb_archive_extract(dfd, v->id, v->data, tmpl, lb_progress_update, &pr);
+		lb_progress_end(&pr);
+		close(dfd);
+		if (r >= 0)
+			say(o, "%s: files extracted, %.1f MiB of archive in %.1f s", v->id,
+			    (double)pr.bytes / 1048576.0, lb_progress_seconds(&pr));
+	} else {
+		r = dfd;
+	}
+	if (umount(tmpl) < 0 && r >= 0)
+		r = lb_err(-errno, "%s: cannot unmount %s: %s", v->id, node, strerror(errno));
+	rmdir(tmpl);
+	if (r >= 0)
+		r = flush_device(node);
+	return r;
+}
+
 static int format_volume(const struct lb_plan_volume *pv, const struct lb_restore_opts *o)
 {
 	const struct lb_volume *v = pv->vol;
-	const struct lb_target *t = pv->pd->target;
 	const struct lb_fs_ops *ops = lb_fs_ops_find(v->type);
 	_cleanup_free_ char *node = NULL;
 	char **argv;
@@ -136,25 +262,14 @@ static int format_volume(const struct lb_plan_volume *pv, const struct lb_restor
 
 	if (!ops)
 		return lb_err(-EOPNOTSUPP, "%s: lifeboat cannot make %s volumes", v->id, v->type);
-	if (pv->part) {
-		r = lb_partition_node(t->sysname, pv->part->number, &node);
-		if (r < 0)
-			return lb_err(r, "%s: no device node for partition %u of %s", v->id,
-				      pv->part->number, t->path);
-		size = pv->part->size * pv->pd->disk->sector_size;
-	} else {
-		node = lb_strdup(t->path);
-		size = pv->pd->disk->size * pv->pd->disk->sector_size;
-	}
-	fd = open(node, O_RDWR | O_CLOEXEC | O_EXCL);
+	r = volume_node(pv, &node, &size);
+	if (r < 0)
+		return r;
+	fd = prepare_volume(pv, node, size, o);
 	if (fd < 0)
-		return lb_err(-errno, "%s: cannot open %s exclusively: %s", v->id, node, strerror(errno));
-	r = lb_wipe_signatures(fd, 0, size, pv->pd->disk->sector_size);
-	if (r >= 0 && !o->quick) {
-		say(o, "%s: zeroing and checking %s (%" PRIu64 " MiB)", v->id, node, size >> 20);
-		r = lb_zero_range(fd, 0, size, true);
-	}
-	if (fsync(fd) < 0 && r >= 0)
+		return fd;
+	r = 0;
+	if (fsync(fd) < 0)
 		r = lb_err(-errno, "%s: cannot sync: %s", node, strerror(errno));
 	close(fd);
 	if (r < 0)
@@ -281,6 +396,7 @@ static int write_marker_in_root(struct lb_plan *p, const struct lb_restore_opts 
 int lb_restore_run(struct lb_plan *p, const struct lb_restore_opts *o, const char *log_path,
 		   char **ret_instance)
 {
+	unsigned failed = 0;
 	int r;
 
 	if (p->n_problems)
@@ -301,21 +417,29 @@ int lb_restore_run(struct lb_plan *p, const struct lb_restore_opts *o, const cha
 			return r;
 		}
 	}
+	/* a volume that fails is named and left; the others go on */
 	for (size_t i = 0; i < p->n_vols; i++) {
-		const struct lb_plan_volume *pv = &p->vols[i];
+		struct lb_plan_volume *pv = &p->vols[i];
 
-		if (pv->action != LB_VOL_FORMAT)
+		if (pv->action != LB_VOL_FORMAT && pv->action != LB_VOL_IMAGE)
 			continue;
 		if (pv->pd->verdict == LB_VERDICT_INTACT) {
 			r = check_not_in_use(pv->pd->target);
 			if (r < 0)
 				return r;
 		}
-		r = format_volume(pv, o);
+		r = pv->action == LB_VOL_IMAGE ? image_volume(p, pv, o) : format_volume(pv, o);
+		if (r >= 0 && pv->extract)
+			r = extract_volume(p, pv, o);
 		if (r < 0) {
+			pv->result = lb_asprintf("failed: %s", lb_errmsg());
 			say(o, "%s: FAILED: %s", pv->vol->id, lb_errmsg());
-			return r;
+			failed++;
+			continue;
 		}
+		pv->result = lb_strdup(pv->action == LB_VOL_IMAGE ? "image written"
+				       : pv->extract		  ? "formatted, files extracted"
+								  : "formatted");
 	}
 	sync();
 	for (size_t i = 0; i < p->n_disks; i++)
@@ -330,5 +454,12 @@ int lb_restore_run(struct lb_plan *p, const struct lb_restore_opts *o, const cha
 	}
 	if (r < 0)
 		say(o, "FAILED: %s", lb_errmsg());
+	if (r >= 0 && failed) {
+		for (size_t i = 0; i < p->n_vols; i++)
+			if (p->vols[i].result)
+				say(o, "%s: %s", p->vols[i].vol->id, p->vols[i].result);
+		r = lb_err(-EIO, "%u volume%s could not be restored (named above); everything else was",
+			   failed, failed == 1 ? "" : "s");
+	}
 	return r;
 }

@@ -23,11 +23,14 @@ static char errbuf[4096];
 
 int lb_err(int err, const char *fmt, ...)
 {
+	char buf[sizeof(errbuf)];
 	va_list ap;
 
+	/* through a copy: the message may quote the previous one */
 	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	memcpy(errbuf, buf, sizeof(errbuf));
 	lb_debug("error", "%s", errbuf);
 	return err < 0 ? err : -err;
 }

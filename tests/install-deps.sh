@@ -12,6 +12,6 @@ apt-get install -y -qq --no-install-recommends \
 	build-essential pkgconf \
 	libblkid-dev libfdisk-dev libparted-dev uuid-dev libxml2-dev \
 	libext2fs-dev comerr-dev libssl-dev libefivar-dev libefiboot-dev libjson-c-dev \
-	libcmocka-dev libzstd-dev libarchive-dev \
+	libcmocka-dev libzstd-dev libarchive-dev libxxhash-dev \
 	util-linux fdisk gdisk parted e2fsprogs dosfstools mtools xxd \
 	groff-base python3 >/dev/null

@@ -143,8 +143,9 @@ PY
 # after every write to the devices has reached the files.
 lb_disk_sums() {
 	local dev files=()
-	sync
 	for dev in "$@"; do
+		# BLKFLSBUF: writes back the device's dirty pages (to the loop
+		# device's file) and drops its cache.
 		blockdev --flushbufs "$dev" 2>/dev/null || true
 		files+=("$(losetup -n -O BACK-FILE "$dev")")
 	done

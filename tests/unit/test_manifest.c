@@ -916,7 +916,7 @@ static const struct {
 	{ "bad-empty.xml", "not well-formed XML" },
 	{ "bad-truncated.xml", "not well-formed XML" },
 	{ "bad-root.xml", "Expecting element lifeboat-manifest, got lifeboat-capture" },
-	{ "bad-format2.xml", "Element lifeboat-manifest failed to validate attributes" },
+	{ "bad-format2.xml", "manifest format 2 is not supported" },
 	{ "bad-unknown-element.xml", "Did not expect element firmware-blob there" },
 	{ "bad-unknown-attribute.xml", "Invalid attribute color for element identity" },
 	{ "bad-guid.xml", "Invalid attribute uuid for element partition" },

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The data container (datafile.c): chunked, compressed, checked. */
+#ifndef LIFEBOAT_DATAFILE_H
+#define LIFEBOAT_DATAFILE_H
+
+#include <stdint.h>
+
+#define LB_CHUNK_SIZE (4u << 20)
+
+enum {
+	LB_CONTAINER_IMAGE = 1,	/* device extents: used blocks of a volume */
+	LB_CONTAINER_STREAM = 2,	/* a byte stream: a pax archive */
+};
+
+struct lb_extent {
+	uint64_t off;
+	uint64_t len;
+};
+
+struct lb_chunk {
+	uint64_t seq;
+	const uint8_t *data;
+	size_t len;
+	const struct lb_extent *ext;	/* images: where data goes, in order */
+	uint32_t n_ext;
+};
+
+typedef void (*lb_progress_fn)(void *ud, uint64_t bytes);
+
+struct lb_dw;
+/* level: zstd compression level; 0 stores chunks plain */
+int lb_dw_open(int fd, uint32_t kind, uint64_t vol_size, uint32_t block_size, int level,
+	       struct lb_dw **ret);
+void lb_dw_set_progress(struct lb_dw *w, lb_progress_fn fn, void *ud);
+int lb_dw_read_extent(struct lb_dw *w, int dev_fd, uint64_t base, uint64_t off, uint64_t len);
+int lb_dw_write(struct lb_dw *w, const void *buf, size_t len);
+/* Returns: 0 and the file's SHA-256 and size; frees w either way. */
+int lb_dw_close(struct lb_dw *w, char sha256[65], uint64_t *ret_size);
+void lb_dw_abort(struct lb_dw *w);
+
+struct lb_dr;
+int lb_dr_open(int fd, const char *name, struct lb_dr **ret);
+uint32_t lb_dr_kind(const struct lb_dr *r);
+uint64_t lb_dr_volume_size(const struct lb_dr *r);
+/* Returns: 1 and the next chunk (valid until the next call), 0 at a clean
+ * end (index and trailer checked), < 0 on damage, named in lb_errmsg(). */
+int lb_dr_next(struct lb_dr *r, struct lb_chunk *ret);
+/* The SHA-256 of everything read; call after lb_dr_next returned 0. */
+int lb_dr_finish(struct lb_dr *r, char sha256[65]);
+void lb_dr_close(struct lb_dr *r);
+
+#endif

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/*
+ * Archive data: a mounted volume's files, through libarchive (pax, with
+ * ownership, modes, times, hard links, symlinks, sparse files, device nodes,
+ * fifos, xattrs, POSIX ACLs, file capabilities and SELinux labels), one
+ * filesystem only, the capture directory left out; carried as a stream in
+ * the data container. Extracted with libarchive's secure flags: no "..", no
+ * absolute paths, no writing through symlinks.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "lifeboat.h"
+#include "datafile.h"
+
+static la_ssize_t write_cb(struct archive *a, void *ud, const void *buf, size_t len)
+{
+	struct lb_dw *w = ud;
+
+	if (lb_dw_write(w, buf, len) < 0) {
+		archive_set_error(a, EIO, "%s", lb_errmsg());
+		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
+static int ar_err(struct archive *a, const char *what)
+{
+	const char *msg = archive_error_string(a);
+	int e = archive_errno(a);
+
+	return lb_err(e > 0 ? -e : -EIO, "%s: %s", what, msg ? msg : "libarchive error");
+}
+
+static bool path_is_excluded(const char *path, char *const *exclude, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(exclude[i]);
+
+		if (len && strncmp(path, exclude[i], len) == 0 && (path[len] == '\0' || path[len] == '/'))
+			return true;
+	}
+	return false;
+}
+
+/* Copies one file's data, writing zeros for holes so the pax writer can
+ * turn them back into sparse map holes (as bsdtar does). */
+static int copy_data(struct archive *disk, struct archive *out, const char *path)
+{
+	static const uint8_t zeros[65536];
+	const void *buf;
+	size_t size;
+	la_int64_t offset, progress = 0;
+	int r;
+
+	while ((r = archive_read_data_block(disk, &buf, &size, &offset)) == ARCHIVE_OK) {
+		while (offset > progress) {
+			size_t n = offset - progress > (la_int64_t)sizeof(zeros) ? sizeof(zeros)
+										 : (size_t)(offset - progress);
+
+			if (archive_write_data(out, zeros, n) < 0)
+				return ar_err(out, path);
+			progress += n;
+		}
+		if (archive_write_data(out, buf, size) < 0)
+			return ar_err(out, path);
+		progress += size;
+	}
+	if (r != ARCHIVE_EOF)
+		return ar_err(disk, path);
+	return 0;
+}
+
+static int write_entry(struct archive *disk, struct archive *out, struct archive_entry *e,
+		       const char *src)
+{
+	if (archive_write_header(out, e) < ARCHIVE_WARN)
+		return ar_err(out, src);
+	if (archive_entry_size(e) > 0 && archive_entry_filetype(e) == AE_IFREG && disk) {
+		int r = copy_data(disk, out, src);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude, int out_fd,
+		       int level, lb_progress_fn progress, void *pud, char sha256[65],
+		       uint64_t *ret_size)
+{
+	struct archive *disk = archive_read_disk_new();
+	struct archive *out = archive_write_new();
+	struct archive_entry_linkresolver *lr = archive_entry_linkresolver_new();
+	struct archive_entry *e = NULL, *spare = NULL;
+	struct lb_dw *w = NULL;
+	size_t rootlen = strlen(root);
+	int r;
+
+	r = lb_dw_open(out_fd, LB_CONTAINER_STREAM, 0, 0, level, &w);
+	if (r < 0)
+		goto fail;
+	lb_dw_set_progress(w, progress, pud);
+	archive_entry_linkresolver_set_strategy(lr, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	archive_read_disk_set_standard_lookup(disk);
+	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
+	archive_write_set_format_pax(out);
+	archive_write_set_bytes_per_block(out, 0);
+	if (archive_write_open2(out, w, NULL, write_cb, NULL, NULL) != ARCHIVE_OK) {
+		r = ar_err(out, "cannot start the archive");
+		goto fail;
+	}
+	if (archive_read_disk_open(disk, root) != ARCHIVE_OK) {
+		r = ar_err(disk, root);
+		goto fail;
+	}
+	for (;;) {
+		const char *src;
+		_cleanup_free_ char *rel = NULL;
+
+		e = archive_entry_new();
+		r = archive_read_next_header2(disk, e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			r = ar_err(disk, root);
+			goto fail;
+		}
+		src = archive_entry_sourcepath(e);
+		if (!src)
+			src = archive_entry_pathname(e);
+		if (path_is_excluded(src, exclude, n_exclude)) {
+			archive_entry_free(e);
+			e = NULL;
+			continue;
+		}
+		archive_read_disk_descend(disk);
+		/* names relative to the volume's root */
+		if (strncmp(src, root, rootlen) == 0)
+			rel = lb_asprintf(".%s", src[rootlen] == '/' || src[rootlen] == '\0'
+							  ? src + rootlen
+							  : src + rootlen - 1);
+		else
+			rel = lb_strdup(src);
+		if (strcmp(rel, ".") == 0) {
+			free(rel);
+			rel = lb_strdup("./");
+		}
+		archive_entry_copy_pathname(e, rel);
+		archive_entry_linkify(lr, &e, &spare);
+		if (e) {
+			r = write_entry(disk, out, e, src);
+			if (r < 0)
+				goto fail;
+		}
+		if (spare) {
+			/* a deferred hard-link target: its data is not at hand,
+			 * the first link carried it */
+			r = write_entry(NULL, out, spare, src);
+			archive_entry_free(spare);
+			spare = NULL;
+			if (r < 0)
+				goto fail;
+		}
+		archive_entry_free(e);
+		e = NULL;
+	}
+	archive_entry_free(e);
+	e = NULL;
+	for (;;) {
+		archive_entry_linkify(lr, &e, &spare);
+		if (!e)
+			break;
+		r = write_entry(NULL, out, e, archive_entry_pathname(e));
+		archive_entry_free(e);
+		e = NULL;
+		if (r < 0)
+			goto fail;
+	}
+	if (archive_write_close(out) != ARCHIVE_OK) {
+		r = ar_err(out, "cannot finish the archive");
+		goto fail;
+	}
+	archive_write_free(out);
+	archive_read_free(disk);
+	archive_entry_linkresolver_free(lr);
+	return lb_dw_close(w, sha256, ret_size);
+fail:
+	archive_entry_free(e);
+	archive_entry_free(spare);
+	archive_write_free(out);
+	archive_read_free(disk);
+	archive_entry_linkresolver_free(lr);
+	lb_dw_abort(w);
+	return r;
+}
+
+/* ---- extraction ------------------------------------------------------- */
+
+struct reader_ctx {
+	struct lb_dr *dr;
+	int err;
+	lb_progress_fn progress;
+	void *pud;
+	uint64_t done;
+};
+
+static la_ssize_t read_cb(struct archive *a, void *ud, const void **buf)
+{
+	struct reader_ctx *c = ud;
+	struct lb_chunk ch;
+	int r = lb_dr_next(c->dr, &ch);
+
+	if (r < 0) {
+		c->err = r;
+		archive_set_error(a, EBADMSG, "%s", lb_errmsg());
+		return -1;
+	}
+	if (r == 0)
+		return 0;
+	c->done += ch.len;
+	if (c->progress)
+		c->progress(c->pud, c->done);
+	*buf = ch.data;
+	return (la_ssize_t)ch.len;
+}
+
+#define EXTRACT_FLAGS                                                                   \
+	(ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |            \
+	 ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_FFLAGS |           \
+	 ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |              \
+	 ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_SPARSE)
+
+int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *a,
+		       const char *root, lb_progress_fn progress, void *pud)
+{
+	struct reader_ctx c = { .progress = progress, .pud = pud };
+	struct archive *in = NULL, *out = NULL;
+	struct archive_entry *e;
+	int cwd = -1, r;
+	char sum[65];
+
+	r = lb_dr_open(data_fd, name, &c.dr);
+	if (r < 0)
+		return r;
+	if (lb_dr_kind(c.dr) != LB_CONTAINER_STREAM) {
+		lb_dr_close(c.dr);
+		return lb_err(-EBADMSG, "%s: the data file is not an archive", name);
+	}
+	cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cwd < 0 || chdir(root) < 0) {
+		r = lb_err(-errno, "%s: cannot enter %s: %s", name, root, strerror(errno));
+		goto out;
+	}
+	in = archive_read_new();
+	out = archive_write_disk_new();
+	archive_read_support_format_tar(in);
+	archive_write_disk_set_options(out, EXTRACT_FLAGS);
+	if (archive_read_open(in, &c, NULL, read_cb, NULL) != ARCHIVE_OK) {
+		r = c.err < 0 ? c.err : ar_err(in, name);
+		goto out;
+	}
+	for (;;) {
+		const void *buf;
+		size_t size;
+		la_int64_t off;
+
+		r = archive_read_next_header(in, &e);
+		if (r == ARCHIVE_EOF) {
+			r = 0;
+			break;
+		}
+		if (r < ARCHIVE_WARN) {
+			r = c.err < 0 ? c.err : ar_err(in, name);
+			goto out;
+		}
+		r = archive_write_header(out, e);
+		if (r < ARCHIVE_WARN) {
+			/* a hostile entry ("..", absolute, through a symlink) is
+			 * refused by libarchive: stop, and say which */
+			r = lb_err(-EPERM, "%s: refused to extract %s: %s", name,
+				   archive_entry_pathname(e), archive_error_string(out));
+			goto out;
+		}
+		if (archive_entry_size(e) > 0)
+			while ((r = archive_read_data_block(in, &buf, &size, &off)) == ARCHIVE_OK)
+				if (archive_write_data_block(out, buf, size, off) < ARCHIVE_WARN) {
+					r = ar_err(out, archive_entry_pathname(e));
+					goto out;
+				}
+		if (r != ARCHIVE_OK && r != ARCHIVE_EOF) {
+			r = c.err < 0 ? c.err : ar_err(in, name);
+			goto out;
+		}
+		if (archive_write_finish_entry(out) < ARCHIVE_WARN) {
+			r = ar_err(out, archive_entry_pathname(e));
+			goto out;
+		}
+	}
+	/* drain to the container's end: index, trailer and checksum */
+	{
+		struct lb_chunk ch;
+		int n;
+
+		while ((n = lb_dr_next(c.dr, &ch)) > 0)
+			;
+		if (n < 0) {
+			r = n;
+			goto out;
+		}
+	}
+	if (archive_write_close(out) != ARCHIVE_OK) {
+		r = ar_err(out, "cannot finish extraction");
+		goto out;
+	}
+	lb_dr_finish(c.dr, sum);
+	if (a && strcmp(sum, a->sha256) != 0)
+		r = lb_err(-EBADMSG, "%s: the data file does not match its SHA-256 in the manifest", name);
+out:
+	if (cwd >= 0) {
+		if (fchdir(cwd) < 0 && r >= 0)
+			r = lb_err(-errno, "cannot return to the working directory");
+		close(cwd);
+	}
+	archive_write_free(out);
+	archive_read_free(in);
+	lb_dr_close(c.dr);
+	return r;
+}
