@@ -45,7 +45,11 @@ build/tests/%: tests/unit/%.c $(LIB_OBJS) | build
 	@mkdir -p build/tests
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka) -o $@ $< $(LIB_OBJS) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
-check: lifeboat $(UNIT_BINS)
+build/tests/lb-wrap: tests/tools/lb-wrap.c $(LIB_OBJS) | build
+	@mkdir -p build/tests
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+check: lifeboat $(UNIT_BINS) build/tests/lb-wrap
 	@tests/run.sh
 
 deps:

@@ -581,6 +581,8 @@ int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude,
 		       uint64_t *ret_size);
 int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *a,
 		       const char *root, void (*progress)(void *, uint64_t), void *pud);
+/* Compares a tree with the archive it came from; prints what differs. */
+int lb_archive_compare(int data_fd, const char *name, const char *root, unsigned *ret_diffs);
 
 /* ---- loop devices (loopdev.c) ----------------------------------------- */
 
@@ -600,10 +602,49 @@ int cmd_verify(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_drill(int argc, char **argv);
+int cmd_mkrescue(int argc, char **argv);
 
 /* exit codes */
 #define LB_EXIT_OK 0
 #define LB_EXIT_FAIL 1
 #define LB_EXIT_USAGE 2
+
+/* ---- the rescue image (rescue.c) --------------------------------------- */
+
+struct lb_rescue_opts {
+	const char *output;		/* the initramfs to write */
+	const char *modules_dir;	/* initramfs/: NNname/module.conf each */
+	const char *kernel;		/* vmlinuz file or version; NULL: the running one */
+	const char *capture;		/* a capture directory to embed, or NULL */
+	const char *self;		/* the lifeboat to put in; NULL: /proc/self/exe */
+	const char *compress;		/* "zstd", "gzip"; NULL: zstd, else gzip */
+	int level;			/* compression level; 0: the default */
+};
+
+struct lb_rescue_stats {
+	char *kver;
+	char *compression;
+	char *capture;			/* where the embedded capture is in the image */
+	size_t n_files;			/* entries in the archive */
+	size_t n_programs;
+	size_t n_libs;
+	size_t n_kmods;
+	uint64_t bytes;			/* file contents, uncompressed */
+	uint64_t compressed;		/* the image file */
+	char **applied;			/* the modules that went in */
+	size_t n_applied;
+	char **notes;			/* what was left out, and why */
+	size_t n_notes;
+};
+
+/* The kernel version for KERNEL (a vmlinuz file, a version, or NULL for the
+ * running kernel), checked to have /lib/modules/VERSION; and its image. */
+int lb_rescue_kernel(const char *kernel, char **ret_version, char **ret_image);
+int lb_rescue_find_modules_dir(char **ret);
+int lb_rescue_build(const struct lb_rescue_opts *o, struct lb_rescue_stats *ret_stats);
+void lb_rescue_stats_clear(struct lb_rescue_stats *s);
+/* A hybrid (BIOS and UEFI) ISO with GRUB booting VMLINUZ and INITRD;
+ * CMDLINE is added to each menu entry's kernel command line. */
+int lb_rescue_make_iso(const char *iso, const char *vmlinuz, const char *initrd, const char *cmdline);
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -331,6 +332,136 @@ out:
 		close(cwd);
 	}
 	archive_write_free(out);
+	archive_read_free(in);
+	lb_dr_close(c.dr);
+	return r;
+}
+
+/* ---- comparing a tree with its archive (drill) ------------------------ */
+
+static int differ(unsigned *n, const char *path, const char *what)
+{
+	if ((*n)++ < 10)
+		printf("drill: %s: %s differs from the archive\n", path, what);
+	return 0;
+}
+
+static void compare_content(struct archive *in, int fd, const char *path, unsigned *n)
+{
+	const void *buf;
+	size_t size;
+	la_int64_t off;
+	uint8_t *tmp = NULL;
+	size_t cap = 0;
+	int r;
+
+	while ((r = archive_read_data_block(in, &buf, &size, &off)) == ARCHIVE_OK) {
+		if (size > cap) {
+			free(tmp);
+			cap = size;
+			tmp = lb_zalloc(cap);
+		}
+		if (lb_pread_all(fd, tmp, size, (uint64_t)off) < 0 || memcmp(tmp, buf, size) != 0) {
+			differ(n, path, "content");
+			break;
+		}
+	}
+	free(tmp);
+}
+
+static void compare_xattrs(struct archive_entry *e, const char *path, unsigned *n)
+{
+	const char *name;
+	const void *val;
+	size_t size;
+
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK) {
+		char buf[65536];
+		ssize_t got = lgetxattr(path, name, buf, sizeof(buf));
+
+		if (got < 0 || (size_t)got != size || memcmp(buf, val, size) != 0) {
+			differ(n, path, name);
+			return;
+		}
+	}
+}
+
+int lb_archive_compare(int data_fd, const char *name, const char *root, unsigned *ret_diffs)
+{
+	struct reader_ctx c = { 0 };
+	struct archive *in = NULL;
+	struct archive_entry *e;
+	unsigned n = 0;
+	int r;
+
+	r = lb_dr_open(data_fd, name, &c.dr);
+	if (r < 0)
+		return r;
+	in = archive_read_new();
+	archive_read_support_format_tar(in);
+	if (archive_read_open(in, &c, NULL, read_cb, NULL) != ARCHIVE_OK) {
+		r = c.err < 0 ? c.err : ar_err(in, name);
+		goto out;
+	}
+	while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+		_cleanup_free_ char *path = lb_asprintf("%s/%s", root, archive_entry_pathname(e));
+		struct stat st;
+
+		if (lstat(path, &st) < 0) {
+			differ(&n, path, "existence");
+			continue;
+		}
+		if (archive_entry_hardlink(e)) {
+			_cleanup_free_ char *target = lb_asprintf("%s/%s", root, archive_entry_hardlink(e));
+			struct stat ts;
+
+			if (lstat(target, &ts) < 0 || ts.st_ino != st.st_ino)
+				differ(&n, path, "hard link");
+			continue;
+		}
+		if ((st.st_mode & S_IFMT) != (archive_entry_mode(e) & AE_IFMT))
+			differ(&n, path, "type");
+		else if ((st.st_mode & 07777) != (archive_entry_perm(e) & 07777) && !S_ISLNK(st.st_mode))
+			differ(&n, path, "mode");
+		else if ((la_int64_t)st.st_uid != archive_entry_uid(e) ||
+			 (la_int64_t)st.st_gid != archive_entry_gid(e))
+			differ(&n, path, "owner");
+		else if (!S_ISLNK(st.st_mode) && !S_ISDIR(st.st_mode) &&
+			 (st.st_mtim.tv_sec != archive_entry_mtime(e) ||
+			  st.st_mtim.tv_nsec != archive_entry_mtime_nsec(e)))
+			differ(&n, path, "modification time");
+		else if (S_ISREG(st.st_mode) && st.st_size != archive_entry_size(e))
+			differ(&n, path, "size");
+		else if ((S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && st.st_rdev != archive_entry_rdev(e))
+			differ(&n, path, "device number");
+		if (S_ISLNK(st.st_mode)) {
+			char target[4096];
+			ssize_t len = readlink(path, target, sizeof(target) - 1);
+
+			if (len < 0 || (target[len] = '\0', !archive_entry_symlink(e)) ||
+			    strcmp(target, archive_entry_symlink(e)) != 0)
+				differ(&n, path, "link target");
+		}
+		compare_xattrs(e, path, &n);
+		if (S_ISREG(st.st_mode) && archive_entry_size(e) > 0) {
+			int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+			if (fd < 0) {
+				differ(&n, path, "readability");
+				continue;
+			}
+			compare_content(in, fd, path, &n);
+			close(fd);
+		}
+	}
+	if (r != ARCHIVE_EOF) {
+		r = c.err < 0 ? c.err : ar_err(in, name);
+		goto out;
+	}
+	r = 0;
+	*ret_diffs = n;
+out:
 	archive_read_free(in);
 	lb_dr_close(c.dr);
 	return r;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -82,6 +83,80 @@ static unsigned check_volumes(const struct lb_plan *p)
 			       v->id, v->ext->blocks, cur->ext->blocks, v->ext->inodes, cur->ext->inodes,
 			       v->ext->features, cur->ext->features);
 			bad++;
+		}
+	}
+	return bad;
+}
+
+/* The data restored: each filesystem checks clean, and an archive's files
+ * are all there with their content and metadata. */
+static unsigned check_data(const struct lb_plan *done, const struct lb_plan *after)
+{
+	unsigned bad = 0;
+
+	for (size_t i = 0; i < done->n_vols; i++) {
+		const struct lb_plan_volume *pv = &done->vols[i];
+		const struct lb_volume *v = pv->vol;
+		_cleanup_free_ char *node = NULL;
+		char **argv = NULL;
+		int r;
+
+		if (pv->action != LB_VOL_IMAGE && !pv->extract)
+			continue;
+		if (pv->part)
+			r = lb_partition_node(after->disks[pv->pd - done->disks].target->sysname,
+					      pv->part->number, &node);
+		else
+			node = lb_strdup(pv->pd->target->path), r = 0;
+		if (r < 0) {
+			printf("drill: %s: no device node to check\n", v->id);
+			bad++;
+			continue;
+		}
+		if (strncmp(v->type, "ext", 3) == 0) {
+			argv = lb_argv_new("e2fsck");
+			lb_argv_add(&argv, "-fn");
+		} else if (strcmp(v->type, "vfat") == 0) {
+			argv = lb_argv_new("fsck.fat");
+			lb_argv_add(&argv, "-n");
+		}
+		if (argv) {
+			lb_argv_add(&argv, "%s", node);
+			r = lb_run(argv, true);
+			lb_argv_free(argv);
+			if (r != 0) {
+				printf("drill: %s: the filesystem does not check clean (fsck exit %d)\n", v->id, r);
+				bad++;
+				continue;
+			}
+		}
+		if (pv->extract) {
+			char tmpl[] = "/tmp/lifeboat-check.XXXXXX";
+			_cleanup_free_ char *path = lb_asprintf("%s/%s", done->m->rt_dir, v->data->file);
+			unsigned diffs = 0;
+			int fd;
+
+			if (!mkdtemp(tmpl) || mount(node, tmpl, v->type, MS_RDONLY, NULL) < 0) {
+				printf("drill: %s: cannot mount it to compare its files: %s\n", v->id,
+				       strerror(errno));
+				rmdir(tmpl);
+				bad++;
+				continue;
+			}
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			r = fd < 0 ? -errno : lb_archive_compare(fd, v->id, tmpl, &diffs);
+			if (fd >= 0)
+				close(fd);
+			umount(tmpl);
+			rmdir(tmpl);
+			if (r < 0) {
+				printf("drill: %s: cannot compare: %s\n", v->id, lb_errmsg());
+				bad++;
+			} else if (diffs) {
+				printf("drill: %s: %u file%s differ from the archive\n", v->id, diffs,
+				       diffs == 1 ? "" : "s");
+				bad++;
+			}
 		}
 	}
 	return bad;
@@ -165,16 +240,24 @@ int cmd_drill(int argc, char **argv)
 		dd[i].fd = -1;
 		if (!d->selected)
 			continue;
-		dd[i].file = lb_asprintf("%s/%s.img", workdir, d->id);
-		fd = open(dd[i].file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0 || ftruncate(fd, (off_t)(d->size * d->sector_size)) < 0) {
+		{
+			_cleanup_free_ char *file = lb_asprintf("%s/%s.img", workdir, d->id);
+
+			fd = open(file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			if (fd < 0) {
+				lb_warn("drill: %s: %s", file, strerror(errno));
+				goto cleanup;
+			}
+			/* ours from here: removed on the way out whatever happens */
+			dd[i].file = TAKE_PTR(file);
+			n = i + 1;
+		}
+		if (ftruncate(fd, (off_t)(d->size * d->sector_size)) < 0) {
 			lb_warn("drill: %s: %s", dd[i].file, strerror(errno));
-			if (fd >= 0)
-				close(fd);
+			close(fd);
 			goto cleanup;
 		}
 		close(fd);
-		n = i + 1;
 		r = lb_loop_attach(dd[i].file, d->sector_size, &dd[i].dev, &dd[i].fd);
 		if (r < 0) {
 			lb_warn("drill: %s", lb_errmsg());
@@ -229,6 +312,7 @@ int cmd_drill(int argc, char **argv)
 		}
 		lb_plan_build(m, &po, targets, nt, &after);
 		bad = check_volumes(after);
+		bad += check_data(p, after);
 		for (size_t i = 0; i < after->n_disks; i++) {
 			const struct lb_plan_disk *pd = &after->disks[i];
 

@@ -25,6 +25,7 @@ static const struct command {
 	{ "compare", cmd_compare, "match a capture's disks to this machine's and print the plan" },
 	{ "restore", cmd_restore, "recreate this machine's disks from a capture" },
 	{ "drill", cmd_drill, "rehearse a restore on loop devices over sparse files" },
+	{ "mkrescue", cmd_mkrescue, "build the rescue initramfs (and ISO)" },
 	{ "verify", cmd_verify, "check a capture's manifest and artifacts without touching a disk" },
 };
 

@@ -194,3 +194,40 @@ for d in plan.get("disks", []):
     if d.get("device"):
         print(d["device"])')
 }
+
+# lb_populate DIR: a tree with what a real system has: hard links, symlinks
+# (also dangling), a sparse file, xattrs, POSIX ACLs, a fifo, device nodes,
+# long and UTF-8 names, setuid and setgid bits, odd owners, a file
+# capability, empty files and directories, fixed times.
+lb_populate() {
+	local d=$1 long
+	mkdir -p "$d/etc/ssh" "$d/home/üser/.config" "$d/var/empty" "$d/usr/bin" "$d/dev"
+	printf 'root:x:0:0:root:/root:/bin/bash\n' >"$d/etc/passwd"
+	seq 1 200000 >"$d/etc/numbers"
+	head -c 3000000 /dev/urandom >"$d/usr/bin/blob"
+	ln "$d/usr/bin/blob" "$d/usr/bin/blob-hardlink"
+	ln -s ../etc/passwd "$d/usr/bin/link-to-passwd"
+	ln -s /nonexistent/target "$d/usr/bin/dangling"
+	truncate -s 200M "$d/var/sparse"
+	printf 'tail\n' >>"$d/var/sparse"
+	printf 'head' | dd of="$d/var/sparse" conv=notrunc status=none
+	setfattr -n user.lifeboat -v "hello world" "$d/etc/passwd"
+	setfattr -n trusted.secret -v 0x00ff00 "$d/etc/numbers"
+	setfacl -m u:1234:rw,g:4321:r "$d/etc/numbers"
+	setfacl -d -m u:1234:rwx "$d/home/üser"
+	mkfifo "$d/dev/fifo"
+	mknod "$d/dev/null-like" c 1 3
+	mknod "$d/dev/blk" b 7 200
+	long=$(printf 'n%.0s' $(seq 1 250))
+	printf 'long\n' >"$d/home/üser/$long"
+	printf 'données\n' >"$d/home/üser/ファイル 名 with spaces"
+	printf 'quote\n' >"$d/home/üser/\$(x) \"q\" 'y';&|"
+	cp "$d/usr/bin/blob" "$d/usr/bin/setuid" && chmod 4755 "$d/usr/bin/setuid"
+	touch "$d/usr/bin/setgid" && chmod 2750 "$d/usr/bin/setgid"
+	chown -R 12345:54321 "$d/home/üser"
+	chown 4294967294:65534 "$d/var/empty"
+	: >"$d/etc/empty-file"
+	setcap cap_net_raw+ep "$d/usr/bin/setuid" 2>/dev/null || true
+	find "$d" -exec touch -h -d '2021-03-04 05:06:07.123456789' {} +
+	touch -h -d '1999-12-31 23:59:59' "$d/etc/passwd"
+}

@@ -131,8 +131,21 @@ plan_says "(a) after the restore" "disk0 $orig -> $new (matched by signature): i
 retire "$new"
 echo "ok (a) a blank replacement under another name ($orig -> $new) is found and restored onto"
 
+# From here on, keep the original's name taken (by a 1 MiB placeholder, far
+# too small to be a candidate), so that no later disk gets it and is matched
+# by path and size instead.
+truncate -s 1M "$LB_WORK/placeholder.img"
+echo "$orig" >>"$LB_WORK/loops"
+losetup "$orig" "$LB_WORK/placeholder.img" 2>/dev/null || true
+attach() {
+	local dev
+	dev=$(fx_attach "$@")
+	[ "$dev" != "$orig" ] || lb_fail "a new disk got the captured disk's name $orig"
+	printf '%s\n' "$dev"
+}
+
 # (b) a larger blank replacement
-big=$(fx_attach blank-large.img "$L")
+big=$(attach blank-large.img "$L")
 plan "(b) larger blank replacement" 1
 plan_says "(b)" "disk0 $orig -> $big (matched by blank-disk): recreate"
 restore_ok "(b) larger blank replacement"
@@ -149,18 +162,20 @@ retire "$big"
 echo "ok (b) a larger blank replacement: partitions in place, backup GPT at the new end, sgdisk -v clean"
 
 # (c) two blank candidates of the same size
-b1=$(fx_attach blank-1.img "$S")
-b2=$(fx_attach blank-2.img "$S")
+b1=$(attach blank-1.img "$S")
+b2=$(attach blank-2.img "$S")
 plan "(c) two blank candidates" 1
 plan_says "(c)" "disk0 $orig -> (none): missing (2 blank disks of $S bytes fit equally well"
 if grep -q 'matched by blank-disk' "$LB_WORK/plan"; then
 	cat "$LB_WORK/plan"
 	lb_fail "(c) the plan guessed between two equal blank disks"
 fi
-"$LIFEBOAT" compare --json "$cap" | python3 -c '
+"$LIFEBOAT" compare --json "$cap" >"$LB_WORK/plan.json" || true
+python3 - "$LB_WORK/plan.json" <<'PY' ||
 import json, sys
-d = json.load(sys.stdin)["disks"][0]
-sys.exit(0 if d["verdict"] == "missing" and d["device"] is None and "blank disks" in d["why"] else 1)' ||
+d = json.load(open(sys.argv[1]))["disks"][0]
+sys.exit(0 if d["verdict"] == "missing" and d["device"] is None and "blank disks" in d["why"] else 1)
+PY
 	lb_fail "(c) compare --json does not say missing with the reason"
 restore_refused "(c) two blank candidates"
 unwritten "$b1" && unwritten "$b2" || lb_fail "(c) a refused restore wrote to a blank candidate"
@@ -179,14 +194,14 @@ echo "ok (e) --disk-map $orig=$b2 restores onto the mapped disk only"
 
 # (d) a disk holding data, of the right size, is never a guess; (e) --disk-map
 # takes it explicitly.
-data=$(fx_attach data.img "$S")
+data=$(attach data.img "$S")
 sfdisk -q --no-reread --no-tell-kernel "$data" >/dev/null <<'T'
 label: gpt
 unit: sectors
 start=2048, size=204800, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="someone else's"
 T
 lb_new_disk_id "$data"
-swapdisk=$(fx_attach data-swap.img "$S")
+swapdisk=$(attach data-swap.img "$S")
 mkswap -q "$swapdisk"
 for dev in "$data" "$swapdisk"; do
 	[ -n "$(blkid -p -o value -s PTTYPE "$dev" 2>/dev/null)$(blkid -p -o value -s TYPE "$dev" 2>/dev/null)" ] ||

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Hostile archive entries never escape the volume being restored: "../",
+# an absolute path, and a symlink followed by a file through it. Each is
+# put into a capture as an archive volume's data (with a correct SHA-256),
+# and restore must refuse it, name the entry, and create nothing outside.
+. "$(dirname "$0")/../lib.sh"
+lb_need_root
+set -euo pipefail
+lb_workdir
+FX_WORKDIR=$LB_WORK
+. "$LB_TOP/fixtures/layouts/lib.sh"
+mnt=$LB_WORK/mnt
+mkdir -p "$mnt"
+trap 'umount -q "$mnt" 2>/dev/null; lb_cleanup' EXIT
+wrap=$LB_TOP/build/tests/lb-wrap
+[ -x "$wrap" ] || lb_fail "build/tests/lb-wrap is not built (make check builds it)"
+
+dev=$(fx_attach "$LB_WORK/disk.img" 64M)
+printf 'label: gpt\nsize=40MiB\n' | sfdisk -q "$dev"
+fx_reread "$dev"
+mkfs.ext4 -q "${dev}p1"
+mount "${dev}p1" "$mnt"
+echo hello >"$mnt/hello"
+"$LIFEBOAT" capture --disk "$dev" --output "$LB_WORK/cap" >/dev/null 2>&1 || lb_fail "capture failed"
+umount "$mnt"
+grep -q 'method="archive"' "$LB_WORK/cap/manifest.xml" || lb_fail "expected an archive volume"
+target=$(fx_attach "$LB_WORK/target.img" 64M)
+outside=$LB_WORK/outside
+mkdir -p "$outside"
+
+for kind in dotdot absolute symlink; do
+	python3 - "$kind" "$outside" "$LB_WORK/evil.tar" <<'PY'
+import io, sys, tarfile
+kind, outside, out = sys.argv[1:]
+def add(tf, name, data=b"x", **kw):
+    ti = tarfile.TarInfo(name)
+    for k, v in kw.items():
+        setattr(ti, k, v)
+    if ti.type == tarfile.REGTYPE:
+        ti.size = len(data)
+        tf.addfile(ti, io.BytesIO(data))
+    else:
+        tf.addfile(ti)
+with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tf:
+    add(tf, "./ok.txt", b"fine\n")
+    if kind == "dotdot":
+        add(tf, "../../../../../../.." + outside + "/escaped-dotdot")
+    elif kind == "absolute":
+        add(tf, outside + "/escaped-absolute")
+    else:
+        add(tf, "./link", type=tarfile.SYMTYPE, linkname=outside)
+        add(tf, "./link/escaped-symlink")
+PY
+	lb_wipe "$target" 2>/dev/null
+	rm -rf "$LB_WORK/evil-cap"
+	cp -a "$LB_WORK/cap" "$LB_WORK/evil-cap"
+	read -r sum size < <("$wrap" "$LB_WORK/evil-cap/disk0p1.data" <"$LB_WORK/evil.tar")
+	sed -i "s|<data file=\"disk0p1.data\" size=\"[0-9]*\" sha256=\"[0-9a-f]*\"|<data file=\"disk0p1.data\" size=\"$size\" sha256=\"$sum\"|" \
+		"$LB_WORK/evil-cap/manifest.xml"
+	"$LIFEBOAT" verify "$LB_WORK/evil-cap" >/dev/null || lb_fail "$kind: the wrapped archive does not verify (test broken)"
+	rc=0
+	"$LIFEBOAT" restore --yes --quick-format --disk-map "disk0=$target" "$LB_WORK/evil-cap" \
+		>"$LB_WORK/restore.out" 2>&1 || rc=$?
+	[ "$rc" = 1 ] || {
+		cat "$LB_WORK/restore.out"
+		lb_fail "$kind: restore of a hostile archive exited $rc, not 1"
+	}
+	grep -q 'refused to extract' "$LB_WORK/restore.out" || {
+		cat "$LB_WORK/restore.out"
+		lb_fail "$kind: the hostile entry is not named"
+	}
+	[ -z "$(ls -A "$outside")" ] || lb_fail "$kind: something escaped: $(ls -A "$outside")"
+	[ ! -e "/escaped-dotdot" ] && [ ! -e "/tmp/escaped-dotdot" ] || lb_fail "$kind: escaped to /"
+	echo "ok: $kind refused"
+done
