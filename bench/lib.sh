@@ -66,26 +66,46 @@ bn_cpu_ticks() {
 	printf -v "$1" '%d' $((st[15] + st[16]))
 }
 
+# bn_io_reads VAR: store in VAR "READ_IOS READ_KIB", summed over the disks
+# in $BN_IO_DEVS (/sys/block/NAME/stat; I/O on a partition counts on its
+# disk too).
+bn_io_reads() {
+	local d st ios=0 sec=0
+	for d in ${BN_IO_DEVS:-}; do
+		read -r -a st <"/sys/block/${d#/dev/}/stat"
+		ios=$((ios + st[0]))
+		sec=$((sec + st[2]))
+	done
+	printf -v "$1" '%d %d' "$ios" $((sec / 2))
+}
+
 # bn_time LABEL CMD... : run CMD (stdout and stderr to $BN_WORK/LABEL.log),
-# append "WALL CPU" in seconds to $BN_WORK/times.LABEL. CPU counts the
-# command and every child it waited for. A failing command stops the bench.
+# append "WALL CPU READ_IOS READ_KIB" to $BN_WORK/times.LABEL: seconds, CPU
+# seconds of the command and every child it waited for, and the reads it
+# caused on the disks in $BN_IO_DEVS (0 0 when unset). A failing command
+# stops the bench.
 bn_time() {
-	local label=$1 t0 t1 c0 c1 rc=0
+	local label=$1 t0 t1 c0 c1 io0 io1 rc=0
 	shift
+	bn_io_reads io0
 	bn_cpu_ticks c0
 	t0=$EPOCHREALTIME
 	"$@" >>"$BN_WORK/$label.log" 2>&1 || rc=$?
 	t1=$EPOCHREALTIME
 	bn_cpu_ticks c1
+	bn_io_reads io1
 	if [ "$rc" -ne 0 ]; then
 		tail -n 20 "$BN_WORK/$label.log" >&2
 		bn_die "$label: '$*' failed (exit $rc)"
 	fi
 	awk -v a="$t0" -v b="$t1" -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" \
-		'BEGIN { printf "%.3f %.2f\n", b - a, c / hz }' >>"$BN_WORK/times.$label"
+		-v i0="$io0" -v i1="$io1" 'BEGIN {
+		split(i0, x, " "); split(i1, y, " ")
+		printf "%.3f %.2f %d %d\n", b - a, c / hz, y[1] - x[1], y[2] - x[2] }' >>"$BN_WORK/times.$label"
 }
 
-# bn_median LABEL COLUMN: median of column 1 (wall) or 2 (CPU).
+# bn_median LABEL COLUMN: median of column 1 (wall), 2 (CPU), 3 (read I/Os)
+# or 4 (KiB read).
 bn_median() {
 	cut -d' ' -f"$2" "$BN_WORK/times.$1" | sort -g |
 		awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -104,22 +124,25 @@ bn_ratio() {
 		if (a > b) printf "%.1fx slower\n", a / b; else printf "%.1fx faster\n", b / a }'
 }
 
-# bn_row LABEL NAME REFLABEL: one table row: name, median wall, median CPU,
-# runs, ratio of the wall median to REFLABEL's.
+# bn_row LABEL NAME REFLABEL: one table row: name, median wall, median
+# CPU, number of runs, [median device reads when $BN_IO_DEVS is set,] ratio
+# of the wall median to REFLABEL's.
 bn_row() {
-	local w c ref
+	local w c ref n io="" ratio=reference
 	w=$(bn_median "$1" 1)
 	c=$(bn_median "$1" 2)
 	ref=$(bn_median "$3" 1)
-	if [ "$1" = "$3" ]; then
-		printf '%-40s %9.3f s %9.2f s %5d   %s\n' "$2" "$w" "$c" "$(wc -l <"$BN_WORK/times.$1")" "reference"
-	else
-		printf '%-40s %9.3f s %9.2f s %5d   %s\n' "$2" "$w" "$c" "$(wc -l <"$BN_WORK/times.$1")" "$(bn_ratio "$w" "$ref")"
-	fi
+	n=$(wc -l <"$BN_WORK/times.$1")
+	[ "$1" = "$3" ] || ratio=$(bn_ratio "$w" "$ref")
+	[ -z "${BN_IO_DEVS:-}" ] ||
+		io=$(printf ' %8d %8.0f' "$(bn_median "$1" 3)" "$(awk -v k="$(bn_median "$1" 4)" 'BEGIN { print k / 1024 }')")
+	printf '%-42s %9.3f s %9.2f s %4d%s   %s\n' "$2" "$w" "$c" "$n" "$io" "$ratio"
 }
 
 bn_header() {
-	printf '%-40s %11s %11s %5s   %s\n' "tool" "median wall" "median CPU" "runs" "wall vs lifeboat"
+	local io=""
+	[ -z "${BN_IO_DEVS:-}" ] || io=$(printf ' %8s %8s' "reads" "MiB read")
+	printf '%-42s %11s %11s %4s%s   %s\n' "tool" "median wall" "median CPU" "runs" "$io" "${1:-wall vs lifeboat}"
 }
 
 # bn_machine: what the numbers were measured on.

@@ -440,6 +440,8 @@ struct lb_plan_disk {
 	enum lb_match how;
 	enum lb_verdict verdict;
 	char *why;		/* for the verdict, or the ambiguity */
+	bool held_back;		/* needed recreating, excluded for being in use
+				 * here or holding the capture */
 };
 
 struct lb_plan_volume {
@@ -488,6 +490,7 @@ int lb_plan_build(struct lb_manifest *m, const struct lb_plan_opts *opts,
 		  struct lb_target **targets, size_t n_targets, struct lb_plan **ret);
 void lb_plan_free(struct lb_plan *p);	/* frees the targets too */
 bool lb_plan_all_intact(const struct lb_plan *p);
+bool lb_plan_writes(const struct lb_plan *p);
 int lb_plan_print(const struct lb_plan *p, FILE *f);
 int lb_plan_print_json(const struct lb_plan *p, FILE *f);
 const char *lb_match_name(enum lb_match h);

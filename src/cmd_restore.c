@@ -6,6 +6,7 @@
  *
  * load → plan (checked whole) → show → confirm → write → marker. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,13 @@
 #include "cmd_plan.h"
 
 #define LOG_DIR "/var/log/lifeboat"
+
+static const char *log_dir(void)
+{
+	const char *d = getenv("LIFEBOAT_LOG_DIR");
+
+	return d && *d ? d : LOG_DIR;
+}
 
 static void help(FILE *f)
 {
@@ -53,7 +61,8 @@ static bool confirm(void)
 
 	if (!isatty(STDIN_FILENO))
 		return false;
-	fputs("\nThis erases the disks marked recreate above. Type 'yes' to go on: ", stderr);
+	fputs("\nThis erases the disks marked recreate and the volumes marked format or\n"
+	      "write-image above. Type 'yes' to go on: ", stderr);
 	fflush(stderr);
 	if (!fgets(line, sizeof(line), stdin))
 		return false;
@@ -69,15 +78,27 @@ static FILE *open_log(char **ret_path)
 
 	gmtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	if (lb_mkdir_p(LOG_DIR, 0755) < 0)
+	if (lb_mkdir_p(log_dir(), 0755) < 0)
 		return NULL;
-	*ret_path = lb_asprintf("%s/restore-%s.log", LOG_DIR, stamp);
-	f = fopen(*ret_path, "we");
-	if (!f) {
+	/* never another run's log: a new name if this second has one */
+	for (int i = 1; i < 100; i++) {
+		int fd;
+
+		*ret_path = i == 1 ? lb_asprintf("%s/restore-%s.log", log_dir(), stamp)
+				   : lb_asprintf("%s/restore-%s-%d.log", log_dir(), stamp, i);
+		fd = open(*ret_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			f = fdopen(fd, "w");
+			if (f)
+				return f;
+			close(fd);
+		}
 		free(*ret_path);
 		*ret_path = NULL;
+		if (errno != EEXIST)
+			break;
 	}
-	return f;
+	return NULL;
 }
 
 int cmd_restore(int argc, char **argv)
@@ -165,7 +186,19 @@ int cmd_restore(int argc, char **argv)
 		lb_warn("restore: dry run: nothing was written");
 		goto out;
 	}
-	if (lb_plan_all_intact(p) && !ro.marker) {
+	if (!lb_plan_writes(p) && !ro.marker) {
+		bool held = false;
+
+		for (size_t i = 0; i < p->n_disks; i++)
+			if (p->disks[i].held_back) {
+				lb_warn("restore: %s -> %s needs recreating but is %s", p->disks[i].disk->id,
+					p->disks[i].target->path, p->disks[i].why);
+				held = true;
+			}
+		if (held) {
+			code = LB_EXIT_FAIL;
+			goto out;
+		}
 		lb_warn("restore: every disk is intact: nothing to do, nothing written");
 		goto out;
 	}
@@ -179,7 +212,7 @@ int cmd_restore(int argc, char **argv)
 	ro.data = po.data;
 	ro.log = open_log(&log_path);
 	if (!ro.log)
-		lb_warn("restore: cannot open a log under %s; going on without one", LOG_DIR);
+		lb_warn("restore: cannot open a log under %s; going on without one", log_dir());
 	r = lb_restore_run(p, &ro, log_path, &instance);
 	if (ro.log)
 		fclose(ro.log);

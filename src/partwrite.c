@@ -5,16 +5,18 @@
  * back the boot-code areas, tell the kernel partition by partition through
  * BLKPG, and wipe stale signatures.
  *
- * On-disk write order for one disk (restore.c drives it):
+ * Write order (restore.c drives it), for each disk to recreate in turn:
  *   1. wipe every signature blkid finds on the whole disk (old GPT headers
  *      at both ends, old filesystem or RAID superblocks);
  *   2. the new table (libfdisk: for GPT the backup entries and header, the
  *      primary entries and header, the protective MBR);
- *   3. the MBR boot-code area (bytes 0-439), the post-MBR gap, BIOS boot
- *      partition contents, each checked against its SHA-256 first;
+ *   3. the MBR boot-code area (bytes 0-439) and the post-MBR gap, each
+ *      checked against its SHA-256 first;
  *   4. BLKPG: remove the kernel's old partitions, add the new ones, wait for
  *      their nodes;
- *   5. per volume: wipe signatures in its range, then format.
+ *   5. BIOS boot partition contents, checked first.
+ * Then, once every disk has its table, each volume: wipe the signatures in
+ * its range, then its image, or mkfs (and its archive's files).
  */
 #include <dirent.h>
 #include <errno.h>

@@ -539,12 +539,19 @@ static void check_disk(struct lb_plan *p, struct lb_plan_disk *pd)
 	}
 	if (pd->verdict != LB_VERDICT_RECREATE)
 		return;
+	/* DESIGN: a disk in use here, or holding the capture, is excluded
+	 * automatically; that it needed recreating is said, and restore ends
+	 * with an error once the rest is done */
+	if (t->in_use || t->holds_capture) {
+		free(pd->why);
+		pd->why = t->in_use ? lb_asprintf("in use here, not written: %s", t->in_use)
+				    : lb_strdup("holds the capture, not written");
+		pd->verdict = LB_VERDICT_EXCLUDED;
+		pd->held_back = true;
+		return;
+	}
 	if (t->unreadable)
 		problem(p, "%s -> %s: cannot read the disk: %s", d->id, t->path, t->unreadable);
-	if (t->in_use)
-		problem(p, "%s -> %s: will not write a disk in use: %s", d->id, t->path, t->in_use);
-	if (t->holds_capture)
-		problem(p, "%s -> %s: will not write the disk holding the capture", d->id, t->path);
 	if (t->state && t->state->sector_size != d->sector_size)
 		problem(p, "%s -> %s: logical sector size %u, recorded %u (migration is not supported)",
 			d->id, t->path, t->state->sector_size, d->sector_size);
@@ -680,12 +687,24 @@ void lb_plan_free(struct lb_plan *p)
 bool lb_plan_all_intact(const struct lb_plan *p)
 {
 	for (size_t i = 0; i < p->n_disks; i++)
-		if (p->disks[i].verdict == LB_VERDICT_RECREATE || p->disks[i].verdict == LB_VERDICT_MISSING)
+		if (p->disks[i].verdict == LB_VERDICT_RECREATE ||
+		    p->disks[i].verdict == LB_VERDICT_MISSING || p->disks[i].held_back)
 			return false;
 	for (size_t i = 0; i < p->n_vols; i++)
 		if (p->vols[i].action == LB_VOL_FORMAT || p->vols[i].action == LB_VOL_IMAGE)
 			return false;
 	return true;
+}
+
+bool lb_plan_writes(const struct lb_plan *p)
+{
+	for (size_t i = 0; i < p->n_disks; i++)
+		if (p->disks[i].verdict == LB_VERDICT_RECREATE)
+			return true;
+	for (size_t i = 0; i < p->n_vols; i++)
+		if (p->vols[i].action == LB_VOL_FORMAT || p->vols[i].action == LB_VOL_IMAGE)
+			return true;
+	return false;
 }
 
 /* ---- printing --------------------------------------------------------- */

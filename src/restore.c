@@ -329,7 +329,8 @@ static int recreate_disk(struct lb_plan *p, struct lb_plan_disk *pd, const struc
 	close(fd);
 	if (r < 0)
 		return r;
-	say(o, "%s -> %s: partition table written", d->id, t->path);
+	if (d->label != LB_LABEL_NONE)
+		say(o, "%s -> %s: partition table written", d->id, t->path);
 	return 0;
 }
 
@@ -348,6 +349,12 @@ static int write_marker_in_root(struct lb_plan *p, const struct lb_restore_opts 
 			root = &p->vols[i];
 	if (!root) {
 		say(o, "no root volume among the restored ones and no --marker: no restore-session marker");
+		return 0;
+	}
+	if (root->pd->target->in_use) {
+		/* the root is this running system's: never mount it twice */
+		say(o, "%s: the root volume is in use here (%s): no marker written; use --marker",
+		    root->vol->id, root->pd->target->in_use);
 		return 0;
 	}
 	if (root->part) {
@@ -454,12 +461,19 @@ int lb_restore_run(struct lb_plan *p, const struct lb_restore_opts *o, const cha
 	}
 	if (r < 0)
 		say(o, "FAILED: %s", lb_errmsg());
+	for (size_t i = 0; r >= 0 && i < p->n_disks; i++)
+		if (p->disks[i].held_back) {
+			say(o, "%s -> %s: NOT restored: %s", p->disks[i].disk->id,
+			    p->disks[i].target->path, p->disks[i].why);
+			failed++;
+		}
 	if (r >= 0 && failed) {
 		for (size_t i = 0; i < p->n_vols; i++)
 			if (p->vols[i].result)
 				say(o, "%s: %s", p->vols[i].vol->id, p->vols[i].result);
-		r = lb_err(-EIO, "%u volume%s could not be restored (named above); everything else was",
-			   failed, failed == 1 ? "" : "s");
+		r = lb_err(-EIO, "%u disk%s or volume%s could not be restored (named above); "
+				 "everything else was",
+			   failed, failed == 1 ? "" : "s", failed == 1 ? "" : "s");
 	}
 	return r;
 }

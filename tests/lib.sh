@@ -33,6 +33,8 @@ lb_need_root() {
 lb_workdir() {
 	LB_WORK=$(realpath -- "$(mktemp -d "${TMPDIR:-/tmp}/lifeboat-test.XXXXXX")")
 	export LB_WORK
+	# restore logs stay with the test, not in the host's /var/log
+	export LIFEBOAT_LOG_DIR=$LB_WORK/log
 	trap lb_cleanup EXIT
 }
 
@@ -231,3 +233,11 @@ lb_populate() {
 	find "$d" -exec touch -h -d '2021-03-04 05:06:07.123456789' {} +
 	touch -h -d '1999-12-31 23:59:59' "$d/etc/passwd"
 }
+
+# Whatever fails under set -e says where, so a failing test is never mute.
+lb_on_error() {
+	case $- in *e*) ;; *) return 0 ;; esac
+	printf 'FAIL: %s: line %s: %s (exit %s)\n' "$(lb_name)" "${BASH_LINENO[0]}" "$BASH_COMMAND" "$1" >&2
+}
+set -E
+trap 'lb_on_error $?' ERR

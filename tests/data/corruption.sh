@@ -11,7 +11,7 @@ FX_WORKDIR=$LB_WORK
 . "$LB_TOP/fixtures/layouts/lib.sh"
 mnt=$LB_WORK/mnt
 mkdir -p "$mnt"
-trap 'umount -q "$mnt" 2>/dev/null; lb_cleanup' EXIT
+trap 'umount -q "$mnt" 2>/dev/null || true; lb_cleanup' EXIT
 
 dev=$(fx_attach "$LB_WORK/disk.img" 300M)
 printf 'label: gpt\nsize=120MiB\nsize=120MiB\n' | sfdisk -q "$dev"

@@ -11,7 +11,7 @@ FX_WORKDIR=$LB_WORK
 . "$LB_TOP/fixtures/layouts/lib.sh"
 mnt=$LB_WORK/mnt
 mkdir -p "$mnt"
-trap 'umount -q "$mnt" 2>/dev/null; lb_cleanup' EXIT
+trap 'umount -q "$mnt" 2>/dev/null || true; lb_cleanup' EXIT
 wrap=$LB_TOP/build/tests/lb-wrap
 [ -x "$wrap" ] || lb_fail "build/tests/lb-wrap is not built (make check builds it)"
 
