@@ -12,7 +12,7 @@
 # load hits every tool alike, each restore made durable (fsync or unmount)
 # inside its timing:
 #
-#   device   dd if=/dev/zero of=TGTp1 bs=4M oflag=direct  (write limit; first,
+#   device   dd if=/dev/zero of=TGTp1 bs=4M oflag=direct conv=fsync (write limit; first,
 #            so the target's backing file is allocated for every tool alike)
 #            dd if=TGTp1 of=/dev/null bs=4M iflag=direct  (read limit)
 #   lifeboat capture --disk SRC --data image --output DIR  (zstd level 1)
@@ -229,7 +229,7 @@ rst_lb() { # LABEL CAPTURE_LABEL
 
 round_device() {
 	tgt_parted
-	want dev.write && dt_step dev.write dd if=/dev/zero of="$TGTP" bs=4M count="$dd_blocks" oflag=direct status=none
+	want dev.write && dt_step dev.write dd if=/dev/zero of="$TGTP" bs=4M count="$dd_blocks" oflag=direct conv=fsync status=none
 	want dev.read && dt_step dev.read dd if="$TGTP" of=/dev/null bs=4M count="$dd_blocks" iflag=direct status=none
 	return 0
 }

@@ -14,9 +14,11 @@ dir=${1:?usage: $0 SAVEDIR DEV}
 dev=${2:?usage: $0 SAVEDIR DEV}
 name=${dev##*/}
 
-# The kernel here has no partition table parsers (and there is no udev):
-# write the table without a re-read, then add the partitions with BLKPG.
-sfdisk -q --no-reread --no-tell-kernel "$dev" <"$dir/$name.sfdisk"
+# sfdisk as anyone would run it (it syncs and asks the kernel to re-read the
+# table). The kernel here has no partition table parsers (and there is no
+# udev), so that re-read finds nothing ("Re-reading the partition table
+# failed", exit status 0): add the partitions with BLKPG.
+sfdisk -q "$dev" <"$dir/$name.sfdisk"
 partx -a "$dev"
 if [ -f "$dir/$name.mbr" ]; then
 	dd if="$dir/$name.mbr" of="$dev" bs=440 count=1 conv=notrunc,fsync status=none

@@ -359,6 +359,7 @@ bool lb_sysinfo_is_swap(const struct lb_sysinfo *si, unsigned major, unsigned mi
  * a holder on it or any partition. Returns 1 and a reason, 0 if free. */
 int lb_disk_in_use(const struct lb_sysinfo *si, const char *sysname, char **ret_reason);
 bool lb_mountpoint_is_critical(const char *target);
+bool lb_block_has_holders(const char *sysname);
 
 /* ---- scanner (scan.c, fs_ext.c, fs_vfat.c, fs_swap.c, boot.c) --------- */
 

@@ -138,7 +138,8 @@ int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude,
 		src = archive_entry_sourcepath(e);
 		if (!src)
 			src = archive_entry_pathname(e);
-		if (path_is_excluded(src, exclude, n_exclude)) {
+		/* sockets live only while their program runs: nothing to keep */
+		if (path_is_excluded(src, exclude, n_exclude) || archive_entry_filetype(e) == AE_IFSOCK) {
 			archive_entry_free(e);
 			e = NULL;
 			continue;

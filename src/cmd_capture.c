@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,7 +154,18 @@ int cmd_capture(int argc, char **argv)
 
 	umask(077);
 	if (output) {
-		dest = lb_strdup(output);
+		/* absolute, so archives can leave the capture out wherever it is */
+		if (output[0] != '/') {
+			char cwd[PATH_MAX];
+
+			if (!getcwd(cwd, sizeof(cwd))) {
+				lb_warn("capture: cannot tell the working directory: %s", strerror(errno));
+				goto out;
+			}
+			dest = lb_asprintf("%s/%s", cwd, output);
+		} else {
+			dest = lb_strdup(output);
+		}
 		while (strlen(dest) > 1 && dest[strlen(dest) - 1] == '/')
 			dest[strlen(dest) - 1] = '\0';
 		_cleanup_free_ char *copy = lb_strdup(dest);

@@ -219,7 +219,8 @@ int cmd_restore(int argc, char **argv)
 	if (r < 0) {
 		lb_warn("restore: failed: %s", lb_errmsg());
 		if (log_path)
-			lb_warn("restore: the log is %s; running the same restore again finishes the job",
+			lb_warn("restore: the log is %s; running the same restore again finishes the job "
+				"(a volume named as failed above: wipe it with wipefs -a first)",
 				log_path);
 		code = LB_EXIT_FAIL;
 		goto out;

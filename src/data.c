@@ -109,15 +109,24 @@ static const char *choose(enum lb_data_mode mode, const struct lb_partition *p,
 	}
 	if (strcmp(v->type, "LVM2_member") == 0 || strcmp(v->type, "linux_raid_member") == 0 ||
 	    strcmp(v->type, "crypto_LUKS") == 0) {
-		*ret_note = lb_asprintf("%s: %s: its data is captured only as a whole image when "
-					"nothing uses it; use --data image with it inactive",
-					v->id, v->type);
-		if (mode != LB_DATA_IMAGE)
+		if (mode != LB_DATA_IMAGE) {
+			*ret_note = lb_asprintf("%s: %s: its data is captured only as a whole image "
+						"when nothing uses it (--data image)",
+						v->id, v->type);
 			return NULL;
+		}
+		return "image";
 	}
 	if (mode == LB_DATA_ARCHIVE || (mode == LB_DATA_AUTO && mounted_rw(v))) {
-		if (strcmp(v->type, "raw") == 0 || !lb_fs_ops_find(v->type))
-			return mounted_rw(v) ? NULL : "image";
+		if (strcmp(v->type, "raw") == 0 || !lb_fs_ops_find(v->type)) {
+			if (!mounted_rw(v))
+				return "image";
+			*ret_note = lb_asprintf("%s: %s mounted read-write: lifeboat cannot make %s "
+						"volumes to extract an archive into, and an image would "
+						"not be consistent: no data captured",
+						v->id, v->type, v->type);
+			return NULL;
+		}
 		return "archive";
 	}
 	return "image";
@@ -135,7 +144,9 @@ static int mount_ro(const struct lb_volume *v, const char *node, char **ret_dir)
 
 	if (!mkdtemp(tmpl))
 		return lb_err(-errno, "cannot make a mount point: %s", strerror(errno));
-	if (mount(node, tmpl, v->type, MS_RDONLY, NULL) < 0) {
+	/* noload: a journal is not replayed, so nothing is written */
+	if (mount(node, tmpl, v->type, MS_RDONLY,
+		  strcmp(v->type, "ext3") == 0 || strcmp(v->type, "ext4") == 0 ? "noload" : NULL) < 0) {
 		int e = errno;
 
 		rmdir(tmpl);
@@ -164,6 +175,12 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 		lb_manifest_warn(c->m, "%s", note);
 	if (!method)
 		return 0;
+	if (strcmp(method, "image") == 0 && p && p->path && lb_block_has_holders(strrchr(p->path, '/') + 1)) {
+		c->err = lb_err(-EBUSY, "%s is in use by device-mapper or md: an image of it would not be "
+					"consistent; deactivate it first",
+				v->id);
+		return 1;
+	}
 	if (strcmp(method, "image") == 0 && mounted_rw(v)) {
 		c->err = lb_err(-EBUSY, "%s is mounted read-write on %s: an image of it would not be "
 					"consistent; use --data archive (or auto) for it",

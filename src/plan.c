@@ -428,6 +428,7 @@ static void add_volume(struct lb_plan *p, struct lb_plan_disk *pd, struct lb_par
 }
 
 static void plan_volume_layout(struct lb_plan *p, struct lb_plan_volume *pv);
+static void check_formatter(struct lb_plan *p, const struct lb_plan_volume *pv);
 
 /* The captured data, when there is some and it is wanted, goes onto a
  * volume being made: an image instead of mkfs, an archive after it. */
@@ -438,8 +439,10 @@ static void plan_volume(struct lb_plan *p, struct lb_plan_volume *pv, bool data)
 	struct stat st;
 
 	plan_volume_layout(p, pv);
-	if (!data || !v->data || (pv->action != LB_VOL_FORMAT && pv->action != LB_VOL_NOTHING))
+	if (!data || !v->data || (pv->action != LB_VOL_FORMAT && pv->action != LB_VOL_NOTHING)) {
+		check_formatter(p, pv);
 		return;
+	}
 	path = lb_asprintf("%s/%s", p->m->rt_dir ? p->m->rt_dir : ".", v->data->file);
 	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
 		problem(p, "%s: its data file %s is missing", v->id, path);
@@ -457,6 +460,7 @@ static void plan_volume(struct lb_plan *p, struct lb_plan_volume *pv, bool data)
 	} else {
 		pv->action = LB_VOL_IMAGE;
 	}
+	check_formatter(p, pv);
 }
 
 /* What happens to one volume's layout on a disk with a verdict. */
@@ -500,9 +504,20 @@ static void plan_volume_layout(struct lb_plan *p, struct lb_plan_volume *pv)
 	}
 	if (pd->target->in_use && pd->verdict == LB_VERDICT_INTACT)
 		problem(p, "%s: will not format it on %s: %s", v->id, pd->target->path, pd->target->in_use);
-	const struct lb_fs_ops *ops = lb_fs_ops_find(v->type);
+}
+
+/* mkfs must be at hand for a volume that will be formatted */
+static void check_formatter(struct lb_plan *p, const struct lb_plan_volume *pv)
+{
+	const struct lb_volume *v = pv->vol;
+	const struct lb_fs_ops *ops;
+
+	if (pv->action != LB_VOL_FORMAT || strcmp(v->type, "ambiguous") == 0)
+		return;
+	ops = lb_fs_ops_find(v->type);
 	if (!ops)
-		problem(p, "%s: lifeboat cannot make %s volumes", v->id, v->type);
+		problem(p, "%s: lifeboat cannot make %s volumes%s", v->id, v->type,
+			v->data ? "" : " (and the capture holds no image of it)");
 	else if (!lb_program_exists(ops->program))
 		problem(p, "%s: %s is needed to make its %s volume and is not installed", v->id,
 			ops->program, v->type);

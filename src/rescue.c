@@ -32,7 +32,10 @@
  *   busybox: PATH               busybox with a link for each applet; a real
  *                               program of the same name wins
  *   modules: NAME...            kernel modules (names or globs) with their
- *                               modules.dep and softdep dependencies
+ *                               modules.dep and softdep dependencies; /init
+ *                               loads them when their hardware is there
+ *                               (by modalias, with busybox modprobe)
+ *   load: NAME...               the same, and /init loads them at boot
  *
  * The image mirrors a merged-/usr Debian: paths resolve through the links
  * the base module makes (/bin -> usr/bin, /lib -> usr/lib, ...), so a
@@ -91,7 +94,8 @@ struct kmod {
 	char *path;		/* as in modules.dep: kernel/fs/ext4/ext4.ko[.xz] */
 	char **deps;		/* paths */
 	size_t n_deps;
-	int state;		/* 0 new, 1 visiting, 2 in the load list */
+	int state;		/* 0 new, 1 visiting, 2 in the image */
+	bool boot;		/* /init loads it (load:), not only its hardware */
 };
 
 struct rs_image {
@@ -884,12 +888,13 @@ static bool kmod_builtin(const struct rs_image *img, const char *name)
 	return false;
 }
 
-static int kmod_visit(struct rs_image *img, struct kmod *k, unsigned depth);
+static int kmod_visit(struct rs_image *img, struct kmod *k, unsigned depth, bool boot);
 
 /* Visits the modules a softdep line names for K, "pre:" or "post:". A
  * softdep name may be an alias (crypto-crc32c): every module it stands for
  * comes along. */
-static int kmod_softdeps(struct rs_image *img, const struct kmod *k, const char *which, unsigned depth)
+static int kmod_softdeps(struct rs_image *img, const struct kmod *k, const char *which, unsigned depth,
+			 bool boot)
 {
 	_cleanup_free_ char *copy = NULL;
 	char *save = NULL;
@@ -927,7 +932,7 @@ static int kmod_softdeps(struct rs_image *img, const struct kmod *k, const char 
 				continue;
 			d = kmod_by_name(img, w);
 			if (d) {
-				r = kmod_visit(img, d, depth + 1);
+				r = kmod_visit(img, d, depth + 1, boot);
 				if (r < 0)
 					return r;
 				continue;
@@ -953,7 +958,7 @@ static int kmod_softdeps(struct rs_image *img, const struct kmod *k, const char 
 				if (!d)
 					continue;
 				any = true;
-				r = kmod_visit(img, d, depth + 1);
+				r = kmod_visit(img, d, depth + 1, boot);
 				if (r < 0)
 					return r;
 			}
@@ -965,17 +970,21 @@ static int kmod_softdeps(struct rs_image *img, const struct kmod *k, const char 
 	return 0;
 }
 
-/* Depth first: a module's dependencies go into the load list before it. */
-static int kmod_visit(struct rs_image *img, struct kmod *k, unsigned depth)
+/* Depth first: a module's dependencies go into the list before it. With
+ * BOOT, it and everything it needs are loaded by /init at boot; a module
+ * already in the image is walked again to mark them. */
+static int kmod_visit(struct rs_image *img, struct kmod *k, unsigned depth, bool boot)
 {
+	bool again = k->state == 2;
 	int r;
 
-	if (k->state)
-		return 0;	/* in the list, or on the way (a cycle: modprobe breaks it too) */
+	if (k->state == 1 || (again && (!boot || k->boot)))
+		return 0;	/* done, or on the way (a cycle: modprobe breaks it too) */
 	if (depth > 64)
 		return lb_err(-ELOOP, "kernel module %s: dependencies too deep", k->name);
 	k->state = 1;
-	r = kmod_softdeps(img, k, "pre:", depth);
+	k->boot = k->boot || boot;
+	r = kmod_softdeps(img, k, "pre:", depth, boot);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < k->n_deps; i++) {
@@ -984,18 +993,22 @@ static int kmod_visit(struct rs_image *img, struct kmod *k, unsigned depth)
 		if (!d)
 			return lb_err(-ENOENT, "kernel module %s needs %s, which modules.dep does not list",
 				      k->name, k->deps[i]);
-		r = kmod_visit(img, d, depth + 1);
+		r = kmod_visit(img, d, depth + 1, boot);
 		if (r < 0)
 			return r;
 	}
 	k->state = 2;
-	img->load = lb_realloc_array(img->load, img->n_load + 1, sizeof(char *));
-	img->load[img->n_load++] = k->path;
-	return kmod_softdeps(img, k, "post:", depth);
+	if (!again) {
+		img->load = lb_realloc_array(img->load, img->n_load + 1, sizeof(char *));
+		img->load[img->n_load++] = k->path;
+	}
+	return kmod_softdeps(img, k, "post:", depth, boot);
 }
 
-/* Wants kernel modules by name or glob ("raid*"). */
-static int want_kmod(struct rs_image *img, const char *pattern, bool optional, const char *where)
+/* Wants kernel modules by name or glob ("raid*"), in the image (loaded
+ * when their hardware shows up) or, with BOOT, loaded at boot too. */
+static int want_kmod(struct rs_image *img, const char *pattern, bool optional, bool boot,
+		     const char *where)
 {
 	_cleanup_free_ char *pat = norm_name(pattern);
 	bool glob = strpbrk(pat, "*?[") != NULL, any = false;
@@ -1005,7 +1018,7 @@ static int want_kmod(struct rs_image *img, const char *pattern, bool optional, c
 		if (glob ? fnmatch(pat, img->kmods[i].name, 0) != 0 : strcmp(pat, img->kmods[i].name) != 0)
 			continue;
 		any = true;
-		r = kmod_visit(img, &img->kmods[i], 0);
+		r = kmod_visit(img, &img->kmods[i], 0, boot);
 		if (r < 0)
 			return r;
 		if (!glob)
@@ -1063,14 +1076,44 @@ out:
 	return r;
 }
 
-/* Puts the wanted modules in, uncompressed, with a modules.dep of their
- * own, the builtin list, and lifeboat.load: the paths in load order, for
- * /init's insmod. */
+/* The lines of modules.alias that name a module in the image: what
+ * busybox modprobe needs to load drivers by modalias. */
+static char *filtered_aliases(struct rs_image *img, size_t *ret_len)
+{
+	_cleanup_free_ char *p = lb_asprintf("%s/modules.alias", img->kdir);
+	char *out = NULL, *save = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!img->alias_buf && lb_read_file(p, &img->alias_buf, 64 << 20) < 0)
+		img->alias_buf = lb_strdup("");
+	_cleanup_free_ char *copy = lb_strdup(img->alias_buf);
+	f = open_memstream(&out, &len);
+	if (!f)
+		abort();
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char pat[512], target[256];
+		struct kmod *k;
+
+		if (sscanf(line, "alias %511s %255s", pat, target) != 2)
+			continue;
+		k = kmod_by_name(img, target);
+		if (k && k->state == 2)
+			fprintf(f, "%s\n", line);
+	}
+	fclose(f);
+	*ret_len = len;
+	return out;
+}
+
+/* Puts the wanted modules in, uncompressed, with a modules.dep and a
+ * modules.alias of their own, the builtin list, and lifeboat.load: the
+ * modules /init loads at boot, in order, for insmod. */
 static int install_kmods(struct rs_image *img)
 {
 	_cleanup_free_ char *root = lb_asprintf("/usr/lib/modules/%s", img->kver);
-	char *dep = NULL, *load = NULL;
-	size_t dep_len = 0, load_len = 0;
+	char *dep = NULL, *load = NULL, *alias = NULL;
+	size_t dep_len = 0, load_len = 0, alias_len = 0;
 	FILE *fd = open_memstream(&dep, &dep_len), *fl = open_memstream(&load, &load_len);
 	int r = 0;
 
@@ -1093,7 +1136,8 @@ static int install_kmods(struct rs_image *img)
 			if (r >= 0)
 				r = add_data(img, dest, data, len, 0644);
 		}
-		fprintf(fl, "%s\n", plain);
+		if (k->boot)
+			fprintf(fl, "%s\n", plain);
 		fprintf(fd, "%s:", plain);
 		for (size_t j = 0; j < k->n_deps; j++) {
 			_cleanup_free_ char *d = kmod_plain_path(k->deps[j]);
@@ -1118,6 +1162,12 @@ static int install_kmods(struct rs_image *img)
 		r = add_data(img, p, load, load_len, 0644);
 	} else {
 		free(load);
+	}
+	if (r >= 0) {
+		_cleanup_free_ char *p = lb_asprintf("%s/modules.alias", root);
+
+		alias = filtered_aliases(img, &alias_len);
+		r = add_data(img, p, alias, alias_len, 0644);
 	}
 	if (r >= 0) {
 		_cleanup_free_ char *src = lb_asprintf("%s/modules.builtin", img->kdir);
@@ -1222,7 +1272,7 @@ struct rmod {
 
 static const char *const known_keys[] = {
 	"description", "requires", "if-exists", "if-program", "dirs", "symlink", "node",
-	"files", "install", "programs", "self", "busybox", "modules",
+	"files", "install", "programs", "self", "busybox", "modules", "load",
 };
 
 static void rmod_clear(struct rmod *m)
@@ -1568,12 +1618,12 @@ static int run_line(struct rs_image *img, struct rmod *m, const struct mline *l)
 		if (l->n_args != 1)
 			return lb_err(-EINVAL, "%s: expected 'busybox: PATH'", where);
 		r = install_busybox(img, l->args[0], where);
-	} else if (strcmp(k, "modules") == 0) {
+	} else if (strcmp(k, "modules") == 0 || strcmp(k, "load") == 0) {
 		for (size_t i = 0; i < l->n_args && r >= 0; i++) {
 			bool opt;
 			_cleanup_free_ char *name = optional_name(l->args[i], &opt);
 
-			r = want_kmod(img, name, opt, where);
+			r = want_kmod(img, name, opt, strcmp(k, "load") == 0, where);
 		}
 	}
 	return r;

@@ -345,7 +345,9 @@ static int write_marker_in_root(struct lb_plan *p, const struct lb_restore_opts 
 
 	for (size_t i = 0; i < p->n_vols; i++)
 		if (p->vols[i].vol->mountpoint && strcmp(p->vols[i].vol->mountpoint, "/") == 0 &&
-		    (p->vols[i].action == LB_VOL_FORMAT || p->vols[i].action == LB_VOL_KEEP))
+		    (p->vols[i].action == LB_VOL_FORMAT || p->vols[i].action == LB_VOL_KEEP ||
+		     p->vols[i].action == LB_VOL_IMAGE) &&
+		    !(p->vols[i].result && strncmp(p->vols[i].result, "failed", 6) == 0))
 			root = &p->vols[i];
 	if (!root) {
 		say(o, "no root volume among the restored ones and no --marker: no restore-session marker");

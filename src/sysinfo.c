@@ -245,3 +245,10 @@ bool lb_mountpoint_is_critical(const char *target)
 			return true;
 	return false;
 }
+
+bool lb_block_has_holders(const char *sysname)
+{
+	_cleanup_free_ char *dir = lb_asprintf("/sys/class/block/%s", sysname);
+
+	return has_holders(dir);
+}

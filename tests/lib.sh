@@ -182,11 +182,12 @@ lb_own() {
 # use is a loop device of this test, so that a stray disk on the machine
 # (another user's loop device) is never written by a test.
 lb_guard() {
-	local dev
+	local dev json
+	json=$("$LIFEBOAT" compare --json "$@" 2>/dev/null) || true
 	while IFS= read -r dev; do
 		lb_own "$dev" ||
 			lb_fail "the plan for $1 picks $dev, which this test did not attach; not restoring"
-	done < <("$LIFEBOAT" compare --json "$@" 2>/dev/null | python3 -c '
+	done < <(printf '%s' "$json" | python3 -c '
 import json, sys
 try:
     plan = json.load(sys.stdin)

@@ -20,6 +20,7 @@ cap=
 setup() {
 	lb_cleanup
 	lb_workdir
+	export LIFEBOAT_LOG_DIR=$LB_WORK/log
 	lb_build_layout "$1" >/dev/null
 	mapfile -t disks <"$LB_WORK/disks"
 	for d in "${disks[@]}"; do lb_new_disk_id "$d"; done

@@ -21,7 +21,7 @@ lb_need_root
 set -euo pipefail
 
 lb_workdir
-export FX_WORKDIR=$LB_WORK
+export FX_WORKDIR=$LB_WORK LIFEBOAT_LOG_DIR=$LB_WORK/log
 # shellcheck source=fixtures/layouts/lib.sh
 . "$LB_TOP/fixtures/layouts/lib.sh" # fx_attach
 

@@ -4,7 +4,8 @@
 #  (a) excluded disks keep every byte: restore --exclude-disk (by id and by
 #      recorded path); capture --exclude-disk records the disk selected="false"
 #      and restore leaves it alone; --include-disk takes it back in;
-#  (b) a disk with a mounted partition (or active swap) is refused, naming it;
+#  (b) a disk with a mounted partition (or active swap) that needs recreating
+#      is excluded as in use, and restore ends with exit 1 naming the mount;
 #  (c) excluding a disk holding a critical volume (/ mounted, swap in use at
 #      capture) is refused: restore and compare exit 2, capture refuses too;
 #  (d) a truncated or schema-invalid manifest (exit 2), a tampered, truncated,
@@ -30,6 +31,7 @@ setup() {
 	cleanup
 	lb_workdir
 	trap cleanup EXIT
+	export LIFEBOAT_LOG_DIR=$LB_WORK/log
 	lb_build_layout "$layout" >/dev/null
 	mapfile -t disks <"$LB_WORK/disks"
 	for d in "${disks[@]}"; do lb_new_disk_id "$d"; done
@@ -132,12 +134,10 @@ mount -t ext4 -o ro,noload "${d}p3" "$mnt"
 sfdisk -q --no-reread --no-tell-kernel --delete "$d" 4 # now it needs recreating
 sums >"$LB_WORK/sums"
 run "(b) compare with p3 mounted" 1 compare "$cap"
-says "(b)" "recreate"
-says "(b)" "problem: .*${d#/dev/}p3 is mounted on $mnt"
+says "(b)" "disk0 $d -> $d .*: excluded \(in use.*${d#/dev/}p3 is mounted on $mnt"
 lb_guard "$cap"
 run "(b) restore with p3 mounted" 1 restore --yes --quick-format "$cap"
-says "(b)" "${d#/dev/}p3 is mounted on $mnt"
-says "(b)" "nothing was written"
+says "(b)" "disk0 -> $d needs recreating but is .*${d#/dev/}p3 is mounted on $mnt"
 unchanged "(b) restore with a mounted partition"
 umount "$mnt"
 mnt=
@@ -146,7 +146,7 @@ printf 'Filename\tType\tSize\tUsed\tPriority\n%s\tpartition\t65532\t0\t-2\n' "${
 sfdisk -q --no-reread --no-tell-kernel --delete "$d" 3
 sums >"$LB_WORK/sums"
 LIFEBOAT_SWAPS=$LB_WORK/swaps run "(b) restore with p4 active swap" 1 restore --yes --quick-format "$cap"
-says "(b)" "${d#/dev/}p4 is active swap"
+says "(b)" "disk0 -> $d needs recreating but is .*${d#/dev/}p4 is active swap"
 unchanged "(b) restore with active swap"
 echo "ok (b) a disk with a mounted partition or active swap is refused and unchanged"
 
@@ -154,6 +154,7 @@ echo "ok (b) a disk with a mounted partition or active swap is refused and uncha
 lb_cleanup
 lb_workdir
 trap cleanup EXIT
+export LIFEBOAT_LOG_DIR=$LB_WORK/log
 lb_build_layout gpt-server >/dev/null
 mapfile -t disks <"$LB_WORK/disks"
 d=${disks[0]}
@@ -162,32 +163,35 @@ printf '36 25 %s / / rw,relatime shared:1 - ext4 %s rw\n' "$(cat "/sys/class/blo
 	>"$LB_WORK/mountinfo"
 printf 'Filename\tType\tSize\tUsed\tPriority\n%s\tpartition\t65532\t0\t-2\n' "${d}p4" >"$LB_WORK/swaps"
 cap=$LB_WORK/cap
-LIFEBOAT_MOUNTINFO=$LB_WORK/mountinfo "$LIFEBOAT" capture --output "$cap" --disk "$d" >/dev/null 2>&1 ||
+# --data none: with / "mounted", data capture would archive the real root
+LIFEBOAT_MOUNTINFO=$LB_WORK/mountinfo "$LIFEBOAT" capture --data none --output "$cap" --disk "$d" \
+	>/dev/null 2>&1 ||
 	lb_fail "(c) capture with / on the disk failed"
 grep -q 'mountpoint="/"' "$cap/manifest.xml" && grep -q 'critical="true"' "$cap/manifest.xml" ||
 	lb_fail "(c) the capture does not record / as a critical volume"
-lb_wipe "$d" 2>/dev/null
 sums >"$LB_WORK/sums"
-run "(c) restore --exclude-disk disk0 (holds /)" 2 restore --yes --quick-format --exclude-disk disk0 "$cap"
-says "(c)" "exclude-disk disk0: .*needs to boot"
-run "(c) compare --exclude-disk disk0 (holds /)" 2 compare --exclude-disk "$d" "$cap"
-unchanged "(c) restore --exclude-disk of the critical disk"
 rc=0
-LIFEBOAT_MOUNTINFO=$LB_WORK/mountinfo "$LIFEBOAT" capture --output "$LB_WORK/capx" --disk "$d" \
-	--exclude-disk "$d" >"$LB_WORK/out" 2>&1 || rc=$?
+LIFEBOAT_MOUNTINFO=$LB_WORK/mountinfo "$LIFEBOAT" capture --data none --output "$LB_WORK/capx" \
+	--disk "$d" --exclude-disk "$d" >"$LB_WORK/out" 2>&1 || rc=$?
 [ "$rc" -eq 2 ] && grep -q "cannot exclude $d" "$LB_WORK/out" || {
 	cat "$LB_WORK/out"
 	lb_fail "(c) capture --exclude-disk of the disk holding / exit $rc, expected 2 and a refusal"
 }
 [ ! -e "$LB_WORK/capx" ] || lb_fail "(c) a refused capture left $LB_WORK/capx"
 rc=0
-LIFEBOAT_SWAPS=$LB_WORK/swaps "$LIFEBOAT" capture --output "$LB_WORK/capx" --disk "$d" \
-	--exclude-disk "$d" >"$LB_WORK/out" 2>&1 || rc=$?
+LIFEBOAT_SWAPS=$LB_WORK/swaps "$LIFEBOAT" capture --data none --output "$LB_WORK/capx" \
+	--disk "$d" --exclude-disk "$d" >"$LB_WORK/out" 2>&1 || rc=$?
 [ "$rc" -eq 2 ] || {
 	cat "$LB_WORK/out"
 	lb_fail "(c) capture --exclude-disk of the disk with swap in use exit $rc, expected 2"
 }
 unchanged "(c) refused captures"
+lb_wipe "$d" 2>/dev/null
+sums >"$LB_WORK/sums"
+run "(c) restore --exclude-disk disk0 (holds /)" 2 restore --yes --quick-format --exclude-disk disk0 "$cap"
+says "(c)" "exclude-disk disk0: .*needs to boot"
+run "(c) compare --exclude-disk disk0 (holds /)" 2 compare --exclude-disk "$d" "$cap"
+unchanged "(c) restore --exclude-disk of the critical disk"
 echo "ok (c) excluding a disk holding / or swap in use is refused (restore, compare, capture)"
 
 # ---- (d) tampered captures are refused before any write --------------------

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -735,7 +736,8 @@ static void test_roundtrip_fixtures(void **state)
 	size_t seen = 0;
 
 	(void)state;
-	assert_int_equal(glob(pattern, 0, NULL, &g), 0);
+	if (glob(pattern, 0, NULL, &g) != 0)
+		fail_msg("no %s (run from the repository root or set LB_TOP)", pattern);
 	for (size_t i = 0; i < g.gl_pathc; i++) {
 		const char *path = g.gl_pathv[i];
 		_cleanup_free_ char *file = NULL, *w1 = NULL, *w2 = NULL;
@@ -987,7 +989,8 @@ static void test_reject_fixtures_all_listed(void **state)
 	glob_t g;
 
 	(void)state;
-	assert_int_equal(glob(pattern, 0, NULL, &g), 0);
+	if (glob(pattern, 0, NULL, &g) != 0)
+		fail_msg("no %s (run from the repository root or set LB_TOP)", pattern);
 	for (size_t i = 0; i < g.gl_pathc; i++) {
 		const char *base = strrchr(g.gl_pathv[i], '/') + 1;
 		bool listed = false;
@@ -1001,25 +1004,33 @@ static void test_reject_fixtures_all_listed(void **state)
 	globfree(&g);
 }
 
-/* The external entity is neither loaded nor expanded into anything. */
+/* The external entity is neither opened nor expanded into anything. */
 static void test_reject_xxe_reads_nothing(void **state)
 {
 	_cleanup_free_ char *secret = tmpfile_path("secret");
 	_cleanup_free_ char *path = tmpfile_path("xxe.xml");
 	_cleanup_free_ char *doc = NULL;
 	static const char word[] = "lifeboat-secret-canary";
+	_cleanup_close_ int in = -1;
+	char ev[4096];
 
 	(void)state;
 	assert_int_equal(lb_write_file(secret, word, strlen(word), 0600), 0);
+	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	assert_true(in >= 0);
+	assert_true(inotify_add_watch(in, secret, IN_OPEN | IN_ACCESS) >= 0);
 	doc = lb_asprintf("<?xml version=\"1.0\"?>\n"
 			  "<!DOCTYPE lifeboat-manifest [ <!ENTITY x SYSTEM \"file://%s\"> ]>\n"
 			  "<lifeboat-manifest format=\"1\" generator=\"x\">&x;"
 			  "<capture id=\"b4d0b4d0-0000-4000-8000-000000000001\" "
-			  "time=\"2024-03-05T02:14:07Z\" hostname=\"&x;\"/></lifeboat-manifest>\n",
+			  "time=\"2024-03-05T02:14:07Z\"/>&x;</lifeboat-manifest>\n",
 			  secret);
 	assert_int_equal(lb_write_file(path, doc, strlen(doc), 0600), 0);
-	expect_reject(path, path);
+	expect_reject(path, "must not carry a DTD");
 	assert_null(strstr(lb_errmsg(), word));
+	if (read(in, ev, sizeof(ev)) > 0)
+		fail_msg("loading %s opened %s", path, secret);
+	assert_int_equal(errno, EAGAIN);
 }
 
 static void test_reject_missing(void **state)
@@ -1085,6 +1096,22 @@ static void test_reject_over_64mib(void **state)
 	unlink(path);
 }
 
+/* The size limit holds for a manifest in memory too, before parsing. */
+static void test_reject_mem_over_64mib(void **state)
+{
+	size_t len = (64u << 20) + 1;
+	char *buf = lb_zalloc(len);
+	struct lb_manifest *m = NULL;
+
+	(void)state;
+	memcpy(buf, "<?xml version=\"1.0\"?>\n<lifeboat-manifest", 41);
+	memset(buf + 41, ' ', len - 41);
+	assert_int_equal(lb_manifest_load_mem(buf, len, "big-in-memory", &m), -EFBIG);
+	assert_null(m);
+	assert_non_null(strstr(lb_errmsg(), "big-in-memory: too large for a manifest"));
+	free(buf);
+}
+
 /* Loaded from memory, the message names what the caller called it. */
 static void test_reject_mem_names_source(void **state)
 {
@@ -1133,6 +1160,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_reject_non_xml),
 		cmocka_unit_test(test_reject_huge_attribute),
 		cmocka_unit_test(test_reject_over_64mib),
+		cmocka_unit_test(test_reject_mem_over_64mib),
 		cmocka_unit_test(test_reject_mem_names_source),
 	};
 	int r;
