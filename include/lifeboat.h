@@ -379,6 +379,7 @@ int lb_ext_read_geom(const char *dev, uint64_t offset, struct lb_ext_geom **ret)
 int lb_vfat_read_geom(int fd, uint64_t offset, struct lb_vfat_geom **ret);
 int lb_swap_read_geom(int fd, uint64_t offset, uint64_t size, struct lb_swap_geom **ret);
 int lb_boot_scan(struct lb_manifest *m);
+int lb_boot_restore_efi(const struct lb_manifest *m, char **ret_note);
 
 /* ---- manifest I/O (manifest.c) ---------------------------------------- */
 

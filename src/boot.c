@@ -343,3 +343,76 @@ int lb_boot_scan(struct lb_manifest *m)
 	scan_cmdline(m);
 	return 0;
 }
+
+/* Puts the recorded EFI boot entries and BootOrder back, on a machine
+ * booted through UEFI, where they differ. Their device paths name the
+ * ESP's partition GUID, which the restore gives back. Returns how many
+ * variables were written. */
+int lb_boot_restore_efi(const struct lb_manifest *m, char **ret_note)
+{
+	const struct lb_boot *b = m->boot;
+	efi_guid_t global = EFI_GLOBAL_GUID;
+	int written = 0;
+
+	*ret_note = NULL;
+	if (!b || !b->firmware || strcmp(b->firmware, "uefi") != 0 || (!b->n_efi && !b->boot_order))
+		return 0;
+	if (!efi_variables_supported()) {
+		*ret_note = lb_strdup("the capture has EFI boot entries, but this machine was not booted "
+				      "through UEFI: they were not written");
+		return 0;
+	}
+	for (size_t i = 0; i < b->n_efi; i++) {
+		const struct lb_efi_entry *e = b->efi[i];
+		uint8_t *want = NULL, *cur = NULL;
+		size_t want_len = 0, cur_len = 0;
+		uint32_t cur_attrs = 0;
+
+		if (lb_hex_decode(e->data, &want, &want_len) < 0)
+			return lb_err(-EINVAL, "EFI entry %s: its recorded data is not valid", e->name);
+		if (efi_get_variable(global, e->name, &cur, &cur_len, &cur_attrs) == 0 &&
+		    cur_len == want_len && memcmp(cur, want, cur_len) == 0) {
+			free(cur);
+			free(want);
+			continue;
+		}
+		free(cur);
+		if (efi_set_variable(global, e->name, want, want_len, e->attributes, 0644) < 0) {
+			int err = errno;
+
+			free(want);
+			return lb_err(-err, "cannot write EFI variable %s: %s", e->name, strerror(err));
+		}
+		free(want);
+		written++;
+	}
+	if (b->boot_order && *b->boot_order) {
+		size_t n = (strlen(b->boot_order) + 1) / 5;
+		_cleanup_free_ uint8_t *order = lb_zalloc(n * 2);
+		uint8_t *cur = NULL;
+		size_t cur_len = 0;
+		uint32_t attrs = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			unsigned v = (unsigned)strtoul(b->boot_order + i * 5, NULL, 16);
+
+			order[2 * i] = (uint8_t)(v & 0xff);
+			order[2 * i + 1] = (uint8_t)(v >> 8);
+		}
+		if (efi_get_variable(global, "BootOrder", &cur, &cur_len, &attrs) != 0 ||
+		    cur_len != n * 2 || memcmp(cur, order, cur_len) != 0) {
+			if (efi_set_variable(global, "BootOrder", order, n * 2,
+					     EFI_VARIABLE_NON_VOLATILE | EFI_VARIABLE_BOOTSERVICE_ACCESS |
+						     EFI_VARIABLE_RUNTIME_ACCESS,
+					     0644) < 0) {
+				int err = errno;
+
+				free(cur);
+				return lb_err(-err, "cannot write BootOrder: %s", strerror(err));
+			}
+			written++;
+		}
+		free(cur);
+	}
+	return written;
+}

@@ -451,6 +451,26 @@ int lb_restore_run(struct lb_plan *p, const struct lb_restore_opts *o, const cha
 								  : "formatted");
 	}
 	sync();
+	/* the EFI boot entries, once the disks they point at are back */
+	{
+		bool recreated = false;
+		_cleanup_free_ char *note = NULL;
+
+		for (size_t i = 0; i < p->n_disks; i++)
+			recreated |= p->disks[i].verdict == LB_VERDICT_RECREATE;
+		if (recreated && !getenv("LIFEBOAT_NO_EFI")) {
+			int n = lb_boot_restore_efi(p->m, &note);
+
+			if (n < 0) {
+				say(o, "EFI boot entries: FAILED: %s", lb_errmsg());
+				failed++;
+			} else if (n > 0) {
+				say(o, "EFI boot entries: %d variable%s written", n, n == 1 ? "" : "s");
+			}
+			if (note)
+				say(o, "EFI boot entries: %s", note);
+		}
+	}
 	for (size_t i = 0; i < p->n_disks; i++)
 		if (p->disks[i].verdict == LB_VERDICT_RECREATE || p->disks[i].verdict == LB_VERDICT_INTACT)
 			flush_device(p->disks[i].target->path);
