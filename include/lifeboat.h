@@ -142,6 +142,7 @@ struct lb_partition {
 	char *path;		/* node at capture time: /dev/sda2 */
 	struct lb_artifact *content;	/* BIOS boot partition contents */
 	struct lb_volume *volume;
+	bool rt_blank;		/* runtime: its BIOS boot area is all zero */
 };
 
 struct lb_disk {
@@ -175,6 +176,7 @@ struct lb_disk {
 	struct lb_partition **parts;
 	size_t n_parts;
 	struct lb_volume *volume;	/* filesystem on the whole disk */
+	bool rt_boot_blank;	/* runtime: the boot-code area is all zero */
 };
 
 struct lb_efi_entry {
@@ -444,6 +446,8 @@ struct lb_plan_disk {
 	char *why;		/* for the verdict, or the ambiguity */
 	bool held_back;		/* needed recreating, excluded for being in use
 				 * here or holding the capture */
+	bool boot_code;		/* intact, but its boot code is blank: write it
+				 * (an interrupted restore) */
 };
 
 struct lb_plan_volume {

@@ -323,8 +323,10 @@ int lb_boot_scan(struct lb_manifest *m)
 
 			if (!p->volume)
 				continue;
-			if (esp && d->selected && (!b->esp || p->volume->mountpoint))
+			if (esp && d->selected && (!b->esp || p->volume->mountpoint)) {
+				free(b->esp);
 				b->esp = lb_strdup(p->volume->id);
+			}
 			if (p->type && strcasecmp(p->type, GPT_TYPE_BIOS_BOOT) == 0 && !b->bios_boot)
 				b->bios_boot = lb_strdup(p->volume->id);
 		}

@@ -3,6 +3,7 @@
  * schema on every load. Each element's attributes are described once, in a
  * table of attribute → field → type, which both the writer and the reader
  * walk; so what is written is what is read, in a stable order. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -460,9 +461,18 @@ static int read_fields(const struct reader *rd, xmlNodePtr node, const struct fi
 			*(char **)base = TAKE_PTR(v);
 			break;
 		case F_U64:
-		case F_HEX64:
 			r = lb_parse_u64(v, (uint64_t *)base);
 			break;
+		case F_HEX64: {
+			char *end;
+
+			errno = 0;
+			if (strncmp(v, "0x", 2) != 0 || !isxdigit((unsigned char)v[2]))
+				r = -EINVAL;
+			else if ((*(uint64_t *)base = strtoull(v + 2, &end, 16)), errno || *end)
+				r = -EINVAL;
+			break;
+		}
 		case F_U32:
 			r = lb_parse_u32(v, (uint32_t *)base);
 			break;

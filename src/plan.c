@@ -486,8 +486,9 @@ static void plan_volume_layout(struct lb_plan *p, struct lb_plan_volume *pv)
 		if (!raw && (!cur || strcmp(cur->type, "raw") == 0)) {
 			pv->action = LB_VOL_FORMAT;
 			pv->why = lb_strdup("blank on an intact disk");
-		} else if (raw && pv->part && pv->part->content && cur && strcmp(cur->type, "raw") == 0) {
-			pv->action = LB_VOL_KEEP;
+		} else if (raw && pv->part && pv->part->content && cp && cp->rt_blank) {
+			pv->action = LB_VOL_CONTENT;
+			pv->why = lb_strdup("blank on an intact disk");
 		}
 		if (pv->action == LB_VOL_KEEP)
 			return;
@@ -552,6 +553,8 @@ static void check_disk(struct lb_plan *p, struct lb_plan_disk *pd)
 				d->id, d->path, d->size, d->sector_size, d->id, d->id);
 		return;
 	}
+	if (pd->boot_code)
+		check_artifacts(p, pd);
 	if (pd->verdict != LB_VERDICT_RECREATE)
 		return;
 	/* DESIGN: a disk in use here, or holding the capture, is excluded
@@ -655,6 +658,9 @@ int lb_plan_build(struct lb_manifest *m, const struct lb_plan_opts *opts,
 			pd->verdict = LB_VERDICT_MISSING;
 		} else if (pd->target->state && lb_disk_is_intact(pd->disk, pd->target->state, &why)) {
 			pd->verdict = LB_VERDICT_INTACT;
+			/* blank boot code on an intact disk: a restore stopped
+			 * between the table and the boot code; finish it */
+			pd->boot_code = pd->disk->boot_code && pd->target->state->rt_boot_blank;
 		} else {
 			pd->verdict = LB_VERDICT_RECREATE;
 			free(pd->why);
@@ -706,7 +712,11 @@ bool lb_plan_all_intact(const struct lb_plan *p)
 		    p->disks[i].verdict == LB_VERDICT_MISSING || p->disks[i].held_back)
 			return false;
 	for (size_t i = 0; i < p->n_vols; i++)
-		if (p->vols[i].action == LB_VOL_FORMAT || p->vols[i].action == LB_VOL_IMAGE)
+		if (p->vols[i].action == LB_VOL_FORMAT || p->vols[i].action == LB_VOL_IMAGE ||
+		    (p->vols[i].action == LB_VOL_CONTENT && p->vols[i].pd->verdict == LB_VERDICT_INTACT))
+			return false;
+	for (size_t i = 0; i < p->n_disks; i++)
+		if (p->disks[i].boot_code)
 			return false;
 	return true;
 }
@@ -714,10 +724,11 @@ bool lb_plan_all_intact(const struct lb_plan *p)
 bool lb_plan_writes(const struct lb_plan *p)
 {
 	for (size_t i = 0; i < p->n_disks; i++)
-		if (p->disks[i].verdict == LB_VERDICT_RECREATE)
+		if (p->disks[i].verdict == LB_VERDICT_RECREATE || p->disks[i].boot_code)
 			return true;
 	for (size_t i = 0; i < p->n_vols; i++)
-		if (p->vols[i].action == LB_VOL_FORMAT || p->vols[i].action == LB_VOL_IMAGE)
+		if (p->vols[i].action == LB_VOL_FORMAT || p->vols[i].action == LB_VOL_IMAGE ||
+		    (p->vols[i].action == LB_VOL_CONTENT && p->vols[i].pd->verdict == LB_VERDICT_INTACT))
 			return true;
 	return false;
 }
@@ -740,6 +751,8 @@ int lb_plan_print(const struct lb_plan *p, FILE *f)
 		fprintf(f, ": %s", lb_verdict_name(pd->verdict));
 		if (pd->why)
 			fprintf(f, " (%s)", lb_esc(pd->why));
+		if (pd->boot_code)
+			fputs(", boot code blank: write it", f);
 		fputc('\n', f);
 		for (size_t j = 0; j < p->n_vols; j++) {
 			const struct lb_plan_volume *pv = &p->vols[j];

@@ -334,6 +334,38 @@ static int recreate_disk(struct lb_plan *p, struct lb_plan_disk *pd, const struc
 	return 0;
 }
 
+/* An intact disk whose boot code is blank: a restore stopped after the
+ * table; the boot-code areas and blank BIOS boot contents are written now. */
+static int finish_boot_code(struct lb_plan *p, struct lb_plan_disk *pd, const struct lb_restore_opts *o)
+{
+	const struct lb_disk *d = pd->disk;
+	const struct lb_target *t = pd->target;
+	int fd, r;
+
+	r = check_not_in_use(t);
+	if (r < 0)
+		return r;
+	say(o, "%s -> %s: intact, boot code blank: writing it (finishing an interrupted restore)",
+	    d->id, t->path);
+	fd = open(t->path, O_RDWR | O_CLOEXEC | O_EXCL);
+	if (fd < 0)
+		return lb_err(-errno, "%s: cannot open exclusively: %s", t->path, strerror(errno));
+	r = write_artifact(p->m, d->boot_code, fd, 0, t->path);
+	if (r >= 0 && d->mbr_gap)
+		r = write_artifact(p->m, d->mbr_gap, fd, d->sector_size, t->path);
+	for (size_t i = 0; r >= 0 && i < p->n_vols; i++) {
+		const struct lb_plan_volume *pv = &p->vols[i];
+
+		if (pv->pd == pd && pv->action == LB_VOL_CONTENT)
+			r = write_artifact(p->m, pv->part->content, fd, pv->part->start * d->sector_size,
+					   t->path);
+	}
+	if (r >= 0 && fsync(fd) < 0)
+		r = lb_err(-errno, "%s: cannot sync: %s", t->path, strerror(errno));
+	close(fd);
+	return r;
+}
+
 /* Mounts the restored root volume and writes the marker and the log in it. */
 static int write_marker_in_root(struct lb_plan *p, const struct lb_restore_opts *o,
 				const char *log_path, char **ret_instance)
@@ -414,8 +446,15 @@ int lb_restore_run(struct lb_plan *p, const struct lb_restore_opts *o, const cha
 	for (size_t i = 0; i < p->n_disks; i++) {
 		struct lb_plan_disk *pd = &p->disks[i];
 
-		if (pd->verdict == LB_VERDICT_INTACT)
+		if (pd->verdict == LB_VERDICT_INTACT && pd->boot_code) {
+			r = finish_boot_code(p, pd, o);
+			if (r < 0) {
+				say(o, "%s: FAILED: %s", pd->disk->id, lb_errmsg());
+				return r;
+			}
+		} else if (pd->verdict == LB_VERDICT_INTACT) {
 			say(o, "%s -> %s: intact, left alone", pd->disk->id, pd->target->path);
+		}
 		else if (pd->verdict == LB_VERDICT_EXCLUDED)
 			say(o, "%s: excluded (%s), not written", pd->disk->id, pd->why ? pd->why : "");
 		if (pd->verdict != LB_VERDICT_RECREATE)

@@ -270,7 +270,7 @@ static int scan_volume(const struct lb_disk *d, int fd, const struct lb_sysinfo 
 
 /* Saves len bytes of the disk at off as an artifact, when not all zero. */
 static int save_area(const struct lb_disk *d, int fd, const char *outdir, const char *file,
-		     uint64_t off, size_t len, struct lb_artifact **ret)
+		     uint64_t off, size_t len, struct lb_artifact **ret, bool *ret_blank)
 {
 	_cleanup_free_ uint8_t *buf = lb_zalloc(len);
 	int r;
@@ -280,6 +280,8 @@ static int save_area(const struct lb_disk *d, int fd, const char *outdir, const 
 	if (r < 0)
 		return lb_err(r, "%s: cannot read %zu bytes at %" PRIu64 ": %s", d->path, len, off,
 			      strerror(-r));
+	if (ret_blank)
+		*ret_blank = lb_is_zero(buf, len);
 	if (lb_is_zero(buf, len) || !outdir)
 		return 0;
 	return lb_artifact_save(outdir, file, buf, len, ret);
@@ -395,7 +397,8 @@ static int scan_partitions(struct lb_disk *d, int fd, const struct lb_sysinfo *s
 		if (p->type && strcasecmp(p->type, GPT_TYPE_BIOS_BOOT) == 0 && v->rt_size <= BIOS_BOOT_MAX) {
 			_cleanup_free_ char *file = lb_asprintf("%s-bios-boot.bin", v->id);
 
-			r = save_area(d, fd, outdir, file, v->rt_offset, (size_t)v->rt_size, &p->content);
+			r = save_area(d, fd, outdir, file, v->rt_offset, (size_t)v->rt_size, &p->content,
+				      &p->rt_blank);
 			if (r < 0)
 				return r;
 		}
@@ -411,7 +414,7 @@ static int scan_boot_areas(struct lb_disk *d, int fd, const char *outdir)
 	uint64_t first = UINT64_MAX;
 	int r;
 
-	r = save_area(d, fd, outdir, f1, 0, 440, &d->boot_code);
+	r = save_area(d, fd, outdir, f1, 0, 440, &d->boot_code, &d->rt_boot_blank);
 	if (r < 0 || d->label != LB_LABEL_DOS)
 		return r;
 	for (size_t i = 0; i < d->n_parts; i++)
@@ -421,7 +424,7 @@ static int scan_boot_areas(struct lb_disk *d, int fd, const char *outdir)
 		return 0;
 	_cleanup_free_ char *f2 = lb_asprintf("%s-mbr-gap.bin", d->id);
 	return save_area(d, fd, outdir, f2, d->sector_size, (size_t)((first - 1) * d->sector_size),
-			 &d->mbr_gap);
+			 &d->mbr_gap, NULL);
 }
 
 int lb_scan_disk(const char *sysname, const char *id, const struct lb_sysinfo *si,

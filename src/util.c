@@ -286,10 +286,11 @@ int lb_parse_u64(const char *s, uint64_t *ret)
 	char *end;
 	unsigned long long v;
 
-	if (!s || !*s || *s == '-' || *s == ' ' || *s == '+')
+	/* decimal only: "0100" is a hundred, never octal */
+	if (!s || *s < '0' || *s > '9')
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, 10);
 	if (errno || *end)
 		return -EINVAL;
 	*ret = v;
