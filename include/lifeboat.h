@@ -540,6 +540,8 @@ int lb_restore_run(struct lb_plan *p, const struct lb_restore_opts *opts, const 
 		   char **ret_instance);
 int lb_table_write(const struct lb_disk *rec, const char *path, int fd);
 int lb_kernel_update_partitions(const struct lb_disk *rec, const char *sysname, int fd);
+int lb_kernel_ensure_partitions(const struct lb_disk *rec, const char *sysname, int fd);
+int lb_partition_node_name(const char *sysname, uint32_t number, char **ret);
 int lb_partition_node(const char *sysname, uint32_t number, char **ret);
 int lb_wipe_signatures(int fd, uint64_t offset, uint64_t size, uint32_t sector_size);
 int lb_zero_range(int fd, uint64_t offset, uint64_t size, bool verify);

@@ -200,6 +200,32 @@ static size_t kernel_partitions(const char *sysname, uint32_t *nums, size_t max)
 	return n;
 }
 
+/* The sysfs name of partition number of a disk (loop0p2, sda2). */
+int lb_partition_node_name(const char *sysname, uint32_t number, char **ret)
+{
+	_cleanup_free_ char *dirpath = lb_asprintf("/sys/class/block/%s", sysname);
+	DIR *dir = opendir(dirpath);
+	struct dirent *de;
+
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		_cleanup_free_ char *pf = NULL, *num = NULL;
+		uint32_t pn;
+
+		if (strncmp(de->d_name, sysname, strlen(sysname)) != 0)
+			continue;
+		pf = lb_asprintf("%s/%s/partition", dirpath, de->d_name);
+		if (lb_read_line(pf, &num) == 0 && lb_parse_u32(num, &pn) == 0 && pn == number) {
+			*ret = lb_strdup(de->d_name);
+			closedir(dir);
+			return 0;
+		}
+	}
+	closedir(dir);
+	return -ENOENT;
+}
+
 int lb_partition_node(const char *sysname, uint32_t number, char **ret)
 {
 	_cleanup_free_ char *dirpath = lb_asprintf("/sys/class/block/%s", sysname);
@@ -247,6 +273,39 @@ int lb_partition_node(const char *sysname, uint32_t number, char **ret)
 		*ret = NULL;
 	}
 	return r;
+}
+
+/* True when the kernel already has exactly the recorded partitions. */
+static bool kernel_agrees(const struct lb_disk *rec, const char *sysname)
+{
+	uint32_t nums[256];
+	size_t n = kernel_partitions(sysname, nums, LB_ARRAY_SIZE(nums)), want = 0;
+
+	for (size_t i = 0; i < rec->n_parts; i++) {
+		const struct lb_partition *p = rec->parts[i];
+		_cleanup_free_ char *node = NULL, *sp = NULL, *zp = NULL;
+		uint64_t start = 0, size = 0;
+
+		want++;
+		if (lb_partition_node_name(sysname, p->number, &node) < 0)
+			return false;
+		sp = lb_asprintf("/sys/class/block/%s/%s/start", sysname, node);
+		zp = lb_asprintf("/sys/class/block/%s/%s/size", sysname, node);
+		if (lb_read_u64(sp, &start) < 0 || lb_read_u64(zp, &size) < 0 ||
+		    start * 512 != p->start * rec->sector_size ||
+		    (p->kind != LB_PART_EXTENDED && size * 512 != p->size * rec->sector_size))
+			return false;
+	}
+	return n == want;
+}
+
+/* Makes sure the kernel knows an intact disk's partitions (after an
+ * interruption before BLKPG, or where nothing parsed the table). */
+int lb_kernel_ensure_partitions(const struct lb_disk *rec, const char *sysname, int fd)
+{
+	if (kernel_agrees(rec, sysname))
+		return 0;
+	return lb_kernel_update_partitions(rec, sysname, fd);
 }
 
 int lb_kernel_update_partitions(const struct lb_disk *rec, const char *sysname, int fd)

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,19 @@
 #include <unistd.h>
 
 #include "lifeboat.h"
+
+/* For tests of an interrupted restore: LIFEBOAT_FAULT=POINT kills lifeboat
+ * there, as a power cut or kill -9 would. */
+static void fault_point(const char *point)
+{
+	const char *f = getenv("LIFEBOAT_FAULT");
+
+	if (f && strcmp(f, point) == 0) {
+		fprintf(stderr, "lifeboat: LIFEBOAT_FAULT=%s: killing myself here\n", point);
+		sync();
+		kill(getpid(), SIGKILL);
+	}
+}
 
 static void say(const struct lb_restore_opts *o, const char *fmt, ...) _printf_(2, 3);
 static void say(const struct lb_restore_opts *o, const char *fmt, ...)
@@ -308,6 +322,8 @@ static int recreate_disk(struct lb_plan *p, struct lb_plan_disk *pd, const struc
 	r = lb_wipe_signatures(fd, 0, t->state->size * t->state->sector_size, d->sector_size);
 	if (r >= 0 && d->label != LB_LABEL_NONE)
 		r = lb_table_write(d, t->path, fd);
+	if (r >= 0)
+		fault_point("after-table");
 	if (r >= 0 && d->boot_code)
 		r = write_artifact(p->m, d->boot_code, fd, 0, t->path);
 	if (r >= 0 && d->mbr_gap)
@@ -392,6 +408,12 @@ static int write_marker_in_root(struct lb_plan *p, const struct lb_restore_opts 
 		return 0;
 	}
 	if (root->part) {
+		int fd = open(root->pd->target->path, O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			lb_kernel_ensure_partitions(root->pd->disk, root->pd->target->sysname, fd);
+			close(fd);
+		}
 		r = lb_partition_node(root->pd->target->sysname, root->part->number, &node);
 		if (r < 0)
 			return lb_err(r, "%s: no device node to mount", root->vol->id);
@@ -465,6 +487,31 @@ int lb_restore_run(struct lb_plan *p, const struct lb_restore_opts *o, const cha
 			return r;
 		}
 	}
+	/* intact disks with volumes to make: the kernel must know their
+	 * partitions (a restore stopped before it told the kernel) */
+	for (size_t i = 0; i < p->n_disks; i++) {
+		struct lb_plan_disk *pd = &p->disks[i];
+		bool needs = false;
+		int fd;
+
+		if (pd->verdict != LB_VERDICT_INTACT || pd->disk->label == LB_LABEL_NONE)
+			continue;
+		for (size_t j = 0; j < p->n_vols; j++)
+			needs |= p->vols[j].pd == pd && (p->vols[j].action == LB_VOL_FORMAT ||
+							  p->vols[j].action == LB_VOL_IMAGE);
+		if (!needs)
+			continue;
+		r = check_not_in_use(pd->target);
+		if (r < 0)
+			return r;
+		fd = open(pd->target->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return lb_err(-errno, "%s: %s", pd->target->path, strerror(errno));
+		r = lb_kernel_ensure_partitions(pd->disk, pd->target->sysname, fd);
+		close(fd);
+		if (r < 0)
+			return r;
+	}
 	/* a volume that fails is named and left; the others go on */
 	for (size_t i = 0; i < p->n_vols; i++) {
 		struct lb_plan_volume *pv = &p->vols[i];
@@ -485,6 +532,7 @@ int lb_restore_run(struct lb_plan *p, const struct lb_restore_opts *o, const cha
 			failed++;
 			continue;
 		}
+		fault_point("after-volume");
 		pv->result = lb_strdup(pv->action == LB_VOL_IMAGE ? "image written"
 				       : pv->extract		  ? "formatted, files extracted"
 								  : "formatted");

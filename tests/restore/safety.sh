@@ -93,7 +93,7 @@ if grep -q 'disk1p[0-9]*\.data\|disk1-' <(ls "$LB_WORK/capx"); then
 	ls "$LB_WORK/capx"
 	lb_fail "(a) capture --exclude-disk saved data of the excluded disk"
 fi
-lb_wipe "$a" "$b" 2>/dev/null
+lb_wipe "$a" "$b" >/dev/null
 sums >"$LB_WORK/sums"
 lb_guard "$cap" --exclude-disk disk1
 run "(a) restore --exclude-disk disk1" 0 restore --yes --quick-format --exclude-disk disk1 "$cap"
@@ -102,7 +102,7 @@ restored "(a) restore --exclude-disk disk1" 0
 same_bytes "(a) restore --exclude-disk disk1" 1
 echo "ok (a) restore --exclude-disk disk1: disk0 restored, disk1 unchanged"
 
-lb_wipe "$a" 2>/dev/null
+lb_wipe "$a" >/dev/null
 sums >"$LB_WORK/sums"
 lb_guard "$cap" --exclude-disk "$a"
 run "(a) restore --exclude-disk $a" 0 restore --yes --quick-format --exclude-disk "$a" "$cap"
@@ -110,7 +110,7 @@ restored "(a) restore --exclude-disk $a (the recorded path)" 1
 same_bytes "(a) restore --exclude-disk $a (the recorded path)" 0
 echo "ok (a) restore --exclude-disk $a (by recorded path): disk1 restored, disk0 unchanged"
 
-lb_wipe "$b" 2>/dev/null
+lb_wipe "$b" >/dev/null
 sums >"$LB_WORK/sums"
 lb_guard "$LB_WORK/capx"
 run "(a) restore of a capture with disk1 excluded" 0 restore --yes --quick-format "$LB_WORK/capx"
@@ -186,7 +186,7 @@ LIFEBOAT_SWAPS=$LB_WORK/swaps "$LIFEBOAT" capture --data none --output "$LB_WORK
 	lb_fail "(c) capture --exclude-disk of the disk with swap in use exit $rc, expected 2"
 }
 unchanged "(c) refused captures"
-lb_wipe "$d" 2>/dev/null
+lb_wipe "$d" >/dev/null
 sums >"$LB_WORK/sums"
 run "(c) restore --exclude-disk disk0 (holds /)" 2 restore --yes --quick-format --exclude-disk disk0 "$cap"
 says "(c)" "exclude-disk disk0: .*needs to boot"
@@ -197,7 +197,7 @@ echo "ok (c) excluding a disk holding / or swap in use is refused (restore, comp
 # ---- (d) tampered captures are refused before any write --------------------
 setup gpt-server
 d=${disks[0]}
-lb_wipe "$d" 2>/dev/null
+lb_wipe "$d" >/dev/null
 sums >"$LB_WORK/sums"
 tamper() { # NAME: a copy of the capture to spoil
 	rm -rf "$LB_WORK/$1"
@@ -242,7 +242,7 @@ unchanged "(d) tampered artifacts"
 echo "ok (d) truncated or invalid manifests (exit 2) and tampered artifacts (exit 1) are refused, nothing written"
 
 setup hostile-labels
-lb_wipe "${disks[@]}" 2>/dev/null
+lb_wipe "${disks[@]}" >/dev/null
 empty=$LB_WORK/cwd
 mkdir "$empty"
 (cd "$empty" && HOME=$empty "$LIFEBOAT" restore --yes --quick-format "$cap") >"$LB_WORK/out" 2>&1 || {
@@ -262,7 +262,7 @@ echo "ok (d) hostile labels and names round-trip, and nothing runs or appears in
 # ---- (e) no terminal, no --yes; (f) --dry-run -------------------------------
 setup gpt-server
 d=${disks[0]}
-lb_wipe "$d" 2>/dev/null
+lb_wipe "$d" >/dev/null
 sums >"$LB_WORK/sums"
 lb_guard "$cap"
 run "(e) restore without --yes, stdin /dev/null" 2 restore --quick-format "$cap" </dev/null
