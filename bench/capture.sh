@@ -14,14 +14,21 @@
 #              devices (stock ReaR only looks at sd*, vd*, nvme*, ...), with
 #              its config, var and log dirs inside the work dir: nothing
 #              under /etc/rear or /var/lib/rear is touched.
-# and prints the medians and the ratios to lifeboat. Setup (mkfs etc.) is not
-# timed. Nothing here is a pass/fail check.
+# and prints the medians, the ratios to lifeboat and the reads each tool
+# caused on the disks (/sys/block/*/stat; reads by anything else running on
+# the machine at the time count too). Nothing holds the disks open between
+# runs, so every run starts with their page cache empty (the kernel drops a
+# block device's cache on its last close); the backing files stay cached.
+# Setup (mkfs etc.) is not timed. Nothing here is a pass/fail check.
 #
 # Usage: sudo bench/capture.sh
 # Environment: DISKS (16), PARTS (32), PART_MIB (16), RUNS (5),
-#   REAR_RUNS (1: one ReaR run takes about a minute at the default size;
-#   0 skips ReaR), LIFEBOAT (./lifeboat).
+#   REAR_RUNS (1: one ReaR run takes 1-1.5 minutes at the default size on
+#   2 cores; 0 skips ReaR), LIFEBOAT (./lifeboat).
+# ReaR: Debian's package (apt-get install rear); skipped with a note when
+#   it is not installed.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 DISKS=${DISKS:-16}
@@ -90,6 +97,7 @@ else
 	# Stock ReaR only considers hd* sd* cciss* vd* xvd* dasd* nvme* mmcblk*
 	# in /sys/block; make it consider exactly the benchmark's disks.
 	f=$rear/usr/share/rear/layout/save/GNU/Linux/200_partition_layout.sh
+	# shellcheck disable=SC2016 # $blockd and $BENCH_REAR_DISKS are ReaR's
 	sed -i 's/^\( *\)if \[\[ \$blockd = hd\* || \$blockd = sd\* .*\]\] ; then$/\1if [[ " $BENCH_REAR_DISKS " == *" $blockd "* ]] ; then/' "$f"
 	names=("${disks[@]#/dev/}")
 	cat >"$rear/etc/rear/local.conf" <<-EOF
@@ -114,7 +122,7 @@ run_rear() {
 
 # ---- timed rounds ---------------------------------------------------------
 # count the reads every tool causes on the benchmark disks
-BN_IO_DEVS="${disks[*]}"
+export BN_IO_DEVS="${disks[*]}"
 lbargs=()
 for d in "${disks[@]}"; do lbargs+=(--disk "$d"); done
 for r in $(seq "$RUNS"); do
@@ -158,7 +166,7 @@ for _ in 1 2 3; do bn_time verify "$LIFEBOAT" verify "$BN_WORK/lb1"; done
 
 # ---- table ----------------------------------------------------------------
 echo
-bn_header
+bn_header "wall vs lifeboat"
 bn_row lifeboat "lifeboat capture" lifeboat
 bn_row shell "shell script (sfdisk --dump + blkid -p)" lifeboat
 if [ -n "$rear" ]; then

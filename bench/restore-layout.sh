@@ -30,11 +30,13 @@
 #                                           mke2fs)
 #   lifeboat restore --yes --quick-format  (wipe first; the same minus the
 #                                           zeroing and the check)
-#   blkdiscard -z DEVp1                    (BLKZEROOUT)
 #   dd if=/dev/zero of=DEVp1 bs=4M oflag=direct
+#   blkdiscard -z DEVp1                    (BLKZEROOUT)
 #   dd if=DEVp1 of=/dev/null bs=4M         (buffered read, as lifeboat's
-#                                           read-back check does)
-#   dd if=DEVp1 of=/dev/null bs=4M iflag=direct
+#                                           read-back check does, of the
+#                                           device just after a BLKZEROOUT,
+#                                           as the check sees it)
+#   dd if=DEVp1 of=/dev/null bs=4M iflag=direct  (the same, O_DIRECT)
 # CAVEAT: the disks are sparse files behind loop devices. The loop driver
 # turns BLKZEROOUT into fallocate() on the backing file (a metadata change,
 # no zeros written) and reading a hole costs no disk I/O, while dd writes
@@ -45,6 +47,7 @@
 # Environment: SIZE_GIB (20), RUNS (5), FULL_GIB (2), FULL_RUNS (3),
 #   LIFEBOAT (./lifeboat).
 set -euo pipefail
+# shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 SIZE_GIB=${SIZE_GIB:-20}
@@ -67,7 +70,7 @@ echo "block devices in /sys/block (lifeboat restore scans them all): $(find /sys
 # no kernel partitions, every byte zero (discard punches the backing file).
 wipe() {
 	partx -d "$1" >/dev/null 2>&1 || true
-	blkdiscard -f "$1"
+	blkdiscard -f "$1" 2>/dev/null # ("Operation forced, data will be lost!")
 	cmp -s -n 1048576 "$1" /dev/zero || bn_die "wipe of $1 left data in its first MiB"
 }
 
@@ -172,9 +175,12 @@ for r in $(seq "$FULL_RUNS"); do
 	wipe "$f"
 	bn_time full "$LIFEBOAT" restore --yes --full-format --marker "$BN_WORK/marker.xml" "$fcap"
 	bn_wait_parts "$f" 1
-	bn_time zeroout blkdiscard -z "$fp"
 	bn_time ddzero dd if=/dev/zero of="$fp" bs=4M count=$((fbytes >> 22)) oflag=direct status=none
+	bn_time zeroout blkdiscard -z "$fp"
+	# the reads see what lifeboat's check sees: the device right after a
+	# BLKZEROOUT
 	bn_time ddread dd if="$fp" of=/dev/null bs=4M count=$((fbytes >> 22)) status=none
+	blkdiscard -z "$fp"
 	bn_time ddreaddirect dd if="$fp" of=/dev/null bs=4M count=$((fbytes >> 22)) iflag=direct status=none
 	wipe "$f"
 	bn_time quick "$LIFEBOAT" restore --yes --quick-format --marker "$BN_WORK/marker.xml" "$fcap"

@@ -642,6 +642,7 @@ struct lb_rescue_stats {
 	size_t n_kmods;
 	uint64_t bytes;			/* file contents, uncompressed */
 	uint64_t compressed;		/* the image file */
+	bool icu_emptied;		/* libicudata went in with an empty table */
 	char **applied;			/* the modules that went in */
 	size_t n_applied;
 	char **notes;			/* what was left out, and why */

@@ -44,6 +44,9 @@ lb_workdir() {
 lb_cleanup() {
 	local dev
 	[ -n "${LB_WORK:-}" ] && [ -d "$LB_WORK" ] || return 0
+	# anything still mounted in the work dir first, deepest first
+	awk -v w="$LB_WORK/" 'index($2, w) == 1 { print $2 }' /proc/self/mounts | sort -r |
+		while IFS= read -r m; do umount -l "$m" 2>/dev/null || true; done
 	if [ -f "$LB_WORK/loops" ]; then
 		while IFS= read -r dev; do
 			case $dev in /dev/loop[0-9]*) ;; *) continue ;; esac

@@ -14,7 +14,7 @@ FX_WORKDIR=$LB_WORK
 . "$LB_TOP/fixtures/layouts/lib.sh"
 mnt=$LB_WORK/mnt
 mkdir -p "$mnt"
-trap 'umount -q "$mnt" 2>/dev/null || true; lb_cleanup' EXIT
+trap 'umount -q "$mnt" "$LB_WORK/m2" "$LB_WORK/m7" 2>/dev/null || true; lb_cleanup' EXIT
 
 dev=$(fx_attach "$LB_WORK/disk.img" 700M)
 sfdisk -q "$dev" <<'LAYOUT'

@@ -5,7 +5,8 @@
 #  (b) a new partition in free space (GPT: in a gap and at the end; MBR: a
 #      new logical in the extended) keeps the disk intact: compare exits 0
 #      and restore writes no byte;
-#  (c) a grown last partition (GPT and MBR logical) keeps it intact;
+#  (c) a grown last partition (GPT raw, GPT with ext4, MBR logical) keeps it
+#      intact;
 #  (d) a shrunk, moved, deleted or re-GUIDed partition makes compare say
 #      recreate (exit 1), and restore puts the recorded layout back
 #      (sfdisk --dump, blkid -p, dumpe2fs -h as captured).
@@ -112,6 +113,10 @@ echo ',+' | sf "$d" -N 5
 	lb_fail "(c) p5 did not grow"
 expect_intact "(c) gpt-odd with p5 (the last) grown to the end"
 echo "ok (c) gpt-odd: a grown last partition keeps the disk intact"
+setup multi-disk # disk A: GPT, p1 ext4 2048+65536 on 128 MiB
+echo 'size=131072' | sf "${disks[0]}" -N 1
+expect_intact "(c) multi-disk with disk A's ext4 p1 grown"
+echo "ok (c) multi-disk: a grown partition holding ext4 keeps the disk intact (volume kept)"
 
 # mbr-logical: extended 198656..524287, last logical p7 358400+32768, free
 # space after it inside the extended.

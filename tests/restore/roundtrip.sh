@@ -24,6 +24,7 @@ for layout in $layouts; do
 		lb_fail "$layout: restore failed"
 	}
 	lb_oracle "${disks[@]}" >"$LB_WORK/after"
+	[ -z "${LB_DEBUG_ROUNDTRIP:-}" ] || cat "$LB_WORK/restore.log"
 	diff -u "$LB_WORK/before" "$LB_WORK/after" || lb_fail "$layout: restored layout differs"
 	for dev in "${disks[@]}"; do
 		for part in "$dev" "$dev"p*; do

@@ -22,6 +22,19 @@ RS_DISK_GUID=5AFE0B07-1ECB-4A7E-9000-0000000000D0
 RS_BACKUP_UUID=5afe0b07-1ecb-4a7e-9000-0000000bac0b
 RS_MACHINE_SIZE=256M
 
+# rs_cleanup: unmounts whatever this test mounted under $LB_WORK (deepest
+# first) before lb_cleanup detaches the loop devices and removes the files:
+# rm -rf must never walk into a mounted filesystem.
+rs_cleanup() {
+	local m
+	[ -n "${LB_WORK:-}" ] || return 0
+	for m in $(awk -v w="$LB_WORK/" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r); do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+	done
+	lb_cleanup
+}
+trap rs_cleanup EXIT
+
 rs_skip() {
 	printf 'SKIP: %s: %s\n' "$(lb_name)" "$*"
 	exit 77
@@ -197,17 +210,15 @@ rs_capture() {
 	mount -t ext4 -o ro "$root" "$mnt"
 	{
 		printf '1 0 %s / / ro,relatime - ext4 %s ro\n' "$(rs_majmin "$root")" "$root"
-		printf '2 1 %s / /boot/efi rw,relatime - vfat %s rw\n' "$(rs_majmin "$esp")" "$esp"
+		printf '2 1 %s / /boot/efi ro,relatime - vfat %s ro\n' "$(rs_majmin "$esp")" "$esp"
 	} >"$LB_WORK/mountinfo"
-	LIFEBOAT_MOUNTINFO=$LB_WORK/mountinfo LIFEBOAT_SYSROOT=$mnt \
+	if ! LIFEBOAT_MOUNTINFO=$LB_WORK/mountinfo LIFEBOAT_SYSROOT=$mnt \
 		"$LIFEBOAT" capture --disk "$RS_MACHINE" --output "$LB_WORK/backup/lifeboat/machine" "$@" \
-		>"$LB_WORK/capture.log" 2>&1
-	local rc=$?
-	umount "$mnt"
-	if [ $rc -ne 0 ]; then
+		>"$LB_WORK/capture.log" 2>&1; then
 		cat "$LB_WORK/capture.log" >&2
 		lb_fail "lifeboat capture failed"
 	fi
+	umount "$mnt"
 }
 
 rs_majmin() {
@@ -223,7 +234,7 @@ rs_release_backup() {
 	RS_BACKUP=
 }
 
-# rs_oracle DEV: lb_oracle with the device's name masked.
+# rs_oracle DEV: lb_oracle with the device's name and numbers masked.
 rs_oracle() {
-	lb_oracle "$1" | sed "s|$1|DISK|g"
+	lb_oracle "$1" | sed -e "s|$1|DISK|g" -e 's/^PART_ENTRY_DISK=.*/PART_ENTRY_DISK=(masked)/'
 }
