@@ -322,6 +322,7 @@ bool lb_is_zero(const void *buf, size_t len);
 bool lb_utf8_is_printable(const char *s);
 char *lb_printable_copy(const char *s);
 const char *lb_esc(const char *s);
+char *lb_unescape_octal(const char *s);
 char *lb_hex_encode(const void *buf, size_t len);
 int lb_hex_decode(const char *hex, uint8_t **ret, size_t *ret_len);
 int lb_sha256_fd(int fd, uint64_t off, uint64_t len, char ret[65]);

@@ -201,22 +201,6 @@ static void add_ref(struct lb_manifest *m, const char *source, uint32_t line, co
 	}
 }
 
-/* fstab writes a space as \040 (octal escapes, as in mountinfo) */
-static char *unescape_octal(const char *s)
-{
-	char *r = lb_zalloc(strlen(s) + 1), *o = r;
-
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
-			s += 4;
-		} else
-			*o++ = *s++;
-	}
-	return r;
-}
-
 /* fstab and crypttab: whitespace separated fields, # comments. */
 static void scan_table_file(struct lb_manifest *m, const char *name, int dev_field, int where_field)
 {
@@ -239,8 +223,8 @@ static void scan_table_file(struct lb_manifest *m, const char *name, int dev_fie
 		for (tok = strtok_r(line, " \t\n", &save); tok && n < 4; tok = strtok_r(NULL, " \t\n", &save))
 			fields[n++] = tok;
 		if (n > dev_field && n > where_field) {
-			_cleanup_free_ char *dev = unescape_octal(fields[dev_field]);
-			_cleanup_free_ char *where = unescape_octal(fields[where_field]);
+			_cleanup_free_ char *dev = lb_unescape_octal(fields[dev_field]);
+			_cleanup_free_ char *where = lb_unescape_octal(fields[where_field]);
 
 			add_ref(m, source, no, dev, where);
 		}

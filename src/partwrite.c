@@ -228,51 +228,33 @@ int lb_partition_node_name(const char *sysname, uint32_t number, char **ret)
 
 int lb_partition_node(const char *sysname, uint32_t number, char **ret)
 {
-	_cleanup_free_ char *dirpath = lb_asprintf("/sys/class/block/%s", sysname);
-	DIR *dir = opendir(dirpath);
-	struct dirent *de;
-	int r = -ENOENT;
+	_cleanup_free_ char *name = NULL, *devf = NULL, *dev = NULL;
+	unsigned maj, min;
+	struct stat st;
+	int r;
 
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir))) {
-		_cleanup_free_ char *pf = NULL, *num = NULL, *devf = NULL, *dev = NULL;
-		uint32_t pn;
-		unsigned maj, min;
-		struct stat st;
-
-		if (strncmp(de->d_name, sysname, strlen(sysname)) != 0)
-			continue;
-		pf = lb_asprintf("%s/%s/partition", dirpath, de->d_name);
-		if (lb_read_line(pf, &num) < 0 || lb_parse_u32(num, &pn) < 0 || pn != number)
-			continue;
-		*ret = lb_asprintf("/dev/%s", de->d_name);
-		devf = lb_asprintf("%s/%s/dev", dirpath, de->d_name);
-		if (lb_read_line(devf, &dev) < 0 || sscanf(dev, "%u:%u", &maj, &min) != 2) {
-			r = -EIO;
-			break;
-		}
-		/* devtmpfs makes the node; wait for it, and make it ourselves
-		 * where nothing does (a bare /dev) */
-		for (int i = 0; i < 100; i++) {
-			if (stat(*ret, &st) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == makedev(maj, min)) {
-				r = 0;
-				break;
-			}
-			usleep(20000);
-		}
-		if (r < 0) {
-			unlink(*ret);
-			r = mknod(*ret, S_IFBLK | 0600, makedev(maj, min)) < 0 ? -errno : 0;
-		}
-		break;
+	r = lb_partition_node_name(sysname, number, &name);
+	if (r < 0)
+		return r;
+	devf = lb_asprintf("/sys/class/block/%s/%s/dev", sysname, name);
+	if (lb_read_line(devf, &dev) < 0 || sscanf(dev, "%u:%u", &maj, &min) != 2)
+		return -EIO;
+	*ret = lb_asprintf("/dev/%s", name);
+	/* devtmpfs makes the node; wait for it, and make it ourselves where
+	 * nothing does (a bare /dev) */
+	for (int i = 0; i < 100; i++) {
+		if (stat(*ret, &st) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == makedev(maj, min))
+			return 0;
+		usleep(20000);
 	}
-	closedir(dir);
-	if (r < 0 && r != -ENOENT) {
+	unlink(*ret);
+	if (mknod(*ret, S_IFBLK | 0600, makedev(maj, min)) < 0) {
+		r = -errno;
 		free(*ret);
 		*ret = NULL;
+		return r;
 	}
-	return r;
+	return 0;
 }
 
 /* True when the kernel already has exactly the recorded partitions. */

@@ -152,34 +152,19 @@ static void scan_identity(struct lb_disk *d)
 	free(names);
 }
 
-/* Finds the kernel's partition device for number n of a disk: its node and
- * device number. Not every environment has nodes for every partition. */
+/* The kernel's partition device for number n of a disk: its node and
+ * device number. Not every environment has one for every partition. */
 static void find_part_node(const char *sysname, uint32_t n, struct lb_partition *p,
 			   struct lb_volume *v)
 {
-	_cleanup_free_ char *dirpath = lb_asprintf("/sys/class/block/%s", sysname);
-	DIR *dir = opendir(dirpath);
-	struct dirent *de;
+	_cleanup_free_ char *name = NULL, *devf = NULL, *dev = NULL;
 
-	if (!dir)
+	if (lb_partition_node_name(sysname, n, &name) < 0)
 		return;
-	while ((de = readdir(dir))) {
-		_cleanup_free_ char *pf = NULL, *num = NULL, *dev = NULL;
-		uint32_t pn;
-
-		if (strncmp(de->d_name, sysname, strlen(sysname)) != 0)
-			continue;
-		pf = lb_asprintf("%s/%s/partition", dirpath, de->d_name);
-		if (lb_read_line(pf, &num) < 0 || lb_parse_u32(num, &pn) < 0 || pn != n)
-			continue;
-		p->path = lb_asprintf("/dev/%s", de->d_name);
-		free(pf);
-		pf = lb_asprintf("%s/%s/dev", dirpath, de->d_name);
-		if (lb_read_line(pf, &dev) == 0)
-			sscanf(dev, "%u:%u", &v->rt_major, &v->rt_minor);
-		break;
-	}
-	closedir(dir);
+	p->path = lb_asprintf("/dev/%s", name);
+	devf = lb_asprintf("/sys/class/block/%s/%s/dev", sysname, name);
+	if (lb_read_line(devf, &dev) == 0)
+		sscanf(dev, "%u:%u", &v->rt_major, &v->rt_minor);
 }
 
 static int probe_volume(const struct lb_disk *d, int fd, struct lb_volume *v)

@@ -12,22 +12,6 @@
 
 #include "lifeboat.h"
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo */
-static char *unescape_octal(const char *s)
-{
-	char *r = lb_zalloc(strlen(s) + 1), *o = r;
-
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
-			s += 4;
-		} else
-			*o++ = *s++;
-	}
-	return r;
-}
-
 static int load_mounts(struct lb_sysinfo *si)
 {
 	const char *path = getenv("LIFEBOAT_MOUNTINFO");
@@ -54,14 +38,14 @@ static int load_mounts(struct lb_sysinfo *si)
 		mt = &si->mounts[si->n_mounts++];
 		mt->major = maj;
 		mt->minor = min;
-		mt->target = unescape_octal(fields[4]);
+		mt->target = lb_unescape_octal(fields[4]);
 		mt->options = lb_strdup(fields[5]);
 		mt->source = NULL;
 		if (dash) {
 			char fstype[256], source[4096];
 
 			if (sscanf(dash, " - %255s %4095s", fstype, source) == 2)
-				mt->source = unescape_octal(source);
+				mt->source = lb_unescape_octal(source);
 		}
 	}
 	free(line);
@@ -89,7 +73,7 @@ static int load_swaps(struct lb_sysinfo *si)
 		}
 		if (sscanf(line, "%4095s", name) != 1)
 			continue;
-		dev = unescape_octal(name);
+		dev = lb_unescape_octal(name);
 		if (stat(dev, &st) < 0 || !S_ISBLK(st.st_mode))
 			continue;
 		si->swaps = lb_realloc_array(si->swaps, si->n_swaps + 1, sizeof(*si->swaps));

@@ -661,3 +661,21 @@ const char *lb_esc(const char *s)
 	ring[next++ % 8] = out;
 	return out;
 }
+
+/* mountinfo, /proc/swaps and fstab write a space, tab, newline or backslash
+ * as \ooo */
+char *lb_unescape_octal(const char *s)
+{
+	char *r = lb_zalloc(strlen(s) + 1), *o = r;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 4;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	return r;
+}
