@@ -133,7 +133,7 @@ wait_part() {
 # The target as a dead disk: no signatures, no table, no partition nodes.
 tgt_blank() {
 	[ -b "${TGT}p1" ] && wipefs -a -q "${TGT}p1" 2>/dev/null
-	wipefs -a -q "$TGT"
+	wipefs -a -q "$TGT" 2>/dev/null # (it cannot re-read a loop's table: harmless)
 	dd if=/dev/zero of="$TGT" bs=1M count=1 conv=notrunc,fsync status=none
 	partx -d "$TGT" >/dev/null 2>&1 || true
 }
@@ -255,6 +255,10 @@ round_images() {
 
 checked_img=0
 round_image_restores() {
+	if want lb.plan; then
+		tgt_blank
+		dt_step lb.plan "$LB" restore --dry-run --disk-map "$SRC=$TGT" "$OUT/lb.img"
+	fi
 	want lb.img.rst && rst_lb lb.img.rst lb.img
 	if [ "$round" -eq 1 ]; then
 		if e2fsck -fn "$TGTP" >"$BN_WORK/fsck.log" 2>&1; then
@@ -378,11 +382,14 @@ row dev.write "dd write (oflag=direct, 4M)" dev.write "$dd_bytes"
 echo "-- image capture"
 row lb.img "lifeboat image (zstd -1, XXH3, SHA-256)" lb.img
 row lb.img.none "lifeboat image --compress none" lb.img
-row pc.zstd "partclone.ext4 | zstd -T0" lb.img
+row pc.zstd "partclone.ext4 | zstd -T0 (level 3)" lb.img
 row pc.a0 "partclone.ext4 -a0 (plain)" lb.img
 row e2i "e2image -ra (sparse raw file)" lb.img
 row fsa "fsarchiver -j$NPROC savefs" lb.img
+[ -f "$OUT/vol.fsa" ] && printf '%-44s %s\n' "  (fsarchiver archive:" \
+	"$(fsarchiver archinfo "$OUT/vol.fsa" 2>&1 | sed -n 's/^Archive compression level: *//p; s/^Compression level: *//p' | head -n 1 | tr -s ' '))"
 echo "-- image restore"
+row lb.plan "lifeboat restore --dry-run (plan only)" lb.img.rst
 row lb.img.rst "lifeboat restore (zstd image)" lb.img.rst
 row lb.img.none.rst "lifeboat restore (plain image)" lb.img.rst
 row pc.zstd.rst "zstd -dc | partclone.ext4 -r" lb.img.rst
@@ -391,7 +398,7 @@ row e2i.rst "e2image -ra file -> partition" lb.img.rst
 row fsa.rst "fsarchiver -j$NPROC restfs" lb.img.rst
 echo "-- archive (volume mounted)"
 row lb.arc "lifeboat archive capture" lb.arc
-row tar "tar --sparse | zstd -T0" lb.arc
+row tar "tar --sparse | zstd -T0 (level 3)" lb.arc
 row lb.arc.rst "lifeboat restore (archive)" lb.arc.rst
 row tar.rst "mkfs + zstd -dc | tar -x + umount" lb.arc.rst
 

@@ -376,8 +376,10 @@ struct lb_scan_opts {
 };
 
 int lb_scan(struct lb_scan_opts *opts, struct lb_manifest **ret);
+/* geometry: also read what recreating each volume needs (ext, vfat, swap);
+ * matching disks needs only tables and identities */
 int lb_scan_disk(const char *sysname, const char *id, const struct lb_sysinfo *si,
-		 const char *outdir, struct lb_manifest *warnings, struct lb_disk **ret);
+		 const char *outdir, struct lb_manifest *warnings, bool geometry, struct lb_disk **ret);
 int lb_ext_read_geom(const char *dev, uint64_t offset, struct lb_ext_geom **ret);
 int lb_vfat_read_geom(int fd, uint64_t offset, struct lb_vfat_geom **ret);
 int lb_swap_read_geom(int fd, uint64_t offset, uint64_t size, struct lb_swap_geom **ret);
@@ -491,7 +493,7 @@ struct lb_plan {
 
 /* This machine's disks; with LIFEBOAT_MACHINE=FILE a manifest stands in for
  * them (for planning without devices: golden tests). */
-int lb_targets_load(const char *capture_dir, struct lb_target ***ret, size_t *ret_n);
+int lb_targets_load(const char *capture_dir, bool geometry, struct lb_target ***ret, size_t *ret_n);
 void lb_target_free(struct lb_target *t);
 int lb_plan_build(struct lb_manifest *m, const struct lb_plan_opts *opts,
 		  struct lb_target **targets, size_t n_targets, struct lb_plan **ret);

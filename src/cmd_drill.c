@@ -296,7 +296,7 @@ int cmd_drill(int argc, char **argv)
 		struct lb_target **targets = NULL;
 		size_t nt = 0;
 
-		r = lb_targets_load(m->rt_dir, &targets, &nt);
+		r = lb_targets_load(m->rt_dir, false, &targets, &nt);
 		if (r < 0) {
 			lb_warn("drill: cannot survey disks: %s", lb_errmsg());
 			goto cleanup;
@@ -323,7 +323,7 @@ int cmd_drill(int argc, char **argv)
 		size_t nt = 0;
 		unsigned bad;
 
-		r = lb_targets_load(m->rt_dir, &targets, &nt);
+		r = lb_targets_load(m->rt_dir, true, &targets, &nt);
 		if (r < 0) {
 			lb_warn("drill: cannot survey disks: %s", lb_errmsg());
 			goto cleanup;

@@ -3,6 +3,7 @@
  * through libext2fs. */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,7 +68,23 @@ static char *fixed_string(const char *s, size_t max)
 	return r;
 }
 
+/* libe2p names unknown features and options in static buffers, and the
+ * scanner reads disks in parallel: one reader at a time. */
+static pthread_mutex_t e2p_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int ext_read_geom_locked(const char *dev, uint64_t offset, struct lb_ext_geom **ret);
+
 int lb_ext_read_geom(const char *dev, uint64_t offset, struct lb_ext_geom **ret)
+{
+	int r;
+
+	pthread_mutex_lock(&e2p_lock);
+	r = ext_read_geom_locked(dev, offset, ret);
+	pthread_mutex_unlock(&e2p_lock);
+	return r;
+}
+
+static int ext_read_geom_locked(const char *dev, uint64_t offset, struct lb_ext_geom **ret)
 {
 	_cleanup_free_ char *opts = lb_asprintf("offset=%" PRIu64, offset);
 	struct lb_ext_geom *g;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /* The data model: constructors, destructors and lookups. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -395,6 +396,7 @@ int lb_part_kind_from_name(const char *s, enum lb_part_kind *ret)
 
 void lb_manifest_warn(struct lb_manifest *m, const char *fmt, ...)
 {
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	va_list ap;
 	char *msg;
 
@@ -402,5 +404,7 @@ void lb_manifest_warn(struct lb_manifest *m, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		abort();
 	va_end(ap);
+	pthread_mutex_lock(&lock);
 	APPEND(m->rt_warnings, m->n_rt_warnings, msg);
+	pthread_mutex_unlock(&lock);
 }

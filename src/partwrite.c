@@ -157,9 +157,11 @@ int lb_table_write(const struct lb_disk *rec, const char *path, int fd)
 		r = fdisk_fail(r, path, "cannot write the partition table");
 		goto out;
 	}
-	r = fdisk_deassign_device(cxt, 0); /* fsyncs */
+	/* nosync: 0 would sync() every filesystem on the machine; this
+	 * device is fsynced by the caller */
+	r = fdisk_deassign_device(cxt, 1);
 	if (r < 0)
-		r = fdisk_fail(r, path, "cannot sync the partition table");
+		r = fdisk_fail(r, path, "cannot close the disk");
 out:
 	fdisk_unref_table(tb);
 	fdisk_unref_script(dp);

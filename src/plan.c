@@ -179,7 +179,7 @@ static int targets_from_manifest(const char *file, struct lb_target ***ret, size
 	return 0;
 }
 
-int lb_targets_load(const char *capture_dir, struct lb_target ***ret, size_t *ret_n)
+int lb_targets_load(const char *capture_dir, bool geometry, struct lb_target ***ret, size_t *ret_n)
 {
 	const char *fake = getenv("LIFEBOAT_MACHINE");
 	struct lb_sysinfo *si = NULL;
@@ -213,7 +213,7 @@ int lb_targets_load(const char *capture_dir, struct lb_target ***ret, size_t *re
 		t = lb_zalloc(sizeof(*t));
 		t->sysname = lb_strdup(name);
 		t->path = lb_asprintf("/dev/%s", name);
-		if (lb_scan_disk(name, name, si, NULL, NULL, &t->state) < 0)
+		if (lb_scan_disk(name, name, si, NULL, NULL, geometry, &t->state) < 0)
 			t->unreadable = lb_strdup(lb_errmsg());
 		if (lb_disk_in_use(si, name, &t->in_use) < 0)
 			t->in_use = lb_strdup(lb_errmsg());

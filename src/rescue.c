@@ -1184,6 +1184,14 @@ static int install_kmods(struct rs_image *img)
 
 /* ---- the kernel -------------------------------------------------------- */
 
+/* /lib/modules, or LIFEBOAT_MODULES_ROOT (tests: a tree of their own). */
+static const char *modules_root(void)
+{
+	const char *env = getenv("LIFEBOAT_MODULES_ROOT");
+
+	return env && *env ? env : "/lib/modules";
+}
+
 /* The version string in an x86 bzImage's setup header ("HdrS" at 0x202,
  * kernel_version at 0x20e, relative to 0x200). */
 static int bzimage_version(const char *path, char **ret)
@@ -1241,7 +1249,7 @@ int lb_rescue_kernel(const char *kernel, char **ret_version, char **ret_image)
 	} else {
 		return lb_err(-ENOENT, "%s: no such kernel image", kernel);
 	}
-	dir = lb_asprintf("/lib/modules/%s", ver);
+	dir = lb_asprintf("%s/%s", modules_root(), ver);
 	if (access(dir, F_OK) < 0)
 		return lb_err(-ENOENT, "kernel %s has no modules in %s%s", ver, dir,
 			      kernel ? "" : " (this machine's kernel: name the kernel the rescue image "
@@ -2136,7 +2144,7 @@ int lb_rescue_build(const struct lb_rescue_opts *o, struct lb_rescue_stats *stat
 	if (r < 0)
 		goto out;
 	stats->kver = lb_strdup(img.kver);
-	img.kdir = lb_asprintf("/lib/modules/%s", img.kver);
+	img.kdir = lb_asprintf("%s/%s", modules_root(), img.kver);
 	r = load_kmods(&img);
 	if (r < 0)
 		goto out;

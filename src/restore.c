@@ -537,7 +537,6 @@ int lb_restore_run(struct lb_plan *p, const struct lb_restore_opts *o, const cha
 				       : pv->extract		  ? "formatted, files extracted"
 								  : "formatted");
 	}
-	sync();
 	/* the EFI boot entries, once the disks they point at are back */
 	{
 		bool recreated = false;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -152,17 +153,58 @@ static void scan_identity(struct lb_disk *d)
 	free(names);
 }
 
-/* The kernel's partition device for number n of a disk: its node and
- * device number. Not every environment has one for every partition. */
-static void find_part_node(const char *sysname, uint32_t n, struct lb_partition *p,
-			   struct lb_volume *v)
+/* The kernel's names for a disk's partitions, by number (loop0p2, sda2),
+ * read with one listing of the disk's sysfs directory. */
+static char **partition_names(const char *sysname, uint32_t *ret_n)
 {
-	_cleanup_free_ char *name = NULL, *devf = NULL, *dev = NULL;
+	_cleanup_free_ char *dirpath = lb_asprintf("/sys/class/block/%s", sysname);
+	DIR *dir = opendir(dirpath);
+	struct dirent *de;
+	char **names = NULL;
+	uint32_t n = 0;
 
-	if (lb_partition_node_name(sysname, n, &name) < 0)
+	*ret_n = 0;
+	if (!dir)
+		return NULL;
+	while ((de = readdir(dir))) {
+		_cleanup_free_ char *pf = NULL, *num = NULL;
+		uint32_t pn;
+
+		if (strncmp(de->d_name, sysname, strlen(sysname)) != 0)
+			continue;
+		pf = lb_asprintf("%s/%s/partition", dirpath, de->d_name);
+		if (lb_read_line(pf, &num) < 0 || lb_parse_u32(num, &pn) < 0 || pn > 65536)
+			continue;
+		if (pn >= n) {
+			names = lb_realloc_array(names, pn + 1, sizeof(*names));
+			memset(names + n, 0, (pn + 1 - n) * sizeof(*names));
+			n = pn + 1;
+		}
+		free(names[pn]);
+		names[pn] = lb_strdup(de->d_name);
+	}
+	closedir(dir);
+	*ret_n = n;
+	return names;
+}
+
+static void free_names(char **names, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* The partition's node and device number, when the kernel has one. */
+static void find_part_node(const char *sysname, char *const *names, uint32_t n_names, uint32_t n,
+			   struct lb_partition *p, struct lb_volume *v)
+{
+	_cleanup_free_ char *devf = NULL, *dev = NULL;
+
+	if (n >= n_names || !names[n])
 		return;
-	p->path = lb_asprintf("/dev/%s", name);
-	devf = lb_asprintf("/sys/class/block/%s/%s/dev", sysname, name);
+	p->path = lb_asprintf("/dev/%s", names[n]);
+	devf = lb_asprintf("/sys/class/block/%s/%s/dev", sysname, names[n]);
 	if (lb_read_line(devf, &dev) == 0)
 		sscanf(dev, "%u:%u", &v->rt_major, &v->rt_minor);
 }
@@ -215,7 +257,7 @@ static bool is_ext(const char *type)
 
 /* Probes a volume and reads the geometry that recreating it needs. */
 static int scan_volume(const struct lb_disk *d, int fd, const struct lb_sysinfo *si,
-		       struct lb_volume *v, struct lb_manifest *warnings)
+		       struct lb_volume *v, struct lb_manifest *warnings, bool geometry)
 {
 	const struct lb_mount *mt;
 	int r;
@@ -223,7 +265,9 @@ static int scan_volume(const struct lb_disk *d, int fd, const struct lb_sysinfo 
 	r = probe_volume(d, fd, v);
 	if (r < 0)
 		return r;
-	if (is_ext(v->type))
+	if (!geometry)
+		r = 0;
+	else if (is_ext(v->type))
 		r = lb_ext_read_geom(d->path, v->rt_offset, &v->ext);
 	else if (strcmp(v->type, "vfat") == 0)
 		r = lb_vfat_read_geom(fd, v->rt_offset, &v->vfat);
@@ -361,8 +405,12 @@ static int scan_table(struct lb_disk *d, struct fdisk_context *cxt)
 }
 
 static int scan_partitions(struct lb_disk *d, int fd, const struct lb_sysinfo *si,
-			   const char *outdir, struct lb_manifest *warnings)
+			   const char *outdir, struct lb_manifest *warnings, bool geometry)
 {
+	uint32_t n_names = 0;
+	char **names = partition_names(d->sysname, &n_names);
+	int ret = 0;
+
 	for (size_t i = 0; i < d->n_parts; i++) {
 		struct lb_partition *p = d->parts[i];
 		struct lb_volume *v;
@@ -375,20 +423,25 @@ static int scan_partitions(struct lb_disk *d, int fd, const struct lb_sysinfo *s
 		v->id = lb_asprintf("%sp%u", d->id, p->number);
 		v->rt_offset = p->start * d->sector_size;
 		v->rt_size = p->size * d->sector_size;
-		find_part_node(d->sysname, p->number, p, v);
-		r = scan_volume(d, fd, si, v, warnings);
-		if (r < 0)
-			return r;
+		find_part_node(d->sysname, names, n_names, p->number, p, v);
+		r = scan_volume(d, fd, si, v, warnings, geometry);
+		if (r < 0) {
+			ret = r;
+			break;
+		}
 		if (p->type && strcasecmp(p->type, GPT_TYPE_BIOS_BOOT) == 0 && v->rt_size <= BIOS_BOOT_MAX) {
 			_cleanup_free_ char *file = lb_asprintf("%s-bios-boot.bin", v->id);
 
 			r = save_area(d, fd, outdir, file, v->rt_offset, (size_t)v->rt_size, &p->content,
 				      &p->rt_blank);
-			if (r < 0)
-				return r;
+			if (r < 0) {
+				ret = r;
+				break;
+			}
 		}
 	}
-	return 0;
+	free_names(names, n_names);
+	return ret;
 }
 
 /* The MBR boot-code area, and on MBR disks the gap before the first
@@ -413,7 +466,7 @@ static int scan_boot_areas(struct lb_disk *d, int fd, const char *outdir)
 }
 
 int lb_scan_disk(const char *sysname, const char *id, const struct lb_sysinfo *si,
-		 const char *outdir, struct lb_manifest *warnings, struct lb_disk **ret)
+		 const char *outdir, struct lb_manifest *warnings, bool geometry, struct lb_disk **ret)
 {
 	struct lb_disk *d = lb_disk_new();
 	struct fdisk_context *cxt = NULL;
@@ -446,7 +499,7 @@ int lb_scan_disk(const char *sysname, const char *id, const struct lb_sysinfo *s
 		r = scan_table(d, cxt);
 		if (r < 0)
 			goto fail;
-		r = scan_partitions(d, fd, si, outdir, warnings);
+		r = scan_partitions(d, fd, si, outdir, warnings, geometry);
 		if (r < 0)
 			goto fail;
 		r = scan_boot_areas(d, fd, outdir);
@@ -461,7 +514,7 @@ int lb_scan_disk(const char *sysname, const char *id, const struct lb_sysinfo *s
 		v->rt_size = d->size * d->sector_size;
 		if (dev)
 			sscanf(dev, "%u:%u", &v->rt_major, &v->rt_minor);
-		r = scan_volume(d, fd, si, v, warnings);
+		r = scan_volume(d, fd, si, v, warnings, geometry);
 		if (r < 0)
 			goto fail;
 		if (strcmp(v->type, "raw") == 0) {
@@ -560,6 +613,85 @@ static void fill_header(struct lb_manifest *m)
 		m->machine_id = TAKE_PTR(mid);
 }
 
+/* Disks are read in parallel: each waits mostly on its own device. */
+struct scan_job {
+	const char *sysname;
+	char *id;
+	bool excluded;
+	struct lb_disk *disk;
+	int err;
+	char *errmsg;
+};
+
+struct scan_pool {
+	pthread_mutex_t lock;
+	struct scan_job *jobs;
+	size_t n, next;
+	const struct lb_sysinfo *si;
+	const char *outdir;
+	struct lb_manifest *m;
+};
+
+static void *scan_worker(void *arg)
+{
+	struct scan_pool *pool = arg;
+
+	for (;;) {
+		struct scan_job *j;
+
+		pthread_mutex_lock(&pool->lock);
+		j = pool->next < pool->n ? &pool->jobs[pool->next++] : NULL;
+		pthread_mutex_unlock(&pool->lock);
+		if (!j)
+			return NULL;
+		j->err = lb_scan_disk(j->sysname, j->id, pool->si, j->excluded ? NULL : pool->outdir,
+				      pool->m, true, &j->disk);
+		if (j->err < 0)
+			j->errmsg = lb_strdup(lb_errmsg());
+	}
+}
+
+static int scan_all(char **names, size_t n, char **excl, size_t n_excl,
+		    const struct lb_sysinfo *si, const char *outdir, struct lb_manifest *m)
+{
+	struct scan_pool pool = { .n = n, .si = si, .outdir = outdir, .m = m };
+	pthread_t threads[8];
+	size_t n_threads = n < LB_ARRAY_SIZE(threads) ? n : LB_ARRAY_SIZE(threads), started = 0;
+	int r = 0;
+
+	pthread_mutex_init(&pool.lock, NULL);
+	pool.jobs = lb_zalloc(n * sizeof(*pool.jobs));
+	for (size_t i = 0; i < n; i++) {
+		pool.jobs[i].sysname = names[i];
+		pool.jobs[i].id = lb_asprintf("disk%zu", i);
+		for (size_t j = 0; j < n_excl; j++)
+			pool.jobs[i].excluded |= strcmp(excl[j], names[i]) == 0;
+	}
+	for (; started < n_threads; started++)
+		if (pthread_create(&threads[started], NULL, scan_worker, &pool) != 0)
+			break;
+	if (started == 0)
+		scan_worker(&pool);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	/* in disk order: the first failure is the one reported */
+	for (size_t i = 0; i < n; i++) {
+		if (pool.jobs[i].err < 0 && r >= 0)
+			r = lb_err(pool.jobs[i].err, "%s", pool.jobs[i].errmsg);
+		if (pool.jobs[i].disk) {
+			if (r >= 0)
+				lb_manifest_add_disk(m, pool.jobs[i].disk);
+			else
+				lb_disk_free(pool.jobs[i].disk);
+		}
+		free(pool.jobs[i].id);
+		free(pool.jobs[i].errmsg);
+	}
+	free(pool.jobs);
+	pthread_mutex_destroy(&pool.lock);
+	return r;
+}
+
 int lb_scan(struct lb_scan_opts *opts, struct lb_manifest **ret)
 {
 	struct lb_manifest *m = NULL;
@@ -602,17 +734,15 @@ int lb_scan(struct lb_scan_opts *opts, struct lb_manifest **ret)
 
 	m = lb_manifest_new();
 	fill_header(m);
+	r = scan_all(names, n, excl, n_excl, si, opts->outdir, m);
+	if (r < 0)
+		goto out;
 	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *id = lb_asprintf("disk%zu", i);
-		struct lb_disk *d = NULL;
+		struct lb_disk *d = m->disks[i];
 		bool excluded = false;
 
 		for (size_t j = 0; j < n_excl; j++)
 			excluded |= strcmp(excl[j], names[i]) == 0;
-		r = lb_scan_disk(names[i], id, si, excluded ? NULL : opts->outdir, m, &d);
-		if (r < 0)
-			goto out;
-		lb_manifest_add_disk(m, d);
 		if (!excluded)
 			continue;
 		if (lb_disk_is_critical(d)) {

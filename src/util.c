@@ -19,7 +19,8 @@
 
 #include "lifeboat.h"
 
-static char errbuf[4096];
+/* per thread: the scanner reads disks in parallel */
+static __thread char errbuf[4096];
 
 int lb_err(int err, const char *fmt, ...)
 {
