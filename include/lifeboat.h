@@ -548,6 +548,7 @@ int lb_partition_node_name(const char *sysname, uint32_t number, char **ret);
 int lb_partition_node(const char *sysname, uint32_t number, char **ret);
 int lb_wipe_signatures(int fd, uint64_t offset, uint64_t size, uint32_t sector_size);
 int lb_zero_range(int fd, uint64_t offset, uint64_t size, bool verify);
+int lb_verify_zero(const char *path, uint64_t offset, uint64_t size);
 int lb_marker_write(const struct lb_plan *p, const char *path, char **ret_instance);
 
 /* ---- volume data (data.c, image.c, archive.c, datafile.c) --------------- */

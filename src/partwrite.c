@@ -359,6 +359,37 @@ int lb_wipe_signatures(int fd, uint64_t offset, uint64_t size, uint32_t sector_s
 	return r;
 }
 
+/* Reads a device range straight from the device (O_DIRECT: not the page
+ * cache, and no gigabytes of cached zeros) and checks it is all zero. */
+int lb_verify_zero(const char *path, uint64_t offset, uint64_t size)
+{
+	size_t bufsz = 4 << 20;
+	void *buf = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_DIRECT), r = 0;
+
+	if (fd < 0)
+		return lb_err(-errno, "%s: %s", path, strerror(errno));
+	if (posix_memalign(&buf, 4096, bufsz) != 0) {
+		close(fd);
+		return lb_err(-ENOMEM, "out of memory");
+	}
+	for (uint64_t done = 0; done < size && r >= 0;) {
+		size_t n = size - done < bufsz ? (size_t)(size - done) : bufsz;
+
+		r = lb_pread_all(fd, buf, n, offset + done);
+		if (r < 0)
+			r = lb_err(r, "%s: cannot read back at %" PRIu64 ": %s", path, offset + done,
+				   strerror(-r));
+		else if (!lb_is_zero(buf, n))
+			r = lb_err(-EIO, "%s: read back non-zero data at %" PRIu64 " after zeroing", path,
+				   offset + done);
+		done += n;
+	}
+	free(buf);
+	close(fd);
+	return r;
+}
+
 /* Zeroes a range (BLKZEROOUT, else plain writes), then reads it back. */
 int lb_zero_range(int fd, uint64_t offset, uint64_t size, bool verify)
 {
@@ -381,6 +412,7 @@ int lb_zero_range(int fd, uint64_t offset, uint64_t size, bool verify)
 	}
 	if (!verify)
 		return 0;
+	posix_fadvise(fd, (off_t)offset, (off_t)size, POSIX_FADV_SEQUENTIAL);
 	for (uint64_t done = 0; done < size;) {
 		size_t n = size - done < bufsz ? (size_t)(size - done) : bufsz;
 		int r = lb_pread_all(fd, buf, n, offset + done);

@@ -171,7 +171,11 @@ static int prepare_volume(const struct lb_plan_volume *pv, const char *node, uin
 	r = lb_wipe_signatures(fd, 0, size, pv->pd->disk->sector_size);
 	if (r >= 0 && !o->quick) {
 		say(o, "%s: zeroing and checking %s (%" PRIu64 " MiB)", pv->vol->id, node, size >> 20);
-		r = lb_zero_range(fd, 0, size, true);
+		r = lb_zero_range(fd, 0, size, false);
+		if (r >= 0 && fsync(fd) < 0)
+			r = lb_err(-errno, "cannot sync: %s", strerror(errno));
+		if (r >= 0)
+			r = lb_verify_zero(node, 0, size);
 	}
 	if (r < 0) {
 		close(fd);

@@ -117,9 +117,6 @@ for m in $want; do
 	i=$((i + 1))
 done
 # modules.dep with the compressed names
-while read -r m ext; do
-	sed -i "s|\\b$m\\b|$m$ext|g" "$W/dep" 2>/dev/null || true
-done </dev/null
 grep -E '^kernel/[^:]*(virtio|ext4|jbd2|mbcache|crc16|crc32c)' "$real/modules.dep" >"$W/dep" || true
 awk 'NR == FNR { ext[$1] = $2; next }
      { out = ""; for (i = 1; i <= NF; i++) { k = $i; c = ""; if (sub(/:$/, "", k)) c = ":";
