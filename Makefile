@@ -55,6 +55,12 @@ build/tests/lb-wrap: tests/tools/lb-wrap.c $(LIB_OBJS) | build
 check: lifeboat $(UNIT_BINS) build/tests/lb-wrap
 	@tests/run.sh
 
+# benchmarks against the tools a user would pick instead (root; minutes)
+bench: lifeboat
+	bench/capture.sh
+	bench/restore-layout.sh
+	bench/data.sh
+
 deps:
 	./tests/install-deps.sh
 
@@ -71,4 +77,4 @@ install: lifeboat
 clean:
 	rm -rf build lifeboat
 
-.PHONY: all check deps demo install clean
+.PHONY: all bench check deps demo install clean

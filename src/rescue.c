@@ -2271,7 +2271,9 @@ int lb_rescue_make_iso(const char *iso, const char *vmlinuz, const char *initrd,
 	_cleanup_free_ char *boot = NULL, *grub = NULL, *cfg = NULL, *log = NULL, *tmp = NULL;
 	_cleanup_free_ char *k = NULL, *i = NULL, *text = NULL;
 	const char *extra = cmdline ? cmdline : "";
-	char *argv[] = { (char *)"grub-mkrescue", (char *)"-o", NULL, NULL, NULL };
+	/* no translations, fonts or themes: the menu is plain text */
+	char *argv[] = { (char *)"grub-mkrescue", (char *)"--locales=", (char *)"--fonts=",
+			 (char *)"--themes=", (char *)"-o", NULL, NULL, NULL };
 	int r;
 
 	if (!cmdline_safe(extra))
@@ -2326,8 +2328,8 @@ int lb_rescue_make_iso(const char *iso, const char *vmlinuz, const char *initrd,
 	}
 	tmp = lb_asprintf("%s.tmp.%d", iso, (int)getpid());
 	log = lb_asprintf("%s.log", tmpl);
-	argv[2] = tmp;
-	argv[3] = tmpl;
+	argv[5] = tmp;
+	argv[6] = tmpl;
 	r = run_logged(argv, log);
 	if (r != 0) {
 		_cleanup_free_ char *out = NULL;

@@ -93,8 +93,8 @@ edited "overlapping MBR primaries" primary-overlap "$cap" \
 # a data artifact with one byte flipped: multi-disk's disk A (GPT, ext4
 # "data" on p1) with 8 MiB of files, captured with its data
 lb_build_layout multi-disk >/dev/null
+for d in $(cat "$LB_WORK/disks"); do lb_new_disk_id "$d"; done
 dev=$(losetup -n -O NAME -j "$LB_WORK/multi-disk-a.img")
-lb_new_disk_id "$dev"
 mkdir "$LB_WORK/m"
 mount -t ext4 "${dev}p1" "$LB_WORK/m"
 head -c 8M /dev/urandom >"$LB_WORK/m/blob"
