@@ -60,6 +60,7 @@ bench: lifeboat
 	bench/capture.sh
 	bench/restore-layout.sh
 	bench/data.sh
+	bench/rescue.sh
 
 deps:
 	./tests/install-deps.sh
@@ -73,6 +74,7 @@ install: lifeboat
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 schema/lifeboat-manifest.rng $(DESTDIR)$(DATADIR)/
+	cp -r initramfs $(DESTDIR)$(DATADIR)/
 
 clean:
 	rm -rf build lifeboat

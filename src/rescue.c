@@ -917,7 +917,7 @@ static int kmod_softdeps(struct rs_image *img, const struct kmod *k, const char 
 		if (!w || strcmp(w, "softdep") != 0)
 			continue;
 		w = strtok_r(NULL, " \t", &save2);
-		if (!w) 
+		if (!w)
 			continue;
 		_cleanup_free_ char *mod = norm_name(w);
 		if (strcmp(mod, k->name) != 0)
@@ -2305,7 +2305,7 @@ int lb_rescue_make_iso(const char *iso, const char *vmlinuz, const char *initrd,
 		"serial --unit=0 --speed=115200\n"
 		"terminal_input console serial\n"
 		"terminal_output console serial\n"
-		"set timeout=5\n"
+		"set timeout=3\n"
 		"set default=0\n"
 		"menuentry 'lifeboat rescue' {\n"
 		"\tlinux /boot/vmlinuz console=ttyS0,115200 console=tty0 %s\n"

@@ -144,8 +144,44 @@ for path in sys.argv[1:]:
 PY
 }
 
-# lb_disk_sums DEV... : the SHA-256 of each loop device's whole backing file,
-# after every write to the devices has reached the files.
+# lb_image_digest FILE... : "DIGEST  FILE" per file: a SHA-256 over the
+# file's size and each data extent (offset, length, SHA-256 of its bytes);
+# holes are not read. Equal digests mean equal contents, and any write
+# changes it (a write into a hole allocates, even of zeroes), in the time it
+# takes to read the data only.
+lb_image_digest() {
+	python3 - "$@" <<'PY'
+import errno, hashlib, os, sys
+for path in sys.argv[1:]:
+    fd = os.open(path, os.O_RDONLY)
+    size = os.fstat(fd).st_size
+    h = hashlib.sha256(b"size %d\n" % size)
+    off = 0
+    while off < size:
+        try:
+            off = os.lseek(fd, off, os.SEEK_DATA)
+        except OSError as e:
+            if e.errno != errno.ENXIO:
+                raise
+            break
+        end = min(os.lseek(fd, off, os.SEEK_HOLE), size)
+        x = hashlib.sha256()
+        o = off
+        while o < end:
+            buf = os.pread(fd, min(1 << 22, end - o), o)
+            if not buf:
+                raise SystemExit(f"{path}: short read at {o}")
+            x.update(buf)
+            o += len(buf)
+        h.update(b"%d %d %s\n" % (off, end - off, x.hexdigest().encode()))
+        off = end
+    os.close(fd)
+    print(f"{h.hexdigest()}  {path}")
+PY
+}
+
+# lb_disk_sums DEV... : lb_image_digest of each loop device's backing file,
+# after every write to the device has reached the file.
 lb_disk_sums() {
 	local dev files=()
 	for dev in "$@"; do
@@ -154,7 +190,7 @@ lb_disk_sums() {
 		blockdev --flushbufs "$dev" 2>/dev/null || true
 		files+=("$(losetup -n -O BACK-FILE "$dev")")
 	done
-	lb_sha256 "${files[@]}"
+	lb_image_digest "${files[@]}"
 }
 
 # lb_new_disk_id DEV : give a GPT or MBR disk a fresh random signature, so

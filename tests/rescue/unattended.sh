@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The rescue image, booted in qemu with the backup disk (holding the
-# machine's capture) and a blank disk of the machine's size, restores
+# machine's capture, named on the kernel command line by the backup
+# filesystem's label) and a blank disk of the machine's size, restores
 # unattended (lifeboat.restore=auto): one "LIFEBOAT-RESULT: ok" line, then
-# power off. From the host afterwards: the blank disk has the machine's
+# power off. (The capture has no volume data: boot-restored.sh restores
+# data and boots the result; refuse.sh finds the capture by searching.) From the host afterwards: the blank disk has the machine's
 # partition table, identities and boot code (sfdisk --dump, blkid -p,
 # dumpe2fs -h, MBR and BIOS boot partition bytes), its filesystems are
 # clean (fsck -n), its root holds the restore-session marker whose instance
@@ -16,7 +18,7 @@ rs_need
 
 rs_build_machine
 rs_build_backup 320M
-rs_capture
+rs_capture --data none
 rs_oracle "$RS_MACHINE" >"$LB_WORK/before"
 bios_boot=$(lb_sha256 "$(fx_part "$RS_MACHINE" 2)" | cut -d' ' -f1)
 rs_release_backup
@@ -27,7 +29,7 @@ rs_rescue_image "$LB_WORK/rescue.img"
 start=$(date +%s)
 rs_qemu "$LB_WORK/serial.log" 400 \
 	-kernel "$RS_KERNEL" -initrd "$LB_WORK/rescue.img" \
-	-append 'console=ttyS0 panic=1 lifeboat.restore=auto lifeboat.format=quick' \
+	-append 'console=ttyS0 panic=1 lifeboat.restore=auto lifeboat.format=quick lifeboat.capture=LABEL=LBBACKUP:/lifeboat/machine' \
 	-drive "file=$LB_WORK/backup.img,format=raw,if=virtio" \
 	-drive "file=$LB_WORK/target.img,format=raw,if=virtio" || {
 	tr -d '\r' <"$LB_WORK/serial.log" | tail -n 40

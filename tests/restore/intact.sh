@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Intact disks are left alone (DESIGN.md, "Restore semantics"):
-#  (a) restore onto untouched disks changes no byte (SHA-256 of the whole
-#      backing images before and after), on GPT, MBR with logicals and 4Kn;
+#  (a) restore onto untouched disks changes no byte (lb_disk_sums: a digest of
+#      the whole backing images, before and after), on GPT, MBR with logicals
+#      and 4Kn;
 #  (b) a new partition in free space (GPT: in a gap and at the end; MBR: a
 #      new logical in the extended) keeps the disk intact: compare exits 0
 #      and restore writes no byte;

@@ -42,40 +42,6 @@ masked_oracle() {
 	lb_oracle "$1" | sed -e "s|$1|DISK|g" -e 's|^PART_ENTRY_DISK=.*|PART_ENTRY_DISK=MAJ:MIN|'
 }
 
-# digest DEV...: what a sparse image holds, without reading its holes: its
-# size and every data extent (offset, length, SHA-256). Any write changes it
-# (a write into a hole allocates blocks).
-digest() {
-	local dev files=()
-	for dev in "$@"; do
-		blockdev --flushbufs "$dev"
-		files+=("$(losetup -n -O BACK-FILE "$dev")")
-	done
-	python3 - "${files[@]}" <<'PY'
-import errno, hashlib, os, sys
-for path in sys.argv[1:]:
-    fd = os.open(path, os.O_RDONLY)
-    size = os.fstat(fd).st_size
-    h = hashlib.sha256(b"size %d\n" % size)
-    off = 0
-    while True:
-        try:
-            off = os.lseek(fd, off, os.SEEK_DATA)
-        except OSError as e:
-            if e.errno != errno.ENXIO:
-                raise
-            break
-        end = os.lseek(fd, off, os.SEEK_HOLE)
-        x = hashlib.sha256()
-        for o in range(off, end, 1 << 22):
-            x.update(os.pread(fd, min(1 << 22, end - o), o))
-        h.update(b"%d %d %s\n" % (off, end - off, x.hexdigest().encode()))
-        off = end
-    os.close(fd)
-    print(h.hexdigest(), path)
-PY
-}
-
 # unwritten DEV: a sparse blank disk nobody wrote to has no block allocated
 # in its file, and reads zero in its first and last MiB.
 unwritten() {
@@ -246,9 +212,9 @@ wrong_disk_refused() { # WHAT DEV
 	plan "$1" 1
 	plan_says "$1" "disk0 $orig -> (none): missing"
 	plan_says "$1" "problem: disk0 ($orig, $((S / 512)) sectors of 512 bytes) is missing"
-	digest "$2" >"$LB_WORK/sums.before"
+	lb_disk_sums "$2" >"$LB_WORK/sums.before"
 	restore_refused "$1"
-	digest "$2" | diff -u "$LB_WORK/sums.before" - || lb_fail "$1: a refused restore changed $2"
+	lb_disk_sums "$2" | diff -u "$LB_WORK/sums.before" - || lb_fail "$1: a refused restore changed $2"
 }
 swapdisk=$(attach data-swap.img "$S")
 mkswap -q "$swapdisk"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What restore must never do (DESIGN.md, "Restore semantics" and "Command
-# line"); every "nothing written" is the SHA-256 of the whole backing images:
+# line"); every "nothing written" is checked on the whole backing images
+# (lb_disk_sums: SHA-256 of every data extent, and the extent map):
 #  (a) excluded disks keep every byte: restore --exclude-disk (by id and by
 #      recorded path); capture --exclude-disk records the disk selected="false"
 #      and restore leaves it alone; --include-disk takes it back in;

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/rescue/lib/rescue.sh - helpers for the rescue image tests, sourced
 # after tests/lib.sh (not a test itself: run.sh runs tests/*/*.sh only).
 #
