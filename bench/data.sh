@@ -36,7 +36,7 @@
 # restores, file tree and sparse-file allocation after the archive restores.
 #
 # Usage: sudo bench/data.sh
-# Environment: SIZE_GIB (6), DATA_MB (1900 MB of files), RUNS (3), SLOW (15:
+# Environment: SIZE_GIB (6), DATA_MB (1900 MB of files), RUNS (3), SLOW (20:
 #   a step whose first run takes longer than this many seconds runs only
 #   once; the table says how many runs each median is of), SOURCE (/usr),
 #   LIFEBOAT (./lifeboat), LIFEBOAT_THREADS (passed through),
@@ -51,7 +51,7 @@ set -euo pipefail
 SIZE_GIB=${SIZE_GIB:-6}
 DATA_MB=${DATA_MB:-1900}
 RUNS=${RUNS:-3}
-SLOW=${SLOW:-15}
+SLOW=${SLOW:-20}
 SOURCE=${SOURCE:-/usr}
 SKIP=${SKIP:-}
 NPROC=$(nproc)
@@ -132,8 +132,9 @@ wait_part() {
 
 # The target as a dead disk: no signatures, no table, no partition nodes.
 tgt_blank() {
-	[ -b "${TGT}p1" ] && wipefs -a -q "${TGT}p1" 2>/dev/null
-	wipefs -a -q "$TGT" 2>/dev/null # (it cannot re-read a loop's table: harmless)
+	[ -b "${TGT}p1" ] && wipefs -a -q "${TGT}p1" >/dev/null 2>&1
+	# (it says, on stdout, that it cannot re-read a loop's table: harmless)
+	wipefs -a -q "$TGT" >/dev/null 2>&1
 	dd if=/dev/zero of="$TGT" bs=1M count=1 conv=notrunc,fsync status=none
 	partx -d "$TGT" >/dev/null 2>&1 || true
 }
@@ -178,7 +179,7 @@ done
 need=$((DATA_MB * 1000000))
 nl=$'\n'
 n=0
-while [ "$need" -gt 1000000 ]; do
+while [ "$need" -gt $((DATA_MB * 10000)) ]; do
 	n=$((n + 1))
 	(cd "$SOURCE" && { find "${roots[@]}" -xdev ! -name "*${nl}*" -printf '%y %s %p\n' 2>/dev/null || true; }) |
 		awk -v budget="$need" -v sumfile="$BN_WORK/files.bytes" '
@@ -210,7 +211,7 @@ part_bytes=$(blockdev --getsize64 "$SRCP")
 dd_blocks=$((part_bytes / 4194304))
 dd_bytes=$((dd_blocks * 4194304))
 printf 'volume: %s, %.0f MB used of %.0f MB (%d entries in %d copies of %s; /sparse: 1 GiB apparent, %d bytes allocated)\n' \
-	"$SRCP" "$((used / 1000000))" "$((part_bytes / 1000000))" "$nfiles" "$n" "$SOURCE" "$sparse_before"
+	"$SRCP" "$((used / 1000000))" "$((part_bytes / 1000000))" "$nfiles" "$(ls -d "$MNT"/usr* 2>/dev/null | wc -l)" "$SOURCE" "$sparse_before"
 printf 'setup (attach, mkfs, copy; not timed): %.0f s\n' "$(awk -v a="$t_setup" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')"
 
 # ---- the steps ----------------------------------------------------------------
@@ -366,8 +367,8 @@ row() {
 	else
 		rw="-"
 	fi
-	printf '%-44s %4d %8.2f %7.2f %8.0f %8.0f %9s  %s\n' "$name" "$r" "$w" "$c" "$((m / 1024))" \
-		"$(awk -v b="$bytes" -v w="$w" 'BEGIN { print b / w / 1e6 }')" \
+	printf '%-44s %4d %8.2f %7.2f %8.0f %8s %9s  %s\n' "$name" "$r" "$w" "$c" "$((m / 1024))" \
+		"$(awk -v b="$bytes" -v w="$w" 'BEGIN { if (b > 0) printf "%.0f", b / w / 1e6; else print "-" }')" \
 		"$([ -n "$sz" ] && awk -v s="$sz" 'BEGIN { printf "%.0f", s / 1e6 }' || echo -)" "$rw"
 }
 
@@ -386,10 +387,10 @@ row pc.zstd "partclone.ext4 | zstd -T0 (level 3)" lb.img
 row pc.a0 "partclone.ext4 -a0 (plain)" lb.img
 row e2i "e2image -ra (sparse raw file)" lb.img
 row fsa "fsarchiver -j$NPROC savefs" lb.img
-[ -f "$OUT/vol.fsa" ] && printf '%-44s %s\n' "  (fsarchiver archive:" \
-	"$(fsarchiver archinfo "$OUT/vol.fsa" 2>&1 | sed -n 's/^Archive compression level: *//p; s/^Compression level: *//p' | head -n 1 | tr -s ' '))"
+[ -f "$OUT/vol.fsa" ] && printf '  (fsarchiver archive compression: %s)\n' \
+	"$(fsarchiver archinfo "$OUT/vol.fsa" 2>&1 | sed -n 's/^Archive compression level:[[:space:]]*//p' | head -n 1)"
 echo "-- image restore"
-row lb.plan "lifeboat restore --dry-run (plan only)" lb.img.rst
+row lb.plan "lifeboat restore --dry-run (plan only)" lb.img.rst 0
 row lb.img.rst "lifeboat restore (zstd image)" lb.img.rst
 row lb.img.none.rst "lifeboat restore (plain image)" lb.img.rst
 row pc.zstd.rst "zstd -dc | partclone.ext4 -r" lb.img.rst

@@ -536,6 +536,7 @@ struct lb_restore_opts {
 	bool quick;		/* --quick-format */
 	bool data;
 	const char *marker;	/* --marker PATH */
+	bool efi;		/* may write this machine's EFI boot entries */
 	FILE *log;		/* progress and the record of what was done */
 };
 

@@ -13,7 +13,8 @@ static void help(FILE *f)
 	      "Match the capture's disks to this machine's (by map, signature, serial,\n"
 	      "WWN, path and size, or a blank replacement disk) and print what a restore\n"
 	      "would do: each disk intact, recreate, excluded or missing; each volume\n"
-	      "keep or format. Writes nothing.\n\n"
+	      "keep, format (+extract-archive), write-image, write-content, nothing or\n"
+	      "skip. Writes nothing.\n\n"
 	      "Options:\n"
 	      "  -j, --json                 print JSON for scripts\n"
 	      "      --disk-map FROM=TO     use device TO for the disk FROM (manifest id\n"
@@ -34,7 +35,7 @@ int cmd_compare(int argc, char **argv)
 		LB_PLAN_LONGOPTS,
 		{ 0 },
 	};
-	struct lb_plan_opts po = { 0 };
+	struct lb_plan_opts po = { .data = true }; /* the plan restore would make */
 	struct lb_manifest *m = NULL;
 	struct lb_plan *p = NULL;
 	bool json = false;

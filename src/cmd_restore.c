@@ -191,7 +191,7 @@ int cmd_restore(int argc, char **argv)
 
 		for (size_t i = 0; i < p->n_disks; i++)
 			if (p->disks[i].held_back) {
-				lb_warn("restore: %s -> %s needs recreating but is %s", p->disks[i].disk->id,
+				lb_warn("restore: %s -> %s needs recreating: %s", p->disks[i].disk->id,
 					p->disks[i].target->path, p->disks[i].why);
 				held = true;
 			}
@@ -209,6 +209,7 @@ int cmd_restore(int argc, char **argv)
 		goto out;
 	}
 	ro.quick = quick;
+	ro.efi = true;
 	ro.data = po.data;
 	ro.log = open_log(&log_path);
 	if (!ro.log)
@@ -220,7 +221,8 @@ int cmd_restore(int argc, char **argv)
 		lb_warn("restore: failed: %s", lb_errmsg());
 		if (log_path)
 			lb_warn("restore: the log is %s; running the same restore again finishes the job "
-				"(a volume named as failed above: wipe it with wipefs -a first)",
+				"(a volume named as failed above: wipe it with wipefs -a first; a disk "
+				"in use here: free it first)",
 				log_path);
 		code = LB_EXIT_FAIL;
 		goto out;

@@ -678,8 +678,16 @@ int lb_plan_build(struct lb_manifest *m, const struct lb_plan_opts *opts,
 			if (d->parts[j]->volume)
 				add_volume(p, pd, d->parts[j], d->parts[j]->volume);
 	}
-	for (size_t i = 0; i < p->n_vols; i++)
-		plan_volume(p, &p->vols[i], opts->data);
+	for (size_t i = 0; i < p->n_vols; i++) {
+		struct lb_plan_volume *pv = &p->vols[i];
+
+		plan_volume(p, pv, opts->data);
+		/* contents to write on an intact disk: checked like a recreated
+		 * disk's, before any write */
+		if (pv->action == LB_VOL_CONTENT && pv->pd->verdict == LB_VERDICT_INTACT &&
+		    !pv->pd->boot_code && lb_artifact_verify(p->m, pv->part->content) < 0)
+			problem(p, "%s: %s", pv->vol->id, lb_errmsg());
+	}
 	*ret = p;
 	return 0;
 }

@@ -365,13 +365,15 @@ static int finish_boot_code(struct lb_plan *p, struct lb_plan_disk *pd, const st
 	r = check_not_in_use(t);
 	if (r < 0)
 		return r;
-	say(o, "%s -> %s: intact, boot code blank: writing it (finishing an interrupted restore)",
-	    d->id, t->path);
+	say(o, "%s -> %s: intact, %s blank: writing %s (finishing an interrupted restore)", d->id,
+	    t->path, pd->boot_code ? "boot code" : "BIOS boot partition", pd->boot_code ? "it" : "its contents");
 	fd = open(t->path, O_RDWR | O_CLOEXEC | O_EXCL);
 	if (fd < 0)
 		return lb_err(-errno, "%s: cannot open exclusively: %s", t->path, strerror(errno));
-	r = write_artifact(p->m, d->boot_code, fd, 0, t->path);
-	if (r >= 0 && d->mbr_gap)
+	r = 0;
+	if (pd->boot_code)
+		r = write_artifact(p->m, d->boot_code, fd, 0, t->path);
+	if (r >= 0 && pd->boot_code && d->mbr_gap)
 		r = write_artifact(p->m, d->mbr_gap, fd, d->sector_size, t->path);
 	for (size_t i = 0; r >= 0 && i < p->n_vols; i++) {
 		const struct lb_plan_volume *pv = &p->vols[i];
@@ -472,7 +474,11 @@ int lb_restore_run(struct lb_plan *p, const struct lb_restore_opts *o, const cha
 	for (size_t i = 0; i < p->n_disks; i++) {
 		struct lb_plan_disk *pd = &p->disks[i];
 
-		if (pd->verdict == LB_VERDICT_INTACT && pd->boot_code) {
+		bool content = false;
+
+		for (size_t j = 0; j < p->n_vols; j++)
+			content |= p->vols[j].pd == pd && p->vols[j].action == LB_VOL_CONTENT;
+		if (pd->verdict == LB_VERDICT_INTACT && (pd->boot_code || content)) {
 			r = finish_boot_code(p, pd, o);
 			if (r < 0) {
 				say(o, "%s: FAILED: %s", pd->disk->id, lb_errmsg());
@@ -546,9 +552,13 @@ int lb_restore_run(struct lb_plan *p, const struct lb_restore_opts *o, const cha
 		bool recreated = false;
 		_cleanup_free_ char *note = NULL;
 
-		for (size_t i = 0; i < p->n_disks; i++)
-			recreated |= p->disks[i].verdict == LB_VERDICT_RECREATE;
-		if (recreated && !getenv("LIFEBOAT_NO_EFI")) {
+		/* only when the ESP's own disk was recreated here (never from a
+		 * drill, whose loop devices are not this machine's disks) */
+		for (size_t i = 0; i < p->n_vols; i++)
+			recreated |= p->m->boot && p->m->boot->esp && p->vols[i].vol->id &&
+				     strcmp(p->vols[i].vol->id, p->m->boot->esp) == 0 &&
+				     p->vols[i].pd->verdict == LB_VERDICT_RECREATE;
+		if (recreated && o->efi && !getenv("LIFEBOAT_NO_EFI")) {
 			int n = lb_boot_restore_efi(p->m, &note);
 
 			if (n < 0) {
