@@ -500,6 +500,7 @@ int lb_plan_build(struct lb_manifest *m, const struct lb_plan_opts *opts,
 void lb_plan_free(struct lb_plan *p);	/* frees the targets too */
 bool lb_plan_all_intact(const struct lb_plan *p);
 bool lb_plan_writes(const struct lb_plan *p);
+int lb_plan_check_data(struct lb_plan *p);
 int lb_plan_print(const struct lb_plan *p, FILE *f);
 int lb_plan_print_json(const struct lb_plan *p, FILE *f);
 const char *lb_match_name(enum lb_match h);
@@ -543,6 +544,7 @@ struct lb_restore_opts {
 int lb_restore_run(struct lb_plan *p, const struct lb_restore_opts *opts, const char *log_path,
 		   char **ret_instance);
 int lb_table_write(const struct lb_disk *rec, const char *path, int fd);
+int lb_table_check(const struct lb_disk *rec, uint64_t target_sectors);
 int lb_kernel_update_partitions(const struct lb_disk *rec, const char *sysname, int fd);
 int lb_kernel_ensure_partitions(const struct lb_disk *rec, const char *sysname, int fd);
 int lb_partition_node_name(const char *sysname, uint32_t number, char **ret);

@@ -202,6 +202,24 @@ int cmd_restore(int argc, char **argv)
 		lb_warn("restore: every disk is intact: nothing to do, nothing written");
 		goto out;
 	}
+	{
+		/* the data is read once, whole, before the question and before
+		 * any write: a damaged capture costs no disk */
+		bool any = false;
+
+		for (size_t i = 0; i < p->n_vols; i++)
+			any |= p->vols[i].action == LB_VOL_IMAGE || p->vols[i].extract;
+		if (any) {
+			lb_warn("restore: checking the capture's data files before anything is written");
+			if (lb_plan_check_data(p) < 0) {
+				for (size_t i = 0; i < p->n_problems; i++)
+					printf("problem: %s\n", lb_esc(p->problems[i]));
+				lb_warn("restore: refusing: the capture's data is damaged; nothing was written");
+				code = LB_EXIT_FAIL;
+				goto out;
+			}
+		}
+	}
 	if (!yes && !confirm()) {
 		lb_warn("restore: not confirmed%s; nothing was written",
 			isatty(STDIN_FILENO) ? "" : " (no terminal: pass --yes to restore unattended)");

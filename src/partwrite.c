@@ -82,26 +82,17 @@ static struct fdisk_partition *make_partition(struct fdisk_context *cxt, const s
 	return pa;
 }
 
-int lb_table_write(const struct lb_disk *rec, const char *path, int fd)
+/* Lays out the recorded table in libfdisk's memory: label, identity, GPT
+ * geometry, every partition exactly, attribute bits, bootable flags. */
+static int table_build(struct fdisk_context *cxt, const struct lb_disk *rec, const char *path)
 {
-	struct fdisk_context *cxt = fdisk_new_context();
 	struct fdisk_script *dp = NULL;
 	struct fdisk_table *tb = NULL;
 	int r;
 
-	(void)fd;
-	if (!cxt)
-		return lb_err(-ENOMEM, "cannot set up libfdisk");
-	r = fdisk_assign_device(cxt, path, 0);
-	if (r < 0) {
-		r = fdisk_fail(r, path, "libfdisk cannot open the disk");
-		goto out;
-	}
-	if (fdisk_get_sector_size(cxt) != rec->sector_size) {
-		r = lb_err(-EINVAL, "%s: sector size %lu, recorded %u", path,
-			   fdisk_get_sector_size(cxt), rec->sector_size);
-		goto out;
-	}
+	if (fdisk_get_sector_size(cxt) != rec->sector_size)
+		return lb_err(-EINVAL, "%s: sector size %lu, recorded %u", path,
+			      fdisk_get_sector_size(cxt), rec->sector_size);
 	fdisk_disable_dialogs(cxt, 1);
 	fdisk_enable_wipe(cxt, 1);
 	dp = fdisk_new_script(cxt);
@@ -152,6 +143,84 @@ int lb_table_write(const struct lb_disk *rec, const char *path, int fd)
 			}
 		}
 	}
+	/* what libfdisk made must be what was recorded, partition by
+	 * partition (it may place things its own way where unsure) */
+	for (size_t i = 0; i < rec->n_parts; i++) {
+		const struct lb_partition *p = rec->parts[i];
+		struct fdisk_partition *pa = NULL;
+
+		if (fdisk_get_partition(cxt, p->number - 1, &pa) < 0 ||
+		    fdisk_partition_get_start(pa) != p->start ||
+		    (p->kind != LB_PART_EXTENDED && fdisk_partition_get_size(pa) != p->size)) {
+			fdisk_unref_partition(pa);
+			r = lb_err(-ERANGE, "%s: libfdisk would not make partition %u exactly as recorded",
+				   path, p->number);
+			goto out;
+		}
+		fdisk_unref_partition(pa);
+	}
+	r = 0;
+out:
+	fdisk_unref_table(tb);
+	fdisk_unref_script(dp);
+	return r;
+}
+
+/* The table laid out on a sparse scratch file of the target's size and
+ * sector size, never on the disk: a layout libfdisk cannot make (overlaps,
+ * partitions outside the usable range, logicals outside their extended
+ * partition) is found while planning, before any write. */
+int lb_table_check(const struct lb_disk *rec, uint64_t target_sectors)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	_cleanup_free_ char *path = lb_asprintf("%s/lifeboat-table.XXXXXX", tmpdir ? tmpdir : "/tmp");
+	struct fdisk_context *cxt;
+	int fd, r;
+
+	fd = mkstemp(path);
+	if (fd < 0)
+		return lb_err(-errno, "cannot make a scratch file to check the table: %s", strerror(errno));
+	if (ftruncate(fd, (off_t)(target_sectors * rec->sector_size)) < 0) {
+		r = lb_err(-errno, "cannot size the scratch file: %s", strerror(errno));
+		close(fd);
+		unlink(path);
+		return r;
+	}
+	close(fd);
+	cxt = fdisk_new_context();
+	if (!cxt) {
+		unlink(path);
+		return lb_err(-ENOMEM, "cannot set up libfdisk");
+	}
+	fdisk_save_user_sector_size(cxt, rec->physical_sector_size ? rec->physical_sector_size
+								   : rec->sector_size,
+				    rec->sector_size);
+	r = fdisk_assign_device(cxt, path, 0);
+	if (r < 0)
+		r = fdisk_fail(r, path, "libfdisk cannot open the scratch file");
+	else
+		r = table_build(cxt, rec, rec->id);
+	fdisk_unref_context(cxt);
+	unlink(path);
+	return r;
+}
+
+int lb_table_write(const struct lb_disk *rec, const char *path, int fd)
+{
+	struct fdisk_context *cxt = fdisk_new_context();
+	int r;
+
+	(void)fd;
+	if (!cxt)
+		return lb_err(-ENOMEM, "cannot set up libfdisk");
+	r = fdisk_assign_device(cxt, path, 0);
+	if (r < 0) {
+		r = fdisk_fail(r, path, "libfdisk cannot open the disk");
+		goto out;
+	}
+	r = table_build(cxt, rec, path);
+	if (r < 0)
+		goto out;
 	r = fdisk_write_disklabel(cxt);
 	if (r < 0) {
 		r = fdisk_fail(r, path, "cannot write the partition table");
@@ -163,8 +232,6 @@ int lb_table_write(const struct lb_disk *rec, const char *path, int fd)
 	if (r < 0)
 		r = fdisk_fail(r, path, "cannot close the disk");
 out:
-	fdisk_unref_table(tb);
-	fdisk_unref_script(dp);
 	fdisk_unref_context(cxt);
 	return r;
 }

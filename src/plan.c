@@ -12,6 +12,7 @@
  * picked by a guess; a device name alone never matches.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -578,6 +579,9 @@ static void check_disk(struct lb_plan *p, struct lb_plan_disk *pd)
 			   " (migration to a smaller disk is not supported)",
 			d->id, t->path, t->state->size, d->size);
 	check_artifacts(p, pd);
+	if (d->label != LB_LABEL_NONE && t->state && t->state->size >= d->size &&
+	    t->state->sector_size == d->sector_size && lb_table_check(d, t->state->size) < 0)
+		problem(p, "%s: the recorded partition table cannot be made: %s", d->id, lb_errmsg());
 }
 
 int lb_plan_build(struct lb_manifest *m, const struct lb_plan_opts *opts,
@@ -727,6 +731,36 @@ bool lb_plan_all_intact(const struct lb_plan *p)
 		if (p->disks[i].boot_code)
 			return false;
 	return true;
+}
+
+/* Reads every data file the restore will write, chunk by chunk and its
+ * SHA-256, before anything is written: a damaged capture must not cost the
+ * disks it was meant to restore. A problem for each one that fails. */
+int lb_plan_check_data(struct lb_plan *p)
+{
+	unsigned bad = 0;
+
+	for (size_t i = 0; i < p->n_vols; i++) {
+		const struct lb_plan_volume *pv = &p->vols[i];
+		_cleanup_free_ char *path = NULL;
+		int fd;
+
+		if (pv->action != LB_VOL_IMAGE && !pv->extract)
+			continue;
+		path = lb_asprintf("%s/%s", p->m->rt_dir, pv->vol->data->file);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0) {
+			problem(p, "%s: %s: %s", pv->vol->id, path, strerror(errno));
+			bad++;
+			continue;
+		}
+		if (lb_data_verify_file(fd, pv->vol->id, pv->vol->data, NULL) < 0) {
+			problem(p, "%s: its data is damaged: %s", pv->vol->id, lb_errmsg());
+			bad++;
+		}
+		close(fd);
+	}
+	return bad ? -EBADMSG : 0;
 }
 
 bool lb_plan_writes(const struct lb_plan *p)

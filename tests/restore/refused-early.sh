@@ -31,6 +31,7 @@ prepare() {
 		lb_fail "$1: capture failed"
 	good=$LB_WORK/cap-$1 gone=$2
 	sfdisk -q --no-reread --no-tell-kernel --delete "$dev" "$gone"
+	lb_disk_sums "$dev" >/dev/null # settles the backing file after the edit
 }
 
 # reset: after a case that wrote, the disk as prepare left it, so that the
@@ -38,6 +39,7 @@ prepare() {
 reset() {
 	"$LIFEBOAT" restore --yes --quick-format "$good" >/dev/null 2>&1 || lb_fail "cannot reset $dev"
 	sfdisk -q --no-reread --no-tell-kernel --delete "$dev" "$gone"
+	lb_disk_sums "$dev" >/dev/null
 }
 
 # refused NAME CAPTURE: restore --yes exits non-zero and writes no byte.
