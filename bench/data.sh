@@ -200,6 +200,7 @@ done
 truncate -s 1G "$MNT/sparse"
 echo x >>"$MNT/sparse"
 nfiles=$(find "$MNT" -xdev | wc -l)
+copies=$(find "$MNT" -mindepth 1 -maxdepth 1 -name 'usr*' | wc -l)
 sparse_before=$(alloc_bytes "$MNT/sparse")
 sig_src=$(tree_sig "$MNT")
 umount "$MNT"
@@ -211,7 +212,7 @@ part_bytes=$(blockdev --getsize64 "$SRCP")
 dd_blocks=$((part_bytes / 4194304))
 dd_bytes=$((dd_blocks * 4194304))
 printf 'volume: %s, %.0f MB used of %.0f MB (%d entries in %d copies of %s; /sparse: 1 GiB apparent, %d bytes allocated)\n' \
-	"$SRCP" "$((used / 1000000))" "$((part_bytes / 1000000))" "$nfiles" "$(ls -d "$MNT"/usr* 2>/dev/null | wc -l)" "$SOURCE" "$sparse_before"
+	"$SRCP" "$((used / 1000000))" "$((part_bytes / 1000000))" "$nfiles" "$copies" "$SOURCE" "$sparse_before"
 printf 'setup (attach, mkfs, copy; not timed): %.0f s\n' "$(awk -v a="$t_setup" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')"
 
 # ---- the steps ----------------------------------------------------------------

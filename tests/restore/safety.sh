@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What restore must never do (DESIGN.md, "Restore semantics" and "Command
 # line"); every "nothing written" is checked on the whole backing images
-# (lb_disk_sums: SHA-256 of every data extent, and the extent map):
+# (lb_disk_sums: a digest of their contents, holes not read):
 #  (a) excluded disks keep every byte: restore --exclude-disk (by id and by
 #      recorded path); capture --exclude-disk records the disk selected="false"
 #      and restore leaves it alone; --include-disk takes it back in;
@@ -138,7 +138,7 @@ run "(b) compare with p3 mounted" 1 compare "$cap"
 says "(b)" "disk0 $d -> $d .*: excluded \(in use.*${d#/dev/}p3 is mounted on $mnt"
 lb_guard "$cap"
 run "(b) restore with p3 mounted" 1 restore --yes --quick-format "$cap"
-says "(b)" "disk0 -> $d needs recreating but is .*${d#/dev/}p3 is mounted on $mnt"
+says "(b)" "disk0 -> $d needs recreating: .*${d#/dev/}p3 is mounted on $mnt"
 unchanged "(b) restore with a mounted partition"
 umount "$mnt"
 mnt=
@@ -147,7 +147,7 @@ printf 'Filename\tType\tSize\tUsed\tPriority\n%s\tpartition\t65532\t0\t-2\n' "${
 sfdisk -q --no-reread --no-tell-kernel --delete "$d" 3
 sums >"$LB_WORK/sums"
 LIFEBOAT_SWAPS=$LB_WORK/swaps run "(b) restore with p4 active swap" 1 restore --yes --quick-format "$cap"
-says "(b)" "disk0 -> $d needs recreating but is .*${d#/dev/}p4 is active swap"
+says "(b)" "disk0 -> $d needs recreating: .*${d#/dev/}p4 is active swap"
 unchanged "(b) restore with active swap"
 echo "ok (b) a disk with a mounted partition or active swap is refused and unchanged"
 
