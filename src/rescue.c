@@ -428,6 +428,25 @@ static bool vaddr_to_offset(const struct phdr *ph, size_t n, uint64_t vaddr, uin
 
 /* Reads what the dynamic loader needs to know about PATH. A file that is
  * not ELF gives cls 0 and nothing else. */
+
+/* One dynamic-section entry, whichever ELF class. */
+static void dyn_entry(int cls, const uint8_t *p, uint64_t *tag, uint64_t *val)
+{
+	if (cls == ELFCLASS64) {
+		Elf64_Dyn d;
+
+		memcpy(&d, p, sizeof(d));
+		*tag = (uint64_t)d.d_tag;
+		*val = d.d_un.d_val;
+	} else {
+		Elf32_Dyn d;
+
+		memcpy(&d, p, sizeof(d));
+		*tag = (uint64_t)(int64_t)d.d_tag;
+		*val = d.d_un.d_val;
+	}
+}
+
 static int elf_read(const char *path, struct elf_info *ret)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -486,17 +505,7 @@ static int elf_read(const char *path, struct elf_info *ret)
 	for (uint64_t off = 0; off + dynent <= dynsz; off += dynent) {
 		uint64_t tag, val;
 
-		if (ret->cls == ELFCLASS64) {
-			Elf64_Dyn d;
-			memcpy(&d, dyn + off, sizeof(d));
-			tag = (uint64_t)d.d_tag;
-			val = d.d_un.d_val;
-		} else {
-			Elf32_Dyn d;
-			memcpy(&d, dyn + off, sizeof(d));
-			tag = (uint64_t)(int64_t)d.d_tag;
-			val = d.d_un.d_val;
-		}
+		dyn_entry(ret->cls, dyn + off, &tag, &val);
 		if (tag == DT_NULL)
 			break;
 		if (tag == DT_STRTAB)
@@ -515,17 +524,7 @@ static int elf_read(const char *path, struct elf_info *ret)
 	for (uint64_t off = 0; off + dynent <= dynsz; off += dynent) {
 		uint64_t tag, val;
 
-		if (ret->cls == ELFCLASS64) {
-			Elf64_Dyn d;
-			memcpy(&d, dyn + off, sizeof(d));
-			tag = (uint64_t)d.d_tag;
-			val = d.d_un.d_val;
-		} else {
-			Elf32_Dyn d;
-			memcpy(&d, dyn + off, sizeof(d));
-			tag = (uint64_t)(int64_t)d.d_tag;
-			val = d.d_un.d_val;
-		}
+		dyn_entry(ret->cls, dyn + off, &tag, &val);
 		if (tag == DT_NULL)
 			break;
 		if (tag != DT_NEEDED && tag != DT_RPATH && tag != DT_RUNPATH)
