@@ -710,9 +710,12 @@ static int install_deps(struct rs_image *img, const char *host, unsigned depth)
 
 			if (sp)
 				*sp = '\0';
+			/* f is closed by its cleanup attribute, which cppcheck does not see */
 			if (*interp == '/' && access(interp, X_OK) == 0)
+				// cppcheck-suppress resourceLeak
 				return install_host_path(img, interp, NULL, true, depth + 1);
 		}
+		// cppcheck-suppress resourceLeak
 		return 0;
 	}
 	if (ei.interp) {
