@@ -55,6 +55,18 @@ build/tests/lb-wrap: tests/tools/lb-wrap.c $(LIB_OBJS) | build
 check: lifeboat $(UNIT_BINS) build/tests/lb-wrap
 	@tests/run.sh
 
+# static analysis: must stay clean
+lint:
+	cppcheck --quiet --error-exitcode=1 --inline-suppr --enable=warning,performance,portability \
+		--std=c11 -Iinclude --suppress=missingIncludeSystem src/
+
+# the suite under AddressSanitizer and UBSan, in build/asan
+check-asan:
+	rm -rf build/asan && mkdir -p build/asan && git ls-files | tar -cf - -T - | tar -xf - -C build/asan
+	cd build/asan && CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+		LDFLAGS="-fsanitize=address,undefined" $(MAKE) -s lifeboat build/tests/lb-wrap $(UNIT_BINS)
+	cd build/asan && UBSAN_OPTIONS=halt_on_error=1 tests/run.sh
+
 # benchmarks against the tools a user would pick instead (root; minutes)
 bench: lifeboat
 	bench/capture.sh
@@ -79,4 +91,4 @@ install: lifeboat
 clean:
 	rm -rf build lifeboat
 
-.PHONY: all bench check deps demo install clean
+.PHONY: all bench check check-asan deps demo install lint clean
