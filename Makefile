@@ -46,11 +46,11 @@ UNIT_BINS := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRCS))
 
 build/tests/%: tests/unit/%.c $(LIB_OBJS) | build
 	@mkdir -p build/tests
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka) -o $@ $< $(LIB_OBJS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 build/tests/lb-wrap: tests/tools/lb-wrap.c $(LIB_OBJS) | build
 	@mkdir -p build/tests
-	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
 check: lifeboat $(UNIT_BINS) build/tests/lb-wrap
 	@tests/run.sh
@@ -65,7 +65,7 @@ check-asan:
 	rm -rf build/asan && mkdir -p build/asan && git ls-files | tar -cf - -T - | tar -xf - -C build/asan
 	cd build/asan && CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=address,undefined" $(MAKE) -s lifeboat build/tests/lb-wrap $(UNIT_BINS)
-	cd build/asan && UBSAN_OPTIONS=halt_on_error=1 tests/run.sh
+	cd build/asan && UBSAN_OPTIONS=halt_on_error=1 tests/run.sh unit/ capture/ compare/ data/ layouts/ restore/
 
 # benchmarks against the tools a user would pick instead (root; minutes)
 bench: lifeboat

@@ -3,11 +3,19 @@
 # Runs every test: the cmocka unit tests, then each tests/<area>/<case>.sh.
 # A script exits 0 (pass), 77 (skip, e.g. not root) or anything else (fail).
 # Ends with one line: N passed, N failed, N skipped.
-#   tests/run.sh [PATTERN]   runs only the tests whose path contains PATTERN
+#   tests/run.sh [PATTERN...]   runs only the tests whose path contains one
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
-pattern=${1:-}
+patterns=("$@")
+wanted() {
+	local p
+	[ ${#patterns[@]} -eq 0 ] && return 0
+	for p in "${patterns[@]}"; do
+		case $1 in *"$p"*) return 0 ;; esac
+	done
+	return 1
+}
 pass=0 fail=0 skip=0 failed=()
 log_dir=$(mktemp -d)
 trap 'rm -rf "$log_dir"' EXIT
@@ -30,12 +38,12 @@ run_one() {
 
 for t in build/tests/test_*; do
 	[ -x "$t" ] || continue
-	case $t in *"$pattern"*) ;; *) continue ;; esac
+	wanted "unit/$(basename "$t")" || continue
 	run_one "unit/$(basename "$t")" "$t"
 done
 for t in tests/*/*.sh; do
 	[ -f "$t" ] || continue
-	case $t in *"$pattern"*) ;; *) continue ;; esac
+	wanted "${t#tests/}" || continue
 	run_one "${t#tests/}" bash "$t"
 done
 
