@@ -35,7 +35,8 @@
 # met or not. Correctness is checked once, untimed: e2fsck -fn after the image
 # restores, file tree and sparse-file allocation after the archive restores.
 #
-# Usage: sudo bench/data.sh
+# Usage: sudo bench/data.sh    (about 8 min on an idle 2-core VM, 14 min at
+#                                load average 5)
 # Environment: SIZE_GIB (6), DATA_MB (1900 MB of files), RUNS (3), SLOW (20:
 #   a step whose first run takes longer than this many seconds runs only
 #   once; the table says how many runs each median is of), SOURCE (/usr),
@@ -387,9 +388,9 @@ row lb.img.none "lifeboat image --compress none" lb.img
 row pc.zstd "partclone.ext4 | zstd -T0 (level 3)" lb.img
 row pc.a0 "partclone.ext4 -a0 (plain)" lb.img
 row e2i "e2image -ra (sparse raw file)" lb.img
-row fsa "fsarchiver -j$NPROC savefs" lb.img
+row fsa "fsarchiver -j$NPROC savefs (default zstd -8)" lb.img
 [ -f "$OUT/vol.fsa" ] && printf '  (fsarchiver archive compression: %s)\n' \
-	"$(fsarchiver archinfo "$OUT/vol.fsa" 2>&1 | sed -n 's/^Archive compression level:[[:space:]]*//p' | head -n 1)"
+	"$(fsarchiver archinfo "$OUT/vol.fsa" 2>&1 | sed -n 's/^Compression level:[[:space:]]*//p' | head -n 1)"
 echo "-- image restore"
 row lb.plan "lifeboat restore --dry-run (plan only)" lb.img.rst 0
 row lb.img.rst "lifeboat restore (zstd image)" lb.img.rst

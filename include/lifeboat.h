@@ -592,6 +592,11 @@ int lb_image_capture(const char *disk_path, int disk_fd, const struct lb_volume 
 		     uint64_t *ret_size);
 int lb_image_restore(int data_fd, const char *name, const struct lb_artifact *a, int dev_fd,
 		     uint64_t dev_size, void (*progress)(void *, uint64_t), void *pud);
+/* direct_fd: the same device opened with O_DIRECT (or -1); aligned extents
+ * go through it */
+int lb_image_restore_direct(int data_fd, const char *name, const struct lb_artifact *a, int dev_fd,
+			    int direct_fd, uint64_t dev_size, void (*progress)(void *, uint64_t),
+			    void *pud);
 int lb_data_verify_file(int data_fd, const char *name, const struct lb_artifact *a,
 			uint64_t *ret_bytes);
 int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude, int out_fd,

@@ -577,8 +577,9 @@ static void decompress_job(struct pipeline *pl, struct job *j)
 	if (r->compression && j->stored_len != j->raw_len) {
 		size_t n;
 
-		j->raw = malloc(j->raw_len ? j->raw_len : 1);
-		if (!j->raw) {
+		/* page-aligned, so a restore can write it with O_DIRECT */
+		if (posix_memalign((void **)&j->raw, 4096, j->raw_len ? j->raw_len : 1) != 0) {
+			j->raw = NULL;
 			j->err = -ENOMEM;
 			return;
 		}

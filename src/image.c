@@ -114,8 +114,28 @@ int lb_image_capture(const char *disk_path, int disk_fd, const struct lb_volume 
 	return lb_dw_close(c.w, sha256, ret_size);
 }
 
+/* Writes one extent: straight to the device (O_DIRECT: no page cache to
+ * fill and flush at the end, so writing overlaps reading and decompressing)
+ * when it is aligned for that, through the page cache otherwise. */
+static int write_extent(int dev_fd, int direct_fd, const uint8_t *p, uint64_t len, uint64_t off)
+{
+	if (direct_fd >= 0 && off % 4096 == 0 && len % 4096 == 0 && (uintptr_t)p % 4096 == 0) {
+		int r = lb_pwrite_all(direct_fd, p, (size_t)len, off);
+
+		if (r != -EINVAL)
+			return r;
+	}
+	return lb_pwrite_all(dev_fd, p, (size_t)len, off);
+}
+
 int lb_image_restore(int data_fd, const char *name, const struct lb_artifact *a, int dev_fd,
 		     uint64_t dev_size, lb_progress_fn progress, void *pud)
+{
+	return lb_image_restore_direct(data_fd, name, a, dev_fd, -1, dev_size, progress, pud);
+}
+
+int lb_image_restore_direct(int data_fd, const char *name, const struct lb_artifact *a, int dev_fd,
+			    int direct_fd, uint64_t dev_size, lb_progress_fn progress, void *pud)
 {
 	struct lb_dr *r = NULL;
 	struct lb_chunk ch;
@@ -140,7 +160,7 @@ int lb_image_restore(int data_fd, const char *name, const struct lb_artifact *a,
 		const uint8_t *p = ch.data;
 
 		for (uint32_t i = 0; e > 0 && i < ch.n_ext; i++) {
-			int w = lb_pwrite_all(dev_fd, p, (size_t)ch.ext[i].len, ch.ext[i].off);
+			int w = write_extent(dev_fd, direct_fd, p, ch.ext[i].len, ch.ext[i].off);
 
 			if (w < 0) {
 				e = lb_err(w, "%s: cannot write at byte %" PRIu64 ": %s", name, ch.ext[i].off,
@@ -161,6 +181,8 @@ int lb_image_restore(int data_fd, const char *name, const struct lb_artifact *a,
 	}
 	lb_dr_close(r);
 	if (e >= 0 && fsync(dev_fd) < 0)
+		e = lb_err(-errno, "%s: cannot sync: %s", name, strerror(errno));
+	if (e >= 0 && direct_fd >= 0 && fsync(direct_fd) < 0)
 		e = lb_err(-errno, "%s: cannot sync: %s", name, strerror(errno));
 	return e;
 }

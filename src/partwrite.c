@@ -295,6 +295,21 @@ int lb_partition_node_name(const char *sysname, uint32_t number, char **ret)
 	return -ENOENT;
 }
 
+static bool dev_is_devtmpfs(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char mp[1024], type[64];
+
+		if (sscanf(line, "%*s %*s %*s %*s %1023s", mp) == 1 && strcmp(mp, "/dev") == 0 &&
+		    strstr(line, " - ") && sscanf(strstr(line, " - "), " - %63s", type) == 1)
+			return strcmp(type, "devtmpfs") == 0;
+	}
+	return false;
+}
+
 int lb_partition_node(const char *sysname, uint32_t number, char **ret)
 {
 	_cleanup_free_ char *name = NULL, *devf = NULL, *dev = NULL;
@@ -311,10 +326,18 @@ int lb_partition_node(const char *sysname, uint32_t number, char **ret)
 	*ret = lb_asprintf("/dev/%s", name);
 	/* devtmpfs makes the node; wait for it, and make it ourselves where
 	 * nothing does (a bare /dev) */
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < 500; i++) {
 		if (stat(*ret, &st) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == makedev(maj, min))
 			return 0;
 		usleep(20000);
+	}
+	/* devtmpfs makes every node itself and never removes one made by
+	 * someone else: a node of ours would outlive the partition */
+	if (dev_is_devtmpfs()) {
+		r = -ETIMEDOUT;
+		free(*ret);
+		*ret = NULL;
+		return r;
 	}
 	unlink(*ret);
 	if (mknod(*ret, S_IFBLK | 0600, makedev(maj, min)) < 0) {

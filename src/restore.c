@@ -215,9 +215,22 @@ static int image_volume(const struct lb_plan *p, const struct lb_plan_volume *pv
 		return dfd;
 	}
 	say(o, "%s: writing its image onto %s (%s)", v->id, node, v->data->file);
-	lb_progress_begin(&pr, v->id, 0);
-	r = lb_image_restore(dfd, v->id, v->data, fd, size, lb_progress_update, &pr);
-	lb_progress_end(&pr);
+	/* what went through the page cache so far (wiped signatures, zeros)
+	 * must be on the device and gone from the cache before O_DIRECT writes
+	 * the same blocks, or a late writeback would undo them */
+	r = fsync(fd) < 0 ? lb_err(-errno, "%s: cannot sync: %s", node, strerror(errno)) : 0;
+	if (r >= 0) {
+		int direct = -1;
+
+		ioctl(fd, BLKFLSBUF, 0);
+		if (!getenv("LIFEBOAT_NO_DIRECT"))
+			direct = open(node, O_WRONLY | O_CLOEXEC | O_DIRECT);
+		lb_progress_begin(&pr, v->id, 0);
+		r = lb_image_restore_direct(dfd, v->id, v->data, fd, direct, size, lb_progress_update, &pr);
+		lb_progress_end(&pr);
+		if (direct >= 0)
+			close(direct);
+	}
 	close(dfd);
 	close(fd);
 	if (r < 0)

@@ -10,6 +10,7 @@ for layout in gpt-server mbr-logical 4kn gpt-odd hostile-labels whole-disk multi
 	lb_workdir
 	lb_build_layout "$layout" >/dev/null
 	mapfile -t disks <"$LB_WORK/disks"
+	for d in "${disks[@]}"; do lb_new_disk_id "$d"; done # no other test's twin
 	args=()
 	for d in "${disks[@]}"; do args+=(--disk "$d"); done
 	cap=$("$LIFEBOAT" capture --output "$LB_WORK/cap" "${args[@]}") ||

@@ -9,6 +9,7 @@ lb_workdir
 lb_build_layout mbr-logical >/dev/null
 mapfile -t disks <"$LB_WORK/disks"
 d=${disks[0]}
+lb_new_disk_id "$d" # no other test's twin
 "$LIFEBOAT" capture --data none --output "$LB_WORK/cap" --disk "$d" >/dev/null 2>&1 || lb_fail "capture failed"
 lb_oracle "$d" >"$LB_WORK/before"
 lb_wipe "$d" 2>/dev/null

@@ -11,6 +11,7 @@ for point in after-table after-volume; do
 	lb_workdir
 	lb_build_layout gpt-server >/dev/null
 	mapfile -t disks <"$LB_WORK/disks"
+	for d in "${disks[@]}"; do lb_new_disk_id "$d"; done # no other test's twin
 	"$LIFEBOAT" capture --output "$LB_WORK/cap" "${disks[@]/#/--disk=}" >/dev/null 2>&1 ||
 		lb_fail "capture failed"
 	lb_oracle "${disks[@]}" >"$LB_WORK/before"

@@ -13,6 +13,7 @@ trap 'umount -q "$mnt" 2>/dev/null || true; lb_cleanup' EXIT
 lb_build_layout gpt-server >/dev/null
 mapfile -t disks <"$LB_WORK/disks"
 d=${disks[0]}
+lb_new_disk_id "$d" # no other test's twin
 # the capture sees p5 mounted read-only on / (an image, not an archive of
 # this host's real root)
 mm=$(cat "/sys/class/block/$(basename "$d")p5/dev")

@@ -11,6 +11,7 @@ for layout in $layouts; do
 	lb_workdir
 	lb_build_layout "$layout" >/dev/null
 	mapfile -t disks <"$LB_WORK/disks"
+	for d in "${disks[@]}"; do lb_new_disk_id "$d"; done # no other test's twin
 	"$LIFEBOAT" capture --output "$LB_WORK/cap" "${disks[@]/#/--disk=}" >/dev/null 2>&1 ||
 		lb_fail "$layout: capture failed"
 	lb_oracle "${disks[@]}" >"$LB_WORK/before"
