@@ -149,24 +149,21 @@ static unsigned check_data(const struct lb_plan *done, const struct lb_plan *aft
 			}
 		}
 		if (pv->extract) {
-			char tmpl[] = "/tmp/lifeboat-check.XXXXXX";
 			_cleanup_free_ char *path = lb_asprintf("%s/%s", done->m->rt_dir, v->data->file);
+			char *mnt = NULL;
 			unsigned diffs = 0;
 			int fd;
 
-			if (!mkdtemp(tmpl) || mount(node, tmpl, v->type, MS_RDONLY, NULL) < 0) {
-				printf("drill: %s: cannot mount it to compare its files: %s\n", v->id,
-				       strerror(errno));
-				rmdir(tmpl);
+			if (lb_mount_tmp(node, v->type, true, &mnt) < 0) {
+				printf("drill: %s: cannot compare its files: %s\n", v->id, lb_errmsg());
 				bad++;
 				continue;
 			}
 			fd = open(path, O_RDONLY | O_CLOEXEC);
-			r = fd < 0 ? -errno : lb_archive_compare(fd, v->id, tmpl, &diffs);
+			r = fd < 0 ? -errno : lb_archive_compare(fd, v->id, mnt, &diffs);
 			if (fd >= 0)
 				close(fd);
-			umount(tmpl);
-			rmdir(tmpl);
+			lb_umount_tmp(mnt);
 			if (r < 0) {
 				printf("drill: %s: cannot compare: %s\n", v->id, lb_errmsg());
 				bad++;

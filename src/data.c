@@ -138,25 +138,6 @@ struct capture_ctx {
 	int err;
 };
 
-static int mount_ro(const struct lb_volume *v, const char *node, char **ret_dir)
-{
-	char tmpl[] = "/tmp/lifeboat-mnt.XXXXXX";
-
-	if (!mkdtemp(tmpl))
-		return lb_err(-errno, "cannot make a mount point: %s", strerror(errno));
-	/* noload: a journal is not replayed, so nothing is written */
-	if (mount(node, tmpl, v->type, MS_RDONLY,
-		  strcmp(v->type, "ext3") == 0 || strcmp(v->type, "ext4") == 0 ? "noload" : NULL) < 0) {
-		int e = errno;
-
-		rmdir(tmpl);
-		return lb_err(-e, "%s: cannot mount %s read-only to archive it: %s", v->id, node,
-			      strerror(e));
-	}
-	*ret_dir = lb_strdup(tmpl);
-	return 0;
-}
-
 static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volume *v, void *ud)
 {
 	struct capture_ctx *c = ud;
@@ -213,9 +194,11 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 				r = lb_err(-ENODEV, "%s: no device node to mount for archiving", v->id);
 				goto done;
 			}
-			r = mount_ro(v, p->path, &mnt);
-			if (r < 0)
+			r = lb_mount_tmp(p->path, v->type, true, &mnt);
+			if (r < 0) {
+				r = lb_err(r, "%s: to archive it read-only: %s", v->id, lb_errmsg());
 				goto done;
+			}
 			root = mnt;
 		}
 		excl[n_excl++] = (char *)o->outdir;
@@ -242,10 +225,7 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 				(double)pr.bytes / 1048576.0, (double)size / 1048576.0, secs);
 	}
 done:
-	if (mnt) {
-		umount(mnt);
-		rmdir(mnt);
-	}
+	lb_umount_tmp(TAKE_PTR(mnt));
 	if (dfd >= 0)
 		close(dfd);
 	close(out);

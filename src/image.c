@@ -75,14 +75,9 @@ static int add_run(void *ud, uint64_t off, uint64_t len)
 	return lb_dw_read_extent(c->w, c->fd, c->base, off, len);
 }
 
-static bool is_ext(const char *type)
-{
-	return strcmp(type, "ext2") == 0 || strcmp(type, "ext3") == 0 || strcmp(type, "ext4") == 0;
-}
-
 int lb_image_used_bytes(const char *disk_path, const struct lb_volume *v, uint64_t *ret)
 {
-	if (is_ext(v->type))
+	if (lb_type_is_ext(v->type))
 		return ext_used_runs(disk_path, v->rt_offset, NULL, NULL, ret);
 	*ret = v->rt_size;
 	return 0;
@@ -100,7 +95,7 @@ int lb_image_capture(const char *disk_path, int disk_fd, const struct lb_volume 
 	if (r < 0)
 		return r;
 	lb_dw_set_progress(c.w, progress, pud);
-	if (is_ext(v->type)) {
+	if (lb_type_is_ext(v->type)) {
 		r = ext_used_runs(disk_path, v->rt_offset, add_run, &c, NULL);
 	} else {
 		for (uint64_t off = 0; r >= 0 && off < v->rt_size; off += WHOLE_STEP)

@@ -408,3 +408,9 @@ void lb_manifest_warn(struct lb_manifest *m, const char *fmt, ...)
 	APPEND(m->rt_warnings, m->n_rt_warnings, msg);
 	pthread_mutex_unlock(&lock);
 }
+
+bool lb_type_is_ext(const char *type)
+{
+	return type && (strcmp(type, "ext2") == 0 || strcmp(type, "ext3") == 0 ||
+			strcmp(type, "ext4") == 0);
+}

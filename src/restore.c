@@ -245,7 +245,7 @@ static int extract_volume(const struct lb_plan *p, const struct lb_plan_volume *
 {
 	const struct lb_volume *v = pv->vol;
 	_cleanup_free_ char *node = NULL;
-	char tmpl[] = "/tmp/lifeboat-extract.XXXXXX";
+	char *mnt = NULL;
 	struct lb_progress pr;
 	uint64_t size;
 	int dfd, r;
@@ -253,19 +253,14 @@ static int extract_volume(const struct lb_plan *p, const struct lb_plan_volume *
 	r = volume_node(pv, &node, &size);
 	if (r < 0)
 		return r;
-	if (!mkdtemp(tmpl))
-		return lb_err(-errno, "cannot make a mount point: %s", strerror(errno));
-	if (mount(node, tmpl, v->type, 0, NULL) < 0) {
-		r = lb_err(-errno, "%s: cannot mount %s (%s) to extract its files: %s", v->id, node,
-			   v->type, strerror(errno));
-		rmdir(tmpl);
-		return r;
-	}
+	r = lb_mount_tmp(node, v->type, false, &mnt);
+	if (r < 0)
+		return lb_err(r, "%s: to extract its files: %s", v->id, lb_errmsg());
 	dfd = open_data(p->m, v);
 	if (dfd >= 0) {
 		say(o, "%s: extracting its files onto %s (%s)", v->id, node, v->data->file);
 		lb_progress_begin(&pr, v->id, 0);
-		r = lb_archive_extract(dfd, v->id, v->data, tmpl, lb_progress_update, &pr);
+		r = lb_archive_extract(dfd, v->id, v->data, mnt, lb_progress_update, &pr);
 		lb_progress_end(&pr);
 		close(dfd);
 		if (r >= 0)
@@ -274,9 +269,8 @@ static int extract_volume(const struct lb_plan *p, const struct lb_plan_volume *
 	} else {
 		r = dfd;
 	}
-	if (umount(tmpl) < 0 && r >= 0)
-		r = lb_err(-errno, "%s: cannot unmount %s: %s", v->id, node, strerror(errno));
-	rmdir(tmpl);
+	if (lb_umount_tmp(mnt) < 0 && r >= 0)
+		r = lb_err(-EBUSY, "%s: %s", v->id, lb_errmsg());
 	if (r >= 0)
 		r = flush_device(node);
 	return r;
@@ -407,7 +401,7 @@ static int write_marker_in_root(struct lb_plan *p, const struct lb_restore_opts 
 {
 	const struct lb_plan_volume *root = NULL;
 	_cleanup_free_ char *node = NULL, *dir = NULL, *path = NULL, *logdir = NULL;
-	char tmpl[] = "/tmp/lifeboat-root.XXXXXX";
+	char *tmpl = NULL;
 	int r;
 
 	for (size_t i = 0; i < p->n_vols; i++)
@@ -439,14 +433,9 @@ static int write_marker_in_root(struct lb_plan *p, const struct lb_restore_opts 
 	} else {
 		node = lb_strdup(root->pd->target->path);
 	}
-	if (!mkdtemp(tmpl))
-		return lb_err(-errno, "cannot make a mount point: %s", strerror(errno));
-	if (mount(node, tmpl, root->vol->type, 0, NULL) < 0) {
-		r = lb_err(-errno, "cannot mount the restored root %s (%s) to write the marker: %s", node,
-			   root->vol->type, strerror(errno));
-		rmdir(tmpl);
-		return r;
-	}
+	r = lb_mount_tmp(node, root->vol->type, false, &tmpl);
+	if (r < 0)
+		return lb_err(r, "the restored root, to write the marker: %s", lb_errmsg());
 	dir = lb_asprintf("%s/var/lib/lifeboat", tmpl);
 	r = lb_mkdir_p(dir, 0755);
 	if (r >= 0) {
@@ -466,9 +455,8 @@ static int write_marker_in_root(struct lb_plan *p, const struct lb_restore_opts 
 			lb_write_file(dst, buf, (size_t)n, 0600);
 		}
 	}
-	if (umount(tmpl) < 0 && r >= 0)
-		r = lb_err(-errno, "cannot unmount the restored root: %s", strerror(errno));
-	rmdir(tmpl);
+	if (lb_umount_tmp(tmpl) < 0 && r >= 0)
+		r = lb_err(-EBUSY, "the restored root: %s", lb_errmsg());
 	if (r >= 0)
 		say(o, "%s: restore-session marker written (/var/lib/lifeboat/restore-session.xml)",
 		    root->vol->id);

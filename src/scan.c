@@ -250,11 +250,6 @@ static int probe_volume(const struct lb_disk *d, int fd, struct lb_volume *v)
 	return 0;
 }
 
-static bool is_ext(const char *type)
-{
-	return strcmp(type, "ext2") == 0 || strcmp(type, "ext3") == 0 || strcmp(type, "ext4") == 0;
-}
-
 /* Probes a volume and reads the geometry that recreating it needs. */
 static int scan_volume(const struct lb_disk *d, int fd, const struct lb_sysinfo *si,
 		       struct lb_volume *v, struct lb_manifest *warnings, bool geometry)
@@ -267,7 +262,7 @@ static int scan_volume(const struct lb_disk *d, int fd, const struct lb_sysinfo 
 		return r;
 	if (!geometry)
 		r = 0;
-	else if (is_ext(v->type))
+	else if (lb_type_is_ext(v->type))
 		r = lb_ext_read_geom(d->path, v->rt_offset, &v->ext);
 	else if (strcmp(v->type, "vfat") == 0)
 		r = lb_vfat_read_geom(fd, v->rt_offset, &v->vfat);

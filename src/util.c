@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -678,5 +679,42 @@ char *lb_unescape_octal(const char *s)
 			*o++ = *s++;
 		}
 	}
+	return r;
+}
+
+/* Mounts NODE (TYPE) on a new directory under /tmp. A read-only mount of
+ * ext3/ext4 uses noload: its journal is not replayed, so nothing is
+ * written. Undo with lb_umount_tmp. */
+int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_dir)
+{
+	char tmpl[] = "/tmp/lifeboat-mnt.XXXXXX";
+	const char *data = NULL;
+
+	if (readonly && (strcmp(type, "ext3") == 0 || strcmp(type, "ext4") == 0))
+		data = "noload";
+	if (!mkdtemp(tmpl))
+		return lb_err(-errno, "cannot make a mount point: %s", strerror(errno));
+	if (mount(node, tmpl, type, readonly ? MS_RDONLY : 0, data) < 0) {
+		int e = errno;
+
+		rmdir(tmpl);
+		return lb_err(-e, "cannot mount %s (%s): %s", node, type, strerror(e));
+	}
+	*ret_dir = lb_strdup(tmpl);
+	return 0;
+}
+
+/* Unmounts and removes what lb_mount_tmp made, and frees DIR. */
+int lb_umount_tmp(char *dir)
+{
+	int r = 0;
+
+	if (!dir)
+		return 0;
+	if (umount(dir) < 0)
+		r = lb_err(-errno, "cannot unmount %s: %s", dir, strerror(errno));
+	else
+		rmdir(dir);
+	free(dir);
 	return r;
 }
