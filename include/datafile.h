@@ -32,7 +32,11 @@ struct lb_dw;
 int lb_dw_open(int fd, uint32_t kind, uint64_t vol_size, uint32_t block_size, int level,
 	       struct lb_dw **ret);
 void lb_dw_set_progress(struct lb_dw *w, lb_progress_fn fn, void *ud);
-int lb_dw_read_extent(struct lb_dw *w, int dev_fd, uint64_t base, uint64_t off, uint64_t len);
+/* Images: the device the volume is read from (fd, and the same opened with
+ * O_DIRECT or -1), the volume starting at byte base; then its extents, in
+ * order, in bytes of the volume. */
+void lb_dw_set_device(struct lb_dw *w, int fd, int direct_fd, uint64_t base);
+int lb_dw_add_extent(struct lb_dw *w, uint64_t off, uint64_t len);
 int lb_dw_write(struct lb_dw *w, const void *buf, size_t len);
 /* Returns: 0 and the file's SHA-256 and size; frees w either way. */
 int lb_dw_close(struct lb_dw *w, char sha256[65], uint64_t *ret_size);
@@ -48,5 +52,10 @@ int lb_dr_next(struct lb_dr *r, struct lb_chunk *ret);
 /* The SHA-256 of everything read; call after lb_dr_next returned 0. */
 int lb_dr_finish(struct lb_dr *r, char sha256[65]);
 void lb_dr_close(struct lb_dr *r);
+/* Called on the worker threads with each chunk once it is checked, in no
+ * particular order (before lb_dr_next hands it out); < 0 with lb_err()
+ * fails that chunk. Set before the first lb_dr_next. */
+typedef int (*lb_chunk_sink_fn)(void *ud, const struct lb_chunk *ch);
+void lb_dr_set_sink(struct lb_dr *r, lb_chunk_sink_fn fn, void *ud);
 
 #endif

@@ -503,7 +503,7 @@ int lb_plan_build(struct lb_manifest *m, const struct lb_plan_opts *opts,
 void lb_plan_free(struct lb_plan *p);	/* frees the targets too */
 bool lb_plan_all_intact(const struct lb_plan *p);
 bool lb_plan_writes(const struct lb_plan *p);
-int lb_plan_check_data(struct lb_plan *p);
+int lb_plan_check_data(struct lb_plan *p, bool whole);
 int lb_plan_print(const struct lb_plan *p, FILE *f);
 int lb_plan_print_json(const struct lb_plan *p, FILE *f);
 const char *lb_match_name(enum lb_match h);
@@ -600,6 +600,11 @@ int lb_image_restore(int data_fd, const char *name, const struct lb_artifact *a,
 int lb_image_restore_direct(int data_fd, const char *name, const struct lb_artifact *a, int dev_fd,
 			    int direct_fd, uint64_t dev_size, void (*progress)(void *, uint64_t),
 			    void *pud);
+/* Header, every chunk's framing, index, trailer and size, without the data. */
+int lb_data_check_framing(int fd, const char *name, const struct lb_artifact *a);
+/* The framing, then the whole file against its SHA-256 (the damaged chunk
+ * named when there is one), nothing decompressed. */
+int lb_data_check_sum(int fd, const char *name, const struct lb_artifact *a);
 int lb_data_verify_file(int data_fd, const char *name, const struct lb_artifact *a,
 			uint64_t *ret_bytes);
 int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude, int out_fd,

@@ -302,7 +302,7 @@ int cmd_drill(int argc, char **argv)
 	}
 	lb_plan_print(p, stdout);
 	fflush(stdout);
-	if (p->n_problems || lb_plan_check_data(p) < 0) {
+	if (p->n_problems || lb_plan_check_data(p, true) < 0) {
 		for (size_t i = 0; i < p->n_problems; i++)
 			printf("problem: %s\n", lb_esc(p->problems[i]));
 		lb_warn("drill: the plan has problems; nothing was restored");

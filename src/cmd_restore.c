@@ -2,7 +2,7 @@
 /* lifeboat restore [--dry-run] [--yes] [--quick-format|--full-format]
  *                  [--exclude-disk D]... [--include-disk D]...
  *                  [--disk-map FROM=TO]... [--data|--no-data]
- *                  [--marker PATH] CAPTURE
+ *                  [--marker PATH] [--single-pass] CAPTURE
  *
  * load → plan (checked whole) → show → confirm → write → marker. */
 #include <errno.h>
@@ -31,7 +31,7 @@ static void help(FILE *f)
 	fputs("Usage: lifeboat restore [--dry-run] [--yes] [--quick-format|--full-format]\n"
 	      "                        [--exclude-disk D]... [--include-disk D]...\n"
 	      "                        [--disk-map FROM=TO]... [--data|--no-data]\n"
-	      "                        [--marker PATH] CAPTURE\n\n"
+	      "                        [--marker PATH] [--single-pass] CAPTURE\n\n"
 	      "Recreate this machine's disks from CAPTURE: every disk that is not intact\n"
 	      "gets its recorded partition table, identities and boot code back, and its\n"
 	      "volumes are made again with their UUIDs, labels and geometry. Intact and\n"
@@ -50,6 +50,11 @@ static void help(FILE *f)
 	      "                           only\n"
 	      "      --marker PATH        write the restore-session marker to PATH instead\n"
 	      "                           of the restored root filesystem\n"
+	      "      --single-pass        read the capture's data once: before the first\n"
+	      "                           write check only each data file's framing, and\n"
+	      "                           each chunk just before it is written (a damaged\n"
+	      "                           chunk then fails its volume halfway); without it\n"
+	      "                           every byte is checked first\n"
 	      "  -h, --help               show this help\n\n"
 	      "Without --yes it asks on a terminal and refuses when there is none.\n",
 	      f);
@@ -103,7 +108,7 @@ static FILE *open_log(char **ret_path)
 
 int cmd_restore(int argc, char **argv)
 {
-	enum { OPT_DATA = 0x200, OPT_NO_DATA, OPT_MARKER };
+	enum { OPT_DATA = 0x200, OPT_NO_DATA, OPT_MARKER, OPT_SINGLE_PASS };
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "yes", no_argument, NULL, 'y' },
@@ -112,6 +117,7 @@ int cmd_restore(int argc, char **argv)
 		{ "data", no_argument, NULL, OPT_DATA },
 		{ "no-data", no_argument, NULL, OPT_NO_DATA },
 		{ "marker", required_argument, NULL, OPT_MARKER },
+		{ "single-pass", no_argument, NULL, OPT_SINGLE_PASS },
 		{ "help", no_argument, NULL, 'h' },
 		LB_PLAN_LONGOPTS,
 		{ 0 },
@@ -121,7 +127,7 @@ int cmd_restore(int argc, char **argv)
 	struct lb_manifest *m = NULL;
 	struct lb_plan *p = NULL;
 	_cleanup_free_ char *log_path = NULL, *instance = NULL;
-	bool dry = false, yes = false, quick = false, full = false;
+	bool dry = false, yes = false, quick = false, full = false, single_pass = false;
 	int c, code = LB_EXIT_USAGE, r;
 
 	while ((c = getopt_long(argc, argv, "nyqfh", opts, NULL)) != -1) {
@@ -153,6 +159,9 @@ int cmd_restore(int argc, char **argv)
 			break;
 		case OPT_MARKER:
 			ro.marker = optarg;
+			break;
+		case OPT_SINGLE_PASS:
+			single_pass = true;
 			break;
 		case 'h':
 			help(stdout);
@@ -203,15 +212,17 @@ int cmd_restore(int argc, char **argv)
 		goto out;
 	}
 	{
-		/* the data is read once, whole, before the question and before
-		 * any write: a damaged capture costs no disk */
+		/* before the question and before any write: every data file,
+		 * every byte against its SHA-256 (a damaged capture costs no
+		 * disk); with --single-pass only its framing */
 		bool any = false;
 
 		for (size_t i = 0; i < p->n_vols; i++)
 			any |= p->vols[i].action == LB_VOL_IMAGE || p->vols[i].extract;
 		if (any) {
-			lb_warn("restore: checking the capture's data files before anything is written");
-			if (lb_plan_check_data(p) < 0) {
+			lb_warn("restore: checking the capture's data files%s before anything is written",
+				single_pass ? " (their framing: --single-pass)" : "");
+			if (lb_plan_check_data(p, !single_pass) < 0) {
 				for (size_t i = 0; i < p->n_problems; i++)
 					printf("problem: %s\n", lb_esc(p->problems[i]));
 				lb_warn("restore: refusing: the capture's data is damaged; nothing was written");

@@ -62,17 +62,9 @@ static int ext_used_runs(const char *dev, uint64_t offset, int (*fn)(void *, uin
 	return r;
 }
 
-struct image_ctx {
-	struct lb_dw *w;
-	int fd;
-	uint64_t base;
-};
-
 static int add_run(void *ud, uint64_t off, uint64_t len)
 {
-	struct image_ctx *c = ud;
-
-	return lb_dw_read_extent(c->w, c->fd, c->base, off, len);
+	return lb_dw_add_extent(ud, off, len);
 }
 
 int lb_image_used_bytes(const char *disk_path, const struct lb_volume *v, uint64_t *ret)
@@ -87,26 +79,31 @@ int lb_image_capture(const char *disk_path, int disk_fd, const struct lb_volume 
 		     int level, lb_progress_fn progress, void *pud, char sha256[65],
 		     uint64_t *ret_size)
 {
-	struct image_ctx c = { .fd = disk_fd, .base = v->rt_offset };
 	uint32_t bs = v->ext ? v->ext->block_size : 4096;
-	int r;
+	struct lb_dw *w = NULL;
+	int direct, r;
 
-	r = lb_dw_open(out_fd, LB_CONTAINER_IMAGE, v->rt_size, bs, level, &c.w);
+	r = lb_dw_open(out_fd, LB_CONTAINER_IMAGE, v->rt_size, bs, level, &w);
 	if (r < 0)
 		return r;
-	lb_dw_set_progress(c.w, progress, pud);
+	/* the data is read once: straight from the device, not via the cache */
+	direct = getenv("LIFEBOAT_NO_DIRECT") ? -1 : open(disk_path, O_RDONLY | O_CLOEXEC | O_DIRECT);
+	lb_dw_set_device(w, disk_fd, direct, v->rt_offset);
+	lb_dw_set_progress(w, progress, pud);
 	if (lb_type_is_ext(v->type)) {
-		r = ext_used_runs(disk_path, v->rt_offset, add_run, &c, NULL);
+		r = ext_used_runs(disk_path, v->rt_offset, add_run, w, NULL);
 	} else {
 		for (uint64_t off = 0; r >= 0 && off < v->rt_size; off += WHOLE_STEP)
-			r = lb_dw_read_extent(c.w, disk_fd, v->rt_offset, off,
-					      v->rt_size - off < WHOLE_STEP ? v->rt_size - off : WHOLE_STEP);
+			r = lb_dw_add_extent(w, off,
+					     v->rt_size - off < WHOLE_STEP ? v->rt_size - off : WHOLE_STEP);
 	}
-	if (r < 0) {
-		lb_dw_abort(c.w);
-		return r;
-	}
-	return lb_dw_close(c.w, sha256, ret_size);
+	if (r < 0)
+		lb_dw_abort(w);
+	else
+		r = lb_dw_close(w, sha256, ret_size);
+	if (direct >= 0)
+		close(direct);
+	return r;
 }
 
 /* Writes one extent: straight to the device (O_DIRECT: no page cache to
@@ -129,9 +126,32 @@ int lb_image_restore(int data_fd, const char *name, const struct lb_artifact *a,
 	return lb_image_restore_direct(data_fd, name, a, dev_fd, -1, dev_size, progress, pud);
 }
 
+struct sink_ctx {
+	const char *name;
+	int dev_fd, direct_fd;
+};
+
+/* On a worker thread: one checked chunk onto the device. */
+static int write_chunk(void *ud, const struct lb_chunk *ch)
+{
+	const struct sink_ctx *c = ud;
+	const uint8_t *p = ch->data;
+
+	for (uint32_t i = 0; i < ch->n_ext; i++) {
+		int w = write_extent(c->dev_fd, c->direct_fd, p, ch->ext[i].len, ch->ext[i].off);
+
+		if (w < 0)
+			return lb_err(w, "cannot write at byte %" PRIu64 ": %s", ch->ext[i].off,
+				      strerror(-w));
+		p += ch->ext[i].len;
+	}
+	return 0;
+}
+
 int lb_image_restore_direct(int data_fd, const char *name, const struct lb_artifact *a, int dev_fd,
 			    int direct_fd, uint64_t dev_size, lb_progress_fn progress, void *pud)
 {
+	struct sink_ctx sc = { .name = name, .dev_fd = dev_fd, .direct_fd = direct_fd };
 	struct lb_dr *r = NULL;
 	struct lb_chunk ch;
 	char sum[65];
@@ -151,19 +171,10 @@ int lb_image_restore_direct(int data_fd, const char *name, const struct lb_artif
 		lb_dr_close(r);
 		return e;
 	}
+	/* the workers write each chunk as soon as it is checked; this thread
+	 * reads the file and counts */
+	lb_dr_set_sink(r, write_chunk, &sc);
 	while ((e = lb_dr_next(r, &ch)) > 0) {
-		const uint8_t *p = ch.data;
-
-		for (uint32_t i = 0; e > 0 && i < ch.n_ext; i++) {
-			int w = write_extent(dev_fd, direct_fd, p, ch.ext[i].len, ch.ext[i].off);
-
-			if (w < 0) {
-				e = lb_err(w, "%s: cannot write at byte %" PRIu64 ": %s", name, ch.ext[i].off,
-					   strerror(-w));
-				break;
-			}
-			p += ch.ext[i].len;
-		}
 		done += ch.len;
 		if (progress)
 			progress(pud, done);

@@ -230,6 +230,19 @@ static int image_volume(const struct lb_plan *p, const struct lb_plan_volume *pv
 		lb_progress_end(&pr);
 		if (direct >= 0)
 			close(direct);
+		if (r < 0) {
+			/* part of an image is no filesystem: nothing may mount it
+			 * (a run with a sound capture makes it again) */
+			_cleanup_free_ char *why = lb_strdup(lb_errmsg());
+
+			if (fsync(fd) >= 0 && ioctl(fd, BLKFLSBUF, 0) >= 0 &&
+			    lb_wipe_signatures(fd, 0, size, pv->pd->disk->sector_size) >= 0 && fsync(fd) >= 0)
+				r = lb_err(r, "%s (the part written is wiped of its signatures)", why);
+			else
+				r = lb_err(r, "%s (the part written holds half a filesystem: wipe it with "
+					      "wipefs -a)",
+					   why);
+		}
 	}
 	close(dfd);
 	close(fd);

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Damaged data: one byte flipped in one volume's data file, another file
-# truncated. verify names both without touching a disk; restore refuses
-# both before any write (a truncated file while planning, a damaged chunk
-# when it reads every data file before the first write), naming the chunk.
+# truncated. verify names both without touching a disk. restore refuses
+# both before any write, naming the chunk (every data file is checked
+# against its SHA-256 first). With --single-pass a truncated file is still
+# refused before any write (every file's framing is checked), but a damaged
+# chunk is found as it is about to be written: that volume fails with the
+# chunk named and is left without signatures, the other volume is restored
+# whole, exit 1.
 . "$(dirname "$0")/../lib.sh"
 lb_need_root
 set -euo pipefail
@@ -64,4 +68,21 @@ grep -q 'disk0p1: its data is damaged: .*chunk [0-9]' "$LB_WORK/restore2.out" ||
 	lb_fail "restore does not name the damaged chunk"
 }
 cmp -s -n $((300 * 1024 * 1024)) "$target" /dev/zero || lb_fail "the target was written to"
-echo "ok: damage named by verify and restore; nothing written"
+
+# the same with --single-pass: disk0p1 fails at that chunk, disk0p2 is
+# restored, exit 1
+rc=0
+LIFEBOAT_LOG_DIR=$LB_WORK/log "$LIFEBOAT" restore --yes --quick-format --single-pass --disk-map "disk0=$target" \
+	"$LB_WORK/flip" >"$LB_WORK/restore3.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || lb_fail "restore --single-pass with a damaged chunk exited $rc, not 1"
+grep -q 'disk0p1: FAILED: .*chunk [0-9]* (device offset [0-9]*, file offset [0-9]*) fails its checksum' \
+	"$LB_WORK/restore3.out" || {
+	cat "$LB_WORK/restore3.out"
+	lb_fail "restore --single-pass does not name the damaged chunk"
+}
+grep -q 'disk0p1: FAILED: .*chunk [0-9]' "$LB_WORK"/log/restore-*.log || lb_fail "the log does not name it"
+fx_reread "$target"
+[ -z "$(blkid -p -o value -s TYPE "${target}p1" 2>/dev/null)" ] ||
+	lb_fail "the half-written disk0p1 still carries a filesystem signature"
+cmp -s "${dev}p2" "${target}p2" || lb_fail "disk0p2 was not restored byte for byte"
+echo "ok: damage named by verify and restore, nothing written; with --single-pass a truncated file writes nothing and a damaged chunk fails only its volume"
