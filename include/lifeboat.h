@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
@@ -614,6 +615,23 @@ int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *
 		       const char *root, void (*progress)(void *, uint64_t), void *pud);
 /* Compares a tree with the archive it came from; prints what differs. */
 int lb_archive_compare(int data_fd, const char *name, const char *root, unsigned *ret_diffs);
+
+/* ---- tree walk with read-ahead (walk.c) ------------------------------ */
+
+struct lb_walk;
+struct lb_walk_entry {
+	const char *path;	/* absolute */
+	const char *rel;	/* "./" for the root, "./a/b" below it */
+	struct stat st;		/* lstat */
+};
+
+/* Walks root (one filesystem; paths under exclude and sockets left out)
+ * on threads of its own, reading the files ahead of the consumer. */
+int lb_walk_start(const char *root, char *const *exclude, size_t n_exclude, struct lb_walk **ret);
+/* 1 and the next entry (valid until the next call), 0 at the end, < 0 when
+ * the walk failed. */
+int lb_walk_next(struct lb_walk *w, struct lb_walk_entry *ret);
+void lb_walk_free(struct lb_walk *w);
 
 /* ---- loop devices (loopdev.c) ----------------------------------------- */
 

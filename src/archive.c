@@ -41,57 +41,100 @@ static int ar_err(struct archive *a, const char *what)
 	return lb_err(e > 0 ? -e : -EIO, "%s: %s", what, msg ? msg : "libarchive error");
 }
 
-static bool path_is_excluded(const char *path, char *const *exclude, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(exclude[i]);
+#define COPY_BUF (1u << 20)
 
-		if (len && strncmp(path, exclude[i], len) == 0 && (path[len] == '\0' || path[len] == '/'))
-			return true;
-	}
-	return false;
-}
-
-/* Copies one file's data, writing zeros for holes so the pax writer can
- * turn them back into sparse map holes (as bsdtar does). */
-static int copy_data(struct archive *disk, struct archive *out, const char *path)
+/* Feeds n zero bytes: the pax writer turns those inside a hole of the
+ * entry's sparse map back into the hole (as bsdtar does). */
+static int write_zeros(struct archive *out, uint64_t n, const char *path)
 {
 	static const uint8_t zeros[65536];
-	const void *buf;
-	size_t size;
-	la_int64_t offset, progress = 0;
-	int r;
 
-	while ((r = archive_read_data_block(disk, &buf, &size, &offset)) == ARCHIVE_OK) {
-		while (offset > progress) {
-			size_t n = offset - progress > (la_int64_t)sizeof(zeros) ? sizeof(zeros)
-										 : (size_t)(offset - progress);
+	while (n) {
+		size_t k = n > sizeof(zeros) ? sizeof(zeros) : (size_t)n;
 
-			if (archive_write_data(out, zeros, n) < 0)
-				return ar_err(out, path);
-			progress += n;
-		}
-		if (archive_write_data(out, buf, size) < 0)
+		if (archive_write_data(out, zeros, k) < 0)
 			return ar_err(out, path);
-		progress += size;
+		n -= k;
 	}
-	if (r != ARCHIVE_EOF)
-		return ar_err(disk, path);
 	return 0;
 }
 
-static int write_entry(struct archive *disk, struct archive *out, struct archive_entry *e,
+/* Copies [off, off + len) of the file; a file that shrank while it was
+ * read is padded with zeros to what its header said. */
+static int copy_range(struct archive *out, int fd, uint8_t *buf, uint64_t off, uint64_t len,
+		      const char *path, bool *shrank)
+{
+	while (len) {
+		size_t want = len > COPY_BUF ? COPY_BUF : (size_t)len;
+		ssize_t n = pread(fd, buf, want, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return lb_err(-errno, "%s: cannot read: %s", path, strerror(errno));
+		if (n == 0) {
+			*shrank = true;
+			return write_zeros(out, len, path);
+		}
+		if (archive_write_data(out, buf, (size_t)n) < 0)
+			return ar_err(out, path);
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+/* One file's data: its data regions (from the entry's sparse map, when
+ * libarchive found holes) with zeros for the holes between them. */
+static int copy_file(struct archive *out, struct archive_entry *e, int fd, uint8_t *buf,
+		     const char *path)
+{
+	uint64_t size = (uint64_t)archive_entry_size(e), at = 0;
+	la_int64_t off, len;
+	bool shrank = false;
+	int r = 0;
+
+	if (archive_entry_sparse_reset(e) > 0) {
+		while (r >= 0 && archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK) {
+			uint64_t o = (uint64_t)off, l = (uint64_t)len;
+
+			if (o < at || o > size)
+				continue;
+			if (l > size - o)
+				l = size - o;
+			r = write_zeros(out, o - at, path);
+			if (r >= 0)
+				r = copy_range(out, fd, buf, o, l, path, &shrank);
+			at = o + l;
+		}
+	}
+	if (r >= 0 && at == 0)
+		r = copy_range(out, fd, buf, 0, size, path, &shrank);
+	else if (r >= 0 && at < size)
+		r = write_zeros(out, size - at, path);
+	if (r >= 0 && shrank)
+		lb_warn("%s: shrank while it was read; padded with zeros", path);
+	return r;
+}
+
+static int write_entry(struct archive *out, struct archive_entry *e, int fd, uint8_t *buf,
 		       const char *src)
 {
 	if (archive_write_header(out, e) < ARCHIVE_WARN)
 		return ar_err(out, src);
-	if (archive_entry_size(e) > 0 && archive_entry_filetype(e) == AE_IFREG && disk) {
-		int r = copy_data(disk, out, src);
-
-		if (r < 0)
-			return r;
-	}
+	if (archive_entry_size(e) > 0 && archive_entry_filetype(e) == AE_IFREG && fd >= 0)
+		return copy_file(out, e, fd, buf, src);
 	return 0;
+}
+
+/* A regular file opened for reading its data, xattrs, ACLs and holes. */
+static int open_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_NOATIME);
+
+	if (fd < 0 && errno == EPERM)
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	return fd;
 }
 
 int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude, int out_fd,
@@ -102,86 +145,78 @@ int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude,
 	struct archive *out = archive_write_new();
 	struct archive_entry_linkresolver *lr = archive_entry_linkresolver_new();
 	struct archive_entry *e = NULL, *spare = NULL;
+	struct lb_walk *walk = NULL;
+	struct lb_walk_entry we;
 	struct lb_dw *w = NULL;
-	size_t rootlen = strlen(root);
-	int r;
+	uint8_t *buf = malloc(COPY_BUF);
+	int fd = -1, r;
 
+	if (!buf) {
+		r = lb_err(-ENOMEM, "out of memory");
+		goto fail;
+	}
 	r = lb_dw_open(out_fd, LB_CONTAINER_STREAM, 0, 0, level, &w);
 	if (r < 0)
 		goto fail;
 	lb_dw_set_progress(w, progress, pud);
 	archive_entry_linkresolver_set_strategy(lr, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
 	archive_read_disk_set_standard_lookup(disk);
-	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
 	archive_write_set_format_pax(out);
 	archive_write_set_bytes_per_block(out, 0);
 	if (archive_write_open2(out, w, NULL, write_cb, NULL, NULL) != ARCHIVE_OK) {
 		r = ar_err(out, "cannot start the archive");
 		goto fail;
 	}
-	if (archive_read_disk_open(disk, root) != ARCHIVE_OK) {
-		r = ar_err(disk, root);
+	r = lb_walk_start(root, exclude, n_exclude, &walk);
+	if (r < 0)
 		goto fail;
-	}
-	for (;;) {
-		const char *src;
-		_cleanup_free_ char *rel = NULL;
-
+	while ((r = lb_walk_next(walk, &we)) > 0) {
 		e = archive_entry_new();
-		r = archive_read_next_header2(disk, e);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r < ARCHIVE_WARN) {
-			r = ar_err(disk, root);
-			goto fail;
-		}
-		src = archive_entry_sourcepath(e);
-		if (!src)
-			src = archive_entry_pathname(e);
-		/* sockets live only while their program runs: nothing to keep */
-		if (path_is_excluded(src, exclude, n_exclude) || archive_entry_filetype(e) == AE_IFSOCK) {
+		archive_entry_copy_sourcepath(e, we.path);
+		fd = S_ISREG(we.st.st_mode) ? open_file(we.path) : -1;
+		if (S_ISREG(we.st.st_mode) && fd < 0) {
 			archive_entry_free(e);
 			e = NULL;
-			continue;
+			/* gone since the walk saw it */
+			if (errno == ENOENT)
+				continue;
+			r = lb_err(-errno, "%s: %s", we.path, strerror(errno));
+			goto fail;
 		}
-		archive_read_disk_descend(disk);
-		/* names relative to the volume's root */
-		if (strncmp(src, root, rootlen) == 0)
-			rel = lb_asprintf(".%s", src[rootlen] == '/' || src[rootlen] == '\0'
-							  ? src + rootlen
-							  : src + rootlen - 1);
-		else
-			rel = lb_strdup(src);
-		if (strcmp(rel, ".") == 0) {
-			free(rel);
-			rel = lb_strdup("./");
+		/* owner, modes, times, link target, xattrs, ACLs, holes */
+		if (archive_read_disk_entry_from_file(disk, e, fd, &we.st) < ARCHIVE_WARN) {
+			r = ar_err(disk, we.path);
+			goto fail;
 		}
-		archive_entry_copy_pathname(e, rel);
+		archive_entry_copy_pathname(e, we.rel);
 		archive_entry_linkify(lr, &e, &spare);
 		if (e) {
-			r = write_entry(disk, out, e, src);
+			r = write_entry(out, e, fd, buf, we.path);
 			if (r < 0)
 				goto fail;
 		}
 		if (spare) {
 			/* a deferred hard-link target: its data is not at hand,
 			 * the first link carried it */
-			r = write_entry(NULL, out, spare, src);
+			r = write_entry(out, spare, -1, buf, we.path);
 			archive_entry_free(spare);
 			spare = NULL;
 			if (r < 0)
 				goto fail;
 		}
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
 		archive_entry_free(e);
 		e = NULL;
 	}
-	archive_entry_free(e);
-	e = NULL;
+	if (r < 0)
+		goto fail;
 	for (;;) {
 		archive_entry_linkify(lr, &e, &spare);
 		if (!e)
 			break;
-		r = write_entry(NULL, out, e, archive_entry_pathname(e));
+		r = write_entry(out, e, -1, buf, archive_entry_pathname(e));
 		archive_entry_free(e);
 		e = NULL;
 		if (r < 0)
@@ -191,17 +226,23 @@ int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude,
 		r = ar_err(out, "cannot finish the archive");
 		goto fail;
 	}
+	lb_walk_free(walk);
 	archive_write_free(out);
 	archive_read_free(disk);
 	archive_entry_linkresolver_free(lr);
+	free(buf);
 	return lb_dw_close(w, sha256, ret_size);
 fail:
+	if (fd >= 0)
+		close(fd);
+	lb_walk_free(walk);
 	archive_entry_free(e);
 	archive_entry_free(spare);
 	archive_write_free(out);
 	archive_read_free(disk);
 	archive_entry_linkresolver_free(lr);
 	lb_dw_abort(w);
+	free(buf);
 	return r;
 }
 

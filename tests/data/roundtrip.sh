@@ -14,7 +14,7 @@ FX_WORKDIR=$LB_WORK
 . "$LB_TOP/fixtures/layouts/lib.sh"
 mnt=$LB_WORK/mnt
 mkdir -p "$mnt"
-trap 'umount -q "$mnt" "$LB_WORK/m2" "$LB_WORK/m7" 2>/dev/null || true; lb_cleanup' EXIT
+trap 'umount -q "$mnt" "$LB_WORK/m7/srv/inner" "$LB_WORK/m2" "$LB_WORK/m7" 2>/dev/null || true; lb_cleanup' EXIT
 
 dev=$(fx_attach "$LB_WORK/disk.img" 700M)
 sfdisk -q "$dev" <<'LAYOUT'
@@ -49,13 +49,21 @@ mcopy -i "${dev}p5" "$LB_WORK/grubx64.efi" ::/EFI/debian/grubx64.efi
 mkdir -p "$LB_WORK/m2" "$LB_WORK/m7"
 mount "${dev}p2" "$LB_WORK/m2"
 mount "${dev}p7" "$LB_WORK/m7"
+mkdir -m 0755 "$LB_WORK/m7/srv" "$LB_WORK/m7/srv/inner"
 python3 "$LB_TOP/tests/tools/tree-manifest.py" "$LB_WORK/m2" >"$LB_WORK/tree2.before"
 python3 "$LB_TOP/tests/tools/tree-manifest.py" "$LB_WORK/m7" >"$LB_WORK/tree7.before"
-"$LIFEBOAT" capture --disk "$dev" --output "$LB_WORK/cap" >/dev/null 2>"$LB_WORK/capture.log" || {
+# one filesystem only: what is mounted inside p7 stays out (the diff of the
+# trees shows it), and so does the capture itself, written into p7 and
+# named there through a symlink
+mount -t tmpfs -o size=1M,mode=0755 tmpfs "$LB_WORK/m7/srv/inner"
+echo 'not this filesystem' >"$LB_WORK/m7/srv/inner/not-archived"
+ln -s "$LB_WORK/m7" "$LB_WORK/m7link"
+"$LIFEBOAT" capture --disk "$dev" --output "$LB_WORK/m7link/cap" >/dev/null 2>"$LB_WORK/capture.log" || {
 	cat "$LB_WORK/capture.log"
 	lb_fail "capture with data failed"
 }
-umount "$LB_WORK/m2" "$LB_WORK/m7"
+cp -a "$LB_WORK/m7/cap" "$LB_WORK/cap"
+umount "$LB_WORK/m7/srv/inner" "$LB_WORK/m2" "$LB_WORK/m7"
 for p in 1 3 4 5 6; do
 	grep -q "id=\"disk0p$p\".*" "$LB_WORK/cap/manifest.xml"
 done
