@@ -127,6 +127,29 @@ static int write_entry(struct archive *out, struct archive_entry *e, int fd, uin
 	return 0;
 }
 
+/* Whether what the walk saw at we->path is gone or is something else now
+ * (a symlink replaced while its target was being read, say). */
+static bool changed(const struct lb_walk_entry *we)
+{
+	struct stat now;
+
+	if (lstat(we->path, &now) < 0)
+		return errno == ENOENT || errno == ENOTDIR;
+	return now.st_ino != we->st.st_ino || now.st_dev != we->st.st_dev ||
+	       (now.st_mode & S_IFMT) != (we->st.st_mode & S_IFMT) ||
+	       now.st_ctim.tv_sec != we->st.st_ctim.tv_sec ||
+	       now.st_ctim.tv_nsec != we->st.st_ctim.tv_nsec;
+}
+
+#define CHANGED_NAMED 10
+
+/* One entry left out for changing under the walk: the first few named. */
+static void left_out(const char *path, unsigned *n)
+{
+	if (++*n <= CHANGED_NAMED)
+		lb_warn("%s: changed while the capture ran: left out", path);
+}
+
 /* A regular file opened for reading its data, xattrs, ACLs and holes. */
 static int open_file(const char *path)
 {
@@ -148,6 +171,7 @@ int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude,
 	struct lb_walk *walk = NULL;
 	struct lb_walk_entry we;
 	struct lb_dw *w = NULL;
+	unsigned n_changed = 0;
 	uint8_t *buf = malloc(COPY_BUF);
 	int fd = -1, r;
 
@@ -173,20 +197,41 @@ int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude,
 	while ((r = lb_walk_next(walk, &we)) > 0) {
 		e = archive_entry_new();
 		archive_entry_copy_sourcepath(e, we.path);
-		fd = S_ISREG(we.st.st_mode) ? open_file(we.path) : -1;
-		if (S_ISREG(we.st.st_mode) && fd < 0) {
-			archive_entry_free(e);
-			e = NULL;
-			/* gone since the walk saw it */
-			if (errno == ENOENT)
+		if (S_ISREG(we.st.st_mode)) {
+			struct stat now;
+
+			fd = open_file(we.path);
+			if (fd < 0 && errno != ENOENT && errno != ELOOP) {
+				r = lb_err(-errno, "%s: %s", we.path, strerror(errno));
+				goto fail;
+			}
+			/* a live system changes under the walk: a file gone or
+			 * no longer a regular file is left out; one replaced
+			 * by another (an atomic rename) is taken as it is now */
+			if (fd < 0 || fstat(fd, &now) < 0 || !S_ISREG(now.st_mode)) {
+				left_out(we.path, &n_changed);
+				if (fd >= 0)
+					close(fd);
+				fd = -1;
+				archive_entry_free(e);
+				e = NULL;
 				continue;
-			r = lb_err(-errno, "%s: %s", we.path, strerror(errno));
-			goto fail;
+			}
+			we.st = now;
 		}
 		/* owner, modes, times, link target, xattrs, ACLs, holes */
 		if (archive_read_disk_entry_from_file(disk, e, fd, &we.st) < ARCHIVE_WARN) {
-			r = ar_err(disk, we.path);
-			goto fail;
+			if (!changed(&we)) {
+				r = ar_err(disk, we.path);
+				goto fail;
+			}
+			left_out(we.path, &n_changed);
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
+			archive_entry_free(e);
+			e = NULL;
+			continue;
 		}
 		archive_entry_copy_pathname(e, we.rel);
 		archive_entry_linkify(lr, &e, &spare);
@@ -226,6 +271,10 @@ int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude,
 		r = ar_err(out, "cannot finish the archive");
 		goto fail;
 	}
+	if (n_changed > CHANGED_NAMED)
+		lb_warn("%s: %u entries changed while the capture ran and were left out (the first %d "
+			"named above)",
+			root, n_changed, CHANGED_NAMED);
 	lb_walk_free(walk);
 	archive_write_free(out);
 	archive_read_free(disk);
