@@ -77,6 +77,12 @@ bench: lifeboat
 deps:
 	./tests/install-deps.sh
 
+# the tools the benchmarks compare lifeboat with (not needed by the tests;
+# a benchmark skips a missing one with a note)
+bench-deps:
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		partclone fsarchiver rear time >/dev/null
+
 demo: lifeboat
 	@tests/demo.sh
 
@@ -91,4 +97,4 @@ install: lifeboat
 clean:
 	rm -rf build lifeboat
 
-.PHONY: all bench check check-asan deps demo install lint clean
+.PHONY: all bench bench-deps check check-asan deps demo install lint clean
