@@ -44,9 +44,12 @@ build:
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRCS))
 
+# link flags of one unit test: test_datafile decides what each pwritev writes
+WRAP_test_datafile := -Wl,--wrap=pwritev
+
 build/tests/%: tests/unit/%.c $(LIB_OBJS) | build
 	@mkdir -p build/tests
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka) $(LDFLAGS) $(WRAP_$*) -o $@ $< $(LIB_OBJS) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 build/tests/lb-wrap: tests/tools/lb-wrap.c $(LIB_OBJS) | build
 	@mkdir -p build/tests

@@ -201,9 +201,13 @@ int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude,
 			struct stat now;
 
 			fd = open_file(we.path);
-			if (fd < 0 && errno != ENOENT && errno != ELOOP) {
-				r = lb_err(-errno, "%s: %s", we.path, strerror(errno));
-				goto fail;
+			if (fd < 0) {
+				int err = errno;
+
+				if (!changed(&we)) {
+					r = lb_err(-err, "%s: %s", we.path, strerror(err));
+					goto fail;
+				}
 			}
 			/* a live system changes under the walk: a file gone or
 			 * no longer a regular file is left out; one replaced

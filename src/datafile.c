@@ -527,34 +527,36 @@ static void compress_job(struct pipeline *pl, struct job *j, unsigned worker)
 	}
 }
 
-static int dw_output(struct lb_dw *w, const struct iovec *iov, int n)
+static int dw_output(struct lb_dw *w, const struct iovec *iov_in, int n)
 {
+	struct iovec iov[3];	/* what is left to write; n <= 3 */
+	int first = 0;
 	uint64_t want = 0;
 
+	if (n < 1 || n > 3)
+		return lb_err(-EINVAL, "cannot write the data file: bad request");
+	memcpy(iov, iov_in, (size_t)n * sizeof(*iov));
 	for (int i = 0; i < n; i++)
 		want += iov[i].iov_len;
 	while (want) {
-		ssize_t k = pwritev(w->fd, iov, n, (off_t)w->file_off);
+		ssize_t k = pwritev(w->fd, iov + first, n - first, (off_t)w->file_off);
 
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
 			return lb_err(-errno, "cannot write the data file: %s", strerror(errno));
+		if (k == 0)
+			return lb_err(-EIO, "cannot write the data file: no progress");
 		w->file_off += (uint64_t)k;
 		want -= (uint64_t)k;
 		/* a short write: go on after what was written */
-		while (n && (size_t)k >= iov->iov_len) {
-			k -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
+		while (first < n && (size_t)k >= iov[first].iov_len) {
+			k -= (ssize_t)iov[first].iov_len;
+			first++;
 		}
-		if (n && k) {
-			struct iovec rest[3];
-
-			memcpy(rest, iov, (size_t)n * sizeof(*iov));
-			rest[0].iov_base = (uint8_t *)rest[0].iov_base + k;
-			rest[0].iov_len -= (size_t)k;
-			iov = rest;
+		if (first < n && k) {
+			iov[first].iov_base = (uint8_t *)iov[first].iov_base + k;
+			iov[first].iov_len -= (size_t)k;
 		}
 	}
 	return 0;
@@ -903,6 +905,7 @@ struct lb_dr {
 	uint64_t next_seq;
 	uint64_t total_raw;
 	bool eof;		/* the index was reached */
+	bool ended;		/* lb_dr_next returned 0: the end is checked */
 	bool started;
 	struct pipeline pl;
 	ZSTD_DCtx **dctx;	/* one per worker */
@@ -1119,6 +1122,7 @@ void lb_dr_set_sink(struct lb_dr *r, lb_chunk_sink_fn fn, void *ud)
 static int dr_start(struct lb_dr *r)
 {
 	size_t n = n_cpus();
+	int e;
 
 	/* plain chunks are I/O, not CPU: a few more writes in flight */
 	if (!r->compression && r->sink && n < 4)
@@ -1127,10 +1131,12 @@ static int dr_start(struct lb_dr *r)
 	for (r->n_dctx = 0; r->n_dctx < n; r->n_dctx++)
 		if (!(r->dctx[r->n_dctx] = ZSTD_createDCtx()))
 			return lb_err(-ENOMEM, "cannot set up zstd");
-	r->started = true;
-	return pipeline_start(&r->pl, n, r->chunk_size, r->compression != 0,
-			      r->kind == LB_CONTAINER_IMAGE, decompress_job, false, r, r->sha, NULL,
-			      NULL);
+	e = pipeline_start(&r->pl, n, r->chunk_size, r->compression != 0,
+			   r->kind == LB_CONTAINER_IMAGE, decompress_job, false, r, r->sha, NULL, NULL);
+	/* (only once started may the pipeline be used, or stopped) */
+	if (e >= 0)
+		r->started = true;
+	return e;
 }
 
 /* Reads the next chunk into a job for the workers and the hashing thread. */
@@ -1171,6 +1177,8 @@ int lb_dr_next(struct lb_dr *r, struct lb_chunk *ret)
 	struct job *j;
 	int e;
 
+	if (r->ended)
+		return 0;
 	if (!r->started) {
 		e = dr_start(r);
 		if (e < 0)
@@ -1191,7 +1199,10 @@ int lb_dr_next(struct lb_dr *r, struct lb_chunk *ret)
 		 * know whether anything is in flight) */
 		if (r->eof && r->pl.next_out == r->pl.next_in) {
 			e = dr_check_end(r, r->sha);
-			return e < 0 ? e : 0;
+			if (e < 0)
+				return e;
+			r->ended = true;
+			return 0;
 		}
 		j = pipeline_pop(&r->pl, true);
 		if (j)

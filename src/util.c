@@ -276,6 +276,8 @@ int lb_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 				continue;
 			return -errno;
 		}
+		if (n == 0)
+			return -EIO;	/* no progress: never spin */
 		p += n;
 		off += (uint64_t)n;
 		len -= (size_t)n;

@@ -264,6 +264,8 @@ int lb_walk_start(const char *root, char *const *exclude, size_t n_exclude, stru
 			w->n_exclude_st++;
 	w->dev = st.st_dev;
 	if (pthread_create(&w->walker, NULL, walker_main, w) != 0) {
+		pthread_cond_destroy(&w->cond);
+		pthread_mutex_destroy(&w->lock);
 		free(w->exclude_st);
 		free(w->root);
 		free(w);
