@@ -141,14 +141,8 @@ static bool changed(const struct lb_walk_entry *we)
 	       now.st_ctim.tv_nsec != we->st.st_ctim.tv_nsec;
 }
 
+/* entries left out for changing under the walk: the first few named */
 #define CHANGED_NAMED 10
-
-/* One entry left out for changing under the walk: the first few named. */
-static void left_out(const char *path, unsigned *n)
-{
-	if (++*n <= CHANGED_NAMED)
-		lb_warn("%s: changed while the capture ran: left out", path);
-}
 
 /* A regular file opened for reading its data, xattrs, ACLs and holes. */
 static int open_file(const char *path)
@@ -212,15 +206,8 @@ int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude,
 			/* a live system changes under the walk: a file gone or
 			 * no longer a regular file is left out; one replaced
 			 * by another (an atomic rename) is taken as it is now */
-			if (fd < 0 || fstat(fd, &now) < 0 || !S_ISREG(now.st_mode)) {
-				left_out(we.path, &n_changed);
-				if (fd >= 0)
-					close(fd);
-				fd = -1;
-				archive_entry_free(e);
-				e = NULL;
-				continue;
-			}
+			if (fd < 0 || fstat(fd, &now) < 0 || !S_ISREG(now.st_mode))
+				goto left_out;
 			we.st = now;
 		}
 		/* owner, modes, times, link target, xattrs, ACLs, holes */
@@ -229,13 +216,7 @@ int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude,
 				r = ar_err(disk, we.path);
 				goto fail;
 			}
-			left_out(we.path, &n_changed);
-			if (fd >= 0)
-				close(fd);
-			fd = -1;
-			archive_entry_free(e);
-			e = NULL;
-			continue;
+			goto left_out;
 		}
 		archive_entry_copy_pathname(e, we.rel);
 		archive_entry_linkify(lr, &e, &spare);
@@ -253,6 +234,12 @@ int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude,
 			if (r < 0)
 				goto fail;
 		}
+		goto next;
+left_out:
+		/* the first few named, then counted */
+		if (++n_changed <= CHANGED_NAMED)
+			lb_warn("%s: changed while the capture ran: left out", we.path);
+next:
 		if (fd >= 0)
 			close(fd);
 		fd = -1;

@@ -22,10 +22,6 @@
 #define QUEUE_CAP 8192			/* entries walked ahead of the consumer */
 #define AHEAD_BYTES (96ull << 20)	/* file data read ahead of the consumer */
 #define AHEAD_FILE (8ull << 20)		/* of one big file, its start */
-/* One reader: readahead() only queues the reads, so one thread keeps many
- * in flight; more (measured with 2, 4, 8, 16 on 2 cores) only took CPU
- * from the compression and made the capture 5-10 % slower. */
-#define N_READERS 1
 
 struct slot {
 	char *path;
@@ -40,7 +36,7 @@ struct lb_walk {
 	struct slot q[QUEUE_CAP];
 	uint64_t head;		/* next to be queued */
 	uint64_t tail;		/* next to be taken */
-	uint64_t ahead;		/* next for the readers to look at */
+	uint64_t ahead;		/* next for the reader to look at */
 	uint64_t cum;		/* regular file bytes queued so far */
 	bool walked;		/* the walk is over (or failed) */
 	bool stop;
@@ -53,8 +49,11 @@ struct lb_walk {
 	size_t n_exclude_st;
 	dev_t dev;
 	pthread_t walker;
-	pthread_t readers[N_READERS];
-	size_t n_readers;
+	/* one reader: readahead() only queues the reads, so one thread keeps
+	 * many in flight; more (measured with 2, 4, 8, 16 on 2 cores) only took
+	 * CPU from the compression and made the capture 5-10 % slower */
+	pthread_t reader;
+	bool has_reader;	/* without one, only the read-ahead is missed */
 	struct slot held;	/* handed out by lb_walk_next */
 };
 
@@ -106,6 +105,7 @@ static bool put(struct lb_walk *w, const char *path, const char *rel, const stru
 static int walk_dir(struct lb_walk *w, const char *path, const char *rel)
 {
 	DIR *d = opendir(path);
+	const char *sep;
 	char **names = NULL;
 	size_t n = 0;
 	struct dirent *de;
@@ -130,9 +130,9 @@ static int walk_dir(struct lb_walk *w, const char *path, const char *rel)
 	if (errno)
 		r = lb_err(-errno, "%s: cannot read the directory: %s", path, strerror(errno));
 	closedir(d);
+	sep = path[strlen(path) - 1] == '/' ? "" : "/";
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		_cleanup_free_ char *p = lb_asprintf("%s%s%s", path,
-						       path[strlen(path) - 1] == '/' ? "" : "/", names[i]);
+		_cleanup_free_ char *p = lb_asprintf("%s%s%s", path, sep, names[i]);
 		_cleanup_free_ char *rp = lb_asprintf("%s%s", rel, names[i]);
 		struct stat st;
 
@@ -189,7 +189,7 @@ static void *walker_main(void *arg)
 	return NULL;
 }
 
-/* A reader: the next regular file within the window, opened and read
+/* The reader: the next regular file within the window, opened and read
  * ahead; whatever fails here is only a missed read-ahead. */
 static void *reader_main(void *arg)
 {
@@ -271,9 +271,7 @@ int lb_walk_start(const char *root, char *const *exclude, size_t n_exclude, stru
 		free(w);
 		return lb_err(-EAGAIN, "cannot start a thread");
 	}
-	for (; w->n_readers < N_READERS; w->n_readers++)
-		if (pthread_create(&w->readers[w->n_readers], NULL, reader_main, w) != 0)
-			break;
+	w->has_reader = pthread_create(&w->reader, NULL, reader_main, w) == 0;
 	*ret = w;
 	return 0;
 }
@@ -317,8 +315,8 @@ void lb_walk_free(struct lb_walk *w)
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->walker, NULL);
-	for (size_t i = 0; i < w->n_readers; i++)
-		pthread_join(w->readers[i], NULL);
+	if (w->has_reader)
+		pthread_join(w->reader, NULL);
 	for (uint64_t i = w->tail; i < w->head; i++)
 		slot_clear(&w->q[i % QUEUE_CAP]);
 	slot_clear(&w->held);
