@@ -46,6 +46,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRCS))
 
 # link flags of one unit test: test_datafile decides what each pwritev writes
 WRAP_test_datafile := -Wl,--wrap=pwritev
+# test_seqread refuses or cuts short the O_DIRECT reads
+WRAP_test_seqread := -Wl,--wrap=pread
 
 build/tests/%: tests/unit/%.c $(LIB_OBJS) | build
 	@mkdir -p build/tests

@@ -22,7 +22,8 @@
  * bound on memory). Writing: the caller names extents (or appends bytes);
  * workers, one per core, read the extents from the device, hash and
  * compress; one thread writes the chunks in order and another takes the
- * file's SHA-256 behind it. Reading: the caller's thread reads the file;
+ * file's SHA-256 behind it. Reading: the caller's thread takes the file
+ * from a read-ahead thread (seqread.c: O_DIRECT, no page cache to fill);
  * workers decompress and check each chunk (and, for a restore, write it to
  * the device: extents never overlap, so order does not matter there) while
  * another thread takes the SHA-256; chunks are handed out in order.
@@ -45,6 +46,7 @@
 
 #include "lifeboat.h"
 #include "datafile.h"
+#include "seqread.h"
 
 #define HEADER_SIZE 64
 #define CHUNK_HDR 32
@@ -902,6 +904,7 @@ struct lb_dr {
 	uint32_t compression;
 	uint64_t file_off;
 	uint64_t file_size;
+	struct lb_seq *seq;	/* reading front to back: from here, not fd */
 	uint64_t next_seq;
 	uint64_t total_raw;
 	bool eof;		/* the index was reached */
@@ -949,7 +952,7 @@ static void decompress_job(struct pipeline *pl, struct job *j, unsigned worker)
 
 static int dr_read(struct lb_dr *r, void *buf, size_t len)
 {
-	int e = lb_pread_all(r->fd, buf, len, r->file_off);
+	int e = r->seq ? lb_seq_read(r->seq, buf, len) : lb_pread_all(r->fd, buf, len, r->file_off);
 
 	if (e < 0)
 		return e;
@@ -966,17 +969,18 @@ static int dr_read_frame(struct lb_dr *r, struct job *j)
 	uint64_t at = r->file_off, sum = 0;
 	int e;
 
-	e = lb_pread_all(r->fd, h, 4, r->file_off);
+	e = dr_read(r, h, 4);
 	if (e == -ENODATA)
 		return lb_err(-EBADMSG, "%s: data file truncated after chunk %" PRIu64, r->name,
 			      r->next_seq);
 	if (e < 0)
 		return lb_err(e, "%s: cannot read the data file: %s", r->name, strerror(-e));
+	/* (the index's magic is read: dr_check_end reads the rest) */
 	if (memcmp(h, "LBIX", 4) == 0) {
 		r->eof = true;
 		return 0;
 	}
-	e = dr_read(r, h, CHUNK_HDR);
+	e = dr_read(r, h + 4, CHUNK_HDR - 4);
 	if (e < 0)
 		return lb_err(-EBADMSG, "%s: data file truncated in chunk %" PRIu64, r->name, r->next_seq);
 	j->file_off = at;
@@ -1021,12 +1025,12 @@ static int dr_read_frame(struct lb_dr *r, struct job *j)
 /* The index and trailer must agree with the chunks read; hashed when sha. */
 static int dr_check_end(struct lb_dr *r, EVP_MD_CTX *sha)
 {
-	uint8_t ih[12], tr[TRAILER_SIZE];
+	uint8_t ih[12] = "LBIX", tr[TRAILER_SIZE];
 	_cleanup_free_ uint8_t *ix = NULL;
-	uint64_t index_off = r->file_off;
+	uint64_t index_off = r->file_off - 4;
 	int e;
 
-	e = dr_read(r, ih, sizeof(ih));
+	e = dr_read(r, ih + 4, sizeof(ih) - 4);
 	if (e < 0 || get_le64(ih + 4) != r->n_seen)
 		return lb_err(-EBADMSG, "%s: the chunk index is damaged or truncated", r->name);
 	if (r->file_size < r->file_off || (r->file_size - r->file_off) / 32 < r->n_seen)
@@ -1083,6 +1087,8 @@ int lb_dr_open(int fd, const char *name, struct lb_dr **ret)
 	uint8_t hdr[HEADER_SIZE];
 	int e;
 
+	off_t end = lseek(fd, 0, SEEK_END);
+
 	r->fd = fd;
 	r->name = lb_strdup(name);
 	r->sha = EVP_MD_CTX_new();
@@ -1090,11 +1096,15 @@ int lb_dr_open(int fd, const char *name, struct lb_dr **ret)
 		e = lb_err(-ENOMEM, "cannot set up SHA-256");
 		goto fail;
 	}
+	/* (buffered, should it come to that: then in big steps) */
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	e = lb_seq_open(fd, end < 0 ? 0 : (uint64_t)end, &r->seq);
+	if (e < 0)
+		goto fail;
 	e = dr_read_header(r, hdr);
 	if (e < 0)
 		goto fail;
 	EVP_DigestUpdate(r->sha, hdr, sizeof(hdr));
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	*ret = r;
 	return 0;
 fail:
@@ -1143,7 +1153,6 @@ static int dr_start(struct lb_dr *r)
 static int dr_read_chunk(struct lb_dr *r)
 {
 	struct job *j = pipeline_get(&r->pl);
-	uint64_t next;
 	int e;
 
 	e = dr_read_frame(r, j);
@@ -1163,10 +1172,6 @@ static int dr_read_chunk(struct lb_dr *r)
 		pipeline_put(&r->pl, j);
 		return lb_err(-EBADMSG, "%s: data file truncated in chunk %" PRIu64, r->name, r->next_seq);
 	}
-	/* the next chunks are wanted soon: have the kernel read them now */
-	next = r->file_off;
-	if (next < r->file_size)
-		posix_fadvise(r->fd, (off_t)next, 2 * (off_t)r->chunk_size, POSIX_FADV_WILLNEED);
 	r->next_seq++;
 	pipeline_submit(&r->pl, j, true, true);
 	return 0;
@@ -1244,6 +1249,7 @@ void lb_dr_close(struct lb_dr *r)
 	if (!r)
 		return;
 	pipeline_stop(&r->pl);
+	lb_seq_close(r->seq);
 	for (size_t i = 0; i < r->n_dctx; i++)
 		ZSTD_freeDCtx(r->dctx[i]);
 	free(r->dctx);
@@ -1309,7 +1315,8 @@ int lb_data_check_sum(int fd, const char *name, const struct lb_artifact *a)
 	EVP_MD_CTX *sha;
 	uint64_t off = 0, size;
 	char sum[65];
-	int e;
+	ssize_t got;
+	int dfd, e;
 
 	e = lb_data_check_framing(fd, name, a);
 	if (e < 0)
@@ -1326,11 +1333,13 @@ int lb_data_check_sum(int fd, const char *name, const struct lb_artifact *a)
 		return e;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	dfd = lb_direct_reopen(fd);
 	while (off < size) {
 		struct job *j = pipeline_get(&pl);
 		size_t n = size - off < LB_CHUNK_SIZE ? (size_t)(size - off) : LB_CHUNK_SIZE;
 
-		e = lb_pread_all(fd, j->raw, n, off);
+		got = lb_pread_direct(&dfd, fd, j->raw, n, off);
+		e = got < 0 ? (int)got : got < (ssize_t)n ? -ENODATA : 0;
 		if (e < 0) {
 			pipeline_put(&pl, j);
 			e = lb_err(e, "%s: cannot read the data file: %s", name,
@@ -1344,6 +1353,8 @@ int lb_data_check_sum(int fd, const char *name, const struct lb_artifact *a)
 	}
 	pipeline_wait_idle(&pl);
 	pipeline_stop(&pl);
+	if (dfd >= 0)
+		close(dfd);
 	sha_hex(sha, sum);
 	EVP_MD_CTX_free(sha);
 	if (e >= 0 && strcmp(sum, a->sha256) != 0) {
