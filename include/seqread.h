@@ -14,7 +14,7 @@ struct lb_seq;
  * reading stops. */
 int lb_seq_open(int fd, uint64_t size, struct lb_seq **ret);
 /* The next len bytes into buf. 0, -ENODATA past the end, or the read's
- * -errno. */
+ * -errno; after an error the position is undefined: stop reading. */
 int lb_seq_read(struct lb_seq *s, void *buf, size_t len);
 /* Where the next lb_seq_read starts. */
 uint64_t lb_seq_pos(const struct lb_seq *s);
@@ -25,8 +25,10 @@ int lb_direct_reopen(int fd);
 /* Up to len bytes at off into buf, through *dfd (from lb_direct_reopen)
  * when it is not -1, else through fd: the count read (less than len only at
  * the file's end) or -errno. buf and off must be 4096-aligned and buf have
- * room for len rounded up to 4096. A file system that refuses the aligned
- * read has *dfd closed and set to -1: the rest goes through fd. */
+ * room for len rounded up to 4096. A direct read that fails (a file system
+ * that refuses the alignment, or O_DIRECT on this file, or an error) has
+ * *dfd closed and set to -1: it and the rest go through fd, whose errors
+ * are returned. */
 ssize_t lb_pread_direct(int *dfd, int fd, void *buf, size_t len, uint64_t off);
 
 #endif

@@ -1084,10 +1084,8 @@ static int dr_read_header(struct lb_dr *r, uint8_t hdr[HEADER_SIZE])
 int lb_dr_open(int fd, const char *name, struct lb_dr **ret)
 {
 	struct lb_dr *r = lb_zalloc(sizeof(*r));
-	uint8_t hdr[HEADER_SIZE];
+	uint8_t hdr[HEADER_SIZE], again[HEADER_SIZE];
 	int e;
-
-	off_t end = lseek(fd, 0, SEEK_END);
 
 	r->fd = fd;
 	r->name = lb_strdup(name);
@@ -1096,15 +1094,20 @@ int lb_dr_open(int fd, const char *name, struct lb_dr **ret)
 		e = lb_err(-ENOMEM, "cannot set up SHA-256");
 		goto fail;
 	}
-	/* (buffered, should it come to that: then in big steps) */
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	e = lb_seq_open(fd, end < 0 ? 0 : (uint64_t)end, &r->seq);
-	if (e < 0)
-		goto fail;
 	e = dr_read_header(r, hdr);
 	if (e < 0)
 		goto fail;
 	EVP_DigestUpdate(r->sha, hdr, sizeof(hdr));
+	/* the rest from the read-ahead thread, which starts at the top (its
+	 * reads are aligned): past the header again; buffered, should it come
+	 * to that, in big steps */
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	e = lb_seq_open(fd, r->file_size, &r->seq);
+	if (e >= 0 && (lb_seq_read(r->seq, again, sizeof(again)) < 0 ||
+		       memcmp(again, hdr, sizeof(hdr)) != 0))
+		e = lb_err(-EIO, "%s: cannot read the data file again", r->name);
+	if (e < 0)
+		goto fail;
 	*ret = r;
 	return 0;
 fail:

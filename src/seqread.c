@@ -64,14 +64,14 @@ ssize_t lb_pread_direct(int *dfd, int fd, void *buf, size_t len, uint64_t off)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EINVAL) {
-			/* not for this file system: the cache, from now on */
+		if (n < 0) {
+			/* refused (EINVAL: the alignment; EOPNOTSUPP: ntfs3 on
+			 * a compressed file; ...) or failed: the cache, from
+			 * now on, which reports what it too cannot read */
 			close(*dfd);
 			*dfd = -1;
 			break;
 		}
-		if (n < 0)
-			return -errno;
 		if (n == 0)
 			return (ssize_t)got;
 		got += (size_t)n;
@@ -156,6 +156,7 @@ int lb_seq_open(int fd, uint64_t size, struct lb_seq **ret)
 	return 0;
 }
 
+/* After an error nothing more is read: the error again. */
 int lb_seq_read(struct lb_seq *s, void *buf, size_t len)
 {
 	uint8_t *p = buf;
