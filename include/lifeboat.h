@@ -305,6 +305,10 @@ void lb_debug(const char *area, const char *fmt, ...) _printf_(2, 3);
 
 /* Program code: print "lifeboat: ..." to stderr. */
 void lb_warn(const char *fmt, ...) _printf_(1, 2);
+/* With stderr locked (flockfile): a progress line is, or is no longer, on
+ * it; lb_warn clears it before its own line. */
+void lb_stderr_progress_line(bool shown);
+bool lb_stderr_has_progress_line(void);
 
 char *lb_strdup(const char *s);		/* NULL-safe, aborts on ENOMEM */
 char *lb_asprintf(const char *fmt, ...) _printf_(1, 2);

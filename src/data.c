@@ -50,19 +50,27 @@ void lb_progress_update(void *ud, uint64_t bytes)
 		return;
 	p->last = el;
 	rate = el > 0 ? (double)bytes / el : 0;
+	/* one line, whole: a warning from another thread comes before or
+	 * after it (lb_warn) */
+	flockfile(stderr);
 	fprintf(stderr, "\r%s: %.1f MiB", p->what, (double)bytes / 1048576.0);
 	if (p->total)
 		fprintf(stderr, " of %.1f MiB", (double)p->total / 1048576.0);
 	fprintf(stderr, ", %.0f MiB/s", rate / 1048576.0);
 	if (p->total && rate > 0 && bytes < p->total)
 		fprintf(stderr, ", %.0f s left", (double)(p->total - bytes) / rate);
-	fputs("   ", stderr);
+	fputs("\033[K", stderr);
+	lb_stderr_progress_line(true);
+	funlockfile(stderr);
 }
 
 void lb_progress_end(struct lb_progress *p)
 {
-	if (p->tty && p->last > 0)
+	flockfile(stderr);
+	if (p->tty && lb_stderr_has_progress_line())
 		fputs("\r\033[K", stderr);
+	lb_stderr_progress_line(false);
+	funlockfile(stderr);
 }
 
 double lb_progress_seconds(const struct lb_progress *p)

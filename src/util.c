@@ -78,15 +78,37 @@ void lb_debug(const char *area, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* Whether a progress line (lb_progress_update, on whatever thread) is on
+ * standard error, unfinished; under stderr's lock. */
+static bool progress_line;
+
+void lb_stderr_progress_line(bool shown)
+{
+	progress_line = shown;
+}
+
+bool lb_stderr_has_progress_line(void)
+{
+	return progress_line;
+}
+
+/* A warning takes a line of its own: a progress line there is cleared
+ * first (the next update draws it again). */
 void lb_warn(const char *fmt, ...)
 {
 	va_list ap;
 
+	flockfile(stderr);
+	if (progress_line) {
+		fputs("\r\033[K", stderr);
+		progress_line = false;
+	}
 	fputs("lifeboat: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 static void oom(void)
