@@ -581,9 +581,11 @@ struct lb_data_opts {
 
 struct lb_progress {
 	const char *what;
-	uint64_t total;
+	uint64_t total;		/* 0: not known */
+	bool estimate;		/* total is a guess: said so */
 	uint64_t bytes;
 	bool tty;
+	double every;		/* seconds between updates */
 	double last;
 	struct timespec start;
 };
@@ -591,6 +593,8 @@ struct lb_progress {
 int lb_data_mode_parse(const char *s, enum lb_data_mode *ret);
 int lb_data_capture(struct lb_manifest *m, struct lb_data_opts *o);
 void lb_progress_begin(struct lb_progress *p, const char *what, uint64_t total);
+/* After lb_progress_begin: total is only a guess (shown as one). */
+void lb_progress_estimate(struct lb_progress *p, uint64_t total);
 void lb_progress_update(void *ud, uint64_t bytes);
 void lb_progress_end(struct lb_progress *p);
 double lb_progress_seconds(const struct lb_progress *p);
@@ -607,6 +611,9 @@ int lb_image_restore_direct(int data_fd, const char *name, const struct lb_artif
 			    void *pud);
 /* Header, every chunk's framing, index, trailer and size, without the data. */
 int lb_data_check_framing(int fd, const char *name, const struct lb_artifact *a);
+/* The data bytes a data file holds, as its trailer says (0 when it says
+ * nothing readable): a progress total, not a check. */
+uint64_t lb_data_raw_total(int fd);
 /* The framing, then the whole file against its SHA-256 (the damaged chunk
  * named when there is one), nothing decompressed. */
 int lb_data_check_sum(int fd, const char *name, const struct lb_artifact *a);

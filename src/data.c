@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,11 +26,23 @@
 
 void lb_progress_begin(struct lb_progress *p, const char *what, uint64_t total)
 {
+	const char *every = getenv("LIFEBOAT_PROGRESS_EVERY");
+	char *end;
+
 	memset(p, 0, sizeof(*p));
 	p->what = what;
 	p->total = total;
 	p->tty = isatty(STDERR_FILENO);
+	p->every = every ? strtod(every, &end) : 0.5;
+	if (every && (*end || end == every || !(p->every >= 0 && p->every <= 3600)))
+		p->every = 0.5;
 	clock_gettime(CLOCK_MONOTONIC, &p->start);
+}
+
+void lb_progress_estimate(struct lb_progress *p, uint64_t total)
+{
+	p->total = total;
+	p->estimate = total > 0;
 }
 
 static double since(const struct timespec *t)
@@ -46,19 +59,21 @@ void lb_progress_update(void *ud, uint64_t bytes)
 	double el = since(&p->start), rate;
 
 	p->bytes = bytes;
-	if (!p->tty || el - p->last < 0.5)
+	if (!p->tty || el - p->last < p->every || el <= 0)
 		return;
 	p->last = el;
-	rate = el > 0 ? (double)bytes / el : 0;
+	rate = (double)bytes / el;
 	/* one line, whole: a warning from another thread comes before or
 	 * after it (lb_warn) */
 	flockfile(stderr);
 	fprintf(stderr, "\r%s: %.1f MiB", p->what, (double)bytes / 1048576.0);
 	if (p->total)
-		fprintf(stderr, " of %.1f MiB", (double)p->total / 1048576.0);
+		fprintf(stderr, " of %s%.1f MiB", p->estimate ? "about " : "",
+			(double)p->total / 1048576.0);
 	fprintf(stderr, ", %.0f MiB/s", rate / 1048576.0);
 	if (p->total && rate > 0 && bytes < p->total)
-		fprintf(stderr, ", %.0f s left", (double)(p->total - bytes) / rate);
+		fprintf(stderr, ", %s%.0f s left", p->estimate ? "about " : "",
+			(double)(p->total - bytes) / rate);
 	fputs("\033[K", stderr);
 	lb_stderr_progress_line(true);
 	funlockfile(stderr);
@@ -196,6 +211,7 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 		const char *root = v->mountpoint;
 		char *excl[3];
 		size_t n_excl = 0;
+		struct statvfs sv;
 
 		if (!root) {
 			if (!p || !p->path) {
@@ -214,6 +230,10 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 			excl[n_excl++] = (char *)o->final_dir;
 		excl[n_excl++] = (char *)DEFAULT_CAPTURES;
 		lb_progress_begin(&pr, v->id, 0);
+		/* the files' bytes are known only at the end of the walk: the
+		 * space in use (metadata too, so somewhat more) stands in */
+		if (statvfs(root, &sv) == 0 && sv.f_blocks >= sv.f_bfree)
+			lb_progress_estimate(&pr, (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize);
 		r = lb_archive_capture(root, excl, n_excl, out, o->level, lb_progress_update, &pr, sum,
 				       &size);
 	}

@@ -1307,6 +1307,18 @@ out:
 	return e;
 }
 
+uint64_t lb_data_raw_total(int fd)
+{
+	uint8_t tr[TRAILER_SIZE];
+	off_t end = lseek(fd, 0, SEEK_END);
+
+	if (end < HEADER_SIZE + TRAILER_SIZE ||
+	    lb_pread_all(fd, tr, sizeof(tr), (uint64_t)end - TRAILER_SIZE) < 0 ||
+	    memcmp(tr, "LBEND\0\0\0", 8) != 0)
+		return 0;
+	return get_le64(tr + 24);
+}
+
 /* The framing (lb_data_check_framing), then the SHA-256 of the whole file
  * against the manifest's: the file read once, sequentially, hashed on
  * another thread as it comes. Cheaper than lb_data_verify_file (nothing is

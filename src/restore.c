@@ -225,7 +225,7 @@ static int image_volume(const struct lb_plan *p, const struct lb_plan_volume *pv
 		ioctl(fd, BLKFLSBUF, 0);
 		if (!getenv("LIFEBOAT_NO_DIRECT"))
 			direct = open(node, O_WRONLY | O_CLOEXEC | O_DIRECT);
-		lb_progress_begin(&pr, v->id, 0);
+		lb_progress_begin(&pr, v->id, lb_data_raw_total(dfd));
 		r = lb_image_restore_direct(dfd, v->id, v->data, fd, direct, size, lb_progress_update, &pr);
 		lb_progress_end(&pr);
 		if (direct >= 0)
@@ -272,7 +272,7 @@ static int extract_volume(const struct lb_plan *p, const struct lb_plan_volume *
 	dfd = open_data(p->m, v);
 	if (dfd >= 0) {
 		say(o, "%s: extracting its files onto %s (%s)", v->id, node, v->data->file);
-		lb_progress_begin(&pr, v->id, 0);
+		lb_progress_begin(&pr, v->id, lb_data_raw_total(dfd));
 		r = lb_archive_extract(dfd, v->id, v->data, mnt, lb_progress_update, &pr);
 		lb_progress_end(&pr);
 		close(dfd);
