@@ -925,6 +925,7 @@ static void decompress_job(struct pipeline *pl, struct job *j, unsigned worker)
 {
 	struct lb_dr *r = pl->ctx;
 	struct lb_chunk ch;
+	int e;
 
 	if (j->stored != j->raw) {
 		size_t n = ZSTD_decompressDCtx(r->dctx[worker], j->raw, pl->chunk_size, j->stored,
@@ -946,8 +947,9 @@ static void decompress_job(struct pipeline *pl, struct job *j, unsigned worker)
 	ch.len = j->raw_len;
 	ch.ext = j->ext;
 	ch.n_ext = j->n_ext;
-	if (r->sink(r->sink_ud, &ch) < 0)
-		job_fail(j, -EIO, lb_errmsg());
+	e = r->sink(r->sink_ud, &ch);
+	if (e < 0)
+		job_fail(j, e, lb_errmsg());
 }
 
 static int dr_read(struct lb_dr *r, void *buf, size_t len)
@@ -1142,13 +1144,24 @@ static int dr_start(struct lb_dr *r)
 		n = 4;
 	r->dctx = lb_zalloc(n * sizeof(*r->dctx));
 	for (r->n_dctx = 0; r->n_dctx < n; r->n_dctx++)
-		if (!(r->dctx[r->n_dctx] = ZSTD_createDCtx()))
-			return lb_err(-ENOMEM, "cannot set up zstd");
+		if (!(r->dctx[r->n_dctx] = ZSTD_createDCtx())) {
+			e = lb_err(-ENOMEM, "cannot set up zstd");
+			goto fail;
+		}
 	e = pipeline_start(&r->pl, n, r->chunk_size, r->compression != 0,
 			   r->kind == LB_CONTAINER_IMAGE, decompress_job, false, r, r->sha, NULL, NULL);
+	if (e < 0)
+		goto fail;
 	/* (only once started may the pipeline be used, or stopped) */
-	if (e >= 0)
-		r->started = true;
+	r->started = true;
+	return 0;
+fail:
+	/* as before the call: it may be tried again */
+	for (size_t i = 0; i < r->n_dctx; i++)
+		ZSTD_freeDCtx(r->dctx[i]);
+	free(r->dctx);
+	r->dctx = NULL;
+	r->n_dctx = 0;
 	return e;
 }
 
