@@ -315,7 +315,11 @@ char *lb_asprintf(const char *fmt, ...) _printf_(1, 2);
 void *lb_zalloc(size_t n);
 void *lb_realloc_array(void *p, size_t n, size_t size);
 char *lb_strstrip(char *s);
+/* -EPERM when PATH is not a regular file (a FIFO is never waited on). */
 int lb_read_file(const char *path, char **ret, size_t max);
+/* A capture's file, for reading: a regular file, not through a symlink;
+ * the fd, or < 0 with lb_err() said. */
+int lb_open_artifact(const char *path);
 int lb_read_line(const char *path, char **ret);	/* first line, stripped */
 int lb_read_u64(const char *path, uint64_t *ret);
 int lb_write_file(const char *path, const void *buf, size_t len, int mode);

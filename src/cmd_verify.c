@@ -53,11 +53,11 @@ static int check_volume(struct lb_disk *d, struct lb_partition *p, struct lb_vol
 	}
 	if (v->data) {
 		_cleanup_free_ char *path = lb_asprintf("%s/%s", st->m->rt_dir, v->data->file);
-		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		int fd = lb_open_artifact(path);
 		uint64_t bytes = 0;
 
 		if (fd < 0) {
-			printf("FAILED %s data (%s): %s\n", v->id, v->data->file, strerror(errno));
+			printf("FAILED %s data (%s): %s\n", v->id, v->data->file, lb_errmsg());
 			st->bad++;
 			return 0;
 		}

@@ -815,6 +815,8 @@ int lb_manifest_load(const char *capture, struct lb_manifest **ret)
 	n = lb_read_file(path, &buf, MANIFEST_MAX);
 	if (n == -EFBIG)
 		return lb_err(n, "%s: too large for a manifest", path);
+	if (n == -EPERM)
+		return lb_err(n, "%s: not a regular file", path);
 	if (n < 0)
 		return lb_err(n, "%s: %s", path, strerror(-n));
 	r = lb_manifest_load_mem(buf, (size_t)n, path, ret);

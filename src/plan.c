@@ -445,8 +445,12 @@ static void plan_volume(struct lb_plan *p, struct lb_plan_volume *pv, bool data)
 		return;
 	}
 	path = lb_asprintf("%s/%s", p->m->rt_dir ? p->m->rt_dir : ".", v->data->file);
-	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (lstat(path, &st) < 0) {
 		problem(p, "%s: its data file %s is missing", v->id, path);
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		problem(p, "%s: its data file %s is not a regular file", v->id, path);
 		return;
 	}
 	if ((uint64_t)st.st_size != v->data->size) {
@@ -751,9 +755,9 @@ int lb_plan_check_data(struct lb_plan *p, bool whole)
 		if (pv->action != LB_VOL_IMAGE && !pv->extract)
 			continue;
 		path = lb_asprintf("%s/%s", p->m->rt_dir, pv->vol->data->file);
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		fd = lb_open_artifact(path);
 		if (fd < 0) {
-			problem(p, "%s: %s: %s", pv->vol->id, path, strerror(errno));
+			problem(p, "%s: %s", pv->vol->id, lb_errmsg());
 			bad++;
 			continue;
 		}

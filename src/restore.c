@@ -187,11 +187,8 @@ static int prepare_volume(const struct lb_plan_volume *pv, const char *node, uin
 static int open_data(const struct lb_manifest *m, const struct lb_volume *v)
 {
 	_cleanup_free_ char *path = lb_asprintf("%s/%s", m->rt_dir, v->data->file);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
-	if (fd < 0)
-		return lb_err(-errno, "%s: %s", path, strerror(errno));
-	return fd;
+	return lb_open_artifact(path);
 }
 
 static int image_volume(const struct lb_plan *p, const struct lb_plan_volume *pv,

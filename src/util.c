@@ -193,14 +193,50 @@ char *lb_strstrip(char *s)
 	return s;
 }
 
+/* Opens PATH for reading if it is a regular file: -EPERM for anything else
+ * (a FIFO, which open would wait on forever; a device; a directory). The
+ * open does not wait (O_NONBLOCK, cleared again after the check). */
+static int open_regular(const char *path, int flags)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | flags);
+	struct stat st;
+	int e = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		e = -errno;
+	else if (!S_ISREG(st.st_mode))
+		e = -EPERM;
+	else if (fcntl(fd, F_SETFL, 0) < 0)
+		e = -errno;
+	if (e < 0) {
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+int lb_open_artifact(const char *path)
+{
+	int fd = open_regular(path, O_NOFOLLOW);
+
+	if (fd == -EPERM || fd == -ELOOP)
+		return lb_err(-EPERM, "%s: not a regular file (a capture's files never are "
+				      "links, FIFOs or devices)", path);
+	if (fd < 0)
+		return lb_err(fd, "%s: %s", path, strerror(-fd));
+	return fd;
+}
+
 int lb_read_file(const char *path, char **ret, size_t max)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = open_regular(path, 0);
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0, cap = 0;
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	for (;;) {
 		ssize_t n;
 
@@ -496,13 +532,14 @@ int lb_sha256_fd(int fd, uint64_t off, uint64_t len, char ret[65])
 
 int lb_sha256_file(const char *path, char ret[65], uint64_t *ret_size)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* an artifact is a plain file, never a device, FIFO or link */
+	_cleanup_close_ int fd = open_regular(path, O_NOFOLLOW);
 	struct stat st;
 
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return errno == ELOOP ? -EPERM : -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EPERM; /* an artifact is a plain file, never a device or link */
+	if (fd < 0)
+		return fd == -ELOOP ? -EPERM : fd;
+	if (fstat(fd, &st) < 0)
+		return -errno;
 	if (ret_size)
 		*ret_size = (uint64_t)st.st_size;
 	return lb_sha256_fd(fd, 0, UINT64_MAX, ret);

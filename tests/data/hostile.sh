@@ -3,6 +3,9 @@
 # an absolute path, and a symlink followed by a file through it. Each is
 # put into a capture as an archive volume's data (with a correct SHA-256),
 # and restore must refuse it, name the entry, and create nothing outside.
+# Then the capture's own files as something else than files: a data file
+# that is a FIFO (an open would wait forever) or a device, and a manifest
+# that is a FIFO: verify and restore say so at once and write nothing.
 . "$(dirname "$0")/../lib.sh"
 lb_need_root
 set -euo pipefail
@@ -72,4 +75,35 @@ PY
 	[ -z "$(ls -A "$outside")" ] || lb_fail "$kind: something escaped: $(ls -A "$outside")"
 	[ ! -e "/escaped-dotdot" ] && [ ! -e "/tmp/escaped-dotdot" ] || lb_fail "$kind: escaped to /"
 	echo "ok: $kind refused"
+done
+
+# a blank target: the capture's volume must be made, so its data is read
+partx -d "$target" >/dev/null 2>&1 || true
+dd if=/dev/zero of="$target" bs=1M count=64 conv=fsync status=none
+sum_before=$(sha256sum <"$target")
+for kind in fifo device manifest-fifo; do
+	rm -rf "$LB_WORK/odd-cap"
+	cp -a "$LB_WORK/cap" "$LB_WORK/odd-cap"
+	case $kind in
+	fifo) rm "$LB_WORK/odd-cap/disk0p1.data" && mkfifo "$LB_WORK/odd-cap/disk0p1.data" ;;
+	device) rm "$LB_WORK/odd-cap/disk0p1.data" && mknod "$LB_WORK/odd-cap/disk0p1.data" c 1 3 ;;
+	manifest-fifo) rm "$LB_WORK/odd-cap/manifest.xml" && mkfifo "$LB_WORK/odd-cap/manifest.xml" ;;
+	esac
+	for cmd in verify restore; do
+		rc=0
+		if [ "$cmd" = verify ]; then
+			timeout 60 "$LIFEBOAT" verify "$LB_WORK/odd-cap" >"$LB_WORK/odd.out" 2>&1 || rc=$?
+		else
+			timeout 60 "$LIFEBOAT" restore --yes --quick-format --disk-map "disk0=$target" \
+				"$LB_WORK/odd-cap" >"$LB_WORK/odd.out" 2>&1 || rc=$?
+		fi
+		[ "$rc" != 124 ] || lb_fail "$kind: $cmd hangs"
+		[ "$rc" != 0 ] || lb_fail "$kind: $cmd succeeded"
+		grep -q 'not a regular file' "$LB_WORK/odd.out" || {
+			cat "$LB_WORK/odd.out"
+			lb_fail "$kind: $cmd does not say what is wrong"
+		}
+	done
+	[ "$(sha256sum <"$target")" = "$sum_before" ] || lb_fail "$kind: the target was written to"
+	echo "ok: $kind refused at once, nothing written"
 done
