@@ -59,6 +59,9 @@ void lb_progress_update(void *ud, uint64_t bytes)
 	double el = since(&p->start), rate;
 
 	p->bytes = bytes;
+	/* a guess proved short says nothing more */
+	if (p->estimate && bytes > p->total)
+		p->total = 0;
 	if (!p->tty || el - p->last < p->every || el <= 0)
 		return;
 	p->last = el;

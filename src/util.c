@@ -42,6 +42,19 @@ const char *lb_errmsg(void)
 	return errbuf[0] ? errbuf : "unknown error";
 }
 
+/* Whether a progress line (lb_progress_update, on whatever thread) is on
+ * standard error, unfinished; under stderr's lock. */
+static bool progress_line;
+
+/* Under stderr's lock: a line of its own is about to be written. */
+static void clear_progress_line(void)
+{
+	if (progress_line) {
+		fputs("\r\033[K", stderr);
+		progress_line = false;
+	}
+}
+
 void lb_debug(const char *area, const char *fmt, ...)
 {
 	static const char *mask;
@@ -71,16 +84,16 @@ void lb_debug(const char *area, const char *fmt, ...)
 		if (!found)
 			return;
 	}
+	flockfile(stderr);
+	clear_progress_line();
 	fprintf(stderr, "lifeboat[%s]: ", area);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
-/* Whether a progress line (lb_progress_update, on whatever thread) is on
- * standard error, unfinished; under stderr's lock. */
-static bool progress_line;
 
 void lb_stderr_progress_line(bool shown)
 {
@@ -99,10 +112,7 @@ void lb_warn(const char *fmt, ...)
 	va_list ap;
 
 	flockfile(stderr);
-	if (progress_line) {
-		fputs("\r\033[K", stderr);
-		progress_line = false;
-	}
+	clear_progress_line();
 	fputs("lifeboat: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -194,21 +204,26 @@ char *lb_strstrip(char *s)
 }
 
 /* Opens PATH for reading if it is a regular file: -EPERM for anything else
- * (a FIFO, which open would wait on forever; a device; a directory). The
- * open does not wait (O_NONBLOCK, cleared again after the check). */
+ * (a FIFO, which open would wait on forever; a device, whose driver an
+ * open would wake; a directory), found before it is opened and checked
+ * again after. The open itself does not wait (O_NONBLOCK, cleared after). */
 static int open_regular(const char *path, int flags)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | flags);
-	struct stat st;
-	int e = 0;
+	struct stat before, st;
+	int fd, fl, e = 0;
 
+	if (((flags & O_NOFOLLOW) ? lstat(path, &before) : stat(path, &before)) < 0)
+		return -errno;
+	if (!S_ISREG(before.st_mode))
+		return -EPERM;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | flags);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0)
 		e = -errno;
-	else if (!S_ISREG(st.st_mode))
-		e = -EPERM;
-	else if (fcntl(fd, F_SETFL, 0) < 0)
+	else if (!S_ISREG(st.st_mode) || st.st_ino != before.st_ino || st.st_dev != before.st_dev)
+		e = -EPERM;	/* (swapped in between) */
+	else if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
 		e = -errno;
 	if (e < 0) {
 		close(fd);

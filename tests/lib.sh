@@ -58,6 +58,12 @@ lb_cleanup() {
 			# Partitions added with BLKPG outlive losetup -d otherwise.
 			partx -d "$dev" >/dev/null 2>&1 || true
 			losetup -d "$dev" >/dev/null 2>&1 || true
+			# (still open, say by a lazily unmounted filesystem, it
+			# goes when the last user lets go: wait a little for that)
+			for _ in 1 2 3 4 5 6 7 8 9 10; do
+				[ -n "$(losetup -n -O BACK-FILE "$dev" 2>/dev/null)" ] || break
+				sleep 0.2
+			done
 		done <"$LB_WORK/loops"
 	fi
 	rm -rf -- "$LB_WORK"

@@ -5,7 +5,8 @@
 # and restore must refuse it, name the entry, and create nothing outside.
 # Then the capture's own files as something else than files: a data file
 # that is a FIFO (an open would wait forever) or a device, and a manifest
-# that is a FIFO: verify and restore say so at once and write nothing.
+# that is a FIFO: verify and restore say so at once and write nothing
+# (restore finds the data files while planning; verify opens them).
 . "$(dirname "$0")/../lib.sh"
 lb_need_root
 set -euo pipefail
@@ -77,7 +78,7 @@ PY
 	echo "ok: $kind refused"
 done
 
-# a blank target: the capture's volume must be made, so its data is read
+# a blank target: the capture's volume must be made, from its data
 partx -d "$target" >/dev/null 2>&1 || true
 dd if=/dev/zero of="$target" bs=1M count=64 conv=fsync status=none
 sum_before=$(sha256sum <"$target")
