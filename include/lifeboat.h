@@ -305,10 +305,10 @@ void lb_debug(const char *area, const char *fmt, ...) _printf_(2, 3);
 
 /* Program code: print "lifeboat: ..." to stderr. */
 void lb_warn(const char *fmt, ...) _printf_(1, 2);
-/* With stderr locked (flockfile): a progress line is, or is no longer, on
- * it; lb_warn clears it before its own line. */
-void lb_stderr_progress_line(bool shown);
-bool lb_stderr_has_progress_line(void);
+/* With stderr locked (flockfile): a progress line was just drawn; or one,
+ * if drawn, is cleared (as lb_warn and lb_debug do before their lines). */
+void lb_stderr_progress_shown(void);
+void lb_stderr_progress_clear(void);
 
 char *lb_strdup(const char *s);		/* NULL-safe, aborts on ENOMEM */
 char *lb_asprintf(const char *fmt, ...) _printf_(1, 2);

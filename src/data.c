@@ -78,16 +78,15 @@ void lb_progress_update(void *ud, uint64_t bytes)
 		fprintf(stderr, ", %s%.0f s left", p->estimate ? "about " : "",
 			(double)(p->total - bytes) / rate);
 	fputs("\033[K", stderr);
-	lb_stderr_progress_line(true);
+	lb_stderr_progress_shown();
 	funlockfile(stderr);
 }
 
 void lb_progress_end(struct lb_progress *p)
 {
+	(void)p;
 	flockfile(stderr);
-	if (p->tty && lb_stderr_has_progress_line())
-		fputs("\r\033[K", stderr);
-	lb_stderr_progress_line(false);
+	lb_stderr_progress_clear();
 	funlockfile(stderr);
 }
 

@@ -1064,12 +1064,17 @@ static int dr_check_end(struct lb_dr *r, EVP_MD_CTX *sha)
 	return 0;
 }
 
-/* The header; r->fd and r->name set. */
-static int dr_read_header(struct lb_dr *r, uint8_t hdr[HEADER_SIZE])
+/* The file's size, taken once: everything after is checked against it. */
+static void dr_take_size(struct lb_dr *r)
 {
 	off_t end = lseek(r->fd, 0, SEEK_END);
 
 	r->file_size = end < 0 ? 0 : (uint64_t)end;
+}
+
+/* The header; r->fd, r->name and r->file_size set. */
+static int dr_read_header(struct lb_dr *r, uint8_t hdr[HEADER_SIZE])
+{
 	if (dr_read(r, hdr, HEADER_SIZE) < 0 || memcmp(hdr, "LBDATA1\n", 8) != 0 ||
 	    get_le32(hdr + 8) != 1)
 		return lb_err(-EBADMSG, "%s: not a lifeboat data file (bad header)", r->name);
@@ -1086,7 +1091,7 @@ static int dr_read_header(struct lb_dr *r, uint8_t hdr[HEADER_SIZE])
 int lb_dr_open(int fd, const char *name, struct lb_dr **ret)
 {
 	struct lb_dr *r = lb_zalloc(sizeof(*r));
-	uint8_t hdr[HEADER_SIZE], again[HEADER_SIZE];
+	uint8_t hdr[HEADER_SIZE];
 	int e;
 
 	r->fd = fd;
@@ -1096,20 +1101,16 @@ int lb_dr_open(int fd, const char *name, struct lb_dr **ret)
 		e = lb_err(-ENOMEM, "cannot set up SHA-256");
 		goto fail;
 	}
-	e = dr_read_header(r, hdr);
+	/* everything, the header too, from the read-ahead thread; buffered,
+	 * should it come to that, in big steps */
+	dr_take_size(r);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	e = lb_seq_open(fd, r->file_size, &r->seq);
+	if (e >= 0)
+		e = dr_read_header(r, hdr);
 	if (e < 0)
 		goto fail;
 	EVP_DigestUpdate(r->sha, hdr, sizeof(hdr));
-	/* the rest from the read-ahead thread, which starts at the top (its
-	 * reads are aligned): past the header again; buffered, should it come
-	 * to that, in big steps */
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	e = lb_seq_open(fd, r->file_size, &r->seq);
-	if (e >= 0 && (lb_seq_read(r->seq, again, sizeof(again)) < 0 ||
-		       memcmp(again, hdr, sizeof(hdr)) != 0))
-		e = lb_err(-EIO, "%s: cannot read the data file again", r->name);
-	if (e < 0)
-		goto fail;
 	*ret = r;
 	return 0;
 fail:
@@ -1286,6 +1287,7 @@ int lb_data_check_framing(int fd, const char *name, const struct lb_artifact *a)
 	uint8_t hdr[HEADER_SIZE];
 	int e;
 
+	dr_take_size(&r);
 	e = dr_read_header(&r, hdr);
 	if (e >= 0 && a && a->size != r.file_size)
 		e = lb_err(-EBADMSG, "%s: the data file has %" PRIu64 " bytes, the manifest says %" PRIu64,

@@ -46,8 +46,12 @@ const char *lb_errmsg(void)
  * standard error, unfinished; under stderr's lock. */
 static bool progress_line;
 
-/* Under stderr's lock: a line of its own is about to be written. */
-static void clear_progress_line(void)
+void lb_stderr_progress_shown(void)
+{
+	progress_line = true;
+}
+
+void lb_stderr_progress_clear(void)
 {
 	if (progress_line) {
 		fputs("\r\033[K", stderr);
@@ -85,24 +89,13 @@ void lb_debug(const char *area, const char *fmt, ...)
 			return;
 	}
 	flockfile(stderr);
-	clear_progress_line();
+	lb_stderr_progress_clear();
 	fprintf(stderr, "lifeboat[%s]: ", area);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	funlockfile(stderr);
-}
-
-
-void lb_stderr_progress_line(bool shown)
-{
-	progress_line = shown;
-}
-
-bool lb_stderr_has_progress_line(void)
-{
-	return progress_line;
 }
 
 /* A warning takes a line of its own: a progress line there is cleared
@@ -112,7 +105,7 @@ void lb_warn(const char *fmt, ...)
 	va_list ap;
 
 	flockfile(stderr);
-	clear_progress_line();
+	lb_stderr_progress_clear();
 	fputs("lifeboat: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -207,7 +200,7 @@ char *lb_strstrip(char *s)
  * (a FIFO, which open would wait on forever; a device, whose driver an
  * open would wake; a directory), found before it is opened and checked
  * again after. The open itself does not wait (O_NONBLOCK, cleared after). */
-static int open_regular(const char *path, int flags)
+static int open_regular(const char *path, int flags, struct stat *ret_st)
 {
 	struct stat before, st;
 	int fd, fl, e = 0;
@@ -229,12 +222,14 @@ static int open_regular(const char *path, int flags)
 		close(fd);
 		return e;
 	}
+	if (ret_st)
+		*ret_st = st;
 	return fd;
 }
 
 int lb_open_artifact(const char *path)
 {
-	int fd = open_regular(path, O_NOFOLLOW);
+	int fd = open_regular(path, O_NOFOLLOW, NULL);
 
 	if (fd == -EPERM || fd == -ELOOP)
 		return lb_err(-EPERM, "%s: not a regular file (a capture's files never are "
@@ -246,7 +241,7 @@ int lb_open_artifact(const char *path)
 
 int lb_read_file(const char *path, char **ret, size_t max)
 {
-	_cleanup_close_ int fd = open_regular(path, 0);
+	_cleanup_close_ int fd = open_regular(path, 0, NULL);
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0, cap = 0;
 
@@ -548,13 +543,11 @@ int lb_sha256_fd(int fd, uint64_t off, uint64_t len, char ret[65])
 int lb_sha256_file(const char *path, char ret[65], uint64_t *ret_size)
 {
 	/* an artifact is a plain file, never a device, FIFO or link */
-	_cleanup_close_ int fd = open_regular(path, O_NOFOLLOW);
 	struct stat st;
+	_cleanup_close_ int fd = open_regular(path, O_NOFOLLOW, &st);
 
 	if (fd < 0)
 		return fd == -ELOOP ? -EPERM : fd;
-	if (fstat(fd, &st) < 0)
-		return -errno;
 	if (ret_size)
 		*ret_size = (uint64_t)st.st_size;
 	return lb_sha256_fd(fd, 0, UINT64_MAX, ret);
