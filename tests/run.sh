@@ -20,11 +20,12 @@ pass=0 fail=0 skip=0 failed=()
 log_dir=$(mktemp -d)
 trap 'rm -rf "$log_dir"' EXIT
 
+# run_one NAME LIMIT COMMAND...: LIMIT seconds at most
 run_one() {
-	local name=$1; shift
+	local name=$1 limit=$2; shift 2
 	local log="$log_dir/$(echo "$name" | tr '/' '_').log" rc start end
 	start=$(date +%s)
-	LB_TOP="$top" timeout --kill-after=10 900 "$@" >"$log" 2>&1
+	LB_TOP="$top" timeout --kill-after=10 "$limit" "$@" >"$log" 2>&1
 	rc=$?
 	end=$(date +%s)
 	case $rc in
@@ -39,12 +40,14 @@ run_one() {
 for t in build/tests/test_*; do
 	[ -x "$t" ] || continue
 	wanted "unit/$(basename "$t")" || continue
-	run_one "unit/$(basename "$t")" "$t"
+	run_one "unit/$(basename "$t")" 900 "$t"
 done
 for t in tests/*/*.sh; do
 	[ -f "$t" ] || continue
 	wanted "${t#tests/}" || continue
-	run_one "${t#tests/}" bash "$t"
+	# a script may ask for more than 15 minutes: "# lb-timeout: SECONDS"
+	limit=$(sed -n '1,5s/^# lb-timeout: \([0-9][0-9]*\)$/\1/p' "$t")
+	run_one "${t#tests/}" "${limit:-900}" bash "$t"
 done
 
 [ ${#failed[@]} -eq 0 ] || printf 'failed: %s\n' "${failed[*]}"

@@ -61,6 +61,15 @@ while IFS= read -r line; do
 done <"$mods/modules.dep"
 grep -n 'jbd2.ko$\|/ext4.ko$' "$mods/lifeboat.load" | tr '\n' ' ' | grep -q 'jbd2.ko.*ext4.ko' ||
 	lb_fail "lifeboat.load does not load jbd2 before ext4"
+# vfat mounts with the kernel's default iocharset and code page: their NLS
+# tables load at boot (without nls_ascii, Debian's default, every FAT mount
+# fails with EINVAL), the others are there for modprobe
+fat_charset=$(sed -n 's/^CONFIG_FAT_DEFAULT_IOCHARSET="\(.*\)"$/\1/p' "/boot/config-$kver" 2>/dev/null || true)
+fat_codepage=$(sed -n 's/^CONFIG_FAT_DEFAULT_CODEPAGE=\(.*\)$/\1/p' "/boot/config-$kver" 2>/dev/null || true)
+for n in ${fat_charset:-ascii} cp${fat_codepage:-437}; do
+	grep -q "/nls_$n.ko\$" "$mods/lifeboat.load" || lb_fail "lifeboat.load does not load nls_$n (vfat's default)"
+done
+[ -f "$mods/kernel/fs/nls/nls_koi8-r.ko" ] || lb_fail "the NLS tables are not all in the image"
 grep -q 'virtio_blk$' "$mods/modules.alias" || lb_fail "modules.alias lacks virtio_blk's aliases"
 cmp -s "$A/lifeboat/cap-wiped/manifest.xml" "$W/cap-wiped/manifest.xml" || lb_fail "--capture: not embedded"
 grep -qx 'capture=/lifeboat/cap-wiped' "$A/etc/lifeboat/rescue.conf" || lb_fail "rescue.conf does not name the capture"
