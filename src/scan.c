@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -687,6 +689,54 @@ static int scan_all(char **names, size_t n, char **excl, size_t n_excl,
 	return r;
 }
 
+/* Drops a saved artifact of a disk that is not captured after all. */
+static void drop_artifact(const char *outdir, struct lb_artifact **a)
+{
+	if (!*a)
+		return;
+	if (outdir) {
+		_cleanup_free_ char *p = lb_asprintf("%s/%s", outdir, (*a)->file);
+
+		unlink(p);
+	}
+	lb_artifact_free(*a);
+	*a = NULL;
+}
+
+static bool volume_is_dev(const struct lb_volume *v, dev_t dev)
+{
+	return v && v->rt_major == major(dev) && v->rt_minor == minor(dev);
+}
+
+/* The disk that holds the capture itself is excluded (recorded, not
+ * selected, no data): restoring it would overwrite the capture, and its
+ * data would hold a copy of the capture being made. Not when it holds a
+ * volume the system needs (the default directory is on the root): there
+ * the archive leaves the capture directory out. A filesystem whose device
+ * number is not its partition's (btrfs, FUSE) is not recognised here. */
+static void exclude_capture_disk(struct lb_manifest *m, const char *outdir)
+{
+	struct stat st;
+
+	if (!outdir || stat(outdir, &st) < 0)
+		return;
+	for (size_t i = 0; i < m->n_disks; i++) {
+		struct lb_disk *d = m->disks[i];
+		bool holds = volume_is_dev(d->volume, st.st_dev);
+
+		for (size_t j = 0; j < d->n_parts && !holds; j++)
+			holds = volume_is_dev(d->parts[j]->volume, st.st_dev);
+		if (!holds || !d->selected || lb_disk_is_critical(d))
+			continue;
+		d->selected = false;
+		d->exclude_reason = lb_strdup("holds this capture");
+		drop_artifact(outdir, &d->boot_code);
+		drop_artifact(outdir, &d->mbr_gap);
+		for (size_t j = 0; j < d->n_parts; j++)
+			drop_artifact(outdir, &d->parts[j]->content);
+	}
+}
+
 int lb_scan(struct lb_scan_opts *opts, struct lb_manifest **ret)
 {
 	struct lb_manifest *m = NULL;
@@ -750,6 +800,7 @@ int lb_scan(struct lb_scan_opts *opts, struct lb_manifest **ret)
 		d->selected = false;
 		d->exclude_reason = lb_strdup("--exclude-disk at capture");
 	}
+	exclude_capture_disk(m, opts->outdir);
 	m->rt_dir = lb_strdup(opts->outdir);
 	r = lb_boot_scan(m);
 	if (r < 0)
