@@ -341,6 +341,15 @@ int lb_sha256_fd(int fd, uint64_t off, uint64_t len, char ret[65]);
 int lb_sha256_buf(const void *buf, size_t len, char ret[65]);
 int lb_sha256_file(const char *path, char ret[65], uint64_t *ret_size);
 int lb_mkdir_p(const char *path, int mode);
+/* Directories and files inside a filesystem this program did not make the
+ * contents of (a restored root): REL is resolved below ROOTFD as openat2's
+ * RESOLVE_IN_ROOT does, so no "..", symlink or mount leads out of it.
+ * lb_mkdir_in_root makes what is missing of REL and returns its directory
+ * fd; lb_write_file_in_root writes DIR/NAME as a new file renamed into
+ * place (a link or node planted at NAME is replaced, never written to). */
+int lb_mkdir_in_root(int rootfd, const char *rel, int mode);
+int lb_write_file_in_root(int rootfd, const char *dir, const char *name, const void *buf, size_t len,
+			  int mode);
 int lb_rm_rf(const char *path);
 char *lb_utc_now(void);
 /* Runs argv (no shell), stdout/stderr to ours unless quiet. Returns the
@@ -565,6 +574,7 @@ int lb_wipe_signatures(int fd, uint64_t offset, uint64_t size, uint32_t sector_s
 int lb_zero_range(int fd, uint64_t offset, uint64_t size, bool verify);
 int lb_verify_zero(const char *path, uint64_t offset, uint64_t size);
 int lb_marker_write(const struct lb_plan *p, const char *path, char **ret_instance);
+int lb_marker_render(const struct lb_plan *p, char **ret_xml, size_t *ret_len, char **ret_instance);
 
 /* ---- volume data (data.c, image.c, archive.c, datafile.c) --------------- */
 

@@ -13,13 +13,14 @@
 
 #include "lifeboat.h"
 
-int lb_marker_write(const struct lb_plan *p, const char *path, char **ret_instance)
+/* The marker's XML for plan P, with a fresh instance UUID. */
+int lb_marker_render(const struct lb_plan *p, char **ret_xml, size_t *ret_len, char **ret_instance)
 {
 	xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
 	xmlNodePtr root = xmlNewNode(NULL, BAD_CAST "restore-session"), n;
 	_cleanup_free_ char *now = lb_utc_now();
 	xmlChar *mem = NULL;
-	int len = 0, r;
+	int len = 0;
 	uuid_t uu;
 	char us[37];
 
@@ -66,13 +67,31 @@ int lb_marker_write(const struct lb_plan *p, const char *path, char **ret_instan
 	}
 	xmlDocDumpFormatMemoryEnc(doc, &mem, &len, "UTF-8", 1);
 	xmlFreeDoc(doc);
-	if (!mem)
+	if (!mem || len < 0)
 		return lb_err(-ENOMEM, "cannot write the restore-session marker");
-	r = lb_write_file(path, mem, (size_t)len, 0644);
+	*ret_xml = lb_zalloc((size_t)len + 1);
+	memcpy(*ret_xml, mem, (size_t)len);
+	*ret_len = (size_t)len;
 	xmlFree(mem);
+	if (ret_instance)
+		*ret_instance = lb_strdup(us);
+	return 0;
+}
+
+/* The marker at PATH (--marker: a path the admin chose on this system). */
+int lb_marker_write(const struct lb_plan *p, const char *path, char **ret_instance)
+{
+	_cleanup_free_ char *xml = NULL, *inst = NULL;
+	size_t len = 0;
+	int r;
+
+	r = lb_marker_render(p, &xml, &len, &inst);
+	if (r < 0)
+		return r;
+	r = lb_write_file(path, xml, len, 0644);
 	if (r < 0)
 		return lb_err(r, "%s: cannot write the restore-session marker: %s", path, strerror(-r));
 	if (ret_instance)
-		*ret_instance = lb_strdup(us);
+		*ret_instance = TAKE_PTR(inst);
 	return 0;
 }

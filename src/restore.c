@@ -410,9 +410,9 @@ static int write_marker_in_root(struct lb_plan *p, const struct lb_restore_opts 
 				const char *log_path, char **ret_instance)
 {
 	const struct lb_plan_volume *root = NULL;
-	_cleanup_free_ char *node = NULL, *dir = NULL, *path = NULL, *logdir = NULL;
+	_cleanup_free_ char *node = NULL, *inst = NULL;
 	char *tmpl = NULL;
-	int r;
+	int rootfd, r;
 
 	for (size_t i = 0; i < p->n_vols; i++)
 		if (p->vols[i].vol->mountpoint && strcmp(p->vols[i].vol->mountpoint, "/") == 0 &&
@@ -446,25 +446,35 @@ static int write_marker_in_root(struct lb_plan *p, const struct lb_restore_opts 
 	r = lb_mount_tmp(node, root->vol->type, false, &tmpl);
 	if (r < 0)
 		return lb_err(r, "the restored root, to write the marker: %s", lb_errmsg());
-	dir = lb_asprintf("%s/var/lib/lifeboat", tmpl);
-	r = lb_mkdir_p(dir, 0755);
-	if (r >= 0) {
-		path = lb_asprintf("%s/restore-session.xml", dir);
-		r = lb_marker_write(p, path, ret_instance);
+	/* what the restored root holds was made by the capture's data: every
+	 * path is resolved inside it, never through a link out of it */
+	rootfd = open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		r = lb_err(-errno, "the restored root: %s", strerror(errno));
 	} else {
-		r = lb_err(r, "%s: cannot create: %s", dir, strerror(-r));
+		_cleanup_free_ char *xml = NULL;
+		size_t len = 0;
+
+		r = lb_marker_render(p, &xml, &len, &inst);
+		if (r >= 0)
+			r = lb_write_file_in_root(rootfd, "var/lib/lifeboat", "restore-session.xml", xml, len,
+						  0644);
+		if (r < 0 && xml)
+			r = lb_err(r, "%s: /var/lib/lifeboat/restore-session.xml in the restored root: %s",
+				   root->vol->id, strerror(-r));
+		if (r >= 0 && ret_instance)
+			*ret_instance = TAKE_PTR(inst);
 	}
 	if (r >= 0 && log_path) {
 		_cleanup_free_ char *buf = NULL;
 		int n = lb_read_file(log_path, &buf, 64 << 20);
 
-		logdir = lb_asprintf("%s/var/log/lifeboat", tmpl);
-		if (n >= 0 && lb_mkdir_p(logdir, 0755) >= 0) {
-			_cleanup_free_ char *dst = lb_asprintf("%s/%s", logdir, strrchr(log_path, '/') + 1);
-
-			lb_write_file(dst, buf, (size_t)n, 0600);
-		}
+		if (n >= 0)
+			lb_write_file_in_root(rootfd, "var/log/lifeboat", strrchr(log_path, '/') + 1, buf,
+					      (size_t)n, 0600);
 	}
+	if (rootfd >= 0)
+		close(rootfd);
 	if (lb_umount_tmp(tmpl) < 0 && r >= 0)
 		r = lb_err(-EBUSY, "the restored root: %s", lb_errmsg());
 	if (r >= 0)

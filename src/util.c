@@ -11,11 +11,13 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/openat2.h>
 #include <openssl/evp.h>
 
 #include "lifeboat.h"
@@ -570,6 +572,105 @@ int lb_mkdir_p(const char *path, int mode)
 	return 0;
 }
 
+/* Opens REL (a relative path) below ROOTFD as openat2's RESOLVE_IN_ROOT
+ * does: ".." and absolute symlinks never leave ROOTFD, magic links and
+ * other mounts are refused. */
+static int open_in_root(int rootfd, const char *rel, uint64_t flags, uint64_t mode)
+{
+	struct open_how how = {
+		.flags = flags | O_CLOEXEC,
+		.mode = mode,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+	};
+	long fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+
+	return fd < 0 ? -errno : (int)fd;
+}
+
+int lb_mkdir_in_root(int rootfd, const char *rel, int mode)
+{
+	_cleanup_free_ char *p = lb_strdup(rel);
+	int fd = -1;
+
+	for (char *s = p;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+
+		*s = '\0';
+		if (*p) {
+			fd = open_in_root(rootfd, p, O_RDONLY | O_DIRECTORY, 0);
+			if (fd == -ENOENT) {
+				/* made in its parent, resolved in the root
+				 * (the parents before it exist by now) */
+				char *slash = strrchr(p, '/');
+				int pfd;
+
+				if (slash) {
+					*slash = '\0';
+					pfd = open_in_root(rootfd, p, O_RDONLY | O_DIRECTORY, 0);
+					*slash = '/';
+				} else {
+					pfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+				}
+				if (pfd < 0)
+					return -errno;
+				if (mkdirat(pfd, slash ? slash + 1 : p, (mode_t)mode) < 0 && errno != EEXIST) {
+					int e = -errno;
+
+					close(pfd);
+					return e;
+				}
+				close(pfd);
+				fd = open_in_root(rootfd, p, O_RDONLY | O_DIRECTORY, 0);
+			}
+			if (fd < 0)
+				return fd;
+			if (c != '\0')
+				close(fd);
+		}
+		if (c == '\0')
+			break;
+		*s = c;
+	}
+	return fd >= 0 ? fd : fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+}
+
+int lb_write_file_in_root(int rootfd, const char *dir, const char *name, const void *buf, size_t len,
+			  int mode)
+{
+	_cleanup_free_ char *tmp = lb_asprintf(".%s.lifeboat-%d", name, (int)getpid());
+	int dfd, fd, r;
+
+	if (strchr(name, '/') || !*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -EINVAL;
+	dfd = lb_mkdir_in_root(rootfd, dir, 0755);
+	if (dfd < 0)
+		return dfd;
+	unlinkat(dfd, tmp, 0);
+	/* a new file, never one that is there: a link or a device planted
+	 * under NAME is replaced by the rename, not written through */
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0) {
+		r = -errno;
+		close(dfd);
+		return r;
+	}
+	r = lb_pwrite_all(fd, buf, len, 0);
+	if (r >= 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r >= 0)
+		r = -errno;
+	if (r >= 0 && renameat(dfd, tmp, dfd, name) < 0)
+		r = -errno;
+	if (r < 0)
+		unlinkat(dfd, tmp, 0);
+	else if (fsync(dfd) < 0)
+		r = -errno;
+	close(dfd);
+	return r;
+}
+
 static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -763,7 +864,9 @@ int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_d
 		data = "noload";
 	if (!mkdtemp(tmpl))
 		return lb_err(-errno, "cannot make a mount point: %s", strerror(errno));
-	if (mount(node, tmpl, type, readonly ? MS_RDONLY : 0, data) < 0) {
+	/* nodev, nosuid: a device node or set-id program in the volume's
+	 * contents (a restored capture's) is never a way out of it */
+	if (mount(node, tmpl, type, MS_NODEV | MS_NOSUID | (readonly ? MS_RDONLY : 0), data) < 0) {
 		int e = errno;
 
 		rmdir(tmpl);
