@@ -366,20 +366,8 @@ static xmlDocPtr build_doc(const struct lb_manifest *m)
 	if (m->system) {
 		xmlNodePtr sn = add_child(root, "system", system_fields, m->system);
 
-		for (size_t i = 0; i < m->system->n_notes; i++) {
-			/* printable, and cut (at a character) to the schema's
-			 * length for text */
-			_cleanup_free_ char *text = lb_printable_copy(m->system->notes[i]);
-			size_t len = strlen(text);
-
-			if (len > 4000) {
-				len = 4000;
-				while (len && ((unsigned char)text[len] & 0xc0) == 0x80)
-					len--;
-				text[len] = '\0';
-			}
-			xmlNewTextChild(sn, NULL, BAD_CAST "note", BAD_CAST text);
-		}
+		for (size_t i = 0; i < m->system->n_notes; i++)
+			xmlNewTextChild(sn, NULL, BAD_CAST "note", BAD_CAST m->system->notes[i]);
 	}
 	for (size_t i = 0; i < m->n_disks; i++)
 		write_disk(root, m->disks[i]);

@@ -476,13 +476,25 @@ void lb_manifest_warn(struct lb_manifest *m, const char *fmt, ...)
 void lb_system_note(struct lb_system *s, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
+	char *msg, *text;
+	size_t len;
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		abort();
 	va_end(ap);
-	APPEND(s->notes, s->n_notes, msg);
+	/* what a disk said goes into the manifest: printable, and cut (at a
+	 * character) to the schema's length for text */
+	text = lb_printable_copy(msg);
+	free(msg);
+	len = strlen(text);
+	if (len > 4000) {
+		len = 4000;
+		while (len && ((unsigned char)text[len] & 0xc0) == 0x80)
+			len--;
+		text[len] = '\0';
+	}
+	APPEND(s->notes, s->n_notes, text);
 }
 
 bool lb_type_is_ext(const char *type)

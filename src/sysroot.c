@@ -183,7 +183,8 @@ struct lb_volume *lb_fstab_resolve(const struct lb_manifest *m, const char *spec
 			v[strlen(v) - 1] = '\0';
 			memmove(v, v + 1, strlen(v));
 		}
-		if (!*v || strchr(v, '/'))
+		/* a name in /dev/disk/by-KEY/, not a path through it */
+		if (!*v || (forms[i].udev && strchr(spec + plen, '/')))
 			return NULL;
 		return lb_manifest_resolve(m, forms[i].key, v);
 	}
