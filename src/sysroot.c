@@ -327,9 +327,14 @@ static void unmount_one(struct sr_mount *mt)
 	if (mt->fd >= 0)
 		close(mt->fd);
 	mt->fd = -1;
-	if (mt->dir && lb_umount_tmp(TAKE_PTR(mt->dir)) < 0) {
-		/* (busy: someone walked in) gone from the tree at least */
-		lb_debug("sysroot", "%s", lb_errmsg());
+	if (mt->dir) {
+		/* busy (someone walked in): gone from the tree at least */
+		if (umount(mt->dir) < 0 && umount2(mt->dir, MNT_DETACH) < 0)
+			lb_debug("sysroot", "cannot unmount %s: %s", mt->dir, strerror(errno));
+		else
+			rmdir(mt->dir);
+		free(mt->dir);
+		mt->dir = NULL;
 	}
 	free(mt->where);
 	mt->where = NULL;

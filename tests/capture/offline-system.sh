@@ -191,6 +191,20 @@ grep -q 'cannot exclude' "$LB_WORK/excl.log" || lb_fail "the refusal does not sa
 	--output "$LB_WORK/excl2" >/dev/null 2>&1 || lb_fail "excluding the data disk was refused"
 no_leftover_mounts "refused capture"
 
+# a disk with a volume mounted here stays live: that volume keeps this
+# machine's mount point, the other disk's system is still found
+echo "4 1 $(majmin "${data}p1") / /mnt/elsewhere rw,relatime - ext4 ${data}p1 rw" >"$LB_WORK/mountinfo-data"
+LIFEBOAT_MOUNTINFO=$LB_WORK/mountinfo-data "$LIFEBOAT" capture --data none --disk "$sys" --disk "$data" \
+	--output "$LB_WORK/mixed" >/dev/null 2>"$LB_WORK/mixed.log" || {
+	cat "$LB_WORK/mixed.log"
+	lb_fail "capture with the data disk mounted failed"
+}
+vol_table "$LB_WORK/mixed/manifest.xml" >"$LB_WORK/mixed.vols"
+grep -qx 'disk0p4 / true' "$LB_WORK/mixed.vols" || lb_fail "mixed: the root is not recorded"
+grep -qx 'disk1p1 /mnt/elsewhere false' "$LB_WORK/mixed.vols" || lb_fail "mixed: the mounted volume lost its mount point"
+grep -q 'disk1p1 is in use on this machine' "$LB_WORK/mixed/manifest.xml" || lb_fail "mixed: no note on /srv"
+no_leftover_mounts "mixed capture"
+
 # ---- restore onto fresh disks: the marker goes into the restored root ----------
 t_sys=$(fx_attach "$LB_WORK/t-sys.img" 300M)
 t_data=$(fx_attach "$LB_WORK/t-data.img" 64M)
