@@ -126,12 +126,16 @@ LIFEBOAT_MOUNTINFO=$LB_WORK/mountinfo LIFEBOAT_SWAPS=$LB_WORK/swaps \
 ! grep -q 'mount-source' "$LB_WORK/live/manifest.xml" || lb_fail "a live capture has mount-source"
 
 # ---- the offline capture -------------------------------------------------------
+# (its mounts are read-only and replay no journal: not a byte changes)
+lb_disk_sums "$sys" "$data" >"$LB_WORK/sums.before"
 "$LIFEBOAT" capture --disk "$sys" --disk "$data" --output "$LB_WORK/cap" \
 	>/dev/null 2>"$LB_WORK/cap.log" || {
 	cat "$LB_WORK/cap.log"
 	lb_fail "offline capture failed"
 }
 no_leftover_mounts "offline capture"
+lb_disk_sums "$sys" "$data" >"$LB_WORK/sums.after"
+cmp -s "$LB_WORK/sums.before" "$LB_WORK/sums.after" || lb_fail "the offline capture wrote to the disks"
 M=$LB_WORK/cap/manifest.xml
 vol_table "$LB_WORK/live/manifest.xml" >"$LB_WORK/live.vols"
 vol_table "$M" >"$LB_WORK/cap.vols"
@@ -227,7 +231,7 @@ umount "$mnt"
 echo "ok: offline capture records the system's mount points as a live one; marker written"
 
 # ---- a root found by its partition type, without os-release --------------------
-dps=$(fx_attach "$LB_WORK/dps.img" 128M)
+dps=$(fx_attach "$LB_WORK/dps.img" 400M)
 sfdisk -q --no-reread --no-tell-kernel "$dps" <<'T'
 label: gpt
 label-id: 0FF1E000-0000-4000-8000-0000000000D2
@@ -236,11 +240,19 @@ type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name="dps-root"
 T
 fx_reread "$dps"
 fx_mkswap "${dps}p1" 0ff1e000-0000-4000-8000-0000000000e1 dpsswap
-fx_mkext ext4 "${dps}p2" 0ff1e000-0000-4000-8000-0000000000e2 dpsroot
+# on XFS, with a log that needs recovery: read with norecovery, not replayed
+mkfs.xfs -q -f -m uuid=0ff1e000-0000-4000-8000-0000000000e2 -L dpsroot "${dps}p2"
 mount "${dps}p2" "$mnt"
 mkdir -p "$mnt/usr/bin" "$mnt/etc"
 printf 'LABEL=dpsswap none swap defaults 0 0\n' >"$mnt/etc/fstab"
 umount "$mnt"
+# then a change left in the log only, as a crash leaves it
+mount "${dps}p2" "$mnt"
+touch "$mnt/after-the-crash"
+sync -f "$mnt"
+xfs_io -x -c shutdown "$mnt"
+umount "$mnt"
+lb_disk_sums "$dps" >"$LB_WORK/dps.before"
 "$LIFEBOAT" capture --data none --disk "$dps" --output "$LB_WORK/dps-cap" >/dev/null 2>"$LB_WORK/dps.log" || {
 	cat "$LB_WORK/dps.log"
 	lb_fail "capture of a DPS root failed"
@@ -250,6 +262,7 @@ grep -qx 'disk0p2 / true' "$LB_WORK/dps.vols" || lb_fail "the DPS root is not re
 grep -qx 'disk0p1 - true' "$LB_WORK/dps.vols" || lb_fail "the DPS system's swap is not critical"
 grep -q '<system source="disk" root="disk0p2" found-by="partition-type"' "$LB_WORK/dps-cap/manifest.xml" ||
 	lb_fail "the DPS system is not recorded as found by its partition type"
+lb_disk_sums "$dps" | cmp -s - "$LB_WORK/dps.before" || lb_fail "the XFS log was replayed"
 
 # with the os-release system beside it: the partition type wins
 "$LIFEBOAT" capture --data none --disk "$sys" --disk "$dps" --output "$LB_WORK/both" >/dev/null 2>&1 ||
@@ -258,11 +271,11 @@ grep -q '<system source="disk" root="disk1p2"' "$LB_WORK/both/manifest.xml" ||
 	lb_fail "the root partition type is not preferred over os-release"
 
 # two systems found by os-release alone: neither is recorded, and a note says why
-other=$(fx_attach "$LB_WORK/other.img" 64M)
+other=$(fx_attach "$LB_WORK/other.img" 200M)
 printf 'label: gpt\nlabel-id: 0FF1E000-0000-4000-8000-0000000000D3\nstart=2048, name="other"\n' |
 	sfdisk -q --no-reread --no-tell-kernel "$other"
 fx_reread "$other"
-fx_mkext ext4 "${other}p1" 0ff1e000-0000-4000-8000-0000000000f1 other
+mkfs.btrfs -q -f -U 0ff1e000-0000-4000-8000-0000000000f1 -L other "${other}p1" >/dev/null
 mount "${other}p1" "$mnt"
 mkdir -p "$mnt/etc"
 echo 'PRETTY_NAME="Other"' >"$mnt/etc/os-release"
