@@ -346,6 +346,23 @@ vols = {v.get("id"): v for v in ET.parse(sys.argv[1]).getroot().iter("volume")}
 assert vols["disk0p1"].get("mountpoint") == "/", vols["disk0p1"].attrib
 assert vols["disk0p2"].get("mountpoint") == "/srv/$(touch pwn4);x", vols["disk0p2"].attrib
 PY
+# an fstab too big to be one, and one that is a directory: left unread, with a note
+mount "${hos}p1" "$mnt"
+rm "$mnt/etc/fstab"
+head -c 2M /dev/zero | tr '\0' '#' >"$mnt/etc/fstab"
+umount "$mnt"
+"$LIFEBOAT" capture --data none --disk "$hos" --output "$LB_WORK/hostile3" \
+	>/dev/null 2>"$LB_WORK/hostile3.log" || lb_fail "capture of a system with a 2 MiB fstab failed"
+grep -q '/etc/fstab not read (larger than 1 MiB)' "$LB_WORK/hostile3/manifest.xml" ||
+	lb_fail "no note on the oversized fstab"
+mount "${hos}p1" "$mnt"
+rm "$mnt/etc/fstab"
+mkdir "$mnt/etc/fstab"
+umount "$mnt"
+"$LIFEBOAT" capture --data none --disk "$hos" --output "$LB_WORK/hostile4" \
+	>/dev/null 2>"$LB_WORK/hostile4.log" || lb_fail "capture of a system whose fstab is a directory failed"
+grep -q '/etc/fstab not read (not a regular file)' "$LB_WORK/hostile4/manifest.xml" ||
+	lb_fail "no note on the fstab directory"
 for f in pwned1 pwn2 pwn3 pwn4; do
 	[ ! -e "$LB_WORK/$f" ] && [ ! -e "$LB_TOP/$f" ] && [ ! -e "/$f" ] || lb_fail "a label was run ($f)"
 done
