@@ -115,6 +115,10 @@ struct lb_volume {
 	char *label;
 	char *mountpoint;	/* at capture time, NULL when not mounted */
 	char *mount_options;
+	char *mount_source;	/* NULL: mounted on the capturing machine; else
+				 * read from the captured disks (an offline
+				 * capture): "fstab", "partition-type" or
+				 * "os-release" (see struct lb_system) */
 	bool critical;
 	bool swap_active;
 
@@ -212,6 +216,17 @@ struct lb_boot {
 	size_t n_refs;
 };
 
+/* The installed system an offline capture found on its disks (none of them
+ * the running system's): where its mount points were read from. */
+struct lb_system {
+	char *source;		/* "disk" */
+	char *root;		/* volume id of its root; NULL: none settled on */
+	char *found_by;		/* "partition-type" or "os-release" */
+	char *name;		/* os-release PRETTY_NAME */
+	char **notes;		/* what was read, skipped or left undecided */
+	size_t n_notes;
+};
+
 struct lb_manifest {
 	uint32_t format;
 	char *generator;
@@ -224,6 +239,7 @@ struct lb_manifest {
 	struct lb_disk **disks;
 	size_t n_disks;
 	struct lb_boot *boot;
+	struct lb_system *system;	/* offline captures only */
 
 	char *rt_dir;		/* runtime: the capture directory */
 	char **rt_warnings;	/* runtime: what the scanner could not read */
@@ -252,6 +268,9 @@ struct lb_vfat_geom *lb_vfat_geom_new(void);
 void lb_vfat_geom_free(struct lb_vfat_geom *g);
 struct lb_swap_geom *lb_swap_geom_new(void);
 void lb_swap_geom_free(struct lb_swap_geom *g);
+struct lb_system *lb_system_new(void);
+void lb_system_free(struct lb_system *s);
+void lb_system_note(struct lb_system *s, const char *fmt, ...) _printf_(2, 3);
 
 int lb_manifest_add_disk(struct lb_manifest *m, struct lb_disk *d);
 int lb_disk_add_partition(struct lb_disk *d, struct lb_partition *p);
@@ -263,6 +282,14 @@ void lb_manifest_warn(struct lb_manifest *m, const char *fmt, ...) _printf_(2, 3
 struct lb_disk *lb_manifest_find_disk(const struct lb_manifest *m, const char *id_or_path);
 struct lb_partition *lb_disk_find_partition(const struct lb_disk *d, uint32_t number);
 struct lb_volume *lb_manifest_find_volume(const struct lb_manifest *m, const char *id);
+/* The volume an identity names: KEY is UUID, LABEL (the volume's), PARTUUID
+ * or PARTLABEL (its partition's; an MBR PARTUUID is the disk identifier, a
+ * dash and the number), compared as blkid and udev do; NULL when none. */
+struct lb_volume *lb_manifest_resolve(const struct lb_manifest *m, const char *key,
+				      const char *value);
+/* True when the volume is mounted (or active swap) on the capturing machine;
+ * a mount point read from the disk is not. */
+bool lb_volume_mounted_here(const struct lb_volume *v);
 /* Calls fn for every volume (whole-disk and on partitions) in manifest order;
  * stops and returns fn's value when it is non-zero. */
 int lb_manifest_foreach_volume(const struct lb_manifest *m,
@@ -317,6 +344,8 @@ void *lb_realloc_array(void *p, size_t n, size_t size);
 char *lb_strstrip(char *s);
 /* -EPERM when PATH is not a regular file (a FIFO is never waited on). */
 int lb_read_file(const char *path, char **ret, size_t max);
+/* The rest of an open file, at most max bytes (-EFBIG beyond); its length. */
+int lb_read_fd(int fd, char **ret, size_t max);
 /* A capture's file, for reading: a regular file, not through a symlink;
  * the fd, or < 0 with lb_err() said. */
 int lb_open_artifact(const char *path);
@@ -332,6 +361,7 @@ bool lb_utf8_is_printable(const char *s);
 char *lb_printable_copy(const char *s);
 const char *lb_esc(const char *s);
 char *lb_unescape_octal(const char *s);
+char *lb_udev_unescape(const char *s);
 int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_dir);
 int lb_umount_tmp(char *dir);
 bool lb_type_is_ext(const char *type);
@@ -404,7 +434,45 @@ int lb_scan_disk(const char *sysname, const char *id, const struct lb_sysinfo *s
 int lb_ext_read_geom(const char *dev, uint64_t offset, struct lb_ext_geom **ret);
 int lb_vfat_read_geom(int fd, uint64_t offset, struct lb_vfat_geom **ret);
 int lb_swap_read_geom(int fd, uint64_t offset, uint64_t size, struct lb_swap_geom **ret);
-int lb_boot_scan(struct lb_manifest *m);
+struct lb_sysroot;
+/* sr: the installed system found on the disks (an offline capture), whose
+ * files are read instead of this machine's; NULL for a live capture */
+int lb_boot_scan(struct lb_manifest *m, const struct lb_sysroot *sr);
+
+/* ---- an installed system on the captured disks (sysroot.c) ------------ */
+
+/* One line of an fstab, unescaped. */
+struct lb_fstab_entry {
+	uint32_t line;
+	char *spec;		/* UUID=..., /dev/..., ... */
+	char *file;		/* mount point, or "none"/"swap" */
+	char *type;
+	char *options;
+};
+
+/* Tolerant: comments, blank and malformed lines are left out. */
+int lb_fstab_parse(const char *buf, struct lb_fstab_entry **ret, size_t *ret_n);
+void lb_fstab_free(struct lb_fstab_entry *e, size_t n);
+/* Why an entry mounts no local volume at boot (noauto, network, pseudo or
+ * bind), or NULL when it does. */
+const char *lb_fstab_skip_reason(const struct lb_fstab_entry *e);
+/* The captured volume an fstab source names: KEY=value, /dev/disk/by-KEY/
+ * (udev's \xNN escapes), /dev/disk/by-id/ (the recorded names) or a device
+ * path as recorded at capture; never this machine's /dev. */
+struct lb_volume *lb_fstab_resolve(const struct lb_manifest *m, const char *spec);
+/* When no captured volume is mounted on / here, looks for an installed
+ * system on the captured disks that nothing here uses (their filesystems
+ * mounted read-only, no journal replayed), and records its mount points,
+ * swap and critical volumes from its fstab into m (m->system says so).
+ * *ret: its volumes, still mounted, for lb_boot_scan; NULL when none. */
+int lb_sysroot_find(struct lb_manifest *m, struct lb_sysroot **ret);
+/* A file of the found system (PATH relative to its /), resolved inside
+ * the volume that holds it (symlinks never leave it), a regular file of at
+ * most max bytes; its length. */
+int lb_sysroot_read(const struct lb_sysroot *s, const char *path, size_t max, char **ret);
+bool lb_sysroot_exists(const struct lb_sysroot *s, const char *path);
+/* Unmounts everything lb_sysroot_find mounted. */
+void lb_sysroot_free(struct lb_sysroot *s);
 int lb_boot_restore_efi(const struct lb_manifest *m, char **ret_note);
 
 /* ---- manifest I/O (manifest.c) ---------------------------------------- */

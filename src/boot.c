@@ -114,38 +114,9 @@ static int scan_efi(struct lb_boot *b)
 /* The volume whose identity key=value names, or NULL. */
 static const char *resolve(const struct lb_manifest *m, const char *key, const char *value)
 {
-	for (size_t i = 0; i < m->n_disks; i++) {
-		const struct lb_disk *d = m->disks[i];
+	const struct lb_volume *v = lb_manifest_resolve(m, key, value);
 
-		if (d->volume) {
-			if (strcmp(key, "UUID") == 0 && d->volume->uuid &&
-			    strcasecmp(d->volume->uuid, value) == 0)
-				return d->volume->id;
-			if (strcmp(key, "LABEL") == 0 && d->volume->label &&
-			    strcmp(d->volume->label, value) == 0)
-				return d->volume->id;
-		}
-		for (size_t j = 0; j < d->n_parts; j++) {
-			const struct lb_partition *p = d->parts[j];
-			const struct lb_volume *v = p->volume;
-
-			if (!v)
-				continue;
-			if ((strcmp(key, "UUID") == 0 && v->uuid && strcasecmp(v->uuid, value) == 0) ||
-			    (strcmp(key, "LABEL") == 0 && v->label && strcmp(v->label, value) == 0) ||
-			    (strcmp(key, "PARTUUID") == 0 && p->uuid && strcasecmp(p->uuid, value) == 0) ||
-			    (strcmp(key, "PARTLABEL") == 0 && p->name && strcmp(p->name, value) == 0))
-				return v->id;
-			if (strcmp(key, "PARTUUID") == 0 && d->label == LB_LABEL_DOS && d->signature) {
-				/* MBR PARTUUID: the disk identifier, a dash, the number */
-				_cleanup_free_ char *mbr = lb_asprintf("%s-%02x", d->signature + 2, p->number);
-
-				if (strcasecmp(mbr, value) == 0)
-					return v->id;
-			}
-		}
-	}
-	return NULL;
+	return v ? v->id : NULL;
 }
 
 /* Recognises KEY=value and /dev/disk/by-KEY/value forms in one token. */
@@ -174,7 +145,8 @@ static void add_ref(struct lb_manifest *m, const char *source, uint32_t line, co
 		if (strncmp(token, forms[i].prefix, strlen(forms[i].prefix)) != 0)
 			continue;
 		val = token + strlen(forms[i].prefix);
-		v = lb_strdup(val);
+		/* /dev/disk/by-label/my\x20disk names "my disk" */
+		v = val[-1] == '/' ? lb_udev_unescape(val) : lb_strdup(val);
 		if (v[0] == '"' && strlen(v) >= 2 && v[strlen(v) - 1] == '"') {
 			v[strlen(v) - 1] = '\0';
 			memmove(v, v + 1, strlen(v));
@@ -201,19 +173,40 @@ static void add_ref(struct lb_manifest *m, const char *source, uint32_t line, co
 	}
 }
 
-/* fstab and crypttab: whitespace separated fields, # comments. */
-static void scan_table_file(struct lb_manifest *m, const char *name, int dev_field, int where_field)
+/* A file of the system being captured: this machine's (under
+ * LIFEBOAT_SYSROOT when set) or, for an offline capture, the one found on
+ * the disks. */
+static int read_sys_file(const struct lb_sysroot *sr, const char *name, size_t max, char **ret)
 {
 	char path[4096];
-	_cleanup_fclose_ FILE *f = fopen(etc_path(name, path, sizeof(path)), "re");
-	char *line = NULL;
-	size_t cap = 0;
+
+	if (sr)
+		return lb_sysroot_read(sr, name, max, ret);
+	return lb_read_file(etc_path(name, path, sizeof(path)), ret, 0);
+}
+
+static bool sys_file_exists(const struct lb_sysroot *sr, const char *name)
+{
+	char path[4096];
+
+	if (sr)
+		return lb_sysroot_exists(sr, name);
+	return access(etc_path(name, path, sizeof(path)), F_OK) == 0;
+}
+
+/* fstab and crypttab: whitespace separated fields, # comments. */
+static void scan_table_file(struct lb_manifest *m, const struct lb_sysroot *sr, const char *name,
+			    int dev_field, int where_field)
+{
+	_cleanup_free_ char *buf = NULL;
+	char *line, *next;
 	uint32_t no = 0;
 	const char *source = strrchr(name, '/') + 1;
 
-	if (!f)
+	if (read_sys_file(sr, name, 1u << 20, &buf) < 0)
 		return;
-	while (getline(&line, &cap, f) > 0) {
+	next = buf;
+	while ((line = strsep(&next, "\n"))) {
 		char *fields[4] = { 0 }, *save = NULL, *tok;
 		int n = 0;
 
@@ -229,16 +222,67 @@ static void scan_table_file(struct lb_manifest *m, const char *name, int dev_fie
 			add_ref(m, source, no, dev, where);
 		}
 	}
-	free(line);
 }
 
-static void scan_cmdline(struct lb_manifest *m)
+/* An offline system's kernel command line: /etc/kernel/cmdline (systemd's
+ * kernel-install), else the first linux line of grub.cfg (its default
+ * entry, as grub-mkconfig writes them). */
+static char *offline_cmdline(struct lb_manifest *m, const struct lb_sysroot *sr)
+{
+	static const char *const grub[] = { "boot/grub/grub.cfg", "boot/grub2/grub.cfg" };
+	_cleanup_free_ char *buf = NULL;
+	char *line, *next;
+
+	if (read_sys_file(sr, "etc/kernel/cmdline", 64u << 10, &buf) >= 0) {
+		char *nl = strchr(buf, '\n');
+
+		if (nl)
+			*nl = '\0';
+		lb_strstrip(buf);
+		if (*buf) {
+			if (m->system)
+				lb_system_note(m->system, "kernel command line read from /etc/kernel/cmdline");
+			return TAKE_PTR(buf);
+		}
+	}
+	for (size_t i = 0; i < LB_ARRAY_SIZE(grub); i++) {
+		free(buf);
+		buf = NULL;
+		if (read_sys_file(sr, grub[i], 8u << 20, &buf) < 0)
+			continue;
+		next = buf;
+		while ((line = strsep(&next, "\n"))) {
+			char *save = NULL, *tok = strtok_r(line, " \t", &save);
+
+			if (!tok || (strcmp(tok, "linux") != 0 && strcmp(tok, "linuxefi") != 0 &&
+				     strcmp(tok, "linux16") != 0))
+				continue;
+			if (!strtok_r(NULL, " \t", &save) || !save)
+				continue;	/* no arguments after the kernel */
+			save += strspn(save, " \t");
+			lb_strstrip(save);
+			if (!*save)
+				continue;
+			if (m->system)
+				lb_system_note(m->system, "kernel command line read from the first entry of "
+							  "/%s", grub[i]);
+			return lb_strdup(save);
+		}
+	}
+	return NULL;
+}
+
+static void scan_cmdline(struct lb_manifest *m, const struct lb_sysroot *sr)
 {
 	const char *path = getenv("LIFEBOAT_CMDLINE");
 	_cleanup_free_ char *s = NULL;
 	char *save = NULL, *tok;
 
-	if (lb_read_line(path ? path : "/proc/cmdline", &s) < 0)
+	if (sr)
+		s = offline_cmdline(m, sr);
+	else if (lb_read_line(path ? path : "/proc/cmdline", &s) < 0)
+		s = NULL;
+	if (!s)
 		return;
 	if (lb_utf8_is_printable(s))
 		m->boot->cmdline = lb_strdup(s);
@@ -284,10 +328,9 @@ static bool area_mentions(const struct lb_manifest *m, const struct lb_artifact 
 	return n > 0 && memmem(buf, (size_t)n, word, strlen(word)) != NULL;
 }
 
-int lb_boot_scan(struct lb_manifest *m)
+int lb_boot_scan(struct lb_manifest *m, const struct lb_sysroot *sr)
 {
 	struct lb_boot *b = lb_boot_new();
-	char path[4096];
 	int r;
 
 	m->boot = b;
@@ -318,15 +361,15 @@ int lb_boot_scan(struct lb_manifest *m)
 				   area_mentions(m, d->mbr_gap, "GRUB")))
 			b->loader = lb_strdup("grub");
 	}
-	if (!b->loader && (access(etc_path("boot/grub/grub.cfg", path, sizeof(path)), F_OK) == 0 ||
-			   access(etc_path("boot/grub2/grub.cfg", path, sizeof(path)), F_OK) == 0))
+	if (!b->loader && (sys_file_exists(sr, "boot/grub/grub.cfg") ||
+			   sys_file_exists(sr, "boot/grub2/grub.cfg")))
 		b->loader = lb_strdup("grub");
-	if (!b->loader && (access(etc_path("boot/efi/loader/loader.conf", path, sizeof(path)), F_OK) == 0 ||
-			   access(etc_path("efi/loader/loader.conf", path, sizeof(path)), F_OK) == 0))
+	if (!b->loader && (sys_file_exists(sr, "boot/efi/loader/loader.conf") ||
+			   sys_file_exists(sr, "efi/loader/loader.conf")))
 		b->loader = lb_strdup("systemd-boot");
-	scan_table_file(m, "etc/fstab", 0, 1);
-	scan_table_file(m, "etc/crypttab", 1, 0);
-	scan_cmdline(m);
+	scan_table_file(m, sr, "etc/fstab", 0, 1);
+	scan_table_file(m, sr, "etc/crypttab", 1, 0);
+	scan_cmdline(m, sr);
 	return 0;
 }
 

@@ -222,6 +222,8 @@ int cmd_capture(int argc, char **argv)
 	}
 	for (size_t i = 0; i < m->n_rt_warnings; i++)
 		lb_warn("capture: warning: %s", m->rt_warnings[i]);
+	for (size_t i = 0; m->system && i < m->system->n_notes; i++)
+		lb_warn("capture: note: %s", lb_esc(m->system->notes[i]));
 
 	/* what is written must read back and validate, or it is no capture */
 	r = lb_manifest_write_mem(m, &buf, &len);

@@ -111,8 +111,8 @@ int lb_data_mode_parse(const char *s, enum lb_data_mode *ret)
 
 static bool mounted_rw(const struct lb_volume *v)
 {
-	if (!v->mountpoint)
-		return false;
+	if (!v->mountpoint || v->mount_source)
+		return false;	/* (a mount point read from the disk: not mounted here) */
 	if (!v->mount_options)
 		return true;
 	return !(strncmp(v->mount_options, "ro", 2) == 0 &&
@@ -210,7 +210,7 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 		lb_progress_begin(&pr, v->id, total);
 		r = lb_image_capture(d->path, dfd, v, out, o->level, lb_progress_update, &pr, sum, &size);
 	} else {
-		const char *root = v->mountpoint;
+		const char *root = v->mount_source ? NULL : v->mountpoint;
 		char *excl[3];
 		size_t n_excl = 0;
 		struct statvfs sv;

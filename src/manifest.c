@@ -121,6 +121,7 @@ static const struct field volume_fields[] = {
 	S(lb_volume, "label", label, F_OPT | F_HEX),
 	S(lb_volume, "mountpoint", mountpoint, F_OPT | F_HEX),
 	S(lb_volume, "mount-options", mount_options, F_OPT),
+	S(lb_volume, "mount-source", mount_source, F_OPT),
 	B(lb_volume, "critical", critical, F_OPT),
 	B(lb_volume, "swap-active", swap_active, F_OPT),
 	END,
@@ -207,6 +208,14 @@ static const struct field efi_fields[] = {
 	S(lb_efi_entry, "description", description, F_OPT | F_HEX),
 	S(lb_efi_entry, "device-path", device_path, F_OPT),
 	S(lb_efi_entry, "data", data, 0),
+	END,
+};
+
+static const struct field system_fields[] = {
+	S(lb_system, "source", source, 0),
+	S(lb_system, "root", root, F_OPT),
+	S(lb_system, "found-by", found_by, F_OPT),
+	S(lb_system, "name", name, F_OPT | F_HEX),
 	END,
 };
 
@@ -354,6 +363,12 @@ static xmlDocPtr build_doc(const struct lb_manifest *m)
 	xmlNewProp(root, BAD_CAST "generator",
 		   BAD_CAST(m->generator ? m->generator : "lifeboat " LB_VERSION));
 	add_child(root, "capture", capture_fields, m);
+	if (m->system) {
+		xmlNodePtr sn = add_child(root, "system", system_fields, m->system);
+
+		for (size_t i = 0; i < m->system->n_notes; i++)
+			xmlNewTextChild(sn, NULL, BAD_CAST "note", BAD_CAST m->system->notes[i]);
+	}
 	for (size_t i = 0; i < m->n_disks; i++)
 		write_disk(root, m->disks[i]);
 	if (m->boot) {
@@ -617,6 +632,27 @@ static int read_boot(const struct reader *rd, xmlNodePtr n, struct lb_manifest *
 	return r;
 }
 
+static int read_system(const struct reader *rd, xmlNodePtr n, struct lb_manifest *m)
+{
+	int r;
+
+	m->system = lb_system_new();
+	r = read_fields(rd, n, system_fields, m->system);
+	for (xmlNodePtr c = n->children; c && r >= 0; c = c->next) {
+		xmlChar *text;
+
+		if (!is_elem(c, "note"))
+			continue;
+		text = xmlNodeGetContent(c);
+		if (!text || !lb_utf8_is_printable((const char *)text))
+			r = bad(rd, c, "note: control characters are not allowed here");
+		else
+			lb_system_note(m->system, "%s", (const char *)text);
+		xmlFree(text);
+	}
+	return r;
+}
+
 /* ---- checks the schema cannot express --------------------------------- */
 
 static int check_disk(const struct reader *rd, xmlNodePtr n, const struct lb_disk *d)
@@ -650,6 +686,14 @@ static int check_disk(const struct reader *rd, xmlNodePtr n, const struct lb_dis
 static int check_manifest(const struct reader *rd, xmlNodePtr root, const struct lb_manifest *m)
 {
 	xmlNodePtr n = root->children;
+
+	if (m->system && m->system->root && !lb_manifest_find_volume(m, m->system->root)) {
+		xmlNodePtr s = root->children;
+
+		while (s && !is_elem(s, "system"))
+			s = s->next;
+		return bad(rd, s, "system root %s is not a volume of this manifest", m->system->root);
+	}
 
 	for (size_t i = 0; i < m->n_disks; i++) {
 		int r;
@@ -777,6 +821,8 @@ int lb_manifest_load_mem(const char *buf, size_t len, const char *name, struct l
 			r = read_disk(&rd, c, m);
 		else if (is_elem(c, "boot"))
 			r = read_boot(&rd, c, m);
+		else if (is_elem(c, "system"))
+			r = read_system(&rd, c, m);
 	}
 	if (r >= 0)
 		r = check_manifest(&rd, root, m);

@@ -25,6 +25,7 @@ void lb_manifest_free(struct lb_manifest *m)
 		lb_disk_free(m->disks[i]);
 	free(m->disks);
 	lb_boot_free(m->boot);
+	lb_system_free(m->system);
 	free(m->generator);
 	free(m->id);
 	free(m->time);
@@ -114,6 +115,7 @@ void lb_volume_free(struct lb_volume *v)
 	free(v->label);
 	free(v->mountpoint);
 	free(v->mount_options);
+	free(v->mount_source);
 	free(v);
 }
 
@@ -234,6 +236,25 @@ void lb_boot_ref_free(struct lb_boot_ref *r)
 	free(r);
 }
 
+struct lb_system *lb_system_new(void)
+{
+	return lb_zalloc(sizeof(struct lb_system));
+}
+
+void lb_system_free(struct lb_system *s)
+{
+	if (!s)
+		return;
+	free(s->source);
+	free(s->root);
+	free(s->found_by);
+	free(s->name);
+	for (size_t i = 0; i < s->n_notes; i++)
+		free(s->notes[i]);
+	free(s->notes);
+	free(s);
+}
+
 #define APPEND(arr, n, item)                                             \
 	do {                                                             \
 		(arr) = lb_realloc_array((arr), (n) + 1, sizeof(*(arr))); \
@@ -334,6 +355,49 @@ struct lb_volume *lb_manifest_find_volume(const struct lb_manifest *m, const cha
 	return (struct lb_volume *)want[1];
 }
 
+struct lb_volume *lb_manifest_resolve(const struct lb_manifest *m, const char *key,
+				      const char *value)
+{
+	bool uuid = strcmp(key, "UUID") == 0, label = strcmp(key, "LABEL") == 0;
+	bool partuuid = strcmp(key, "PARTUUID") == 0, partlabel = strcmp(key, "PARTLABEL") == 0;
+
+	for (size_t i = 0; i < m->n_disks; i++) {
+		const struct lb_disk *d = m->disks[i];
+
+		if (d->volume) {
+			if ((uuid && d->volume->uuid && strcasecmp(d->volume->uuid, value) == 0) ||
+			    (label && d->volume->label && strcmp(d->volume->label, value) == 0))
+				return d->volume;
+		}
+		for (size_t j = 0; j < d->n_parts; j++) {
+			const struct lb_partition *p = d->parts[j];
+			struct lb_volume *v = p->volume;
+
+			if (!v)
+				continue;
+			if ((uuid && v->uuid && strcasecmp(v->uuid, value) == 0) ||
+			    (label && v->label && strcmp(v->label, value) == 0) ||
+			    (partuuid && p->uuid && strcasecmp(p->uuid, value) == 0) ||
+			    (partlabel && p->name && strcmp(p->name, value) == 0))
+				return v;
+			if (partuuid && d->label == LB_LABEL_DOS && d->signature &&
+			    strlen(d->signature) > 2) {
+				/* MBR PARTUUID: the disk identifier, a dash, the number */
+				_cleanup_free_ char *mbr = lb_asprintf("%s-%02x", d->signature + 2, p->number);
+
+				if (strcasecmp(mbr, value) == 0)
+					return v;
+			}
+		}
+	}
+	return NULL;
+}
+
+bool lb_volume_mounted_here(const struct lb_volume *v)
+{
+	return v && ((v->mountpoint && !v->mount_source) || v->swap_active);
+}
+
 bool lb_disk_is_critical(const struct lb_disk *d)
 {
 	if (d->volume && d->volume->critical)
@@ -407,6 +471,30 @@ void lb_manifest_warn(struct lb_manifest *m, const char *fmt, ...)
 	pthread_mutex_lock(&lock);
 	APPEND(m->rt_warnings, m->n_rt_warnings, msg);
 	pthread_mutex_unlock(&lock);
+}
+
+void lb_system_note(struct lb_system *s, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg, *text;
+	size_t len;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	/* what a disk said goes into the manifest: printable, and cut (at a
+	 * character) to the schema's length for text */
+	text = lb_printable_copy(msg);
+	free(msg);
+	len = strlen(text);
+	if (len > 4000) {
+		len = 4000;
+		while (len && ((unsigned char)text[len] & 0xc0) == 0x80)
+			len--;
+		text[len] = '\0';
+	}
+	APPEND(s->notes, s->n_notes, text);
 }
 
 bool lb_type_is_ext(const char *type)

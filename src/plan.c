@@ -146,7 +146,7 @@ static void add_target(struct lb_target ***arr, size_t *n, struct lb_target *t)
 
 static char *volume_in_use(const struct lb_volume *v)
 {
-	if (v && v->mountpoint)
+	if (v && v->mountpoint && !v->mount_source)
 		return lb_asprintf("%s is mounted on %s", v->id, v->mountpoint);
 	if (v && v->swap_active)
 		return lb_asprintf("%s is active swap", v->id);

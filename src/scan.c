@@ -741,6 +741,7 @@ int lb_scan(struct lb_scan_opts *opts, struct lb_manifest **ret)
 {
 	struct lb_manifest *m = NULL;
 	struct lb_sysinfo *si = NULL;
+	struct lb_sysroot *sr = NULL;
 	char **names = NULL, **excl = NULL;
 	size_t n = 0, n_excl = 0;
 	int r;
@@ -782,6 +783,11 @@ int lb_scan(struct lb_scan_opts *opts, struct lb_manifest **ret)
 	r = scan_all(names, n, excl, n_excl, si, opts->outdir, m);
 	if (r < 0)
 		goto out;
+	/* not the running system's disks: the system on them, if any, says
+	 * what is mounted where and what is critical */
+	r = lb_sysroot_find(m, &sr);
+	if (r < 0)
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct lb_disk *d = m->disks[i];
 		bool excluded = false;
@@ -802,11 +808,12 @@ int lb_scan(struct lb_scan_opts *opts, struct lb_manifest **ret)
 	}
 	exclude_capture_disk(m, opts->outdir);
 	m->rt_dir = lb_strdup(opts->outdir);
-	r = lb_boot_scan(m);
+	r = lb_boot_scan(m, sr);
 	if (r < 0)
 		goto out;
 	*ret = TAKE_PTR(m);
 out:
+	lb_sysroot_free(sr);
 	for (size_t j = 0; j < n; j++)
 		free(names[j]);
 	free(names);

@@ -43,7 +43,9 @@ static void show_volume(FILE *f, const char *indent, const struct lb_volume *v)
 	if (v->uuid)
 		fprintf(f, " UUID=%s", lb_esc(v->uuid));
 	if (v->mountpoint)
-		put_quoted(f, "mounted", v->mountpoint);
+		put_quoted(f, v->mount_source ? "fstab" : "mounted", v->mountpoint);
+	if (v->mount_source && !v->mountpoint && strcmp(v->type, "swap") == 0)
+		fputs(" [swap in fstab]", f);
 	if (v->swap_active)
 		fputs(" [active swap]", f);
 	if (v->critical)
@@ -62,6 +64,18 @@ int lb_show_text(const struct lb_manifest *m, FILE *f)
 	if (m->hostname)
 		fprintf(f, ", host %s", lb_esc(m->hostname));
 	fputc('\n', f);
+	if (m->system) {
+		fputs("system read from the disk:", f);
+		if (m->system->root)
+			fprintf(f, " root %s (found by %s)", lb_esc(m->system->root),
+				lb_esc(m->system->found_by ? m->system->found_by : "?"));
+		else
+			fputs(" none recorded", f);
+		put_quoted(f, "name", m->system->name);
+		fputc('\n', f);
+		for (size_t i = 0; i < m->system->n_notes; i++)
+			fprintf(f, "  note: %s\n", lb_esc(m->system->notes[i]));
+	}
 	for (size_t i = 0; i < m->n_disks; i++) {
 		const struct lb_disk *d = m->disks[i];
 
@@ -182,6 +196,7 @@ static json_object *js_volume(const struct lb_volume *v)
 	js_str(o, "uuid", v->uuid);
 	js_str(o, "label", v->label);
 	js_str(o, "mountpoint", v->mountpoint);
+	js_str(o, "mount_source", v->mount_source);
 	js_bool(o, "critical", v->critical);
 	js_bool(o, "swap_active", v->swap_active);
 	if (v->ext) {
@@ -287,6 +302,18 @@ int lb_show_json(const struct lb_manifest *m, FILE *f)
 	for (size_t i = 0; i < m->n_disks; i++)
 		json_object_array_add(disks, js_disk(m->disks[i]));
 	json_object_object_add(root, "disks", disks);
+	if (m->system) {
+		json_object *so = json_object_new_object(), *notes = json_object_new_array();
+
+		js_str(so, "source", m->system->source);
+		js_str(so, "root", m->system->root);
+		js_str(so, "found_by", m->system->found_by);
+		js_str(so, "name", m->system->name);
+		for (size_t i = 0; i < m->system->n_notes; i++)
+			json_object_array_add(notes, json_object_new_string(m->system->notes[i]));
+		json_object_object_add(so, "notes", notes);
+		json_object_object_add(root, "system", so);
+	}
 	if (m->boot) {
 		const struct lb_boot *b = m->boot;
 		json_object *bo = json_object_new_object(), *efi = json_object_new_array(),

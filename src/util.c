@@ -241,14 +241,11 @@ int lb_open_artifact(const char *path)
 	return fd;
 }
 
-int lb_read_file(const char *path, char **ret, size_t max)
+int lb_read_fd(int fd, char **ret, size_t max)
 {
-	_cleanup_close_ int fd = open_regular(path, 0, NULL);
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0, cap = 0;
 
-	if (fd < 0)
-		return fd;
 	for (;;) {
 		ssize_t n;
 
@@ -271,6 +268,15 @@ int lb_read_file(const char *path, char **ret, size_t max)
 	buf[len] = '\0';
 	*ret = TAKE_PTR(buf);
 	return (int)(len > INT32_MAX ? INT32_MAX : len);
+}
+
+int lb_read_file(const char *path, char **ret, size_t max)
+{
+	_cleanup_close_ int fd = open_regular(path, 0, NULL);
+
+	if (fd < 0)
+		return fd;
+	return lb_read_fd(fd, ret, max);
 }
 
 int lb_read_line(const char *path, char **ret)
@@ -852,21 +858,52 @@ char *lb_unescape_octal(const char *s)
 	return r;
 }
 
-/* Mounts NODE (TYPE) on a new directory under /tmp. A read-only mount of
- * ext3/ext4 uses noload: its journal is not replayed, so nothing is
- * written. Undo with lb_umount_tmp. */
+/* udev's escapes in /dev/disk/by-label names: \xNN for each byte that is
+ * not a plain character ("my\x20disk"). */
+char *lb_udev_unescape(const char *s)
+{
+	char *r = lb_zalloc(strlen(s) + 1), *o = r;
+
+	while (*s) {
+		unsigned v;
+
+		if (s[0] == '\\' && s[1] == 'x' && strspn(s + 2, "0123456789abcdefABCDEF") >= 2 &&
+		    sscanf(s + 2, "%2x", &v) == 1 && v) {
+			*o++ = (char)v;
+			s += 4;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	return r;
+}
+
+/* Mounts NODE (TYPE) on a new directory under /tmp. A read-only mount
+ * replays no journal, so nothing is written: ext3/ext4 with noload, xfs
+ * with norecovery, btrfs with nologreplay (a btrfs that refuses it is not
+ * mounted); it is also noexec. Every mount is nosuid and nodev. Undo with
+ * lb_umount_tmp. */
 int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_dir)
 {
 	char tmpl[] = "/tmp/lifeboat-mnt.XXXXXX";
 	const char *data = NULL;
+	/* nosuid, nodev always: a device node or set-id program in the
+	 * volume's contents (a restored capture's) is never a way out of it */
+	unsigned long flags = MS_NOSUID | MS_NODEV | (readonly ? MS_RDONLY | MS_NOEXEC : 0);
+	int r;
 
 	if (readonly && (strcmp(type, "ext3") == 0 || strcmp(type, "ext4") == 0))
 		data = "noload";
+	else if (readonly && strcmp(type, "xfs") == 0)
+		data = "norecovery";
+	else if (readonly && strcmp(type, "btrfs") == 0)
+		data = "rescue=nologreplay";
 	if (!mkdtemp(tmpl))
 		return lb_err(-errno, "cannot make a mount point: %s", strerror(errno));
-	/* nodev, nosuid: a device node or set-id program in the volume's
-	 * contents (a restored capture's) is never a way out of it */
-	if (mount(node, tmpl, type, MS_NODEV | MS_NOSUID | (readonly ? MS_RDONLY : 0), data) < 0) {
+	r = mount(node, tmpl, type, flags, data);
+	if (r < 0 && errno == EINVAL && data && strcmp(data, "rescue=nologreplay") == 0)
+		r = mount(node, tmpl, type, flags, "nologreplay");	/* before Linux 5.9 */
+	if (r < 0) {
 		int e = errno;
 
 		rmdir(tmpl);

@@ -171,6 +171,7 @@ static void eq_volume(const struct lb_volume *a, const struct lb_volume *b)
 	EQ_STR(a, b, label);
 	EQ_STR(a, b, mountpoint);
 	EQ_STR(a, b, mount_options);
+	EQ_STR(a, b, mount_source);
 	EQ_NUM(a, b, critical);
 	EQ_NUM(a, b, swap_active);
 	EQ_OPT(a, b, ext, eq_ext);
@@ -267,6 +268,17 @@ static void eq_boot(const struct lb_boot *a, const struct lb_boot *b)
 		eq_ref(a->refs[i], b->refs[i]);
 }
 
+static void eq_system(const struct lb_system *a, const struct lb_system *b)
+{
+	EQ_STR(a, b, source);
+	EQ_STR(a, b, root);
+	EQ_STR(a, b, found_by);
+	EQ_STR(a, b, name);
+	EQ_NUM(a, b, n_notes);
+	for (size_t i = 0; i < a->n_notes; i++)
+		eq_str(a->notes[i], b->notes[i], "note");
+}
+
 static void eq_manifest(const struct lb_manifest *a, const struct lb_manifest *b)
 {
 	EQ_NUM(a, b, format);
@@ -281,6 +293,7 @@ static void eq_manifest(const struct lb_manifest *a, const struct lb_manifest *b
 	for (size_t i = 0; i < a->n_disks; i++)
 		eq_disk(a->disks[i], b->disks[i]);
 	EQ_OPT(a, b, boot, eq_boot);
+	EQ_OPT(a, b, system, eq_system);
 }
 
 /* ---- a manifest that sets every field --------------------------------- */
@@ -400,6 +413,8 @@ static struct lb_boot_ref *boot_ref(const char *source, uint32_t line, const cha
 #define DESC_CTRL "debian\x7f"
 #define WHERE_NL "luks\nroot"
 #define PATH_CTRL "/dev/odd\x02name"
+#define OS_NAME_CTRL "Debian\x1b[1m 12"
+#define NOTE_CTRL "LABEL=a\x01" "b"
 
 static struct lb_manifest *build_full(void)
 {
@@ -551,6 +566,8 @@ static struct lb_manifest *build_full(void)
 	v = d->volume = volume("disk2", "ext4", "filesystem", "1.0",
 			       "3401e0d1-0000-4000-8000-0000000000b1", "wholedisk");
 	v->mountpoint = lb_strdup("/srv/data");
+	v->mount_options = lb_strdup("defaults,nofail");
+	v->mount_source = lb_strdup("fstab");
 	v->ext = ext_geom(4096, 244190646);
 	v->ext->raid_stride = 16;
 	v->ext->raid_stripe_width = 64;
@@ -589,6 +606,16 @@ static struct lb_manifest *build_full(void)
 	lb_boot_add_ref(b, boot_ref("crypttab", 2, "PARTUUID", "6c1fe0b0-0001-4c1f-8a00-0000000000a9",
 				    WHERE_NL, NULL));
 	lb_boot_add_ref(b, boot_ref("cmdline", 1, "LABEL", "root fs", "root", NULL));
+
+	/* the system an offline capture found: its notes carry what the disk
+	 * had in it, hostile or not printable */
+	m->system = lb_system_new();
+	m->system->source = lb_strdup("disk");
+	m->system->root = lb_strdup("disk0p3");
+	m->system->found_by = lb_strdup("partition-type");
+	m->system->name = lb_strdup(OS_NAME_CTRL);
+	lb_system_note(m->system, "read from the disk: %s", HOSTILE_NAME);
+	lb_system_note(m->system, "fstab line 3: %s names no captured volume", NOTE_CTRL);
 	return m;
 }
 
@@ -631,6 +658,10 @@ static void test_roundtrip_programmatic(void **state)
 	expect_hex(xml, "description", DESC_CTRL);
 	expect_hex(xml, "where", WHERE_NL);
 	expect_hex(xml, "path", PATH_CTRL);
+	expect_hex(xml, "name", OS_NAME_CTRL);
+	must_contain(xml, "<system source=\"disk\" root=\"disk0p3\" found-by=\"partition-type\"");
+	must_contain(xml, "<note>fstab line 3: LABEL=a?b names no captured volume</note>");
+	must_contain(xml, " mount-source=\"fstab\"");
 	must_contain(xml, " name=\"ルート $(rm -rf /) `id` &quot;q&quot; 'x' &lt;&amp;&gt;|; données\"");
 	must_contain(xml, " hostname=\"hôte-01.example.com\"");
 	must_contain(xml, " attrs=\"0xffffffffffffffff\"");
@@ -726,7 +757,7 @@ static void test_write_unprintable_without_hex(void **state)
 
 static const char *const required_fixtures[] = {
 	"valid-gpt-server.xml", "valid-mbr-logical.xml", "valid-4kn.xml",
-	"valid-whole-disk.xml", "valid-excluded.xml",
+	"valid-whole-disk.xml", "valid-excluded.xml", "valid-offline-system.xml",
 };
 
 static void test_roundtrip_fixtures(void **state)
@@ -861,6 +892,38 @@ static void test_fixture_contents(void **state)
 
 /* ---- writing and loading files ---------------------------------------- */
 
+/* An offline capture's system, and manifests from before it had one. */
+static void test_fixture_offline_system(void **state)
+{
+	struct lb_manifest *m = load_fixture("valid-offline-system.xml");
+	const struct lb_volume *v;
+
+	(void)state;
+	assert_non_null(m->system);
+	assert_string_equal(m->system->source, "disk");
+	assert_string_equal(m->system->root, "disk0p5");
+	assert_string_equal(m->system->found_by, "partition-type");
+	assert_int_equal(m->system->n_notes, 2);
+	v = lb_manifest_find_volume(m, "disk0p5");
+	assert_string_equal(v->mountpoint, "/");
+	assert_string_equal(v->mount_source, "fstab");
+	assert_true(v->critical);
+	assert_false(lb_volume_mounted_here(v));
+	v = lb_manifest_find_volume(m, "disk0p4");
+	assert_true(v->critical);
+	assert_false(v->swap_active);
+	assert_false(lb_volume_mounted_here(v));
+	assert_true(lb_disk_is_critical(m->disks[0]));
+	lb_manifest_free(m);
+
+	m = load_fixture("valid-gpt-server.xml");
+	assert_null(m->system);
+	v = lb_manifest_find_volume(m, "disk0p5");
+	assert_null(v->mount_source);
+	assert_true(lb_volume_mounted_here(v));
+	lb_manifest_free(m);
+}
+
 static void test_write_and_load_directory(void **state)
 {
 	_cleanup_free_ char *dir = tmpfile_path("capture"), *path = NULL;
@@ -970,6 +1033,8 @@ static const struct {
 	{ "bad-hostname-control.xml", "hostname: control characters are not allowed here" },
 	{ "bad-billion-laughs.xml", "not well-formed XML" },
 	{ "bad-xxe.xml", "must not carry a DTD" },
+	{ "bad-system-root.xml", "system root disk0p9 is not a volume of this manifest" },
+	{ "bad-mount-source.xml", "Invalid attribute mount-source for element volume" },
 };
 
 static void test_reject_fixtures(void **state)
@@ -1151,6 +1216,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_write_unprintable_without_hex),
 		cmocka_unit_test(test_roundtrip_fixtures),
 		cmocka_unit_test(test_fixture_contents),
+		cmocka_unit_test(test_fixture_offline_system),
 		cmocka_unit_test(test_write_and_load_directory),
 		cmocka_unit_test(test_artifact_save_verify),
 		cmocka_unit_test(test_reject_fixtures),
