@@ -25,11 +25,13 @@ printf 'decoy disk\n' | dd of="$decoy" conv=notrunc,fsync status=none
 decoy_sum=$(lb_sha256 "$LB_WORK/decoy.img" | cut -d' ' -f1)
 printf 'host file\n' >"$LB_WORK/victim"
 mkdir "$LB_WORK/outside" "$LB_WORK/outside-log"
-mm=$(cat "/sys/class/block/$(basename "$d")p5/dev")
-echo "36 25 $mm / / ro,relatime shared:1 - ext4 ${d}p5 ro" >"$LB_WORK/mountinfo"
 
 # capture NAME: the root as planted now, captured as an image
+# (p5 recorded as mounted on /; its device number changes when a restore
+# makes the partitions again)
 capture() {
+	echo "36 25 $(cat "/sys/class/block/$(basename "$d")p5/dev") / / ro,relatime shared:1 - ext4 ${d}p5 ro" \
+		>"$LB_WORK/mountinfo"
 	LIFEBOAT_MOUNTINFO=$LB_WORK/mountinfo "$LIFEBOAT" capture --output "$LB_WORK/$1" --disk "$d" \
 		>/dev/null 2>"$LB_WORK/$1.err" || { cat "$LB_WORK/$1.err"; lb_fail "capture $1 failed"; }
 }
