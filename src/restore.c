@@ -503,10 +503,9 @@ int lb_restore_run(struct lb_plan *p, const struct lb_restore_opts *o, const cha
 			for (size_t j = 0; j < p->n_vols; j++)
 				back += p->vols[j].pd == pd && p->vols[j].rollback;
 			if (back)
-				say(o, "%s -> %s: intact: its partition table is left alone; %zu volume%s "
-				       "get%s its data back",
-				    pd->disk->id, pd->target->path, back, back == 1 ? "" : "s",
-				    back == 1 ? "s" : "");
+				say(o, "%s -> %s: intact: its partition table is left alone; data put "
+				       "back on %zu volume%s",
+				    pd->disk->id, pd->target->path, back, back == 1 ? "" : "s");
 			else
 				say(o, "%s -> %s: intact, left alone", pd->disk->id, pd->target->path);
 		}
