@@ -549,7 +549,8 @@ static void plan_volume(struct lb_plan *p, struct lb_plan_volume *pv, const stru
 
 	plan_volume_layout(p, pv, opts);
 	if (v->data && pv->action == LB_VOL_KEEP) {
-		trouble = data_file_trouble(p, v);
+		/* (with --no-data no data file is looked at) */
+		trouble = opts->data ? data_file_trouble(p, v) : NULL;
 		if (trouble)
 			warning(p, "%s: %s; the volume is left as it is", v->id, trouble);
 		return;

@@ -304,6 +304,15 @@ static void test_data_file_missing(void **state)
 	assert_int_equal(p->n_problems, 0);
 	assert_int_equal(p->n_warnings, 1);
 	assert_true(any_says(p->warnings, p->n_warnings, "disk0p4: its data file"));
+	lb_plan_free(p);
+	f->p = NULL;
+
+	/* --no-data looks at no data file */
+	o.data = false;
+	assert_int_equal(unlink(root), 0);
+	p = plan(f, &o);
+	assert_int_equal(p->n_problems, 0);
+	assert_int_equal(p->n_warnings, 0);
 }
 
 static void test_in_use_refused(void **state)
