@@ -9,12 +9,16 @@ enum {
 	LB_OPT_DISK_MAP = 0x100,
 	LB_OPT_EXCLUDE,
 	LB_OPT_INCLUDE,
+	LB_OPT_VOLUME,
+	LB_OPT_ALL_VOLUMES,
 };
 
 #define LB_PLAN_LONGOPTS                                                   \
 	{ "disk-map", required_argument, NULL, LB_OPT_DISK_MAP },          \
 	{ "exclude-disk", required_argument, NULL, LB_OPT_EXCLUDE },       \
-	{ "include-disk", required_argument, NULL, LB_OPT_INCLUDE }
+	{ "include-disk", required_argument, NULL, LB_OPT_INCLUDE },       \
+	{ "volume", required_argument, NULL, LB_OPT_VOLUME },              \
+	{ "all-volumes", no_argument, NULL, LB_OPT_ALL_VOLUMES }
 
 /* Returns 1 when c was a plan option, 0 when not, < 0 on a bad value. */
 int lb_plan_opt(struct lb_plan_opts *po, int c, const char *arg);

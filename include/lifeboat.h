@@ -518,6 +518,14 @@ enum lb_vol_action {
 	LB_VOL_IMAGE,		/* write its captured image (no mkfs) */
 };
 
+/* Why a volume on an intact disk gets its content back. */
+enum lb_vol_rollback {
+	LB_ROLLBACK_NONE = 0,
+	LB_ROLLBACK_CRITICAL,	/* a critical volume: always (ASR) */
+	LB_ROLLBACK_NAMED,	/* --volume */
+	LB_ROLLBACK_ALL,	/* --all-volumes */
+};
+
 /* A whole disk on this machine, as it is now. */
 struct lb_target {
 	char *sysname;
@@ -548,6 +556,9 @@ struct lb_plan_volume {
 	struct lb_volume *vol;
 	enum lb_vol_action action;
 	bool extract;		/* format, then extract its captured archive */
+	/* its content put back on an intact disk, the layout left alone
+	 * (ASR: critical volumes always; others when named) */
+	enum lb_vol_rollback rollback;
 	char *why;
 	char *result;		/* after a restore: what happened to it */
 };
@@ -564,6 +575,9 @@ struct lb_plan_opts {
 	size_t n_exclude;
 	char **include;
 	size_t n_include;
+	char **volumes;		/* --volume: ids, recorded paths or mount points */
+	size_t n_volumes;
+	bool all_volumes;	/* --all-volumes */
 	bool data;
 };
 
@@ -577,6 +591,11 @@ struct lb_plan {
 	size_t n_vols;
 	char **problems;	/* each one stops a restore */
 	size_t n_problems;
+	/* of the problems, those about putting volume contents back on
+	 * intact disks: compare's exit status is about the layout */
+	size_t n_content_problems;
+	char **warnings;	/* said, but stop nothing */
+	size_t n_warnings;
 	bool usage_error;	/* a problem is in the options, not the machine */
 };
 
@@ -595,6 +614,10 @@ int lb_plan_print_json(const struct lb_plan *p, FILE *f);
 const char *lb_match_name(enum lb_match h);
 const char *lb_verdict_name(enum lb_verdict v);
 const char *lb_vol_action_name(enum lb_vol_action a);
+/* "critical", "volume", "all-volumes"; NULL for LB_ROLLBACK_NONE */
+const char *lb_vol_rollback_name(enum lb_vol_rollback r);
+/* True when a restore writes the volume (formats it or writes its image). */
+bool lb_plan_volume_writes(const struct lb_plan_volume *pv);
 int lb_parse_disk_map(const char *arg, struct lb_disk_map *ret);
 /* True when a recorded disk's layout still stands on the current one. */
 bool lb_disk_is_intact(const struct lb_disk *rec, const struct lb_disk *cur, char **ret_why);

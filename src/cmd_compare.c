@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-/* lifeboat compare [--json] [--disk-map FROM=TO]... CAPTURE */
+/* lifeboat compare [--json] [--disk-map FROM=TO]... [--exclude-disk D]...
+ *                  [--include-disk D]... [--volume V]... [--all-volumes] CAPTURE */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,21 +10,30 @@
 
 static void help(FILE *f)
 {
-	fputs("Usage: lifeboat compare [--json] [--disk-map FROM=TO]... CAPTURE\n\n"
+	fputs("Usage: lifeboat compare [--json] [--disk-map FROM=TO]... [--exclude-disk D]...\n"
+	      "                        [--include-disk D]... [--volume V]... [--all-volumes]\n"
+	      "                        CAPTURE\n\n"
 	      "Match the capture's disks to this machine's (by map, signature, serial,\n"
 	      "WWN, path and size, or a blank replacement disk) and print what a restore\n"
 	      "would do: each disk intact, recreate, excluded or missing; each volume\n"
 	      "keep, format (+extract-archive), write-image, write-content, nothing or\n"
-	      "skip. Writes nothing.\n\n"
+	      "skip. On an intact disk every critical volume with captured data gets it\n"
+	      "back; other volumes are kept unless named. Writes nothing.\n\n"
 	      "Options:\n"
 	      "  -j, --json                 print JSON for scripts\n"
 	      "      --disk-map FROM=TO     use device TO for the disk FROM (manifest id\n"
 	      "                             or recorded path); repeatable\n"
 	      "      --exclude-disk D       leave disk D out; repeatable\n"
 	      "      --include-disk D       take in disk D excluded at capture; repeatable\n"
+	      "      --volume V             plan to put volume V's data back although its\n"
+	      "                             disk is intact (a volume id such as disk0p3,\n"
+	      "                             its recorded device path or mount point);\n"
+	      "                             repeatable\n"
+	      "      --all-volumes          plan that for every volume with captured data\n"
 	      "  -h, --help                 show this help\n\n"
-	      "Exit status: 0 every disk intact; 1 something to recreate, missing or in\n"
-	      "the way; 2 bad options or an unreadable or invalid capture.\n",
+	      "Exit status: 0 every disk's layout intact (critical volumes whose data a\n"
+	      "restore would put back do not count); 1 something to recreate, missing or\n"
+	      "in the way; 2 bad options or an unreadable or invalid capture.\n",
 	      f);
 }
 
@@ -78,7 +88,10 @@ int cmd_compare(int argc, char **argv)
 	if (p->usage_error)
 		code = LB_EXIT_USAGE;
 	else
-		code = lb_plan_all_intact(p) && !p->n_problems ? LB_EXIT_OK : LB_EXIT_FAIL;
+		/* about the layout: a volume's content a restore would put
+		 * back on an intact disk, and what stops that, do not count */
+		code = lb_plan_all_intact(p) && p->n_problems == p->n_content_problems ? LB_EXIT_OK
+											: LB_EXIT_FAIL;
 out:
 	lb_plan_free(p);
 	lb_manifest_free(m);

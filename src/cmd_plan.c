@@ -25,6 +25,13 @@ int lb_plan_opt(struct lb_plan_opts *po, int c, const char *arg)
 		po->include = lb_realloc_array(po->include, po->n_include + 1, sizeof(char *));
 		po->include[po->n_include++] = lb_strdup(arg);
 		return 1;
+	case LB_OPT_VOLUME:
+		po->volumes = lb_realloc_array(po->volumes, po->n_volumes + 1, sizeof(char *));
+		po->volumes[po->n_volumes++] = lb_strdup(arg);
+		return 1;
+	case LB_OPT_ALL_VOLUMES:
+		po->all_volumes = true;
+		return 1;
 	}
 	return 0;
 }
@@ -42,6 +49,9 @@ void lb_plan_opts_clear(struct lb_plan_opts *po)
 	for (size_t i = 0; i < po->n_include; i++)
 		free(po->include[i]);
 	free(po->include);
+	for (size_t i = 0; i < po->n_volumes; i++)
+		free(po->volumes[i]);
+	free(po->volumes);
 	memset(po, 0, sizeof(*po));
 }
 

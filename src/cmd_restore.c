@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /* lifeboat restore [--dry-run] [--yes] [--quick-format|--full-format]
  *                  [--exclude-disk D]... [--include-disk D]...
- *                  [--disk-map FROM=TO]... [--data|--no-data]
+ *                  [--disk-map FROM=TO]... [--volume V]... [--all-volumes]
+ *                  [--data|--no-data]
  *                  [--marker PATH] [--single-pass] CAPTURE
  *
  * load → plan (checked whole) → show → confirm → write → marker. */
@@ -30,13 +31,17 @@ static void help(FILE *f)
 {
 	fputs("Usage: lifeboat restore [--dry-run] [--yes] [--quick-format|--full-format]\n"
 	      "                        [--exclude-disk D]... [--include-disk D]...\n"
-	      "                        [--disk-map FROM=TO]... [--data|--no-data]\n"
-	      "                        [--marker PATH] [--single-pass] CAPTURE\n\n"
+	      "                        [--disk-map FROM=TO]... [--volume V]... [--all-volumes]\n"
+	      "                        [--data|--no-data] [--marker PATH] [--single-pass]\n"
+	      "                        CAPTURE\n\n"
 	      "Recreate this machine's disks from CAPTURE: every disk that is not intact\n"
 	      "gets its recorded partition table, identities and boot code back, and its\n"
-	      "volumes are made again with their UUIDs, labels and geometry. Intact and\n"
-	      "excluded disks are left alone; a disk in use or holding the capture is\n"
-	      "never written. The whole plan is checked before the first write.\n\n"
+	      "volumes are made again with their UUIDs, labels and geometry. An intact\n"
+	      "disk keeps its partition table, but its critical volumes (/, /boot, /usr,\n"
+	      "/var, the ESP, ...) get their captured data back, as ASR does: a broken\n"
+	      "system on a healthy disk rolls back; its other volumes are kept unless\n"
+	      "named. Excluded disks are left alone; a disk in use or holding the capture\n"
+	      "is never written. The whole plan is checked before the first write.\n\n"
 	      "Options:\n"
 	      "  -n, --dry-run            print the plan and write nothing\n"
 	      "  -y, --yes                do not ask for confirmation\n"
@@ -46,8 +51,13 @@ static void help(FILE *f)
 	      "                           recorded path); repeatable\n"
 	      "      --exclude-disk D     leave disk D alone; repeatable\n"
 	      "      --include-disk D     restore disk D although excluded at capture\n"
+	      "      --volume V           put volume V's data back although its disk is\n"
+	      "                           intact and it is not critical (a volume id such\n"
+	      "                           as disk0p3, its recorded device path or mount\n"
+	      "                           point); repeatable\n"
+	      "      --all-volumes        put back every volume's data, intact disk or not\n"
 	      "      --data, --no-data    restore captured volume data (default) or layout\n"
-	      "                           only\n"
+	      "                           only (no volume's data, critical or not)\n"
 	      "      --marker PATH        write the restore-session marker to PATH instead\n"
 	      "                           of the restored root filesystem\n"
 	      "      --single-pass        read the capture's data once: before the first\n"

@@ -62,6 +62,10 @@ int lb_marker_render(const struct lb_plan *p, char **ret_xml, size_t *ret_len, c
 		xmlNewProp(n, BAD_CAST "action", BAD_CAST lb_vol_action_name(pv->action));
 		if (pv->vol->data && (pv->action == LB_VOL_IMAGE || pv->extract))
 			xmlNewProp(n, BAD_CAST "data", BAD_CAST pv->vol->data_method);
+		/* ASR's RestoredVolumes on a disk kept as it was: why this
+		 * volume's content was put back */
+		if (pv->rollback)
+			xmlNewProp(n, BAD_CAST "rollback", BAD_CAST lb_vol_rollback_name(pv->rollback));
 		if (pv->result && lb_utf8_is_printable(pv->result))
 			xmlNewProp(n, BAD_CAST "result", BAD_CAST pv->result);
 	}

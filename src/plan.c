@@ -53,6 +53,13 @@ static const char *const action_names[] = {
 	[LB_VOL_IMAGE] = "write-image",
 };
 
+static const char *const rollback_names[] = {
+	[LB_ROLLBACK_NONE] = NULL,
+	[LB_ROLLBACK_CRITICAL] = "critical",
+	[LB_ROLLBACK_NAMED] = "volume",
+	[LB_ROLLBACK_ALL] = "all-volumes",
+};
+
 const char *lb_match_name(enum lb_match h)
 {
 	return match_names[h];
@@ -66,6 +73,16 @@ const char *lb_verdict_name(enum lb_verdict v)
 const char *lb_vol_action_name(enum lb_vol_action a)
 {
 	return action_names[a];
+}
+
+const char *lb_vol_rollback_name(enum lb_vol_rollback r)
+{
+	return rollback_names[r];
+}
+
+bool lb_plan_volume_writes(const struct lb_plan_volume *pv)
+{
+	return pv->action == LB_VOL_FORMAT || pv->action == LB_VOL_IMAGE;
 }
 
 int lb_parse_disk_map(const char *arg, struct lb_disk_map *ret)
@@ -291,6 +308,20 @@ static void problem(struct lb_plan *p, const char *fmt, ...)
 	p->problems[p->n_problems++] = s;
 }
 
+static void warning(struct lb_plan *p, const char *fmt, ...) _printf_(2, 3);
+static void warning(struct lb_plan *p, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	p->warnings = lb_realloc_array(p->warnings, p->n_warnings + 1, sizeof(char *));
+	p->warnings[p->n_warnings++] = s;
+}
+
 static bool names_disk(const char *name, const struct lb_disk *d)
 {
 	return strcmp(name, d->id) == 0 || (d->path && strcmp(name, d->path) == 0);
@@ -428,35 +459,109 @@ static void add_volume(struct lb_plan *p, struct lb_plan_disk *pd, struct lb_par
 	pv->vol = v;
 }
 
-static void plan_volume_layout(struct lb_plan *p, struct lb_plan_volume *pv);
+static void plan_volume_layout(struct lb_plan *p, struct lb_plan_volume *pv,
+			       const struct lb_plan_opts *opts);
 static void check_formatter(struct lb_plan *p, const struct lb_plan_volume *pv);
 
-/* The captured data, when there is some and it is wanted, goes onto a
- * volume being made: an image instead of mkfs, an archive after it. */
-static void plan_volume(struct lb_plan *p, struct lb_plan_volume *pv, bool data)
+/* --volume NAME names a volume by its manifest id, its partition's (or
+ * whole disk's) recorded path, or the mount point recorded for it. */
+static bool names_volume(const char *name, const struct lb_plan_volume *pv)
 {
-	const struct lb_volume *v = pv->vol;
-	_cleanup_free_ char *path = NULL;
+	const char *path = pv->part ? pv->part->path : pv->pd->disk->path;
+
+	return strcmp(name, pv->vol->id) == 0 || (path && strcmp(name, path) == 0) ||
+	       (pv->vol->mountpoint && strcmp(name, pv->vol->mountpoint) == 0);
+}
+
+static bool named(const struct lb_plan_opts *opts, const struct lb_plan_volume *pv)
+{
+	for (size_t i = 0; i < opts->n_volumes; i++)
+		if (names_volume(opts->volumes[i], pv))
+			return true;
+	return false;
+}
+
+/* --volume and --all-volumes, checked against the capture: each name must
+ * be one volume that has something to put back; a usage error if not. */
+static void check_named_volumes(struct lb_plan *p, const struct lb_plan_opts *opts)
+{
+	if (!opts->data && (opts->n_volumes || opts->all_volumes)) {
+		problem(p, "%s puts volume data back: it cannot go with --no-data",
+			opts->all_volumes ? "--all-volumes" : "--volume");
+		p->usage_error = true;
+	}
+	for (size_t i = 0; i < opts->n_volumes; i++) {
+		const char *name = opts->volumes[i];
+		const struct lb_plan_volume *hit = NULL;
+		size_t n = 0;
+
+		for (size_t j = 0; j < p->n_vols; j++)
+			if (names_volume(name, &p->vols[j])) {
+				hit = &p->vols[j];
+				n++;
+			}
+		if (n == 0)
+			problem(p, "--volume %s: no such volume in the capture (give a volume id such as "
+				   "disk0p2, its recorded device path or its mount point)",
+				name);
+		else if (n > 1)
+			problem(p, "--volume %s: names %zu volumes; give a volume id", name, n);
+		else if (!hit->vol->data && strcmp(hit->vol->type, "swap") != 0)
+			problem(p, "--volume %s: the capture holds no data for %s", name, hit->vol->id);
+		else if (hit->pd->verdict == LB_VERDICT_EXCLUDED && !hit->pd->held_back)
+			problem(p, "--volume %s: %s is on %s, which is excluded (%s)", name, hit->vol->id,
+				hit->pd->disk->id, hit->pd->why ? hit->pd->why : "");
+		else
+			continue;
+		p->usage_error = true;
+	}
+}
+
+/* Whether a volume's data file is there as the manifest records it: NULL,
+ * or what is wrong with it. Only what costs no reading is checked here;
+ * the data itself before a restore writes anything (lb_plan_check_data). */
+static char *data_file_trouble(const struct lb_plan *p, const struct lb_volume *v)
+{
+	_cleanup_free_ char *path = lb_asprintf("%s/%s", p->m->rt_dir ? p->m->rt_dir : ".",
+						 v->data->file);
 	struct stat st;
 
-	plan_volume_layout(p, pv);
-	if (!data || !v->data || (pv->action != LB_VOL_FORMAT && pv->action != LB_VOL_NOTHING)) {
+	if (lstat(path, &st) < 0)
+		return lb_asprintf("its data file %s is missing", path);
+	if (!S_ISREG(st.st_mode))
+		return lb_asprintf("its data file %s is not a regular file", path);
+	if ((uint64_t)st.st_size != v->data->size)
+		return lb_asprintf("its data file %s has %" PRIu64 " bytes, the manifest says %" PRIu64
+				   " (truncated or replaced)",
+				   path, (uint64_t)st.st_size, v->data->size);
+	return NULL;
+}
+
+/* The captured data, when there is some and it is wanted, goes onto a
+ * volume being made: an image instead of mkfs, an archive after it. A
+ * volume left as it is needs none of it: a data file of its that is not
+ * as recorded is a warning (a restore naming it would refuse), never a
+ * problem. */
+static void plan_volume(struct lb_plan *p, struct lb_plan_volume *pv, const struct lb_plan_opts *opts)
+{
+	const struct lb_volume *v = pv->vol;
+	_cleanup_free_ char *trouble = NULL;
+
+	plan_volume_layout(p, pv, opts);
+	if (v->data && pv->action == LB_VOL_KEEP) {
+		/* (with --no-data no data file is looked at) */
+		trouble = opts->data ? data_file_trouble(p, v) : NULL;
+		if (trouble)
+			warning(p, "%s: %s; the volume is left as it is", v->id, trouble);
+		return;
+	}
+	if (!opts->data || !v->data || (pv->action != LB_VOL_FORMAT && pv->action != LB_VOL_NOTHING)) {
 		check_formatter(p, pv);
 		return;
 	}
-	path = lb_asprintf("%s/%s", p->m->rt_dir ? p->m->rt_dir : ".", v->data->file);
-	if (lstat(path, &st) < 0) {
-		problem(p, "%s: its data file %s is missing", v->id, path);
-		return;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		problem(p, "%s: its data file %s is not a regular file", v->id, path);
-		return;
-	}
-	if ((uint64_t)st.st_size != v->data->size) {
-		problem(p, "%s: its data file %s has %" PRIu64 " bytes, the manifest says %" PRIu64
-			   " (truncated or replaced)",
-			v->id, path, (uint64_t)st.st_size, v->data->size);
+	trouble = data_file_trouble(p, v);
+	if (trouble) {
+		problem(p, "%s: %s", v->id, trouble);
 		return;
 	}
 	if (v->data_method && strcmp(v->data_method, "archive") == 0) {
@@ -468,8 +573,67 @@ static void plan_volume(struct lb_plan *p, struct lb_plan_volume *pv, bool data)
 	check_formatter(p, pv);
 }
 
+static bool same_swap(const struct lb_volume *rec, const struct lb_volume *cur)
+{
+	return cur && strcmp(cur->type, "swap") == 0 && same_text(rec->uuid, cur->uuid) &&
+	       same_text(rec->label, cur->label);
+}
+
+/* A volume on an intact disk that holds something: ASR puts a critical
+ * volume's content back on every restore (a broken system on a healthy disk
+ * rolls back); another volume keeps its content unless named (--volume,
+ * --all-volumes). Swap holds no data: a critical or named one is made again
+ * with its identity only when what is there is not the recorded swap. */
+static void plan_rollback(struct lb_plan_volume *pv, const struct lb_volume *cur,
+			  const struct lb_plan_opts *opts)
+{
+	const struct lb_volume *v = pv->vol;
+	enum lb_vol_rollback why = v->critical	       ? LB_ROLLBACK_CRITICAL
+				   : named(opts, pv)   ? LB_ROLLBACK_NAMED
+				   : opts->all_volumes ? LB_ROLLBACK_ALL
+						       : LB_ROLLBACK_NONE;
+	static const char *const said[] = {
+		[LB_ROLLBACK_NONE] = "",
+		[LB_ROLLBACK_CRITICAL] = "critical",
+		[LB_ROLLBACK_NAMED] = "--volume",
+		[LB_ROLLBACK_ALL] = "--all-volumes",
+	};
+
+	if (strcmp(v->type, "swap") == 0) {
+		if (why == LB_ROLLBACK_NONE)
+			return;
+		if (same_swap(v, cur)) {
+			pv->why = lb_asprintf("%s swap, as recorded", said[why]);
+		} else if (!opts->data) {
+			pv->why = lb_strdup("--no-data");
+		} else {
+			pv->action = LB_VOL_FORMAT;
+			pv->rollback = why;
+			pv->why = lb_asprintf("%s swap, not as recorded here: made again", said[why]);
+		}
+		return;
+	}
+	if (!v->data) {
+		if (why == LB_ROLLBACK_CRITICAL)
+			pv->why = lb_strdup("critical, but the capture holds no data for it");
+		return;
+	}
+	if (why == LB_ROLLBACK_NONE) {
+		pv->why = lb_asprintf("not critical; --volume %s puts its data back", v->id);
+		return;
+	}
+	if (!opts->data) {
+		pv->why = lb_strdup("--no-data");
+		return;
+	}
+	pv->action = strcmp(v->type, "raw") == 0 ? LB_VOL_NOTHING : LB_VOL_FORMAT;
+	pv->rollback = why;
+	pv->why = lb_asprintf("%s: its data is put back", said[why]);
+}
+
 /* What happens to one volume's layout on a disk with a verdict. */
-static void plan_volume_layout(struct lb_plan *p, struct lb_plan_volume *pv)
+static void plan_volume_layout(struct lb_plan *p, struct lb_plan_volume *pv,
+			       const struct lb_plan_opts *opts)
 {
 	const struct lb_volume *v = pv->vol;
 	const struct lb_plan_disk *pd = pv->pd;
@@ -494,6 +658,8 @@ static void plan_volume_layout(struct lb_plan *p, struct lb_plan_volume *pv)
 		} else if (raw && pv->part && pv->part->content && cp && cp->rt_blank) {
 			pv->action = LB_VOL_CONTENT;
 			pv->why = lb_strdup("blank on an intact disk");
+		} else {
+			plan_rollback(pv, cur, opts);
 		}
 		if (pv->action == LB_VOL_KEEP)
 			return;
@@ -508,7 +674,11 @@ static void plan_volume_layout(struct lb_plan *p, struct lb_plan_volume *pv)
 			v->id);
 		return;
 	}
-	if (pd->target->in_use && pd->verdict == LB_VERDICT_INTACT)
+	if (pd->target->in_use && pd->verdict == LB_VERDICT_INTACT && pv->rollback)
+		problem(p, "%s: will not put its data back on %s: %s (restore from the rescue system, "
+			   "where nothing on this disk is in use)",
+			v->id, pd->target->path, pd->target->in_use);
+	else if (pd->target->in_use && pd->verdict == LB_VERDICT_INTACT)
 		problem(p, "%s: will not format it on %s: %s", v->id, pd->target->path, pd->target->in_use);
 }
 
@@ -686,10 +856,16 @@ int lb_plan_build(struct lb_manifest *m, const struct lb_plan_opts *opts,
 			if (d->parts[j]->volume)
 				add_volume(p, pd, d->parts[j], d->parts[j]->volume);
 	}
+	check_named_volumes(p, opts);
 	for (size_t i = 0; i < p->n_vols; i++) {
 		struct lb_plan_volume *pv = &p->vols[i];
+		size_t before = p->n_problems;
 
-		plan_volume(p, pv, opts->data);
+		plan_volume(p, pv, opts);
+		/* a volume's content to put back on an intact disk: its problems
+		 * stop a restore, but say nothing about the layout */
+		if (pv->rollback)
+			p->n_content_problems += p->n_problems - before;
 		/* contents to write on an intact disk: checked like a recreated
 		 * disk's, before any write */
 		if (pv->action == LB_VOL_CONTENT && pv->pd->verdict == LB_VERDICT_INTACT &&
@@ -718,9 +894,15 @@ void lb_plan_free(struct lb_plan *p)
 	for (size_t i = 0; i < p->n_problems; i++)
 		free(p->problems[i]);
 	free(p->problems);
+	for (size_t i = 0; i < p->n_warnings; i++)
+		free(p->warnings[i]);
+	free(p->warnings);
 	free(p);
 }
 
+/* Every disk's layout as recorded: a volume whose content a restore puts
+ * back on an intact disk (a critical or named one) does not count, one
+ * found blank there does (an interrupted restore). */
 bool lb_plan_all_intact(const struct lb_plan *p)
 {
 	for (size_t i = 0; i < p->n_disks; i++)
@@ -728,7 +910,7 @@ bool lb_plan_all_intact(const struct lb_plan *p)
 		    p->disks[i].verdict == LB_VERDICT_MISSING || p->disks[i].held_back)
 			return false;
 	for (size_t i = 0; i < p->n_vols; i++)
-		if (p->vols[i].action == LB_VOL_FORMAT || p->vols[i].action == LB_VOL_IMAGE ||
+		if ((lb_plan_volume_writes(&p->vols[i]) && !p->vols[i].rollback) ||
 		    (p->vols[i].action == LB_VOL_CONTENT && p->vols[i].pd->verdict == LB_VERDICT_INTACT))
 			return false;
 	for (size_t i = 0; i < p->n_disks; i++)
@@ -777,7 +959,7 @@ bool lb_plan_writes(const struct lb_plan *p)
 		if (p->disks[i].verdict == LB_VERDICT_RECREATE || p->disks[i].boot_code)
 			return true;
 	for (size_t i = 0; i < p->n_vols; i++)
-		if (p->vols[i].action == LB_VOL_FORMAT || p->vols[i].action == LB_VOL_IMAGE ||
+		if (lb_plan_volume_writes(&p->vols[i]) ||
 		    (p->vols[i].action == LB_VOL_CONTENT && p->vols[i].pd->verdict == LB_VERDICT_INTACT))
 			return true;
 	return false;
@@ -812,6 +994,8 @@ int lb_plan_print(const struct lb_plan *p, FILE *f)
 			fprintf(f, "  %-10s %-6s", pv->vol->id, pv->vol->type);
 			if (pv->vol->mountpoint)
 				fprintf(f, " %s", lb_esc(pv->vol->mountpoint));
+			if (pv->vol->critical)
+				fputs(" [critical]", f);
 			fprintf(f, ": %s%s", lb_vol_action_name(pv->action),
 				pv->extract ? "+extract-archive" : "");
 			if (pv->why)
@@ -819,6 +1003,8 @@ int lb_plan_print(const struct lb_plan *p, FILE *f)
 			fputc('\n', f);
 		}
 	}
+	for (size_t i = 0; i < p->n_warnings; i++)
+		fprintf(f, "warning: %s\n", lb_esc(p->warnings[i]));
 	for (size_t i = 0; i < p->n_problems; i++)
 		fprintf(f, "problem: %s\n", lb_esc(p->problems[i]));
 	return ferror(f) ? -EIO : 0;
@@ -827,7 +1013,7 @@ int lb_plan_print(const struct lb_plan *p, FILE *f)
 int lb_plan_print_json(const struct lb_plan *p, FILE *f)
 {
 	json_object *root = json_object_new_object(), *disks = json_object_new_array(),
-		    *probs = json_object_new_array();
+		    *probs = json_object_new_array(), *warns = json_object_new_array();
 
 	json_object_object_add(root, "capture", json_object_new_string(p->m->id));
 	for (size_t i = 0; i < p->n_disks; i++) {
@@ -850,9 +1036,17 @@ int lb_plan_print_json(const struct lb_plan *p, FILE *f)
 			v = json_object_new_object();
 			json_object_object_add(v, "id", json_object_new_string(pv->vol->id));
 			json_object_object_add(v, "type", json_object_new_string(pv->vol->type));
+			json_object_object_add(v, "mountpoint",
+					       pv->vol->mountpoint ? json_object_new_string(pv->vol->mountpoint)
+								   : NULL);
+			json_object_object_add(v, "critical", json_object_new_boolean(pv->vol->critical));
 			json_object_object_add(v, "action",
 					       json_object_new_string(lb_vol_action_name(pv->action)));
 			json_object_object_add(v, "extract_archive", json_object_new_boolean(pv->extract));
+			json_object_object_add(v, "rollback",
+					       pv->rollback ? json_object_new_string(
+								      lb_vol_rollback_name(pv->rollback))
+							    : NULL);
 			json_object_object_add(v, "why", pv->why ? json_object_new_string(pv->why) : NULL);
 			json_object_array_add(vols, v);
 		}
@@ -863,6 +1057,9 @@ int lb_plan_print_json(const struct lb_plan *p, FILE *f)
 	for (size_t i = 0; i < p->n_problems; i++)
 		json_object_array_add(probs, json_object_new_string(p->problems[i]));
 	json_object_object_add(root, "problems", probs);
+	for (size_t i = 0; i < p->n_warnings; i++)
+		json_object_array_add(warns, json_object_new_string(p->warnings[i]));
+	json_object_object_add(root, "warnings", warns);
 	json_object_object_add(root, "all_intact", json_object_new_boolean(lb_plan_all_intact(p)));
 	fputs(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 							   JSON_C_TO_STRING_NOSLASHESCAPE),

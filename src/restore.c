@@ -2,8 +2,10 @@
 /*
  * Carrying out a checked plan: recreate each disk whose verdict is recreate
  * (write order in partwrite.c), format its volumes with their identities,
- * make any volume left blank on an intact disk (an interrupted run), then
- * write the restore-session marker into the restored root filesystem.
+ * make any volume left blank on an intact disk (an interrupted run), put
+ * back the data of the volumes on intact disks that get it (critical ones,
+ * and those named), then write the restore-session marker into the
+ * restored root filesystem.
  *
  * Everything is decided in plan.c; this file refuses to start on a plan
  * with problems, and checks again, right before opening each disk, that it
@@ -506,7 +508,16 @@ int lb_restore_run(struct lb_plan *p, const struct lb_restore_opts *o, const cha
 				return r;
 			}
 		} else if (pd->verdict == LB_VERDICT_INTACT) {
-			say(o, "%s -> %s: intact, left alone", pd->disk->id, pd->target->path);
+			size_t back = 0;
+
+			for (size_t j = 0; j < p->n_vols; j++)
+				back += p->vols[j].pd == pd && p->vols[j].rollback;
+			if (back)
+				say(o, "%s -> %s: intact: its partition table is left alone; data put "
+				       "back on %zu volume%s",
+				    pd->disk->id, pd->target->path, back, back == 1 ? "" : "s");
+			else
+				say(o, "%s -> %s: intact, left alone", pd->disk->id, pd->target->path);
 		}
 		else if (pd->verdict == LB_VERDICT_EXCLUDED)
 			say(o, "%s: excluded (%s), not written", pd->disk->id, pd->why ? pd->why : "");
@@ -554,6 +565,12 @@ int lb_restore_run(struct lb_plan *p, const struct lb_restore_opts *o, const cha
 			if (r < 0)
 				return r;
 		}
+		if (pv->rollback)
+			say(o, "%s: on an intact disk, %s: %s", pv->vol->id,
+			    pv->rollback == LB_ROLLBACK_CRITICAL ? "critical"
+			    : pv->rollback == LB_ROLLBACK_NAMED  ? "named with --volume"
+								 : "--all-volumes",
+			    pv->vol->data ? "its data is put back" : "made again");
 		r = pv->action == LB_VOL_IMAGE ? image_volume(p, pv, o) : format_volume(pv, o);
 		if (r >= 0 && pv->extract)
 			r = extract_volume(p, pv, o);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Golden plans without devices: for each case in fixtures/plans/, compare
 # (human and --json) with LIFEBOAT_MACHINE standing in for this machine must
-# print exactly expected.txt / expected.json and exit with expected.rc.
+# print exactly expected.txt / expected.json and exit with expected.rc. The
+# checkout's own path (in messages that name a capture's file) reads @TOP@.
 #   golden.sh --update   rewrites the expected files (check them by eye)
 . "$(dirname "$0")/../lib.sh"
 set -uo pipefail
@@ -15,6 +16,8 @@ for dir in "$LB_TOP"/fixtures/plans/*/; do
 	rc=$?
 	json=$(LIFEBOAT_MACHINE="$dir/machine.xml" "$LIFEBOAT" compare --json "${args[@]}" "$dir/capture" 2>&1)
 	jrc=$?
+	txt=${txt//"$LB_TOP"/@TOP@}
+	json=${json//"$LB_TOP"/@TOP@}
 	if [ "$update" = --update ]; then
 		printf '%s\n' "$txt" >"$dir/expected.txt"
 		printf '%s\n' "$json" >"$dir/expected.json"
