@@ -54,9 +54,10 @@ static int ar_err(struct archive *a, const char *what)
 #define COPY_BUF (1u << 20)
 
 /* A file's preallocated ranges, in its entry: an extended attribute in no
- * namespace Linux knows, so no file has a real one of that name (and a
- * tar that sets it gets EOPNOTSUPP, a warning). Its value: "OFFSET+LENGTH"
- * in decimal bytes, in order, separated by one space. */
+ * namespace Linux knows, so no file has a real one of that name (setting
+ * it fails with EOPNOTSUPP, which libarchive takes as a warning: an older
+ * lifeboat restores the file without its preallocation). Its value:
+ * "OFFSET+LENGTH" in decimal bytes, in order, separated by one space. */
 #define PREALLOC_XATTR "lifeboat.prealloc"
 /* its longest value: a pax header holds it twice (once in base64), and
  * libarchive reads headers of up to 1 MiB */

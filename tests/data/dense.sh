@@ -3,12 +3,13 @@
 # capture and restore (ext4 with 4 KiB and with 1 KiB blocks, mounted at
 # capture): a swap file made with dd and mkswap (Ubuntu's /swap.img), one
 # made with fallocate and mkswap, a file with long runs of written zeros, a
-# fallocated file, one fallocated and then written in parts, a sparse file
-# with holes at its start, middle and end, a sparse file with a
-# preallocated range in a hole, and an empty file. Afterwards each has the same content and the same allocation as
-# before (tree-manifest.py: holes, unwritten extents, fully allocated or
-# not), both swap files are taken by swapon, and the sparse files take no
-# more space than before.
+# fallocated file (and a hard link to it), one fallocated and then written
+# in parts, a sparse file with holes at its start, middle and end, a sparse
+# file with a preallocated range in a hole, and an empty file. Afterwards
+# each has the same content and the same allocation as before
+# (tree-manifest.py: holes, unwritten extents, fully allocated or not),
+# both swap files are taken by swapon, and the sparse files take no more
+# space than before.
 . "$(dirname "$0")/../lib.sh"
 lb_need_root
 set -euo pipefail
@@ -49,8 +50,10 @@ populate() {
 		head -c 1M /dev/urandom
 		head -c 6M /dev/zero
 	} >"$d/zero-runs"
-	# preallocated (a VM image or a database made with fallocate)
+	# preallocated (a VM image or a database made with fallocate), and a
+	# hard link to it (the second entry carries no data)
 	fallocate -l 24M "$d/fallocated"
+	ln "$d/fallocated" "$d/fallocated-link"
 	# preallocated, then written in parts
 	fallocate -l 16M "$d/fallocated-written"
 	head -c 2M /dev/urandom | dd of="$d/fallocated-written" bs=1M seek=1 conv=notrunc status=none
