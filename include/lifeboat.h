@@ -664,13 +664,17 @@ struct lb_alloc_range {
 /* In order, not touching ranges of one kind; holes are the gaps. */
 struct lb_filemap {
 	struct lb_alloc_range *r;
-	size_t n;
+	size_t n, cap;
 };
 
 /* The map of the file's first size bytes (FIEMAP, with the file written
  * out first, checked against SEEK_DATA; SEEK_DATA alone where there is no
  * FIEMAP). Data is never mapped as a hole or unwritten. */
 int lb_filemap_read(int fd, uint64_t size, struct lb_filemap *ret);
+/* Appends a range after the last (the caller keeps them in order): one
+ * range with the last when they touch and are of one kind; holes and empty
+ * ranges are not kept. */
+void lb_filemap_add(struct lb_filemap *m, uint64_t off, uint64_t len, enum lb_alloc kind);
 /* One range of data from 0 to size (or size 0): no holes, nothing
  * preallocated. */
 bool lb_filemap_dense(const struct lb_filemap *m, uint64_t size);

@@ -529,8 +529,7 @@ static int parse_prealloc(const void *val, size_t vlen, uint64_t size, struct lb
 			return -EBADMSG;
 		if (parse_range(&p, &off, &len) < 0 || off < at || len > size || off > size - len)
 			return -EBADMSG;
-		ret->r = lb_realloc_array(ret->r, ret->n + 1, sizeof(*ret->r));
-		ret->r[ret->n++] = (struct lb_alloc_range){ off, len, LB_ALLOC_UNWRITTEN };
+		lb_filemap_add(ret, off, len, LB_ALLOC_UNWRITTEN);
 		at = off + len;
 	}
 	return 0;

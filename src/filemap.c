@@ -34,9 +34,7 @@
 #define FIEMAP_BATCH 256		/* extents asked for at a time */
 #define ZERO_CHECK (64u << 10)		/* read at a time to look for data */
 
-/* Appends a range after the last (ranges come in order): one range with
- * the last when they touch and are of one kind. */
-static void add(struct lb_filemap *m, uint64_t off, uint64_t len, enum lb_alloc kind)
+void lb_filemap_add(struct lb_filemap *m, uint64_t off, uint64_t len, enum lb_alloc kind)
 {
 	struct lb_alloc_range *last = m->n ? &m->r[m->n - 1] : NULL;
 
@@ -46,7 +44,10 @@ static void add(struct lb_filemap *m, uint64_t off, uint64_t len, enum lb_alloc 
 		last->len += len;
 		return;
 	}
-	m->r = lb_realloc_array(m->r, m->n + 1, sizeof(*m->r));
+	if (m->n == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 16;
+		m->r = lb_realloc_array(m->r, m->cap, sizeof(*m->r));
+	}
 	m->r[m->n++] = (struct lb_alloc_range){ .off = off, .len = len, .kind = kind };
 }
 
@@ -87,7 +88,7 @@ static int map_fiemap(int fd, uint64_t size, struct lb_filemap *m)
 			/* unwritten: allocated, reads as zeros; anything
 			 * else (inline, encoded, delayed, unknown) is data */
 			if (hi > lo)
-				add(m, lo, hi - lo,
+				lb_filemap_add(m, lo, hi - lo,
 				    fe->fe_flags & FIEMAP_EXTENT_UNWRITTEN ? LB_ALLOC_UNWRITTEN
 									   : LB_ALLOC_DATA);
 			if (end > at)
@@ -141,7 +142,7 @@ static int map_seek(int fd, uint64_t size, struct lb_filemap *m)
 	while (off < size) {
 		r = seek_data(fd, off, size, &data);
 		if (r == -EINVAL && off == 0) {
-			add(m, 0, size, LB_ALLOC_DATA);
+			lb_filemap_add(m, 0, size, LB_ALLOC_DATA);
 			return 0;
 		}
 		if (r == 0 && data < size)
@@ -153,7 +154,7 @@ static int map_seek(int fd, uint64_t size, struct lb_filemap *m)
 		/* (no progress would be a filesystem bug: the rest is data) */
 		if (hole <= data)
 			hole = size;
-		add(m, data, hole - data, LB_ALLOC_DATA);
+		lb_filemap_add(m, data, hole - data, LB_ALLOC_DATA);
 		off = hole;
 	}
 	return 0;
@@ -178,10 +179,11 @@ static int settle_cached(int fd, uint64_t off, uint64_t len, enum lb_alloc kind,
 			return lb_err(-errno, "cannot read it: %s", strerror(errno));
 		/* (shrunk: what is gone is nobody's data) */
 		if (got == 0) {
-			add(m, off, len, kind);
+			lb_filemap_add(m, off, len, kind);
 			return 0;
 		}
-		add(m, off, (uint64_t)got, lb_is_zero(*buf, (size_t)got) ? kind : LB_ALLOC_DATA);
+		lb_filemap_add(m, off, (uint64_t)got,
+			       lb_is_zero(*buf, (size_t)got) ? kind : LB_ALLOC_DATA);
 		off += (uint64_t)got;
 		len -= (uint64_t)got;
 	}
@@ -208,7 +210,7 @@ static int settle(int fd, uint64_t size, const struct lb_filemap *in, struct lb_
 			i++;
 		}
 		if (kind == LB_ALLOC_DATA) {
-			add(out, off, end - off, kind);
+			lb_filemap_add(out, off, end - off, kind);
 			off = end;
 			continue;
 		}
@@ -224,7 +226,7 @@ static int settle(int fd, uint64_t size, const struct lb_filemap *in, struct lb_
 				hole = end;
 				r = 0;
 			}
-			add(out, off, data - off, kind);
+			lb_filemap_add(out, off, data - off, kind);
 			if (data >= end)
 				break;
 			if (hole <= data)
@@ -268,5 +270,5 @@ void lb_filemap_clear(struct lb_filemap *m)
 {
 	free(m->r);
 	m->r = NULL;
-	m->n = 0;
+	m->n = m->cap = 0;
 }
