@@ -48,6 +48,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRCS))
 WRAP_test_datafile := -Wl,--wrap=pwritev
 # test_seqread refuses or cuts short the O_DIRECT reads
 WRAP_test_seqread := -Wl,--wrap=pread
+# test_filemap plays FIEMAP
+WRAP_test_filemap := -Wl,--wrap=ioctl
 
 build/tests/%: tests/unit/%.c $(LIB_OBJS) | build
 	@mkdir -p build/tests

@@ -749,6 +749,38 @@ int lb_walk_start(const char *root, char *const *exclude, size_t n_exclude, stru
 int lb_walk_next(struct lb_walk *w, struct lb_walk_entry *ret);
 void lb_walk_free(struct lb_walk *w);
 
+/* ---- a file's allocation (filemap.c) ---------------------------------- */
+
+enum lb_alloc {
+	LB_ALLOC_HOLE = 0,	/* (never in a map: what lies between ranges) */
+	LB_ALLOC_DATA,		/* written */
+	LB_ALLOC_UNWRITTEN,	/* allocated, reads as zeros (fallocate) */
+};
+
+struct lb_alloc_range {
+	uint64_t off, len;
+	enum lb_alloc kind;
+};
+
+/* In order, not touching ranges of one kind; holes are the gaps. */
+struct lb_filemap {
+	struct lb_alloc_range *r;
+	size_t n, cap;
+};
+
+/* The map of the file's first size bytes (FIEMAP, with the file written
+ * out first, checked against SEEK_DATA; SEEK_DATA alone where there is no
+ * FIEMAP). Data is never mapped as a hole or unwritten. */
+int lb_filemap_read(int fd, uint64_t size, struct lb_filemap *ret);
+/* Appends a range after the last (the caller keeps them in order): one
+ * range with the last when they touch and are of one kind; holes and empty
+ * ranges are not kept. */
+void lb_filemap_add(struct lb_filemap *m, uint64_t off, uint64_t len, enum lb_alloc kind);
+/* One range of data from 0 to size (or size 0): no holes, nothing
+ * preallocated. */
+bool lb_filemap_dense(const struct lb_filemap *m, uint64_t size);
+void lb_filemap_clear(struct lb_filemap *m);
+
 /* ---- loop devices (loopdev.c) ----------------------------------------- */
 
 int lb_loop_attach(const char *file, uint32_t sector_size, char **ret_path, int *ret_fd);

@@ -6,6 +6,14 @@
  * filesystem only, the capture directory left out; carried as a stream in
  * the data container. Extracted with libarchive's secure flags: no "..", no
  * absolute paths, no writing through symlinks.
+ *
+ * Each file's allocation comes back as it was (filemap.c): its data where
+ * it had data, zeros included, its holes where it had holes (the entry's
+ * sparse map), and its preallocated ranges (fallocate: allocated, reading
+ * as zeros) allocated again. Those ranges travel as a pax record of their
+ * own, the extended attribute PREALLOC_XATTR, which a restore takes off the
+ * entry and fallocates instead of setting. Archives without it (made before
+ * it existed) extract as before, holes and data as their sparse maps say.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +52,16 @@ static int ar_err(struct archive *a, const char *what)
 }
 
 #define COPY_BUF (1u << 20)
+
+/* A file's preallocated ranges, in its entry: an extended attribute in no
+ * namespace Linux knows, so no file has a real one of that name (setting
+ * it fails with EOPNOTSUPP, which libarchive takes as a warning: an older
+ * lifeboat restores the file without its preallocation). Its value:
+ * "OFFSET+LENGTH" in decimal bytes, in order, separated by one space. */
+#define PREALLOC_XATTR "lifeboat.prealloc"
+/* its longest value: a pax header holds it twice (once in base64), and
+ * libarchive reads headers of up to 1 MiB */
+#define PREALLOC_MAX (64u << 10)
 
 /* Feeds n zero bytes: the pax writer turns those inside a hole of the
  * entry's sparse map back into the hole (as bsdtar does). */
@@ -129,6 +147,52 @@ static int write_entry(struct archive *out, struct archive_entry *e, int fd, uin
 	return 0;
 }
 
+/* The file's allocation into its entry: the data ranges as its sparse map
+ * (none when it is all data; libarchive's (0, 0) when it has none), the
+ * preallocated ranges as PREALLOC_XATTR. The record stays within
+ * PREALLOC_MAX: the preallocated ranges after that (a file fragmented into
+ * thousands of them) go as data, zeros that a restore writes, which
+ * allocates them too. */
+static int set_allocation(struct archive_entry *e, int fd, const char *path)
+{
+	uint64_t size = (uint64_t)archive_entry_size(e);
+	struct lb_filemap m;
+	_cleanup_free_ char *pre = NULL;
+	size_t len = 0;
+	bool data = false;
+	int r;
+
+	archive_entry_sparse_clear(e);
+	r = lb_filemap_read(fd, size, &m);
+	if (r < 0)
+		return lb_err(r, "%s: %s", path, lb_errmsg());
+	if (lb_filemap_dense(&m, size)) {
+		lb_filemap_clear(&m);
+		return 0;
+	}
+	for (size_t i = 0; i < m.n; i++) {
+		const struct lb_alloc_range *a = &m.r[i];
+		char item[48];
+		int k = snprintf(item, sizeof(item), "%s%" PRIu64 "+%" PRIu64, len ? " " : "", a->off,
+				 a->len);
+
+		if (a->kind == LB_ALLOC_DATA || len + (size_t)k > PREALLOC_MAX) {
+			archive_entry_sparse_add_entry(e, (la_int64_t)a->off, (la_int64_t)a->len);
+			data = true;
+			continue;
+		}
+		pre = lb_realloc_array(pre, len + (size_t)k + 1, 1);
+		memcpy(pre + len, item, (size_t)k + 1);
+		len += (size_t)k;
+	}
+	if (!data)
+		archive_entry_sparse_add_entry(e, 0, 0);
+	if (pre)
+		archive_entry_xattr_add_entry(e, PREALLOC_XATTR, pre, len);
+	lb_filemap_clear(&m);
+	return 0;
+}
+
 /* Whether what the walk saw at we->path is gone or is something else now
  * (a symlink replaced while its target was being read, say). */
 static bool changed(const struct lb_walk_entry *we)
@@ -181,6 +245,9 @@ int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude,
 	lb_dw_set_progress(w, progress, pud);
 	archive_entry_linkresolver_set_strategy(lr, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
 	archive_read_disk_set_standard_lookup(disk);
+	/* the holes are found here (set_allocation), not by libarchive:
+	 * its SEEK_DATA map takes a preallocated range for a hole */
+	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_SPARSE);
 	archive_write_set_format_pax(out);
 	archive_write_set_bytes_per_block(out, 0);
 	if (archive_write_open2(out, w, NULL, write_cb, NULL, NULL) != ARCHIVE_OK) {
@@ -219,6 +286,11 @@ int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude,
 				goto fail;
 			}
 			goto left_out;
+		}
+		if (fd >= 0 && archive_entry_size(e) > 0) {
+			r = set_allocation(e, fd, we.path);
+			if (r < 0)
+				goto fail;
 		}
 		archive_entry_copy_pathname(e, we.rel);
 		archive_entry_linkify(lr, &e, &spare);
@@ -412,11 +484,152 @@ static la_ssize_t read_cb(struct archive *a, void *ud, const void **buf)
 	return (la_ssize_t)ch.len;
 }
 
+/* (not ARCHIVE_EXTRACT_SPARSE: it makes a hole of every block of zeros a
+ * file's data holds, and a dense file must stay dense; the holes are where
+ * the entry's sparse map has them) */
 #define EXTRACT_FLAGS                                                                   \
 	(ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |            \
 	 ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_FFLAGS |           \
 	 ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |              \
-	 ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_SPARSE)
+	 ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS)
+
+/* One "OFFSET+LENGTH" of a PREALLOC_XATTR value at *p; *p moves past it. */
+static int parse_range(const char **p, uint64_t *off, uint64_t *len)
+{
+	char *end;
+
+	for (int i = 0; i < 2; i++) {
+		uint64_t *v = i == 0 ? off : len;
+
+		if (**p < '0' || **p > '9')
+			return -EBADMSG;
+		errno = 0;
+		*v = strtoull(*p, &end, 10);
+		if (errno)
+			return -EBADMSG;
+		*p = end;
+		if (i == 0 && *(*p)++ != '+')
+			return -EBADMSG;
+	}
+	return 0;
+}
+
+/* A PREALLOC_XATTR value: ranges in order, not overlapping, within size. */
+static int parse_prealloc(const void *val, size_t vlen, uint64_t size, struct lb_filemap *ret)
+{
+	_cleanup_free_ char *text = lb_zalloc(vlen + 1);
+	const char *p = text;
+	uint64_t at = 0;
+
+	memcpy(text, val, vlen);
+	while (*p) {
+		uint64_t off, len;
+
+		if (p != text && *p++ != ' ')
+			return -EBADMSG;
+		if (parse_range(&p, &off, &len) < 0 || off < at || len > size || off > size - len)
+			return -EBADMSG;
+		lb_filemap_add(ret, off, len, LB_ALLOC_UNWRITTEN);
+		at = off + len;
+	}
+	return 0;
+}
+
+/* Takes PREALLOC_XATTR off the entry (it is no attribute to set) and
+ * returns its ranges: none when it has none. */
+static int take_prealloc(struct archive_entry *e, struct lb_filemap *ret)
+{
+	struct kept {
+		char *name;
+		void *val;
+		size_t size;
+	} *kept = NULL;
+	size_t n = 0;
+	bool found = false;
+	const char *name;
+	const void *val;
+	size_t size;
+	int r = 0;
+
+	*ret = (struct lb_filemap){ 0 };
+	if (archive_entry_xattr_reset(e) == 0)
+		return 0;
+	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK) {
+		/* (the pax reader lists it twice: as LIBARCHIVE.xattr and as
+		 * SCHILY.xattr; the first is taken) */
+		if (strcmp(name, PREALLOC_XATTR) == 0) {
+			if (!found && archive_entry_filetype(e) == AE_IFREG &&
+			    archive_entry_size(e) > 0 && !archive_entry_hardlink(e))
+				r = parse_prealloc(val, size, (uint64_t)archive_entry_size(e), ret);
+			found = true;
+			continue;
+		}
+		kept = lb_realloc_array(kept, n + 1, sizeof(*kept));
+		kept[n].name = lb_strdup(name);
+		kept[n].val = lb_zalloc(size ? size : 1);
+		if (size)
+			memcpy(kept[n].val, val, size);
+		kept[n++].size = size;
+	}
+	if (found) {
+		archive_entry_xattr_clear(e);
+		for (size_t i = 0; i < n; i++)
+			archive_entry_xattr_add_entry(e, kept[i].name, kept[i].val, kept[i].size);
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(kept[i].name);
+		free(kept[i].val);
+	}
+	free(kept);
+	if (r < 0)
+		lb_filemap_clear(ret);
+	return r;
+}
+
+/* Allocates the preallocated ranges of the file just made for entry e,
+ * before its data is written and its times set (fallocate changes the
+ * modification time on xfs). Returns 0, or 1 when the filesystem cannot
+ * (the caller writes them as zeros, which allocates them too). */
+static int preallocate(struct archive_entry *e, const struct lb_filemap *pre)
+{
+	const char *path = archive_entry_pathname(e);
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	int r = 0;
+
+	/* (libarchive just made it there: not found means a path too long for
+	 * one open, which libarchive reached directory by directory) */
+	if (fd < 0)
+		return 1;
+	for (size_t i = 0; r == 0 && i < pre->n; i++)
+		if (fallocate(fd, 0, (off_t)pre->r[i].off, (off_t)pre->r[i].len) < 0) {
+			if (errno == EOPNOTSUPP || errno == ENOSYS)
+				r = 1;
+			else
+				r = lb_err(-errno, "%s: cannot preallocate %" PRIu64 " bytes at %" PRIu64
+					   ": %s", path, pre->r[i].len, pre->r[i].off, strerror(errno));
+		}
+	close(fd);
+	return r;
+}
+
+/* The preallocated ranges written as zeros, through libarchive. */
+static int write_prealloc_zeros(struct archive *out, struct archive_entry *e,
+				const struct lb_filemap *pre)
+{
+	static const uint8_t zeros[65536];
+
+	for (size_t i = 0; i < pre->n; i++)
+		for (uint64_t done = 0; done < pre->r[i].len;) {
+			uint64_t left = pre->r[i].len - done;
+			size_t k = left > sizeof(zeros) ? sizeof(zeros) : (size_t)left;
+
+			if (archive_write_data_block(out, zeros, k, (la_int64_t)(pre->r[i].off + done)) <
+			    ARCHIVE_WARN)
+				return ar_err(out, archive_entry_pathname(e));
+			done += k;
+		}
+	return 0;
+}
 
 int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *a,
 		       const char *root, lb_progress_fn progress, void *pud)
@@ -426,6 +639,7 @@ int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *
 				.next_flush = FLUSH_STEP };
 	struct archive *in = NULL, *out = NULL;
 	struct archive_entry *e;
+	struct lb_filemap pre = { 0 };
 	int cwd = -1, r, fe;
 	char sum[65];
 
@@ -454,7 +668,9 @@ int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *
 		const void *buf;
 		size_t size;
 		la_int64_t off;
+		int zeros = 0;
 
+		lb_filemap_clear(&pre);
 		r = archive_read_next_header(in, &e);
 		if (r == ARCHIVE_EOF) {
 			r = 0;
@@ -462,6 +678,11 @@ int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *
 		}
 		if (r < ARCHIVE_WARN) {
 			r = c.err < 0 ? c.err : ar_err(in, name);
+			goto out;
+		}
+		if (take_prealloc(e, &pre) < 0) {
+			r = lb_err(-EBADMSG, "%s: %s: the record of its preallocated ranges is not "
+				   "valid", name, archive_entry_pathname(e));
 			goto out;
 		}
 		r = archive_write_header(out, e);
@@ -472,6 +693,13 @@ int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *
 				   archive_entry_pathname(e), archive_error_string(out));
 			goto out;
 		}
+		if (pre.n) {
+			zeros = preallocate(e, &pre);
+			if (zeros < 0) {
+				r = lb_err(zeros, "%s: %s", name, lb_errmsg());
+				goto out;
+			}
+		}
 		if (archive_entry_size(e) > 0)
 			while ((r = archive_read_data_block(in, &buf, &size, &off)) == ARCHIVE_OK)
 				if (archive_write_data_block(out, buf, size, off) < ARCHIVE_WARN) {
@@ -481,6 +709,11 @@ int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *
 		if (r != ARCHIVE_OK && r != ARCHIVE_EOF) {
 			r = c.err < 0 ? c.err : ar_err(in, name);
 			goto out;
+		}
+		if (zeros > 0) {
+			r = write_prealloc_zeros(out, e, &pre);
+			if (r < 0)
+				goto out;
 		}
 		if (archive_write_finish_entry(out) < ARCHIVE_WARN) {
 			r = ar_err(out, archive_entry_pathname(e));
@@ -515,6 +748,7 @@ out:
 	archive_write_free(out);
 	archive_read_free(in);
 	lb_dr_close(c.dr);
+	lb_filemap_clear(&pre);
 	/* (after archive_write_free: the directories' times are set last) */
 	fe = flusher_finish(&flush);
 	if (fe < 0 && r >= 0)
@@ -563,7 +797,12 @@ static void compare_xattrs(struct archive_entry *e, const char *path, unsigned *
 	archive_entry_xattr_reset(e);
 	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK) {
 		char buf[65536];
-		ssize_t got = lgetxattr(path, name, buf, sizeof(buf));
+		ssize_t got;
+
+		/* (preallocated ranges, not an attribute) */
+		if (strcmp(name, PREALLOC_XATTR) == 0)
+			continue;
+		got = lgetxattr(path, name, buf, sizeof(buf));
 
 		if (got < 0 || (size_t)got != size || memcmp(buf, val, size) != 0) {
 			differ(n, path, name);

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Hostile archive entries never escape the volume being restored: "../",
-# an absolute path, and a symlink followed by a file through it. Each is
-# put into a capture as an archive volume's data (with a correct SHA-256),
-# and restore must refuse it, name the entry, and create nothing outside.
+# an absolute path, and a symlink followed by a file through it; and a
+# record of preallocated ranges that is not valid (not ranges, past the
+# file's end, out of order) is refused, not half applied. Each is put into
+# a capture as an archive volume's data (with a correct SHA-256), and
+# restore must refuse it, name the entry, and create nothing outside.
 # Then the capture's own files as something else than files: a data file
 # that is a FIFO (an open would wait forever) or a device, and a manifest
 # that is a FIFO: verify and restore say so at once and write nothing
@@ -32,7 +34,7 @@ target=$(fx_attach "$LB_WORK/target.img" 64M)
 outside=$LB_WORK/outside
 mkdir -p "$outside"
 
-for kind in dotdot absolute symlink; do
+for kind in dotdot absolute symlink prealloc-garbage prealloc-beyond prealloc-overlap; do
 	python3 - "$kind" "$outside" "$LB_WORK/evil.tar" <<'PY'
 import io, sys, tarfile
 kind, outside, out = sys.argv[1:]
@@ -51,9 +53,16 @@ with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tf:
         add(tf, "../../../../../../.." + outside + "/escaped-dotdot")
     elif kind == "absolute":
         add(tf, outside + "/escaped-absolute")
-    else:
+    elif kind == "symlink":
         add(tf, "./link", type=tarfile.SYMTYPE, linkname=outside)
         add(tf, "./link/escaped-symlink")
+    else:
+        # a preallocation record that is not one lifeboat writes: not
+        # ranges, a range past the file's end, ranges out of order
+        rec = {"prealloc-garbage": "0+4096 x", "prealloc-beyond": "0+1099511627776",
+               "prealloc-overlap": "0+4096 0+4096"}[kind]
+        add(tf, "./preallocated", b"\0" * 8192,
+            pax_headers={"SCHILY.xattr.lifeboat.prealloc": rec})
 PY
 	lb_wipe "$target" 2>/dev/null
 	rm -rf "$LB_WORK/evil-cap"
@@ -69,7 +78,11 @@ PY
 		cat "$LB_WORK/restore.out"
 		lb_fail "$kind: restore of a hostile archive exited $rc, not 1"
 	}
-	grep -q 'refused to extract' "$LB_WORK/restore.out" || {
+	case $kind in
+	prealloc-*) said='preallocated: the record of its preallocated ranges is not valid' ;;
+	*) said='refused to extract' ;;
+	esac
+	grep -q "$said" "$LB_WORK/restore.out" || {
 		cat "$LB_WORK/restore.out"
 		lb_fail "$kind: the hostile entry is not named"
 	}
