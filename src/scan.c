@@ -708,12 +708,14 @@ static bool volume_is_dev(const struct lb_volume *v, dev_t dev)
 	return v && v->rt_major == major(dev) && v->rt_minor == minor(dev);
 }
 
-/* The disk that holds the capture itself is excluded (recorded, not
- * selected, no data): restoring it would overwrite the capture, and its
- * data would hold a copy of the capture being made. Not when it holds a
- * volume the system needs (the default directory is on the root): there
- * the archive leaves the capture directory out. A filesystem whose device
- * number is not its partition's (btrfs, FUSE) is not recognised here. */
+/* Of the default disks (every fixed disk: none named with --disk), the
+ * one that holds the capture itself is excluded (recorded, not selected,
+ * no data): restoring it would overwrite the capture, and its data would
+ * hold a copy of the capture being made. Not when it holds a volume the
+ * system needs (the default directory is on the root): there the archive
+ * leaves the capture directory out, as it does on a disk named with
+ * --disk. A filesystem whose device number is not its partition's (btrfs,
+ * FUSE) is not recognised here. */
 static void exclude_capture_disk(struct lb_manifest *m, const char *outdir)
 {
 	struct stat st;
@@ -806,7 +808,8 @@ int lb_scan(struct lb_scan_opts *opts, struct lb_manifest **ret)
 		d->selected = false;
 		d->exclude_reason = lb_strdup("--exclude-disk at capture");
 	}
-	exclude_capture_disk(m, opts->outdir);
+	if (opts->n_disks == 0)
+		exclude_capture_disk(m, opts->outdir);
 	m->rt_dir = lb_strdup(opts->outdir);
 	r = lb_boot_scan(m, sr);
 	if (r < 0)

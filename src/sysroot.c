@@ -211,24 +211,12 @@ struct lb_sysroot {
 	size_t n;
 };
 
-static int open_in(int dirfd, const char *path, int flags)
-{
-	/* (openat2 refuses O_PATH with any flag it ignores) */
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY | O_NONBLOCK)),
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
-	};
-	long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-
-	return fd < 0 ? -errno : (int)fd;
-}
-
 /* 1 when PATH under dirfd is of mode type (S_IFREG, S_IFDIR), 0 if not,
  * < 0 when it cannot be told. */
 static int is_type(int dirfd, const char *path, mode_t type)
 {
 	struct stat st;
-	int fd = open_in(dirfd, path, O_PATH), r;
+	int fd = lb_open_in_root(dirfd, path, O_PATH), r;
 
 	if (fd < 0)
 		return fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP || fd == -EXDEV ? 0 : fd;
@@ -240,7 +228,7 @@ static int is_type(int dirfd, const char *path, mode_t type)
 static bool is_link(int dirfd, const char *path)
 {
 	struct stat st;
-	int fd = open_in(dirfd, path, O_PATH | O_NOFOLLOW);
+	int fd = lb_open_in_root(dirfd, path, O_PATH | O_NOFOLLOW);
 	bool r;
 
 	if (fd < 0)
@@ -252,7 +240,7 @@ static bool is_link(int dirfd, const char *path)
 
 static int read_in(int dirfd, const char *path, size_t max, char **ret)
 {
-	_cleanup_close_ int fd = open_in(dirfd, path, O_RDONLY);
+	_cleanup_close_ int fd = lb_open_in_root(dirfd, path, O_RDONLY);
 	struct stat st;
 	int fl;
 
@@ -315,7 +303,7 @@ bool lb_sysroot_exists(const struct lb_sysroot *s, const char *path)
 
 	if (!mt)
 		return false;
-	fd = open_in(mt->fd, rel, O_PATH);
+	fd = lb_open_in_root(mt->fd, rel, O_PATH);
 	if (fd < 0)
 		return false;
 	close(fd);
@@ -718,7 +706,7 @@ int lb_sysroot_find(struct lb_manifest *m, struct lb_sysroot **ret)
 		}
 	}
 	/* is openat2 there, to read the system's files safely? */
-	r = open_in(AT_FDCWD, "/", O_PATH);
+	r = lb_open_in_root(AT_FDCWD, "/", O_PATH);
 	if (r >= 0)
 		close(r);
 	sys = lb_system_new();

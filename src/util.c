@@ -578,14 +578,12 @@ int lb_mkdir_p(const char *path, int mode)
 	return 0;
 }
 
-/* Opens REL (a relative path) below ROOTFD as openat2's RESOLVE_IN_ROOT
- * does: ".." and absolute symlinks never leave ROOTFD, magic links and
- * other mounts are refused. */
-static int open_in_root(int rootfd, const char *rel, uint64_t flags, uint64_t mode)
+int lb_open_in_root(int rootfd, const char *rel, int flags)
 {
+	/* (openat2 refuses O_PATH with any flag it ignores) */
 	struct open_how how = {
-		.flags = flags | O_CLOEXEC,
-		.mode = mode,
+		.flags = (uint64_t)(flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY | O_NONBLOCK)),
+		.mode = (flags & O_CREAT) ? 0600 : 0,
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
 	};
 	long fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
@@ -605,7 +603,7 @@ int lb_mkdir_in_root(int rootfd, const char *rel, int mode)
 
 		*s = '\0';
 		if (*p) {
-			fd = open_in_root(rootfd, p, O_RDONLY | O_DIRECTORY, 0);
+			fd = lb_open_in_root(rootfd, p, O_RDONLY | O_DIRECTORY);
 			if (fd == -ENOENT) {
 				/* made in its parent, resolved in the root
 				 * (the parents before it exist by now) */
@@ -614,7 +612,7 @@ int lb_mkdir_in_root(int rootfd, const char *rel, int mode)
 
 				if (slash) {
 					*slash = '\0';
-					pfd = open_in_root(rootfd, p, O_RDONLY | O_DIRECTORY, 0);
+					pfd = lb_open_in_root(rootfd, p, O_RDONLY | O_DIRECTORY);
 					*slash = '/';
 				} else {
 					pfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
@@ -628,7 +626,7 @@ int lb_mkdir_in_root(int rootfd, const char *rel, int mode)
 					return e;
 				}
 				close(pfd);
-				fd = open_in_root(rootfd, p, O_RDONLY | O_DIRECTORY, 0);
+				fd = lb_open_in_root(rootfd, p, O_RDONLY | O_DIRECTORY);
 			}
 			if (fd < 0)
 				return fd;
