@@ -787,6 +787,7 @@ void lb_filemap_clear(struct lb_filemap *m);
 /* ---- loop devices (loopdev.c) ----------------------------------------- */
 
 int lb_loop_attach(const char *file, uint32_t sector_size, char **ret_path, int *ret_fd);
+int lb_loop_attach_ro(const char *node, char **ret_path, int *ret_fd);
 int lb_loop_detach(int fd);
 
 /* ---- output (show.c) -------------------------------------------------- */

@@ -111,10 +111,10 @@ static int copy_file(struct archive *out, struct archive_entry *e, int fd, uint8
 {
 	uint64_t size = (uint64_t)archive_entry_size(e), at = 0;
 	la_int64_t off, len;
-	bool shrank = false;
+	bool shrank = false, mapped = archive_entry_sparse_reset(e) > 0;
 	int r = 0;
 
-	if (archive_entry_sparse_reset(e) > 0) {
+	if (mapped) {
 		while (r >= 0 && archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK) {
 			uint64_t o = (uint64_t)off, l = (uint64_t)len;
 
@@ -128,7 +128,9 @@ static int copy_file(struct archive *out, struct archive_entry *e, int fd, uint8
 			at = o + l;
 		}
 	}
-	if (r >= 0 && at == 0)
+	/* (a map with no data, libarchive's (0, 0): all of it holes or
+	 * preallocated, zeros that are not read) */
+	if (r >= 0 && !mapped)
 		r = copy_range(out, fd, buf, 0, size, path, &shrank);
 	else if (r >= 0 && at < size)
 		r = write_zeros(out, size - at, path);

@@ -879,16 +879,20 @@ char *lb_udev_unescape(const char *s)
 /* Mounts NODE (TYPE) on a new directory under /tmp. A read-only mount
  * replays no journal, so nothing is written: ext3/ext4 with noload, xfs
  * with norecovery, btrfs with nologreplay (a btrfs that refuses it is not
- * mounted); it is also noexec. Every mount is nosuid and nodev. Undo with
- * lb_umount_tmp. */
+ * mounted); it is also noexec, and made from a read-only loop device over
+ * NODE, which nothing the filesystem does on mounting can write through
+ * (ext4 frees orphan inodes on a read-only mount, journal or not, unless
+ * its device is read-only). Every mount is nosuid and nodev. Undo with
+ * lb_umount_tmp (the loop device goes with the mount). */
 int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_dir)
 {
 	char tmpl[] = "/tmp/lifeboat-mnt.XXXXXX";
-	const char *data = NULL;
+	const char *data = NULL, *src = node;
+	_cleanup_free_ char *loop = NULL;
 	/* nosuid, nodev always: a device node or set-id program in the
 	 * volume's contents (a restored capture's) is never a way out of it */
 	unsigned long flags = MS_NOSUID | MS_NODEV | (readonly ? MS_RDONLY | MS_NOEXEC : 0);
-	int r;
+	int r, lfd = -1;
 
 	if (readonly && (strcmp(type, "ext3") == 0 || strcmp(type, "ext4") == 0))
 		data = "noload";
@@ -896,17 +900,32 @@ int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_d
 		data = "norecovery";
 	else if (readonly && strcmp(type, "btrfs") == 0)
 		data = "rescue=nologreplay";
-	if (!mkdtemp(tmpl))
-		return lb_err(-errno, "cannot make a mount point: %s", strerror(errno));
-	r = mount(node, tmpl, type, flags, data);
+	if (readonly) {
+		r = lb_loop_attach_ro(node, &loop, &lfd);
+		if (r < 0)
+			return lb_err(r, "cannot read %s through a read-only loop device: %s", node,
+				      lb_errmsg());
+		src = loop;
+	}
+	if (!mkdtemp(tmpl)) {
+		r = lb_err(-errno, "cannot make a mount point: %s", strerror(errno));
+		lb_loop_detach(lfd);
+		return r;
+	}
+	r = mount(src, tmpl, type, flags, data);
 	if (r < 0 && errno == EINVAL && data && strcmp(data, "rescue=nologreplay") == 0)
-		r = mount(node, tmpl, type, flags, "nologreplay");	/* before Linux 5.9 */
+		r = mount(src, tmpl, type, flags, "nologreplay");	/* before Linux 5.9 */
 	if (r < 0) {
 		int e = errno;
 
 		rmdir(tmpl);
+		lb_loop_detach(lfd);
 		return lb_err(-e, "cannot mount %s (%s): %s", node, type, strerror(e));
 	}
+	/* (the mount holds the loop device now: autoclear detaches it when
+	 * the mount goes) */
+	if (lfd >= 0)
+		close(lfd);
 	*ret_dir = lb_strdup(tmpl);
 	return 0;
 }
