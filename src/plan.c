@@ -674,7 +674,17 @@ static void plan_volume_layout(struct lb_plan *p, struct lb_plan_volume *pv,
 			v->id);
 		return;
 	}
-	if (pd->target->in_use && pd->verdict == LB_VERDICT_INTACT && pv->rollback)
+	if (pd->target->in_use && pd->verdict == LB_VERDICT_INTACT && pv->rollback == LB_ROLLBACK_CRITICAL) {
+		/* a running system cannot roll itself back; that is the rescue
+		 * system's job. A replaced disk beside it is still restored. */
+		pv->action = LB_VOL_KEEP;
+		pv->rollback = LB_ROLLBACK_NONE;
+		free(pv->why);
+		pv->why = lb_strdup("critical, but its disk is in use here: left as it is");
+		warning(p, "%s: not put back: %s is in use here (%s); to roll the system back, "
+			   "restore from the rescue system",
+			v->id, pd->target->path, pd->target->in_use);
+	} else if (pd->target->in_use && pd->verdict == LB_VERDICT_INTACT && pv->rollback)
 		problem(p, "%s: will not put its data back on %s: %s (restore from the rescue system, "
 			   "where nothing on this disk is in use)",
 			v->id, pd->target->path, pd->target->in_use);

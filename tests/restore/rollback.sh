@@ -20,8 +20,9 @@
 #  (f) a capture whose root data file has one byte flipped is refused before
 #      any write (exit 1, the disk's bytes unchanged); one whose p4 data file
 #      is truncated restores with a warning, p4 left as it is;
-#  (g) with a volume of the disk mounted here, restore refuses (exit 1)
-#      before any write.
+#  (g) with a volume of the disk mounted here, restore leaves the critical
+#      volumes with a warning (exit 0) and refuses a volume named with
+#      --volume (exit 1); nothing is written either way.
 . "$(dirname "$0")/../lib.sh"
 lb_need_root
 set -euo pipefail
@@ -286,9 +287,14 @@ system_back "(f)"
 p4_has_new_file || lb_fail "(f) p4 was written"
 echo "ok (f) damaged root data: refused, nothing written; damaged p4 data: a warning"
 
-# (g) a volume of the disk mounted here: refused before any write
+# (g) a volume of the disk mounted here: a running system cannot roll
+# itself back. Its critical volumes are left as they are with a warning
+# (a replaced disk beside it would still be restored); a volume named with
+# --volume is refused before any write
 mount -o ro,noload "${d}p4" "$mnt"
-writes_nothing "(g) in use" 1 'problem: disk0p3: will not put its data back on .*is mounted' "$cap"
+writes_nothing "(g) in use" 0 'warning: disk0p3: not put back: .* is in use here' "$cap"
+writes_nothing "(g) in use, --volume" 1 'problem: disk0p4: will not put its data back on .*is mounted' \
+	"$cap" --volume disk0p4
 umount "$mnt"
-echo "ok (g) a disk in use here: refused, nothing written"
+echo "ok (g) a disk in use here: critical volumes left with a warning, a named one refused, nothing written"
 lb_cleanup
