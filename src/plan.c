@@ -674,7 +674,8 @@ static void plan_volume_layout(struct lb_plan *p, struct lb_plan_volume *pv,
 			v->id);
 		return;
 	}
-	if (pd->target->in_use && pd->verdict == LB_VERDICT_INTACT && pv->rollback == LB_ROLLBACK_CRITICAL) {
+	if (pd->target->in_use && pd->verdict == LB_VERDICT_INTACT && pv->rollback == LB_ROLLBACK_CRITICAL &&
+	    !named(opts, pv) && !opts->all_volumes) {
 		/* a running system cannot roll itself back; that is the rescue
 		 * system's job. A replaced disk beside it is still restored. */
 		pv->action = LB_VOL_KEEP;

@@ -321,13 +321,30 @@ static void test_in_use_refused(void **state)
 	struct lb_plan_opts o = { .data = true };
 	struct lb_plan *p = plan_with(f, &o, NULL, "sda3 is mounted on /");
 
-	/* the ESP and the root: each refused, as content problems */
-	assert_int_equal(p->n_problems, 2);
-	assert_int_equal(p->n_content_problems, 2);
-	assert_true(any_says(p->problems, p->n_problems, "disk0p1: will not put its data back"));
+	/* a running system: the ESP and the root are left as they are, each
+	 * with a warning; nothing stops the rest of the plan */
+	assert_int_equal(p->n_problems, 0);
+	assert_int_equal(pvol(p, "disk0p1")->action, LB_VOL_KEEP);
+	assert_int_equal(pvol(p, "disk0p3")->action, LB_VOL_KEEP);
+	assert_int_equal(p->n_warnings, 2);
+	assert_true(any_says(p->warnings, p->n_warnings, "disk0p1: not put back"));
 	assert_true(lb_plan_all_intact(p));
 	lb_plan_free(p);
 	f->p = NULL;
+
+	/* a volume named with --volume there: refused, a content problem */
+	char *named[] = { (char *)"disk0p3" };
+
+	o.volumes = named;
+	o.n_volumes = 1;
+	p = plan_with(f, &o, NULL, "sda3 is mounted on /");
+	assert_int_equal(p->n_problems, 1);
+	assert_int_equal(p->n_content_problems, 1);
+	assert_true(any_says(p->problems, p->n_problems, "disk0p3: will not put its data back"));
+	lb_plan_free(p);
+	f->p = NULL;
+	o.volumes = NULL;
+	o.n_volumes = 0;
 
 	/* layout only: nothing to refuse */
 	o.data = false;
