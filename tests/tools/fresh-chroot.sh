@@ -100,6 +100,10 @@ cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod 0755 "$root/usr/sbin/policy-rc.d"
 
+# / of a real machine is a mount point: 'unshare --mount' (as in
+# tests/restore/rollback.sh) fails with EINVAL in a chroot whose / is not
+mount --bind "$root" "$root"
+mount --make-private "$root"
 # The host's /proc, /sys and /dev (loop devices, /dev/loop-control and the
 # partition nodes the kernel makes), each a slave so that unmounting the
 # chroot's copies never unmounts the host's.
