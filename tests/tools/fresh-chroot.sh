@@ -95,6 +95,8 @@ deb $mirror bookworm main
 deb $mirror bookworm-updates main
 deb $security bookworm-security main
 EOF
+# and, as on a cloud image, no package lists yet (debootstrap leaves its own)
+find "$root/var/lib/apt/lists" -maxdepth 1 -type f ! -name lock -delete
 cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 # a chroot has no init: packages must not start services
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
