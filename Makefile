@@ -9,8 +9,11 @@ DATADIR ?= $(PREFIX)/share/lifeboat
 
 CC ?= cc
 PKGS := blkid fdisk libparted uuid libxml-2.0 ext2fs e2p com_err libcrypto efivar efiboot json-c libzstd libarchive
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+# pkg-config runs when a compile or link first needs its answer, once, not
+# when make reads this file: 'make deps demo' on a fresh machine installs the
+# -dev packages (deps) before anything asks pkg-config about them.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS)))$(PKG_LIBS)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CFLAGS ?= -O2 -g
@@ -37,7 +40,8 @@ build/%.o: src/%.c include/lifeboat.h | build
 build/schema.o: src/schema.S schema/lifeboat-manifest.rng | build
 	$(CC) -c -I. -o $@ src/schema.S
 
-build:
+# with deps among the goals, nothing is compiled before it has run (make -j)
+build: | $(filter deps,$(MAKECMDGOALS))
 	mkdir -p build
 
 # ---- tests ----
@@ -81,8 +85,9 @@ bench: lifeboat
 	bench/data.sh
 	bench/rescue.sh
 
+# (sh: the same command the README gives for a machine without make)
 deps:
-	./tests/install-deps.sh
+	sh tests/install-deps.sh
 
 # the tools the benchmarks compare lifeboat with (not needed by the tests;
 # a benchmark skips a missing one with a note)

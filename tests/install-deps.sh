@@ -1,19 +1,28 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Installs what lifeboat needs to build and test on Debian 12 (as root).
+# Installs what lifeboat needs to build, run the demo and test on Debian 12,
+# as root, on a machine with nothing installed (not even make: run it as
+# 'sh tests/install-deps.sh'). Needs only a POSIX sh and apt.
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: run as root (apt-get)" >&2
 	exit 1
 fi
+# a fresh machine's package lists may be empty or old
+echo "install-deps: apt-get update"
 apt-get update -qq
+echo "install-deps: apt-get install (a few minutes on a fresh machine)"
+# make and the compiler; git lists the tree for make check-asan; xfsprogs and
+# btrfs-progs: tests make xfs and btrfs volumes (capture/offline-system.sh,
+# rescue/archive-kinds.sh)
 apt-get install -y -qq --no-install-recommends \
-	build-essential pkgconf \
+	build-essential make pkgconf git \
 	libblkid-dev libfdisk-dev libparted-dev uuid-dev libxml2-dev \
 	libext2fs-dev comerr-dev libssl-dev libefivar-dev libefiboot-dev libjson-c-dev \
 	libcmocka-dev libzstd-dev libarchive-dev libxxhash-dev \
-	util-linux fdisk gdisk parted e2fsprogs dosfstools mtools xxd \
+	util-linux mount fdisk gdisk parted e2fsprogs dosfstools xfsprogs btrfs-progs mtools xxd \
 	groff-base python3 attr acl libcap2-bin kmod \
 	qemu-system-x86 busybox-static linux-image-amd64 grub-pc-bin grub-efi-amd64-bin \
 	grub2-common ovmf xorriso cpio zstd xz-utils >/dev/null
+echo "install-deps: done"
