@@ -15,7 +15,8 @@ apt-get update -qq
 echo "install-deps: apt-get install (a few minutes on a fresh machine)"
 # make and the compiler; git lists the tree for make check-asan; xfsprogs and
 # btrfs-progs: tests make xfs and btrfs volumes (capture/offline-system.sh,
-# rescue/archive-kinds.sh)
+# rescue/archive-kinds.sh); debootstrap builds the Debian machine of
+# rescue/live-debian.sh (once, cached in /var/cache/lifeboat-tests)
 apt-get install -y -qq --no-install-recommends \
 	build-essential make pkgconf git \
 	libblkid-dev libfdisk-dev libparted-dev uuid-dev libxml2-dev \
@@ -24,5 +25,5 @@ apt-get install -y -qq --no-install-recommends \
 	util-linux mount fdisk gdisk parted e2fsprogs dosfstools xfsprogs btrfs-progs mtools xxd \
 	groff-base python3 attr acl libcap2-bin kmod \
 	qemu-system-x86 busybox-static linux-image-amd64 grub-pc-bin grub-efi-amd64-bin \
-	grub2-common ovmf xorriso cpio zstd xz-utils >/dev/null
+	grub2-common ovmf xorriso cpio zstd xz-utils debootstrap >/dev/null
 echo "install-deps: done"
