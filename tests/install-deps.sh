@@ -23,7 +23,7 @@ apt-get install -y -qq --no-install-recommends \
 	libext2fs-dev comerr-dev libssl-dev libefivar-dev libefiboot-dev libjson-c-dev \
 	libcmocka-dev libzstd-dev libarchive-dev libxxhash-dev \
 	util-linux mount fdisk gdisk parted e2fsprogs dosfstools xfsprogs btrfs-progs mtools xxd \
-	groff-base python3 attr acl libcap2-bin kmod \
+	groff-base python3 attr acl libcap2-bin kmod cppcheck \
 	qemu-system-x86 busybox-static linux-image-amd64 grub-pc-bin grub-efi-amd64-bin \
 	grub2-common ovmf xorriso cpio zstd xz-utils debootstrap >/dev/null
 echo "install-deps: done"

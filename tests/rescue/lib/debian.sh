@@ -84,7 +84,7 @@ DG_MACHINE_SIZE=2G
 # path \EFI\BOOT\BOOTX64.EFI. Sets DG_MACHINE (the loop device); leaves it
 # attached, nothing mounted.
 dg_build_machine() {
-	local tarball=$1 d mnt=$LB_WORK/mnt esp swap root kver efi
+	local tarball=$1 d mnt=$LB_WORK/mnt esp swap root kver
 	d=$(fx_attach machine.img "$DG_MACHINE_SIZE")
 	DG_MACHINE=$d
 	sfdisk -q --no-reread --no-tell-kernel "$d" <<T
@@ -146,27 +146,8 @@ menuentry "Debian GNU/Linux (lifeboat test machine)" {
 	initrd /boot/initrd.img-$kver
 }
 G
-	# BIOS: boot.img into the MBR, core.img into the BIOS boot partition
-	grub-install --target=i386-pc --boot-directory="$mnt/boot" --modules="part_gpt ext2" \
-		--no-floppy "$d" >"$LB_WORK/grub-install.log" 2>&1 || {
-		umount "$mnt"
-		cat "$LB_WORK/grub-install.log" >&2
-		lb_fail "grub-install --target=i386-pc failed"
-	}
-	# UEFI until the first boot: a GRUB at the removable-media path
-	mkdir -p "$mnt/boot/grub/x86_64-efi"
-	cp /usr/lib/grub/x86_64-efi/*.mod /usr/lib/grub/x86_64-efi/*.lst "$mnt/boot/grub/x86_64-efi/"
-	printf 'search --no-floppy --fs-uuid --set=root %s\nset prefix=($root)/boot/grub\n' \
-		"$DG_ROOT_UUID" >"$LB_WORK/early.cfg"
-	efi=$LB_WORK/BOOTX64.EFI
-	grub-mkimage -O x86_64-efi -o "$efi" -p /boot/grub -c "$LB_WORK/early.cfg" \
-		part_gpt ext2 search search_fs_uuid normal configfile linux echo serial terminal test ||
-		{ umount "$mnt"; lb_fail "grub-mkimage x86_64-efi failed"; }
-	umount "$mnt"
-	rs_flush "$d" "$esp" "$root"
-	mmd -i "$LB_WORK/machine.img@@1M" ::/EFI ::/EFI/BOOT
-	mcopy -i "$LB_WORK/machine.img@@1M" "$efi" ::/EFI/BOOT/BOOTX64.EFI
-	rs_flush "$d" "$esp" "$root"
+	# GRUB for BIOS, and for UEFI until the first boot installs its own
+	rs_install_grub "$d" "$mnt" "$DG_ROOT_UUID"
 }
 
 # dg_boot NAME LOG TIMEOUT [qemu args...]: boots the Debian machine (2 CPUs
