@@ -46,6 +46,7 @@ struct lb_artifact {
 	char *file;		/* relative to the capture directory */
 	uint64_t size;
 	char *sha256;		/* lowercase hex */
+	long rt_line;		/* runtime: its element's line in the manifest */
 };
 
 /* What mke2fs needs to make the same ext2/3/4 filesystem again. */
@@ -301,6 +302,12 @@ int lb_label_type_from_name(const char *s, enum lb_label_type *ret);
 const char *lb_part_kind_name(enum lb_part_kind k);
 int lb_part_kind_from_name(const char *s, enum lb_part_kind *ret);
 bool lb_disk_is_critical(const struct lb_disk *d);
+/* The bytes each recorded area may take on the disk, from its recorded
+ * geometry: what the manifest check holds an artifact to and the writer
+ * refuses to go past. 0: none may be written there. */
+#define LB_BOOT_CODE_SIZE 440
+uint64_t lb_disk_mbr_gap_room(const struct lb_disk *d);	/* sector 1 .. first partition (MBR) */
+uint64_t lb_partition_room(const struct lb_disk *d, const struct lb_partition *p);
 
 /* ---- utilities (util.c) ---------------------------------------------- */
 

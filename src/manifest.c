@@ -420,16 +420,39 @@ struct reader {
 	const char *name;	/* file name, for messages */
 };
 
+static int bad_at(const struct reader *rd, long line, const char *fmt, va_list ap) _printf_(3, 0);
+static int bad_at(const struct reader *rd, long line, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	return lb_err(-EINVAL, "%s:%ld: %s", rd->name, line, msg);
+}
+
 static int bad(const struct reader *rd, xmlNodePtr n, const char *fmt, ...) _printf_(3, 4);
 static int bad(const struct reader *rd, xmlNodePtr n, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
+	int r;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	r = bad_at(rd, n ? xmlGetLineNo(n) : 0L, fmt, ap);
 	va_end(ap);
-	return lb_err(-EINVAL, "%s:%ld: %s", rd->name, n ? xmlGetLineNo(n) : 0L, msg);
+	return r;
+}
+
+/* About an artifact: the line of its own element. */
+static int bad_artifact(const struct reader *rd, const struct lb_artifact *a, const char *fmt, ...)
+	_printf_(3, 4);
+static int bad_artifact(const struct reader *rd, const struct lb_artifact *a, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = bad_at(rd, a->rt_line, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 static char *get_prop(xmlNodePtr n, const char *name)
@@ -517,6 +540,7 @@ static int read_artifact(const struct reader *rd, xmlNodePtr n, struct lb_artifa
 	struct lb_artifact *a = lb_artifact_new();
 	int r = read_fields(rd, n, artifact_fields, a);
 
+	a->rt_line = xmlGetLineNo(n);
 	if (r >= 0 && (strchr(a->file, '/') || strcmp(a->file, "..") == 0 || a->file[0] == '.'))
 		r = bad(rd, n, "artifact file \"%s\" must be a plain name in the capture directory",
 			a->file);
@@ -655,6 +679,35 @@ static int read_system(const struct reader *rd, xmlNodePtr n, struct lb_manifest
 
 /* ---- checks the schema cannot express --------------------------------- */
 
+/* Every recorded area restore writes through the whole disk fits the
+ * geometry it belongs to: the boot code is the MBR's 440 bytes, the post-MBR
+ * gap is an MBR disk's and ends before its first partition, a partition's
+ * contents fit in it. Restore writes them as recorded, on intact disks too. */
+static int check_areas(const struct reader *rd, const struct lb_disk *d)
+{
+	if (d->boot_code && d->boot_code->size != LB_BOOT_CODE_SIZE)
+		return bad_artifact(rd, d->boot_code, "disk %s: boot code of %" PRIu64
+				    " bytes (the MBR boot-code area is %d)",
+				    d->id, d->boot_code->size, LB_BOOT_CODE_SIZE);
+	if (d->mbr_gap && d->label != LB_LABEL_DOS)
+		return bad_artifact(rd, d->mbr_gap, "disk %s: a post-MBR gap on a disk with %s table "
+				    "(only MBR disks have one)",
+				    d->id, d->label == LB_LABEL_GPT ? "a GPT" : "no partition");
+	if (d->mbr_gap && (d->mbr_gap->size == 0 || d->mbr_gap->size > lb_disk_mbr_gap_room(d)))
+		return bad_artifact(rd, d->mbr_gap, "disk %s: post-MBR gap of %" PRIu64 " bytes does "
+				    "not fit before the first partition (%" PRIu64 " bytes there)",
+				    d->id, d->mbr_gap->size, lb_disk_mbr_gap_room(d));
+	for (size_t i = 0; i < d->n_parts; i++) {
+		const struct lb_partition *p = d->parts[i];
+
+		if (p->content && p->content->size > lb_partition_room(d, p))
+			return bad_artifact(rd, p->content, "disk %s: partition %u's contents of %" PRIu64
+					    " bytes do not fit in it (%" PRIu64 " bytes)",
+					    d->id, p->number, p->content->size, lb_partition_room(d, p));
+	}
+	return 0;
+}
+
 static int check_disk(const struct reader *rd, xmlNodePtr n, const struct lb_disk *d)
 {
 	if (d->sector_size < 512 || d->sector_size > 65536 || (d->sector_size & (d->sector_size - 1)))
@@ -680,7 +733,7 @@ static int check_disk(const struct reader *rd, xmlNodePtr n, const struct lb_dis
 			if (d->parts[j]->number == p->number)
 				return bad(rd, n, "disk %s: partition %u appears twice", d->id, p->number);
 	}
-	return 0;
+	return check_areas(rd, d);
 }
 
 static int check_manifest(const struct reader *rd, xmlNodePtr root, const struct lb_manifest *m)

@@ -398,6 +398,36 @@ bool lb_volume_mounted_here(const struct lb_volume *v)
 	return v && ((v->mountpoint && !v->mount_source) || v->swap_active);
 }
 
+/* sectors × sector size, saturated: a size past 2^64 bytes holds anything
+ * a file can be */
+static uint64_t sectors_bytes(uint64_t sectors, uint32_t sector_size)
+{
+	if (sector_size && sectors > UINT64_MAX / sector_size)
+		return UINT64_MAX;
+	return sectors * sector_size;
+}
+
+/* The post-MBR gap exists only on an MBR disk: from sector 1 to the start of
+ * its first primary or extended partition. */
+uint64_t lb_disk_mbr_gap_room(const struct lb_disk *d)
+{
+	uint64_t first = UINT64_MAX;
+
+	if (d->label != LB_LABEL_DOS)
+		return 0;
+	for (size_t i = 0; i < d->n_parts; i++)
+		if (d->parts[i]->kind != LB_PART_LOGICAL && d->parts[i]->start < first)
+			first = d->parts[i]->start;
+	if (first == UINT64_MAX || first < 2)
+		return 0;
+	return sectors_bytes(first - 1, d->sector_size);
+}
+
+uint64_t lb_partition_room(const struct lb_disk *d, const struct lb_partition *p)
+{
+	return sectors_bytes(p->size, d->sector_size);
+}
+
 bool lb_disk_is_critical(const struct lb_disk *d)
 {
 	if (d->volume && d->volume->critical)

@@ -88,12 +88,20 @@ static int load_artifact(const struct lb_manifest *m, const struct lb_artifact *
 	return 0;
 }
 
+/* Writes an artifact at byte off of the disk, into an area of room bytes
+ * (its recorded geometry): never past it, whatever the manifest says (it
+ * was checked at load; this is the last line). */
 static int write_artifact(const struct lb_manifest *m, const struct lb_artifact *a, int fd,
-			  uint64_t off, const char *dev)
+			  uint64_t off, uint64_t room, const char *dev)
 {
 	_cleanup_free_ uint8_t *buf = NULL;
-	int r = load_artifact(m, a, &buf);
+	int r;
 
+	if (a->size > room)
+		return lb_err(-ERANGE, "%s: will not write %s: %" PRIu64 " bytes at byte %" PRIu64
+				       " where %" PRIu64 " belong to it",
+			      dev, a->file, a->size, off, room);
+	r = load_artifact(m, a, &buf);
 	if (r < 0)
 		return r;
 	r = lb_pwrite_all(fd, buf, (size_t)a->size, off);
@@ -348,9 +356,10 @@ static int recreate_disk(struct lb_plan *p, struct lb_plan_disk *pd, const struc
 	if (r >= 0)
 		fault_point("after-table");
 	if (r >= 0 && d->boot_code)
-		r = write_artifact(p->m, d->boot_code, fd, 0, t->path);
+		r = write_artifact(p->m, d->boot_code, fd, 0, LB_BOOT_CODE_SIZE, t->path);
 	if (r >= 0 && d->mbr_gap)
-		r = write_artifact(p->m, d->mbr_gap, fd, d->sector_size, t->path);
+		r = write_artifact(p->m, d->mbr_gap, fd, d->sector_size, lb_disk_mbr_gap_room(d),
+				   t->path);
 	if (r >= 0 && fsync(fd) < 0)
 		r = lb_err(-errno, "%s: cannot sync: %s", t->path, strerror(errno));
 	if (r >= 0)
@@ -361,7 +370,8 @@ static int recreate_disk(struct lb_plan *p, struct lb_plan_disk *pd, const struc
 		if (pv->pd != pd || pv->action != LB_VOL_CONTENT)
 			continue;
 		say(o, "%s: writing its recorded contents (%s)", pv->vol->id, pv->part->content->file);
-		r = write_artifact(p->m, pv->part->content, fd, pv->part->start * d->sector_size, t->path);
+		r = write_artifact(p->m, pv->part->content, fd, pv->part->start * d->sector_size,
+				   lb_partition_room(d, pv->part), t->path);
 	}
 	if (r >= 0 && fsync(fd) < 0)
 		r = lb_err(-errno, "%s: cannot sync: %s", t->path, strerror(errno));
@@ -391,15 +401,16 @@ static int finish_boot_code(struct lb_plan *p, struct lb_plan_disk *pd, const st
 		return lb_err(-errno, "%s: cannot open exclusively: %s", t->path, strerror(errno));
 	r = 0;
 	if (pd->boot_code)
-		r = write_artifact(p->m, d->boot_code, fd, 0, t->path);
+		r = write_artifact(p->m, d->boot_code, fd, 0, LB_BOOT_CODE_SIZE, t->path);
 	if (r >= 0 && pd->boot_code && d->mbr_gap)
-		r = write_artifact(p->m, d->mbr_gap, fd, d->sector_size, t->path);
+		r = write_artifact(p->m, d->mbr_gap, fd, d->sector_size, lb_disk_mbr_gap_room(d),
+				   t->path);
 	for (size_t i = 0; r >= 0 && i < p->n_vols; i++) {
 		const struct lb_plan_volume *pv = &p->vols[i];
 
 		if (pv->pd == pd && pv->action == LB_VOL_CONTENT)
 			r = write_artifact(p->m, pv->part->content, fd, pv->part->start * d->sector_size,
-					   t->path);
+					   lb_partition_room(d, pv->part), t->path);
 	}
 	if (r >= 0 && fsync(fd) < 0)
 		r = lb_err(-errno, "%s: cannot sync: %s", t->path, strerror(errno));

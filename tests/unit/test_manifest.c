@@ -1035,6 +1035,13 @@ static const struct {
 	{ "bad-xxe.xml", "must not carry a DTD" },
 	{ "bad-system-root.xml", "system root disk0p9 is not a volume of this manifest" },
 	{ "bad-mount-source.xml", "Invalid attribute mount-source for element volume" },
+	/* every area restore writes through the whole disk bounded by its
+	 * recorded geometry, reported at the artifact's own line */
+	{ "bad-boot-code-size.xml", ":9: disk disk0: boot code of 1048576 bytes (the MBR boot-code area is 440)" },
+	{ "bad-mbr-gap-gpt.xml", ":9: disk disk0: a post-MBR gap on a disk with a GPT table" },
+	{ "bad-mbr-gap-overlap.xml", ":9: disk disk0: post-MBR gap of 1048576 bytes does not fit before the first "
+				     "partition (1048064 bytes there)" },
+	{ "bad-content-too-big.xml", ":10: disk disk0: partition 1's contents of 2097152 bytes do not fit in it" },
 };
 
 static void test_reject_fixtures(void **state)
