@@ -558,6 +558,8 @@ struct lb_plan_disk {
 				 * here or holding the capture */
 	bool boot_code;		/* intact, but its boot code is blank: write it
 				 * (an interrupted restore) */
+	bool boot_code_in_use;	/* intact, its boot code blank, but the disk is
+				 * in use here: left alone, with a warning */
 };
 
 struct lb_plan_volume {

@@ -850,6 +850,17 @@ int lb_plan_build(struct lb_manifest *m, const struct lb_plan_opts *opts,
 			/* blank boot code on an intact disk: a restore stopped
 			 * between the table and the boot code; finish it */
 			pd->boot_code = pd->disk->boot_code && pd->target->state->rt_boot_blank;
+			/* a running system's boot code is the rescue system's
+			 * to write, as its critical volumes are: left alone, and
+			 * the rest of the plan goes on (a write there would
+			 * only be refused after other disks were recreated) */
+			if (pd->boot_code && pd->target->in_use) {
+				pd->boot_code = false;
+				pd->boot_code_in_use = true;
+				warning(p, "%s: boot code not written: %s is in use here (%s); to write it, "
+					   "restore from the rescue system",
+					pd->disk->id, pd->target->path, pd->target->in_use);
+			}
 		} else {
 			pd->verdict = LB_VERDICT_RECREATE;
 			free(pd->why);
@@ -925,7 +936,7 @@ bool lb_plan_all_intact(const struct lb_plan *p)
 		    (p->vols[i].action == LB_VOL_CONTENT && p->vols[i].pd->verdict == LB_VERDICT_INTACT))
 			return false;
 	for (size_t i = 0; i < p->n_disks; i++)
-		if (p->disks[i].boot_code)
+		if (p->disks[i].boot_code || p->disks[i].boot_code_in_use)
 			return false;
 	return true;
 }
@@ -996,6 +1007,8 @@ int lb_plan_print(const struct lb_plan *p, FILE *f)
 			fprintf(f, " (%s)", lb_esc(pd->why));
 		if (pd->boot_code)
 			fputs(", boot code blank: write it", f);
+		if (pd->boot_code_in_use)
+			fputs(", boot code blank: in use here, left alone", f);
 		fputc('\n', f);
 		for (size_t j = 0; j < p->n_vols; j++) {
 			const struct lb_plan_volume *pv = &p->vols[j];

@@ -352,6 +352,45 @@ static void test_in_use_refused(void **state)
 	assert_int_equal(p->n_problems, 0);
 }
 
+static void blank_boot_code(struct lb_disk *d)
+{
+	d->rt_boot_blank = true;
+}
+
+/* An intact disk in use here whose boot code is blank (a running system's,
+ * wiped): left alone with a warning, as its critical volumes are. It was
+ * planned to be written, and restore refused the write only after other
+ * disks had been recreated, on every run. */
+static void test_in_use_blank_boot_code(void **state)
+{
+	struct fixture *f = *state;
+	struct lb_plan_opts o = { .data = true };
+	struct lb_disk *d = f->m->disks[0];
+	struct lb_plan *p;
+
+	d->boot_code = lb_artifact_new();
+	d->boot_code->file = lb_strdup("disk0-boot-code.bin");
+	d->boot_code->size = LB_BOOT_CODE_SIZE;
+	d->boot_code->sha256 = lb_strdup("00");
+
+	p = plan_with(f, &o, blank_boot_code, "sda3 is mounted on /");
+	assert_int_equal(p->n_problems, 0);
+	assert_false(p->disks[0].boot_code);
+	assert_true(p->disks[0].boot_code_in_use);
+	assert_true(any_says(p->warnings, p->n_warnings, "disk0: boot code not written: /dev/sda is in use here"));
+	assert_false(lb_plan_writes(p));
+	/* not as recorded: compare does not call it intact */
+	assert_false(lb_plan_all_intact(p));
+	lb_plan_free(p);
+	f->p = NULL;
+
+	/* not in use (the rescue system): an interrupted restore, finished */
+	p = plan_with(f, &o, blank_boot_code, NULL);
+	assert_true(p->disks[0].boot_code);
+	assert_false(p->disks[0].boot_code_in_use);
+	assert_true(lb_plan_writes(p));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -363,6 +402,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_swap_not_as_recorded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_file_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_in_use_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_in_use_blank_boot_code, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
