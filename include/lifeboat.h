@@ -308,6 +308,8 @@ bool lb_disk_is_critical(const struct lb_disk *d);
 #define LB_BOOT_CODE_SIZE 440
 uint64_t lb_disk_mbr_gap_room(const struct lb_disk *d);	/* sector 1 .. first partition (MBR) */
 uint64_t lb_partition_room(const struct lb_disk *d, const struct lb_partition *p);
+/* a volume's bytes: its partition's, or the whole disk's when p is NULL */
+uint64_t lb_volume_room(const struct lb_disk *d, const struct lb_partition *p);
 
 /* ---- utilities (util.c) ---------------------------------------------- */
 
@@ -726,6 +728,9 @@ int lb_image_restore(int data_fd, const char *name, const struct lb_artifact *a,
 int lb_image_restore_direct(int data_fd, const char *name, const struct lb_artifact *a, int dev_fd,
 			    int direct_fd, uint64_t dev_size, void (*progress)(void *, uint64_t),
 			    void *pud);
+/* The header alone: the container's kind (LB_CONTAINER_*, datafile.h) and
+ * the size of the volume it was taken from (0 for a stream). */
+int lb_data_read_header(int fd, const char *name, uint32_t *ret_kind, uint64_t *ret_vol_size);
 /* Header, every chunk's framing, index, trailer and size, without the data. */
 int lb_data_check_framing(int fd, const char *name, const struct lb_artifact *a);
 /* The data bytes a data file holds, as its trailer says (0 when it says

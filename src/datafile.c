@@ -1276,6 +1276,21 @@ void lb_dr_close(struct lb_dr *r)
 	free(r);
 }
 
+int lb_data_read_header(int fd, const char *name, uint32_t *ret_kind, uint64_t *ret_vol_size)
+{
+	struct lb_dr r = { .fd = fd, .name = (char *)name };
+	uint8_t hdr[HEADER_SIZE];
+	int e;
+
+	dr_take_size(&r);
+	e = dr_read_header(&r, hdr);
+	if (e < 0)
+		return e;
+	*ret_kind = r.kind;
+	*ret_vol_size = r.vol_size;
+	return 0;
+}
+
 /* Checks a data file's whole framing without reading its data: header,
  * every chunk's header and extents, index, trailer, and its size against
  * the manifest's record. What restore does before its first write; the

@@ -428,6 +428,11 @@ uint64_t lb_partition_room(const struct lb_disk *d, const struct lb_partition *p
 	return sectors_bytes(p->size, d->sector_size);
 }
 
+uint64_t lb_volume_room(const struct lb_disk *d, const struct lb_partition *p)
+{
+	return sectors_bytes(p ? p->size : d->size, d->sector_size);
+}
+
 bool lb_disk_is_critical(const struct lb_disk *d)
 {
 	if (d->volume && d->volume->critical)

@@ -25,6 +25,7 @@
 
 #include <json-c/json.h>
 
+#include "datafile.h"
 #include "lifeboat.h"
 
 static const char *const match_names[] = {
@@ -941,8 +942,36 @@ bool lb_plan_all_intact(const struct lb_plan *p)
 	return true;
 }
 
+/* The data file's header against the volume it goes to: the container a
+ * restore of this kind reads (an image for one written as an image, a
+ * stream for an archive extracted), and for an image, a volume no larger
+ * than the recorded one. A restore checks both only after it zeroed or
+ * formatted the volume. */
+static int check_data_header(const struct lb_plan_volume *pv, int fd)
+{
+	const struct lb_volume *v = pv->vol;
+	uint32_t want = pv->action == LB_VOL_IMAGE ? LB_CONTAINER_IMAGE : LB_CONTAINER_STREAM;
+	uint64_t room = lb_volume_room(pv->pd->disk, pv->part), vol_size;
+	uint32_t kind;
+	int r;
+
+	r = lb_data_read_header(fd, v->data->file, &kind, &vol_size);
+	if (r < 0)
+		return r;
+	if (kind != want)
+		return lb_err(-EBADMSG, "%s: holds %s, the manifest says %s", v->data->file,
+			      kind == LB_CONTAINER_IMAGE ? "an image" : "an archive",
+			      want == LB_CONTAINER_IMAGE ? "an image" : "an archive");
+	if (kind == LB_CONTAINER_IMAGE && vol_size > room)
+		return lb_err(-EBADMSG, "%s: an image of a %" PRIu64 "-byte volume, larger than the "
+				       "recorded %" PRIu64 " bytes",
+			      v->data->file, vol_size, room);
+	return 0;
+}
+
 /* Checks every data file the restore will write before anything is
- * written: there, readable, its size as recorded, header, every chunk's
+ * written: there, readable, its size as recorded, header (its kind and
+ * volume size against the volume's), every chunk's
  * framing, index and trailer sound, and (whole) every byte against its
  * SHA-256: a damaged capture costs no disk. Without whole, the data is
  * only checked chunk by chunk as it is written (the capture is read once).
@@ -965,7 +994,8 @@ int lb_plan_check_data(struct lb_plan *p, bool whole)
 			bad++;
 			continue;
 		}
-		if ((whole ? lb_data_check_sum(fd, pv->vol->id, pv->vol->data)
+		if (check_data_header(pv, fd) < 0 ||
+		    (whole ? lb_data_check_sum(fd, pv->vol->id, pv->vol->data)
 			   : lb_data_check_framing(fd, pv->vol->id, pv->vol->data)) < 0) {
 			problem(p, "%s: its data is damaged: %s", pv->vol->id, lb_errmsg());
 			bad++;
