@@ -8,7 +8,7 @@ MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/lifeboat
 
 CC ?= cc
-PKGS := blkid fdisk libparted uuid libxml-2.0 ext2fs e2p com_err libcrypto efivar efiboot json-c libzstd libarchive
+PKGS := blkid fdisk libparted uuid libxml-2.0 ext2fs e2p com_err libcrypto efivar efiboot json-c libzstd libarchive mount
 # pkg-config runs when a compile or link first needs its answer, once, not
 # when make reads this file: 'make deps demo' on a fresh machine installs the
 # -dev packages (deps) before anything asks pkg-config about them.
@@ -22,6 +22,10 @@ CFLAGS += -std=gnu11 $(WARN) -Iinclude $(PKG_CFLAGS) -D_GNU_SOURCE -fno-strict-a
 # waits for layout migration; its constructor trips AddressSanitizer)
 LDFLAGS += -Wl,--as-needed
 LDLIBS += $(PKG_LIBS) -lxxhash -lpthread
+# each compile writes the headers it read into a .d file beside its output,
+# included below: touching a header rebuilds exactly what includes it (-MP:
+# a header that goes away breaks no build)
+DEPFLAGS := -MMD -MP
 
 SRCS := $(wildcard src/*.c)
 OBJS := $(patsubst src/%.c,build/%.o,$(SRCS)) build/schema.o
@@ -34,8 +38,8 @@ all: lifeboat
 lifeboat: $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-build/%.o: src/%.c include/lifeboat.h | build
-	$(CC) $(CFLAGS) -c -o $@ $<
+build/%.o: src/%.c | build
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 build/schema.o: src/schema.S schema/lifeboat-manifest.rng | build
 	$(CC) -c -I. -o $@ src/schema.S
@@ -57,11 +61,13 @@ WRAP_test_filemap := -Wl,--wrap=ioctl
 
 build/tests/%: tests/unit/%.c $(LIB_OBJS) | build
 	@mkdir -p build/tests
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka) $(LDFLAGS) $(WRAP_$*) -o $@ $< $(LIB_OBJS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+	$(CC) $(CFLAGS) $(DEPFLAGS) $(shell pkg-config --cflags cmocka) $(LDFLAGS) $(WRAP_$*) -o $@ $< $(LIB_OBJS) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 build/tests/lb-wrap: tests/tools/lb-wrap.c $(LIB_OBJS) | build
 	@mkdir -p build/tests
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+-include $(wildcard build/*.d build/tests/*.d)
 
 check: lifeboat $(UNIT_BINS) build/tests/lb-wrap
 	@tests/run.sh

@@ -404,10 +404,12 @@ int lb_dev_sysname(const char *dev, char **ret_sysname, bool *ret_is_partition);
 
 /* What is in use on this machine: mounts, active swap, holders. */
 struct lb_mount {
-	unsigned major, minor;
+	unsigned major, minor;	/* the filesystem's (0:N for btrfs, FUSE, ZFS) */
 	char *target;
-	char *options;
+	char *options;		/* the mount's own (VFS) options */
 	char *source;
+	dev_t *devs;		/* block devices its source names (btrfs: all of them) */
+	size_t n_devs;
 };
 
 struct lb_sysinfo {
@@ -420,6 +422,13 @@ struct lb_sysinfo {
 int lb_sysinfo_load(struct lb_sysinfo **ret);
 void lb_sysinfo_free(struct lb_sysinfo *si);
 const struct lb_mount *lb_sysinfo_find_mount(const struct lb_sysinfo *si, unsigned major, unsigned minor);
+/* The mount whose filesystem lives on block device major:minor: by its
+ * device number or by its source's devices. */
+const struct lb_mount *lb_sysinfo_find_mount_on(const struct lb_sysinfo *si, unsigned major,
+						unsigned minor);
+/* True when the filesystem with device number fs_dev (a stat's st_dev)
+ * lives on block device major:minor. */
+bool lb_sysinfo_fs_on(const struct lb_sysinfo *si, dev_t fs_dev, unsigned major, unsigned minor);
 bool lb_sysinfo_is_swap(const struct lb_sysinfo *si, unsigned major, unsigned minor);
 /* Why a whole disk must not be written: a mounted filesystem, active swap or
  * a holder on it or any partition. Returns 1 and a reason, 0 if free. */

@@ -1001,9 +1001,12 @@ static int dr_read_frame(struct lb_dr *r, struct job *j)
 	for (uint32_t i = 0; e >= 0 && i < j->n_ext; i++) {
 		j->ext[i].off = get_le64(h + CHUNK_HDR + 16 * i);
 		j->ext[i].len = get_le64(h + CHUNK_HDR + 16 * i + 8);
-		sum += j->ext[i].len;
 		if (j->ext[i].off > r->vol_size || j->ext[i].len > r->vol_size - j->ext[i].off)
 			e = -ERANGE;
+		else if (j->ext[i].len > j->raw_len - sum)	/* (the sum never wraps) */
+			e = -EBADMSG;
+		else
+			sum += j->ext[i].len;
 	}
 	if (e >= 0 && j->n_ext && sum != j->raw_len)
 		e = -EBADMSG;
@@ -1082,8 +1085,11 @@ static int dr_read_header(struct lb_dr *r, uint8_t hdr[HEADER_SIZE])
 	r->vol_size = get_le64(hdr + 16);
 	r->chunk_size = get_le32(hdr + 24);
 	r->compression = get_le32(hdr + 28);
+	/* chunks no larger than the writer makes: every buffer of the pipeline
+	 * is a chunk, so a bigger one is memory asked for (64 MiB chunks took
+	 * 2.2 GB from a 140 KB file) */
 	if ((r->kind != LB_CONTAINER_IMAGE && r->kind != LB_CONTAINER_STREAM) || r->chunk_size == 0 ||
-	    r->chunk_size > (64u << 20) || r->compression > 1)
+	    r->chunk_size > LB_CHUNK_SIZE || r->compression > 1)
 		return lb_err(-EBADMSG, "%s: data file header is damaged", r->name);
 	return 0;
 }

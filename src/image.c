@@ -198,10 +198,16 @@ int lb_data_verify_file(int data_fd, const char *name, const struct lb_artifact 
 {
 	struct lb_dr *r = NULL;
 	struct lb_chunk ch;
+	struct stat st;
 	char sum[65];
 	uint64_t done = 0;
 	int e;
 
+	if (ret_bytes)
+		*ret_bytes = 0;
+	if (a && fstat(data_fd, &st) == 0 && (uint64_t)st.st_size != a->size)
+		return lb_err(-EBADMSG, "%s: the data file has %" PRIu64 " bytes, the manifest says "
+				     "%" PRIu64, name, (uint64_t)st.st_size, a->size);
 	e = lb_dr_open(data_fd, name, &r);
 	if (e < 0)
 		return e;

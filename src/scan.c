@@ -703,9 +703,10 @@ static void drop_artifact(const char *outdir, struct lb_artifact **a)
 	*a = NULL;
 }
 
-static bool volume_is_dev(const struct lb_volume *v, dev_t dev)
+static bool volume_holds(const struct lb_sysinfo *si, const struct lb_volume *v, dev_t fs_dev)
 {
-	return v && v->rt_major == major(dev) && v->rt_minor == minor(dev);
+	return v && (v->rt_major || v->rt_minor) &&
+	       lb_sysinfo_fs_on(si, fs_dev, v->rt_major, v->rt_minor);
 }
 
 /* Of the default disks (every fixed disk: none named with --disk), the
@@ -714,9 +715,11 @@ static bool volume_is_dev(const struct lb_volume *v, dev_t dev)
  * hold a copy of the capture being made. Not when it holds a volume the
  * system needs (the default directory is on the root): there the archive
  * leaves the capture directory out, as it does on a disk named with
- * --disk. A filesystem whose device number is not its partition's (btrfs,
- * FUSE) is not recognised here. */
-static void exclude_capture_disk(struct lb_manifest *m, const char *outdir)
+ * --disk. The directory's filesystem is found among the mounts by its
+ * device number, and its volumes by the mount's source: a btrfs or FUSE
+ * filesystem's device number is not its partition's. */
+static void exclude_capture_disk(struct lb_manifest *m, const struct lb_sysinfo *si,
+				 const char *outdir)
 {
 	struct stat st;
 
@@ -724,10 +727,10 @@ static void exclude_capture_disk(struct lb_manifest *m, const char *outdir)
 		return;
 	for (size_t i = 0; i < m->n_disks; i++) {
 		struct lb_disk *d = m->disks[i];
-		bool holds = volume_is_dev(d->volume, st.st_dev);
+		bool holds = volume_holds(si, d->volume, st.st_dev);
 
 		for (size_t j = 0; j < d->n_parts && !holds; j++)
-			holds = volume_is_dev(d->parts[j]->volume, st.st_dev);
+			holds = volume_holds(si, d->parts[j]->volume, st.st_dev);
 		if (!holds || !d->selected || lb_disk_is_critical(d))
 			continue;
 		d->selected = false;
@@ -809,7 +812,7 @@ int lb_scan(struct lb_scan_opts *opts, struct lb_manifest **ret)
 		d->exclude_reason = lb_strdup("--exclude-disk at capture");
 	}
 	if (opts->n_disks == 0)
-		exclude_capture_disk(m, opts->outdir);
+		exclude_capture_disk(m, si, opts->outdir);
 	m->rt_dir = lb_strdup(opts->outdir);
 	r = lb_boot_scan(m, sr);
 	if (r < 0)

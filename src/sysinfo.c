@@ -10,76 +10,178 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <libmount.h>
+
 #include "lifeboat.h"
 
+/* A parse error skips the line, as the kernel's own tables have none. */
+static int skip_bad_line(struct libmnt_table *tb, const char *filename, int line)
+{
+	(void)tb;
+	(void)filename;
+	(void)line;
+	return 1;
+}
+
+static struct libmnt_table *table_new(void)
+{
+	struct libmnt_table *tb = mnt_new_table();
+
+	if (tb)
+		mnt_table_set_parser_errcb(tb, skip_bad_line);
+	return tb;
+}
+
+static void add_dev(struct lb_mount *mt, dev_t dev)
+{
+	for (size_t i = 0; i < mt->n_devs; i++)
+		if (mt->devs[i] == dev)
+			return;
+	mt->devs = lb_realloc_array(mt->devs, mt->n_devs + 1, sizeof(*mt->devs));
+	mt->devs[mt->n_devs++] = dev;
+}
+
+static int read_devnum(const char *sysdir, unsigned *maj, unsigned *min)
+{
+	_cleanup_free_ char *p = lb_asprintf("%s/dev", sysdir), *s = NULL;
+	int r = lb_read_line(p, &s);
+
+	if (r < 0)
+		return r;
+	return sscanf(s, "%u:%u", maj, min) == 2 ? 0 : -EINVAL;
+}
+
+/* Every device of the btrfs that has the block device called sysname:
+ * /sys/fs/btrfs/<uuid>/devices/ lists them by their kernel names. */
+static void add_btrfs_devs(struct lb_mount *mt, const char *sysname)
+{
+	DIR *d = opendir("/sys/fs/btrfs");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *dir = NULL, *own = NULL;
+		DIR *dd;
+		struct dirent *e;
+
+		if (de->d_name[0] == '.')
+			continue;
+		dir = lb_asprintf("/sys/fs/btrfs/%s/devices", de->d_name);
+		own = lb_asprintf("%s/%s", dir, sysname);
+		if (access(own, F_OK) < 0 || !(dd = opendir(dir)))
+			continue;
+		while ((e = readdir(dd))) {
+			_cleanup_free_ char *sys = NULL;
+			unsigned maj, min;
+
+			if (e->d_name[0] == '.')
+				continue;
+			sys = lb_asprintf("/sys/class/block/%s", e->d_name);
+			if (read_devnum(sys, &maj, &min) == 0)
+				add_dev(mt, makedev(maj, min));
+		}
+		closedir(dd);
+		break;
+	}
+	closedir(d);
+}
+
+/* The block devices a mount's filesystem lives on, as far as its source
+ * names them: the source device itself (a btrfs, FUSE or ZFS mount shows an
+ * anonymous 0:N device number, not its disk's), and for btrfs every device
+ * of the filesystem. A source that is no block device (tmpfs, a network
+ * share, a ZFS dataset) adds none. */
+static void resolve_source(struct lb_mount *mt, const char *fstype)
+{
+	struct stat st;
+	_cleanup_free_ char *sys = NULL, *link = NULL;
+
+	if (!mt->source || mt->source[0] != '/' || stat(mt->source, &st) < 0 ||
+	    !S_ISBLK(st.st_mode))
+		return;
+	add_dev(mt, st.st_rdev);
+	if (!fstype || strcmp(fstype, "btrfs") != 0)
+		return;
+	sys = lb_asprintf("/sys/dev/block/%u:%u", major(st.st_rdev), minor(st.st_rdev));
+	link = realpath(sys, NULL);
+	if (link && strrchr(link, '/'))
+		add_btrfs_devs(mt, strrchr(link, '/') + 1);
+}
+
+/* Mounts from /proc/self/mountinfo, or the file LIFEBOAT_MOUNTINFO names
+ * (tests fake mounts with it). */
 static int load_mounts(struct lb_sysinfo *si)
 {
-	const char *path = getenv("LIFEBOAT_MOUNTINFO");
-	_cleanup_fclose_ FILE *f = fopen(path ? path : "/proc/self/mountinfo", "re");
-	char *line = NULL;
-	size_t cap = 0;
+	const char *env = getenv("LIFEBOAT_MOUNTINFO");
+	const char *path = env ? env : "/proc/self/mountinfo";
+	struct libmnt_table *tb = table_new();
+	struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
+	struct libmnt_fs *fs;
+	int r;
 
-	if (!f)
-		return lb_err(-errno, "cannot read /proc/self/mountinfo: %s", strerror(errno));
-	while (getline(&line, &cap, f) > 0) {
-		/* id parent maj:min root target options [optional...] - fstype source superopts */
-		char *save = NULL, *tok, *fields[6] = { 0 };
-		int n = 0;
-		unsigned maj, min;
+	if (!tb || !it) {
+		r = lb_err(-ENOMEM, "cannot read %s: %s", path, strerror(ENOMEM));
+		goto out;
+	}
+	r = mnt_table_parse_file(tb, path);
+	if (r < 0) {
+		r = lb_err(r, "cannot read %s: %s", path, strerror(-r));
+		goto out;
+	}
+	while (mnt_table_next_fs(tb, it, &fs) == 0) {
+		const char *target = mnt_fs_get_target(fs), *opts = mnt_fs_get_vfs_options(fs);
+		const char *source = mnt_fs_get_source(fs);
+		dev_t dev = mnt_fs_get_devno(fs);
 		struct lb_mount *mt;
-		char *dash;
 
-		dash = strstr(line, " - ");
-		for (tok = strtok_r(line, " \n", &save); tok && n < 6; tok = strtok_r(NULL, " \n", &save))
-			fields[n++] = tok;
-		if (n < 6 || sscanf(fields[2], "%u:%u", &maj, &min) != 2)
+		if (!target)
 			continue;
 		si->mounts = lb_realloc_array(si->mounts, si->n_mounts + 1, sizeof(*si->mounts));
 		mt = &si->mounts[si->n_mounts++];
-		mt->major = maj;
-		mt->minor = min;
-		mt->target = lb_unescape_octal(fields[4]);
-		mt->options = lb_strdup(fields[5]);
-		mt->source = NULL;
-		if (dash) {
-			char fstype[256], source[4096];
-
-			if (sscanf(dash, " - %255s %4095s", fstype, source) == 2)
-				mt->source = lb_unescape_octal(source);
-		}
+		*mt = (struct lb_mount){
+			.major = major(dev),
+			.minor = minor(dev),
+			.target = lb_strdup(target),
+			.options = lb_strdup(opts ? opts : ""),
+			.source = source ? lb_strdup(source) : NULL,
+		};
+		resolve_source(mt, mnt_fs_get_fstype(fs));
 	}
-	free(line);
-	return 0;
+	r = 0;
+out:
+	mnt_free_iter(it);
+	mnt_unref_table(tb);
+	return r;
 }
 
+/* Active swap from /proc/swaps, or the file LIFEBOAT_SWAPS names: the
+ * block devices among them (a swap file is on a volume that is mounted). */
 static int load_swaps(struct lb_sysinfo *si)
 {
-	const char *path = getenv("LIFEBOAT_SWAPS");
-	_cleanup_fclose_ FILE *f = fopen(path ? path : "/proc/swaps", "re");
-	char *line = NULL;
-	size_t cap = 0;
-	bool first = true;
+	const char *env = getenv("LIFEBOAT_SWAPS");
+	const char *path = env ? env : "/proc/swaps";
+	struct libmnt_table *tb;
+	struct libmnt_iter *it;
+	struct libmnt_fs *fs;
 
-	if (!f)
+	if (access(path, F_OK) < 0)
 		return 0; /* no swap support */
-	while (getline(&line, &cap, f) > 0) {
-		char name[4096];
-		struct stat st;
-		_cleanup_free_ char *dev = NULL;
+	tb = table_new();
+	it = mnt_new_iter(MNT_ITER_FORWARD);
+	if (tb && it && mnt_table_parse_swaps(tb, path) == 0) {
+		while (mnt_table_next_fs(tb, it, &fs) == 0) {
+			const char *name = mnt_fs_get_source(fs);
+			struct stat st;
 
-		if (first) {
-			first = false;
-			continue;
+			if (!name || stat(name, &st) < 0 || !S_ISBLK(st.st_mode))
+				continue;
+			si->swaps = lb_realloc_array(si->swaps, si->n_swaps + 1, sizeof(*si->swaps));
+			si->swaps[si->n_swaps++] = st.st_rdev;
 		}
-		if (sscanf(line, "%4095s", name) != 1)
-			continue;
-		dev = lb_unescape_octal(name);
-		if (stat(dev, &st) < 0 || !S_ISBLK(st.st_mode))
-			continue;
-		si->swaps = lb_realloc_array(si->swaps, si->n_swaps + 1, sizeof(*si->swaps));
-		si->swaps[si->n_swaps++] = st.st_rdev;
 	}
-	free(line);
+	mnt_free_iter(it);
+	mnt_unref_table(tb);
 	return 0;
 }
 
@@ -107,6 +209,7 @@ void lb_sysinfo_free(struct lb_sysinfo *si)
 		free(si->mounts[i].target);
 		free(si->mounts[i].options);
 		free(si->mounts[i].source);
+		free(si->mounts[i].devs);
 	}
 	free(si->mounts);
 	free(si->swaps);
@@ -126,22 +229,45 @@ const struct lb_mount *lb_sysinfo_find_mount(const struct lb_sysinfo *si, unsign
 	return best;
 }
 
+static bool mount_on(const struct lb_mount *mt, dev_t dev)
+{
+	if (mt->major == major(dev) && mt->minor == minor(dev))
+		return true;
+	for (size_t i = 0; i < mt->n_devs; i++)
+		if (mt->devs[i] == dev)
+			return true;
+	return false;
+}
+
+const struct lb_mount *lb_sysinfo_find_mount_on(const struct lb_sysinfo *si, unsigned major,
+						unsigned minor)
+{
+	const struct lb_mount *best = NULL;
+
+	for (size_t i = 0; i < si->n_mounts; i++)
+		if (mount_on(&si->mounts[i], makedev(major, minor)) &&
+		    (!best || strlen(si->mounts[i].target) < strlen(best->target)))
+			best = &si->mounts[i];
+	return best;
+}
+
+bool lb_sysinfo_fs_on(const struct lb_sysinfo *si, dev_t fs_dev, unsigned major, unsigned minor)
+{
+	if (major(fs_dev) == major && minor(fs_dev) == minor)
+		return true;
+	for (size_t i = 0; i < si->n_mounts; i++)
+		if (si->mounts[i].major == major(fs_dev) && si->mounts[i].minor == minor(fs_dev) &&
+		    mount_on(&si->mounts[i], makedev(major, minor)))
+			return true;
+	return false;
+}
+
 bool lb_sysinfo_is_swap(const struct lb_sysinfo *si, unsigned major, unsigned minor)
 {
 	for (size_t i = 0; i < si->n_swaps; i++)
 		if (major(si->swaps[i]) == major && minor(si->swaps[i]) == minor)
 			return true;
 	return false;
-}
-
-static int read_devnum(const char *sysdir, unsigned *maj, unsigned *min)
-{
-	_cleanup_free_ char *p = lb_asprintf("%s/dev", sysdir), *s = NULL;
-	int r = lb_read_line(p, &s);
-
-	if (r < 0)
-		return r;
-	return sscanf(s, "%u:%u", maj, min) == 2 ? 0 : -EINVAL;
 }
 
 static bool has_holders(const char *sysdir)
@@ -170,7 +296,7 @@ static char *node_in_use(const struct lb_sysinfo *si, const char *sysdir, const 
 
 	if (read_devnum(sysdir, &maj, &min) < 0)
 		return NULL;
-	mt = lb_sysinfo_find_mount(si, maj, min);
+	mt = lb_sysinfo_find_mount_on(si, maj, min);
 	if (mt)
 		return lb_asprintf("%s is mounted on %s", name, mt->target);
 	if (lb_sysinfo_is_swap(si, maj, min))

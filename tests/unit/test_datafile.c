@@ -5,7 +5,9 @@
  * progress at all. pwritev is wrapped (-Wl,--wrap=pwritev) so each test
  * decides what a call writes. The file must still read back whole, with
  * the SHA-256 the writer reported; no progress must be an error, not a
- * hang. */
+ * hang. And the reader given files no writer made: chunks larger than the
+ * writer's, an extent list whose lengths wrap, a size not as recorded. */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -190,6 +192,93 @@ static void test_no_progress(void **state)
 	close(fd);
 }
 
+/* A data file's header (the layout in datafile.c), then what follows. */
+static int crafted(uint32_t kind, uint64_t vol_size, uint32_t chunk_size, const void *rest,
+		   size_t rest_len)
+{
+	char path[] = "/tmp/lifeboat-unit-XXXXXX";
+	int fd = mkstemp(path);
+	uint8_t hdr[64] = "LBDATA1\n";
+
+	assert_true(fd >= 0);
+	unlink(path);
+	hdr[8] = 1;
+	memcpy(hdr + 12, &(uint32_t){ htole32(kind) }, 4);
+	memcpy(hdr + 16, &(uint64_t){ htole64(vol_size) }, 8);
+	memcpy(hdr + 24, &(uint32_t){ htole32(chunk_size) }, 4);
+	assert_int_equal(lb_pwrite_all(fd, hdr, sizeof(hdr), 0), 0);
+	if (rest_len)
+		assert_int_equal(lb_pwrite_all(fd, rest, rest_len, sizeof(hdr)), 0);
+	return fd;
+}
+
+/* Chunks larger than the writer makes are refused at the header: every
+ * pipeline buffer is a chunk (64 MiB chunks took 2.2 GB). */
+static void test_reader_chunk_size_bound(void **state)
+{
+	struct lb_dr *r = NULL;
+	int fd;
+
+	(void)state;
+	fd = crafted(LB_CONTAINER_STREAM, 0, 64u << 20, NULL, 0);
+	assert_true(lb_dr_open(fd, "big-chunks", &r) < 0);
+	assert_null(r);
+	assert_non_null(strstr(lb_errmsg(), "big-chunks: data file header is damaged"));
+	close(fd);
+	fd = crafted(LB_CONTAINER_STREAM, 0, LB_CHUNK_SIZE + 1, NULL, 0);
+	assert_true(lb_dr_open(fd, "big-chunks", &r) < 0);
+	close(fd);
+}
+
+/* Two extents whose lengths add up, modulo 2^64, to the chunk's length */
+static void test_reader_extent_sum_wraps(void **state)
+{
+	uint8_t ch[32 + 32] = "LBCK";
+	uint64_t v;
+	int fd;
+
+	(void)state;
+	ch[4] = 2;			/* extents */
+	ch[16] = 16;			/* raw length */
+	ch[20] = 16;			/* stored length */
+	v = htole64(UINT64_MAX);	/* (0, 2^64 - 1) */
+	memcpy(ch + 32 + 8, &v, 8);
+	v = htole64(17);		/* (0, 17) */
+	memcpy(ch + 48 + 8, &v, 8);
+	fd = crafted(LB_CONTAINER_IMAGE, UINT64_MAX, LB_CHUNK_SIZE, ch, sizeof(ch));
+	assert_true(lb_data_check_framing(fd, "wrapping", NULL) < 0);
+	assert_non_null(strstr(lb_errmsg(), "wrapping: chunk 0 (file offset 64) has a damaged "
+					    "extent list"));
+	close(fd);
+}
+
+/* verify holds a sound data file to the size the manifest records */
+static void test_verify_recorded_size(void **state)
+{
+	char path[] = "/tmp/lifeboat-unit-XXXXXX";
+	int fd = mkstemp(path);
+	struct lb_artifact a = { .file = (char *)"x" };
+	struct lb_dw *w = NULL;
+	char sum[65];
+	uint64_t size = 0, bytes = 0;
+
+	(void)state;
+	assert_true(fd >= 0);
+	unlink(path);
+	short_calls = 0;
+	assert_int_equal(lb_dw_open(fd, LB_CONTAINER_STREAM, 0, 0, 0, &w), 0);
+	assert_int_equal(lb_dw_write(w, "lifeboat", 8), 0);
+	assert_int_equal(lb_dw_close(w, sum, &size), 0);
+	a.sha256 = sum;
+	a.size = size;
+	assert_int_equal(lb_data_verify_file(fd, "sized", &a, &bytes), 0);
+	assert_int_equal(bytes, 8);
+	a.size = size + 1;
+	assert_true(lb_data_verify_file(fd, "sized", &a, &bytes) < 0);
+	assert_non_null(strstr(lb_errmsg(), "the manifest says"));
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -198,6 +287,9 @@ int main(void)
 		cmocka_unit_test(test_short_in_data),
 		cmocka_unit_test(test_short_at_boundary),
 		cmocka_unit_test(test_no_progress),
+		cmocka_unit_test(test_reader_chunk_size_bound),
+		cmocka_unit_test(test_reader_extent_sum_wraps),
+		cmocka_unit_test(test_verify_recorded_size),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

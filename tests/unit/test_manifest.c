@@ -727,6 +727,48 @@ static void test_roundtrip_minimal(void **state)
 
 /* Text fields that have no -hex form are written with '?' for what is not
  * printable, so the manifest still loads. */
+/* A GPT disk whose header fields are zero: the writer keeps them (the schema
+ * requires them of a GPT), so what it wrote is refused for what it says,
+ * not for a missing attribute; an MBR disk never gets them. */
+static void test_write_gpt_zero_fields(void **state)
+{
+	struct lb_manifest *m = lb_manifest_new(), *m2 = NULL;
+	struct lb_disk *d = lb_disk_new();
+	char *xml = NULL;
+	size_t len = 0;
+
+	(void)state;
+	m->id = lb_strdup("0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0");
+	m->time = lb_strdup("2024-03-05T02:14:07Z");
+	d->id = lb_strdup("disk0");
+	d->path = lb_strdup("/dev/vda");
+	d->size = 2048;
+	d->sector_size = 512;
+	d->physical_sector_size = 512;
+	d->label = LB_LABEL_GPT;
+	d->signature = lb_strdup("6C1FE0B0-0001-4C1F-8A00-000000000001");
+	lb_manifest_add_disk(m, d);
+	assert_int_equal(lb_manifest_write_mem(m, &xml, &len), 0);
+	must_contain(xml, "first-lba=\"0\" last-lba=\"0\" entries=\"0\"");
+	assert_true(lb_manifest_load_mem(xml, len, "gpt-zero.xml", &m2) < 0);
+	assert_null(m2);
+	must_contain(lb_errmsg(), "gpt-zero.xml:7: disk disk0: 0 GPT entries (1 to 32768)");
+	free(xml);
+
+	d->label = LB_LABEL_DOS;
+	free(d->signature);
+	d->signature = lb_strdup("0x6c1fe0b0");
+	d->first_lba = 34;
+	assert_int_equal(lb_manifest_write_mem(m, &xml, &len), 0);
+	must_not_contain(xml, "lba=");
+	must_not_contain(xml, "entries=");
+	if (lb_manifest_load_mem(xml, len, "mbr.xml", &m2) < 0)
+		fail_msg("%s", lb_errmsg());
+	lb_manifest_free(m2);
+	free(xml);
+	lb_manifest_free(m);
+}
+
 static void test_write_unprintable_without_hex(void **state)
 {
 	struct lb_manifest *m = build_full(), *m2 = NULL;
@@ -1035,6 +1077,34 @@ static const struct {
 	{ "bad-xxe.xml", "must not carry a DTD" },
 	{ "bad-system-root.xml", "system root disk0p9 is not a volume of this manifest" },
 	{ "bad-mount-source.xml", "Invalid attribute mount-source for element volume" },
+	/* the semantic checks: each message with the line of the element at fault */
+	{ "bad-partition-overlap.xml", ":12: disk disk0: partitions 1 and 2 overlap" },
+	{ "bad-partition-outside-usable.xml",
+	  ":9: disk disk0: partition 1 (34-1048609) is outside the GPT usable range 2048-2097118" },
+	{ "bad-mbr-five-primaries.xml", ":13: disk disk0: partition 5 cannot be primary on an MBR" },
+	{ "bad-mbr-logical-without-extended.xml",
+	  ":10: disk disk0: logical partition 5 without an extended partition" },
+	{ "bad-mbr-logical-outside-extended.xml",
+	  ":10: disk disk0: logical partition 5 is not inside extended partition 1" },
+	{ "bad-mbr-beyond-2tib.xml", ":9: disk disk0: partition 1 (start 4294967296, size 2048) is "
+				     "beyond what an MBR can address" },
+	{ "bad-physical-sector-zero.xml", ":7: disk disk0: physical sector size 0 is not a power of two "
+					  "multiple of the logical sector size 512" },
+	{ "bad-physical-sector-three.xml", ":7: disk disk0: physical sector size 3 is not a power of "
+					   "two multiple" },
+	{ "bad-duplicate-volume.xml", ":13: volume id disk0p1 appears twice" },
+	{ "bad-disk-size-zero.xml", ":7: disk disk0: size 0 is not a disk" },
+	{ "bad-partitions-without-table.xml", ":8: disk disk0: has partitions but no partition table" },
+	{ "bad-gpt-extended.xml", ":9: disk disk0: partition 1 is extended, GPT has no such kind" },
+	{ "bad-gpt-entries-huge.xml", ":8: disk disk0: 4294967295 GPT entries (1 to 32768)" },
+	{ "bad-gpt-entries-past-first-lba.xml",
+	  ":8: disk disk0: GPT usable range 34-2097118 does not fit (1024 entries from sector 2" },
+	{ "bad-disk-size-overflow.xml",
+	  ":7: disk disk0: 4503599627370497 sectors of 4096 bytes is too large for a disk" },
+	{ "bad-ext-flex-shift.xml", ":10: volume disk0p1: ext geometry is not valid (block size 4096, "
+				    "inode size 256, log-groups-per-flex 32)" },
+	{ "bad-ext-larger-than-partition.xml", ":10: volume disk0p1: its ext4 geometry (1073741824 "
+					       "bytes) does not fit in the 536870912 bytes" },
 	/* every area restore writes through the whole disk bounded by its
 	 * recorded geometry, reported at the artifact's own line */
 	{ "bad-boot-code-size.xml", ":9: disk disk0: boot code of 1048576 bytes (the MBR boot-code area is 440)" },
@@ -1184,6 +1254,62 @@ static void test_reject_mem_over_64mib(void **state)
 	free(buf);
 }
 
+/* A GPT disk with n one-sector-apart partitions and the given entry count,
+ * its usable range just large enough. */
+static char *many_partitions(uint32_t n, uint32_t entries, size_t *ret_len)
+{
+	uint64_t esects = ((uint64_t)entries * 128 + 511) / 512, first = 2 + esects;
+	uint64_t size = first + 8 * (uint64_t)n + esects + 1;
+	size_t cap = 256 * (size_t)n + 4096, len;
+	char *doc = lb_zalloc(cap);
+
+	len = (size_t)snprintf(doc, cap,
+			       "<lifeboat-manifest format=\"1\" generator=\"x\">\n"
+			       "<capture id=\"b4d0b4d0-0000-4000-8000-000000000001\" "
+			       "time=\"2024-03-05T02:14:07Z\"/>\n"
+			       "<disk id=\"disk0\" path=\"/dev/sda\" selected=\"true\"><identity/>\n"
+			       "<geometry size=\"%" PRIu64 "\" logical-sector-size=\"512\" "
+			       "physical-sector-size=\"512\"/>\n"
+			       "<table type=\"gpt\" signature=\"B4D0B4D0-0000-4000-8000-0000000000D0\" "
+			       "first-lba=\"%" PRIu64 "\" last-lba=\"%" PRIu64 "\" entries=\"%u\">\n",
+			       size, first, size - 2 - esects, entries);
+	for (uint32_t i = 0; i < n; i++)
+		len += (size_t)snprintf(doc + len, cap - len,
+					"<partition number=\"%u\" start=\"%" PRIu64 "\" size=\"8\" "
+					"kind=\"primary\" type=\"0FC63DAF-8483-4772-8E79-3D69D8477DE4\"/>\n",
+					i + 1, first + 8 * (uint64_t)i);
+	len += (size_t)snprintf(doc + len, cap - len, "</table></disk></lifeboat-manifest>\n");
+	*ret_len = len;
+	return doc;
+}
+
+/* The most partitions a table may hold (as many as libfdisk reads GPT
+ * entries) load; one more is refused before any check that walks them. The
+ * duplicate and overlap checks sort: 80000 partitions took 13 s when they
+ * compared every pair. */
+static void test_partition_count_bound(void **state)
+{
+	struct lb_manifest *m = NULL;
+	size_t len;
+	char *doc;
+
+	(void)state;
+	doc = many_partitions(32768, 32768, &len);
+	if (lb_manifest_load_mem(doc, len, "max-partitions.xml", &m) < 0)
+		fail_msg("%s", lb_errmsg());
+	assert_int_equal(m->disks[0]->n_parts, 32768);
+	lb_manifest_free(m);
+	m = NULL;
+	free(doc);
+
+	doc = many_partitions(32769, 40000, &len);
+	assert_true(lb_manifest_load_mem(doc, len, "too-many-partitions.xml", &m) < 0);
+	assert_null(m);
+	must_contain(lb_errmsg(), "too-many-partitions.xml:5: disk disk0: 32769 partitions, more "
+				  "than 32768");
+	free(doc);
+}
+
 /* Loaded from memory, the message names what the caller called it. */
 static void test_reject_mem_names_source(void **state)
 {
@@ -1221,6 +1347,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_roundtrip_programmatic),
 		cmocka_unit_test(test_roundtrip_minimal),
 		cmocka_unit_test(test_write_unprintable_without_hex),
+		cmocka_unit_test(test_write_gpt_zero_fields),
 		cmocka_unit_test(test_roundtrip_fixtures),
 		cmocka_unit_test(test_fixture_contents),
 		cmocka_unit_test(test_fixture_offline_system),
@@ -1235,6 +1362,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_reject_over_64mib),
 		cmocka_unit_test(test_reject_mem_over_64mib),
 		cmocka_unit_test(test_reject_mem_names_source),
+		cmocka_unit_test(test_partition_count_bound),
 	};
 	int r;
 
