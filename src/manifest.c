@@ -853,6 +853,8 @@ static int check_partition_set(const struct reader *rd, const struct lb_disk *d,
 	const struct part_ref *ext = NULL, *prev = NULL;
 	size_t np = d->n_parts;
 
+	if (np == 0)
+		return 0;	/* (refs may be NULL: qsort must not see it) */
 	qsort(refs, np, sizeof(*refs), cmp_part_number);
 	for (size_t i = 1; i < np; i++)
 		if (refs[i].p->number == refs[i - 1].p->number)
@@ -950,6 +952,8 @@ static int cmp_id(const void *a, const void *b)
 /* The first id of refs that appears twice, sorted: O(n log n) */
 static const struct id_ref *find_twice(struct id_ref *refs, size_t n)
 {
+	if (n < 2)
+		return NULL;	/* (refs may be NULL: qsort must not see it) */
 	qsort(refs, n, sizeof(*refs), cmp_id);
 	for (size_t i = 1; i < n; i++)
 		if (strcmp(refs[i].id, refs[i - 1].id) == 0)
