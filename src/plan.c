@@ -295,32 +295,36 @@ bool lb_disk_is_intact(const struct lb_disk *rec, const struct lb_disk *cur, cha
 
 /* ---- building the plan ------------------------------------------------ */
 
+/* Appends a formatted line to a plan's problems or warnings. */
+static void add_line(char ***list, size_t *n, const char *fmt, va_list ap) _printf_(3, 0);
+static void add_line(char ***list, size_t *n, const char *fmt, va_list ap)
+{
+	char *s;
+
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	*list = lb_realloc_array(*list, *n + 1, sizeof(char *));
+	(*list)[(*n)++] = s;
+}
+
 static void problem(struct lb_plan *p, const char *fmt, ...) _printf_(2, 3);
 static void problem(struct lb_plan *p, const char *fmt, ...)
 {
 	va_list ap;
-	char *s;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
+	add_line(&p->problems, &p->n_problems, fmt, ap);
 	va_end(ap);
-	p->problems = lb_realloc_array(p->problems, p->n_problems + 1, sizeof(char *));
-	p->problems[p->n_problems++] = s;
 }
 
 static void warning(struct lb_plan *p, const char *fmt, ...) _printf_(2, 3);
 static void warning(struct lb_plan *p, const char *fmt, ...)
 {
 	va_list ap;
-	char *s;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
+	add_line(&p->warnings, &p->n_warnings, fmt, ap);
 	va_end(ap);
-	p->warnings = lb_realloc_array(p->warnings, p->n_warnings + 1, sizeof(char *));
-	p->warnings[p->n_warnings++] = s;
 }
 
 static bool names_disk(const char *name, const struct lb_disk *d)
