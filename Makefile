@@ -17,7 +17,7 @@ PKG_LIBS = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS)))$(PKG_LIBS)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 $(WARN) -Iinclude $(PKG_CFLAGS) -D_GNU_SOURCE -fno-strict-aliasing
+CFLAGS += -std=gnu11 $(WARN) -Isrc $(PKG_CFLAGS) -D_GNU_SOURCE -fno-strict-aliasing
 # --as-needed: a library is linked only when lifeboat calls it (libparted
 # waits for layout migration; its constructor trips AddressSanitizer)
 LDFLAGS += -Wl,--as-needed
@@ -27,9 +27,9 @@ LDLIBS += $(PKG_LIBS) -lxxhash -lpthread
 # a header that goes away breaks no build)
 DEPFLAGS := -MMD -MP
 
-SRCS := $(wildcard src/*.c)
-OBJS := $(patsubst src/%.c,build/%.o,$(SRCS)) build/schema.o
-LIB_OBJS := $(filter-out build/lifeboat.o,$(OBJS))
+SRCS := $(wildcard src/*/*.c)
+OBJS := $(patsubst src/%.c,build/%.o,$(SRCS)) build/manifest/schema.o
+LIB_OBJS := $(filter-out build/cmd/lifeboat.o,$(OBJS))
 MAN8 := $(wildcard man/*.8)
 MAN5 := $(wildcard man/*.5)
 
@@ -39,10 +39,12 @@ lifeboat: $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 build/%.o: src/%.c | build
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-build/schema.o: src/schema.S schema/lifeboat-manifest.rng | build
-	$(CC) -c -I. -o $@ src/schema.S
+build/manifest/schema.o: src/manifest/schema.S schema/lifeboat-manifest.rng | build
+	@mkdir -p $(@D)
+	$(CC) -c -I. -o $@ src/manifest/schema.S
 
 # with deps among the goals, nothing is compiled before it has run (make -j)
 build: | $(filter deps,$(MAKECMDGOALS))
@@ -67,7 +69,7 @@ build/tests/lb-wrap: tests/tools/lb-wrap.c $(LIB_OBJS) | build
 	@mkdir -p build/tests
 	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
--include $(wildcard build/*.d build/tests/*.d)
+-include $(wildcard build/*/*.d build/tests/*.d)
 
 check: lifeboat $(UNIT_BINS) build/tests/lb-wrap
 	@tests/run.sh
@@ -75,7 +77,7 @@ check: lifeboat $(UNIT_BINS) build/tests/lb-wrap
 # static analysis: must stay clean
 lint:
 	cppcheck --quiet --error-exitcode=1 --inline-suppr --enable=warning,performance,portability \
-		--std=c11 -Iinclude --suppress=missingIncludeSystem src/
+		--std=c11 -Isrc --suppress=missingIncludeSystem src/
 
 # the suite under AddressSanitizer and UBSan, in build/asan
 check-asan:

@@ -40,7 +40,7 @@ done
 
 "$LIFEBOAT" capture --disk "$dev" --data archive --output "$LB_WORK/cap" >/dev/null \
 	2>"$LB_WORK/capture.log" || { cat "$LB_WORK/capture.log"; lb_fail "capture failed"; }
-# (the walk reads ahead the first 8 MiB of a big file: src/walk.c AHEAD_FILE)
+# (the walk reads ahead the first 8 MiB of a big file: src/data/walk.c AHEAD_FILE)
 for f in holes fallocated; do
 	[ "$(cached "$m/$f")" -le $(((8 << 20) / $(getconf PAGESIZE))) ] ||
 		lb_fail "$f: the capture read it ($(cached "$m/$f") pages cached): it holds no data"

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "lifeboat.h"
-#include "datafile.h"
+
+#include "data/datafile.h"
 
 int main(int argc, char **argv)
 {

@@ -21,8 +21,10 @@
 
 #include <cmocka.h>
 
-#include "lifeboat.h"
-#include "datafile.h"
+#include "base/base.h"
+#include "model/model.h"
+#include "data/data.h"
+#include "data/datafile.h"
 
 ssize_t __real_pwritev(int fd, const struct iovec *iov, int cnt, off_t off);
 ssize_t __wrap_pwritev(int fd, const struct iovec *iov, int cnt, off_t off);

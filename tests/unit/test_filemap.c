@@ -23,7 +23,8 @@
 
 #include <cmocka.h>
 
-#include "lifeboat.h"
+#include "base/base.h"
+#include "data/data.h"
 
 int __real_ioctl(int fd, unsigned long req, ...);
 int __wrap_ioctl(int fd, unsigned long req, ...);

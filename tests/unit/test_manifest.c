@@ -26,7 +26,9 @@
 #include <cmocka.h>
 #include <libxml/parser.h>
 
-#include "lifeboat.h"
+#include "base/base.h"
+#include "model/model.h"
+#include "manifest/manifest.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 

@@ -12,7 +12,8 @@
 
 #include <cmocka.h>
 
-#include "lifeboat.h"
+#include "base/base.h"
+#include "model/model.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 

@@ -19,7 +19,10 @@
 
 #include <cmocka.h>
 
-#include "lifeboat.h"
+#include "base/base.h"
+#include "model/model.h"
+#include "system/system.h"
+#include "plan/plan.h"
 
 #define DATA "data\n"
 

@@ -20,8 +20,8 @@
 
 #include <cmocka.h>
 
-#include "lifeboat.h"
-#include "seqread.h"
+#include "base/base.h"
+#include "data/seqread.h"
 
 ssize_t __real_pread(int fd, void *buf, size_t len, off_t off);
 ssize_t __wrap_pread(int fd, void *buf, size_t len, off_t off);

@@ -19,7 +19,8 @@
 
 #include <cmocka.h>
 
-#include "lifeboat.h"
+#include "base/base.h"
+#include "system/system.h"
 
 static char dir[] = "/tmp/lb-test-sysinfo.XXXXXX";
 

@@ -12,7 +12,9 @@
 
 #include <cmocka.h>
 
-#include "lifeboat.h"
+#include "base/base.h"
+#include "model/model.h"
+#include "system/system.h"
 
 static struct lb_volume *add_part(struct lb_disk *d, uint32_t n, const char *type,
 				  const char *uuid, const char *label, const char *partuuid,

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * lifeboat — bare-metal system recovery for Linux.
+ *
+ * The base layer, under every other (HACKING.md draws the layers): memory,
+ * errors and tracing, files, checksums, running programs, loop devices.
+ *
+ * Conventions: functions return int, >= 0 on success and -errno on failure;
+ * on failure they leave a message for the user in lb_errmsg(). Constructors
+ * and lookups return NULL when there is nothing. Destructors accept NULL.
+ */
+#ifndef LIFEBOAT_BASE_BASE_H
+#define LIFEBOAT_BASE_BASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+
+/* ---- utilities (util.c) ---------------------------------------------- */
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(lb_freep)
+#define _cleanup_close_ _cleanup_(lb_closep)
+#define _cleanup_fclose_ _cleanup_(lb_fclosep)
+#define LB_ARRAY_SIZE(x) (sizeof(x) / sizeof((x)[0]))
+
+static inline void *lb_take_ptr_(void *pp)
+{
+	void **p = pp, *r = *p;
+	*p = NULL;
+	return r;
+}
+#define TAKE_PTR(p) lb_take_ptr_(&(p))
+
+void lb_freep(void *p);
+void lb_closep(int *fd);
+void lb_fclosep(FILE **f);
+
+/* The last error's message, for the user. Core code sets it; cmd code
+ * prints it. */
+int lb_err(int err, const char *fmt, ...) _printf_(2, 3);
+const char *lb_errmsg(void);
+
+/* Tracing to stderr when LIFEBOAT_DEBUG is set ("all" or a list of areas). */
+void lb_debug(const char *area, const char *fmt, ...) _printf_(2, 3);
+
+/* Program code: print "lifeboat: ..." to stderr. */
+void lb_warn(const char *fmt, ...) _printf_(1, 2);
+/* With stderr locked (flockfile): a progress line was just drawn; or one,
+ * if drawn, is cleared (as lb_warn and lb_debug do before their lines). */
+void lb_stderr_progress_shown(void);
+void lb_stderr_progress_clear(void);
+
+char *lb_strdup(const char *s);		/* NULL-safe, aborts on ENOMEM */
+char *lb_asprintf(const char *fmt, ...) _printf_(1, 2);
+void *lb_zalloc(size_t n);
+void *lb_realloc_array(void *p, size_t n, size_t size);
+char *lb_strstrip(char *s);
+/* -EPERM when PATH is not a regular file (a FIFO is never waited on). */
+int lb_read_file(const char *path, char **ret, size_t max);
+/* The rest of an open file, at most max bytes (-EFBIG beyond); its length. */
+int lb_read_fd(int fd, char **ret, size_t max);
+/* A capture's file, for reading: a regular file, not through a symlink;
+ * the fd, or < 0 with lb_err() said. */
+int lb_open_artifact(const char *path);
+int lb_read_line(const char *path, char **ret);	/* first line, stripped */
+int lb_read_u64(const char *path, uint64_t *ret);
+int lb_write_file(const char *path, const void *buf, size_t len, int mode);
+int lb_pread_all(int fd, void *buf, size_t len, uint64_t off);
+int lb_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+int lb_parse_u64(const char *s, uint64_t *ret);
+int lb_parse_u32(const char *s, uint32_t *ret);
+bool lb_is_zero(const void *buf, size_t len);
+bool lb_utf8_is_printable(const char *s);
+char *lb_printable_copy(const char *s);
+const char *lb_esc(const char *s);
+char *lb_unescape_octal(const char *s);
+char *lb_udev_unescape(const char *s);
+int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_dir);
+int lb_umount_tmp(char *dir);
+bool lb_type_is_ext(const char *type);
+char *lb_hex_encode(const void *buf, size_t len);
+int lb_hex_decode(const char *hex, uint8_t **ret, size_t *ret_len);
+int lb_sha256_fd(int fd, uint64_t off, uint64_t len, char ret[65]);
+int lb_sha256_buf(const void *buf, size_t len, char ret[65]);
+int lb_sha256_file(const char *path, char ret[65], uint64_t *ret_size);
+int lb_mkdir_p(const char *path, int mode);
+/* Directories and files inside a filesystem this program did not make the
+ * contents of (a restored root): REL is resolved below ROOTFD as openat2's
+ * RESOLVE_IN_ROOT does, so no "..", symlink or mount leads out of it.
+ * lb_open_in_root opens it (never a magic link; a FIFO or a tty does not
+ * block or become the controlling terminal);
+ * lb_mkdir_in_root makes what is missing of REL and returns its directory
+ * fd; lb_write_file_in_root writes DIR/NAME as a new file renamed into
+ * place (a link or node planted at NAME is replaced, never written to). */
+int lb_open_in_root(int rootfd, const char *rel, int flags);
+int lb_mkdir_in_root(int rootfd, const char *rel, int mode);
+int lb_write_file_in_root(int rootfd, const char *dir, const char *name, const void *buf, size_t len,
+			  int mode);
+int lb_rm_rf(const char *path);
+char *lb_utc_now(void);
+/* Runs argv (no shell), stdout/stderr to ours unless quiet. Returns the
+ * exit status (>= 0) or -errno when it could not run. */
+int lb_run(char *const argv[], bool quiet);
+/* /dev/sdX or /dev/loopN, resolved to the kernel's name of a whole disk */
+int lb_dev_sysname(const char *dev, char **ret_sysname, bool *ret_is_partition);
+
+/* ---- loop devices (loopdev.c) ----------------------------------------- */
+
+int lb_loop_attach(const char *file, uint32_t sector_size, char **ret_path, int *ret_fd);
+int lb_loop_attach_ro(const char *node, char **ret_path, int *ret_fd);
+int lb_loop_detach(int fd);
+
+#endif

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Volume data: images and archives, the data file container, progress, tree walk, file allocation. */
+#ifndef LIFEBOAT_DATA_DATA_H
+#define LIFEBOAT_DATA_DATA_H
+
+#include "model/model.h"
+
+/* ---- volume data (data.c, image.c, archive.c, datafile.c) --------------- */
+
+enum lb_data_mode {
+	LB_DATA_NONE = 0,
+	LB_DATA_AUTO,
+	LB_DATA_IMAGE,
+	LB_DATA_ARCHIVE,
+};
+
+struct lb_data_opts {
+	enum lb_data_mode mode;
+	int level;		/* zstd level, 0 for none */
+	const char *outdir;	/* where artifacts go (the partial capture) */
+	const char *final_dir;	/* the capture's final name, left out of archives */
+	bool report;
+};
+
+struct lb_progress {
+	const char *what;
+	uint64_t total;		/* 0: not known */
+	bool estimate;		/* total is a guess: said so */
+	uint64_t bytes;
+	bool tty;
+	double every;		/* seconds between updates */
+	double last;
+	struct timespec start;
+};
+
+int lb_data_mode_parse(const char *s, enum lb_data_mode *ret);
+int lb_data_capture(struct lb_manifest *m, struct lb_data_opts *o);
+void lb_progress_begin(struct lb_progress *p, const char *what, uint64_t total);
+/* After lb_progress_begin: total is only a guess (shown as one). */
+void lb_progress_estimate(struct lb_progress *p, uint64_t total);
+void lb_progress_update(void *ud, uint64_t bytes);
+void lb_progress_end(struct lb_progress *p);
+double lb_progress_seconds(const struct lb_progress *p);
+int lb_image_used_bytes(const char *disk_path, const struct lb_volume *v, uint64_t *ret);
+int lb_image_capture(const char *disk_path, int disk_fd, const struct lb_volume *v, int out_fd,
+		     int level, void (*progress)(void *, uint64_t), void *pud, char sha256[65],
+		     uint64_t *ret_size);
+int lb_image_restore(int data_fd, const char *name, const struct lb_artifact *a, int dev_fd,
+		     uint64_t dev_size, void (*progress)(void *, uint64_t), void *pud);
+/* direct_fd: the same device opened with O_DIRECT (or -1); aligned extents
+ * go through it */
+int lb_image_restore_direct(int data_fd, const char *name, const struct lb_artifact *a, int dev_fd,
+			    int direct_fd, uint64_t dev_size, void (*progress)(void *, uint64_t),
+			    void *pud);
+/* The header alone: the container's kind (LB_CONTAINER_*, datafile.h) and
+ * the size of the volume it was taken from (0 for a stream). */
+int lb_data_read_header(int fd, const char *name, uint32_t *ret_kind, uint64_t *ret_vol_size);
+/* Header, every chunk's framing, index, trailer and size, without the data. */
+int lb_data_check_framing(int fd, const char *name, const struct lb_artifact *a);
+/* The data bytes a data file holds, as its trailer says (0 when it says
+ * nothing readable): a progress total, not a check. */
+uint64_t lb_data_raw_total(int fd);
+/* The framing, then the whole file against its SHA-256 (the damaged chunk
+ * named when there is one), nothing decompressed. */
+int lb_data_check_sum(int fd, const char *name, const struct lb_artifact *a);
+int lb_data_verify_file(int data_fd, const char *name, const struct lb_artifact *a,
+			uint64_t *ret_bytes);
+int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude, int out_fd,
+		       int level, void (*progress)(void *, uint64_t), void *pud, char sha256[65],
+		       uint64_t *ret_size);
+int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *a,
+		       const char *root, void (*progress)(void *, uint64_t), void *pud);
+/* Compares a tree with the archive it came from; prints what differs. */
+int lb_archive_compare(int data_fd, const char *name, const char *root, unsigned *ret_diffs);
+
+/* ---- tree walk with read-ahead (walk.c) ------------------------------ */
+
+struct lb_walk;
+struct lb_walk_entry {
+	const char *path;	/* absolute */
+	const char *rel;	/* "./" for the root, "./a/b" below it */
+	struct stat st;		/* lstat */
+};
+
+/* Walks root (one filesystem; paths under exclude and sockets left out)
+ * on threads of its own, reading the files ahead of the consumer. */
+int lb_walk_start(const char *root, char *const *exclude, size_t n_exclude, struct lb_walk **ret);
+/* 1 and the next entry (valid until the next call), 0 at the end, < 0 when
+ * the walk failed. */
+int lb_walk_next(struct lb_walk *w, struct lb_walk_entry *ret);
+void lb_walk_free(struct lb_walk *w);
+
+/* ---- a file's allocation (filemap.c) ---------------------------------- */
+
+enum lb_alloc {
+	LB_ALLOC_HOLE = 0,	/* (never in a map: what lies between ranges) */
+	LB_ALLOC_DATA,		/* written */
+	LB_ALLOC_UNWRITTEN,	/* allocated, reads as zeros (fallocate) */
+};
+
+struct lb_alloc_range {
+	uint64_t off, len;
+	enum lb_alloc kind;
+};
+
+/* In order, not touching ranges of one kind; holes are the gaps. */
+struct lb_filemap {
+	struct lb_alloc_range *r;
+	size_t n, cap;
+};
+
+/* The map of the file's first size bytes (FIEMAP, with the file written
+ * out first, checked against SEEK_DATA; SEEK_DATA alone where there is no
+ * FIEMAP). Data is never mapped as a hole or unwritten. */
+int lb_filemap_read(int fd, uint64_t size, struct lb_filemap *ret);
+/* Appends a range after the last (the caller keeps them in order): one
+ * range with the last when they touch and are of one kind; holes and empty
+ * ranges are not kept. */
+void lb_filemap_add(struct lb_filemap *m, uint64_t off, uint64_t len, enum lb_alloc kind);
+/* One range of data from 0 to size (or size 0): no holes, nothing
+ * preallocated. */
+bool lb_filemap_dense(const struct lb_filemap *m, uint64_t size);
+void lb_filemap_clear(struct lb_filemap *m);
+
+#endif

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Disks: scanning them into the model, boot configuration, writing partition tables. */
+#ifndef LIFEBOAT_DISK_DISK_H
+#define LIFEBOAT_DISK_DISK_H
+
+#include "model/model.h"
+#include "system/system.h"
+
+/* ---- scanner (scan.c) and boot configuration (boot.c) ---- */
+
+struct lb_scan_opts {
+	char **disks;		/* --disk: only these (sysnames or paths) */
+	size_t n_disks;
+	char **exclude;		/* --exclude-disk */
+	size_t n_exclude;
+	const char *outdir;	/* capture directory, for artifacts */
+	bool bad_args;		/* set by lb_scan when the options were the problem */
+};
+
+int lb_scan(struct lb_scan_opts *opts, struct lb_manifest **ret);
+/* geometry: also read what recreating each volume needs (ext, vfat, swap);
+ * matching disks needs only tables and identities */
+int lb_scan_disk(const char *sysname, const char *id, const struct lb_sysinfo *si,
+		 const char *outdir, struct lb_manifest *warnings, bool geometry, struct lb_disk **ret);
+/* sr: the installed system found on the disks (an offline capture), whose
+ * files are read instead of this machine's; NULL for a live capture */
+int lb_boot_scan(struct lb_manifest *m, const struct lb_sysroot *sr);
+int lb_boot_restore_efi(const struct lb_manifest *m, char **ret_note);
+
+/* ---- writing partition tables (partwrite.c) ---- */
+
+int lb_table_write(const struct lb_disk *rec, const char *path, int fd);
+int lb_table_check(const struct lb_disk *rec, uint64_t target_sectors);
+int lb_kernel_update_partitions(const struct lb_disk *rec, const char *sysname, int fd);
+int lb_kernel_ensure_partitions(const struct lb_disk *rec, const char *sysname, int fd);
+int lb_partition_node_name(const char *sysname, uint32_t number, char **ret);
+int lb_partition_node(const char *sysname, uint32_t number, char **ret);
+int lb_wipe_signatures(int fd, uint64_t offset, uint64_t size, uint32_t sector_size);
+int lb_zero_range(int fd, uint64_t offset, uint64_t size, bool verify);
+int lb_verify_zero(const char *path, uint64_t offset, uint64_t size);
+
+#endif

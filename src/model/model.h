@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The data model: a capture's disks, partition tables, partitions, volumes and boot configuration. */
+#ifndef LIFEBOAT_MODEL_MODEL_H
+#define LIFEBOAT_MODEL_MODEL_H
+
+#include "base/base.h"
+
+#define LB_VERSION "0.1.0"
+#define LB_MANIFEST_FORMAT 1
+#define LB_MANIFEST_NAME "manifest.xml"
+
+/* ---- the data model (model.c) ---------------------------------------- */
+
+enum lb_label_type {
+	LB_LABEL_NONE = 0,	/* no partition table: blank or whole-disk fs */
+	LB_LABEL_DOS,
+	LB_LABEL_GPT,
+};
+
+enum lb_part_kind {
+	LB_PART_PRIMARY = 0,
+	LB_PART_EXTENDED,
+	LB_PART_LOGICAL,
+};
+
+/* A file in the capture directory, with its checksum. */
+struct lb_artifact {
+	char *file;		/* relative to the capture directory */
+	uint64_t size;
+	char *sha256;		/* lowercase hex */
+	long rt_line;		/* runtime: its element's line in the manifest */
+};
+
+/* What mke2fs needs to make the same ext2/3/4 filesystem again. */
+struct lb_ext_geom {
+	uint32_t block_size;
+	uint32_t cluster_size;
+	uint64_t blocks;
+	uint64_t reserved_blocks;
+	uint32_t inode_size;
+	uint64_t inodes;
+	uint32_t blocks_per_group;
+	uint32_t inodes_per_group;
+	uint32_t reserved_gdt_blocks;
+	uint32_t desc_size;
+	uint32_t log_groups_per_flex;
+	uint32_t journal_blocks;
+	uint32_t min_extra_isize;
+	uint32_t want_extra_isize;
+	uint32_t raid_stride;
+	uint32_t raid_stripe_width;
+	uint32_t rev;
+	char *features;		/* e2p names, space separated */
+	char *hash_alg;
+	char *hash_seed;
+	char *default_mount_opts;
+	char *mount_opts;
+	char *errors;
+	char *encoding;
+	char *creator_os;
+	char *last_mounted;
+};
+
+/* The boot sector fields mkfs.fat needs to make the same FAT again. */
+struct lb_vfat_geom {
+	uint32_t fat_bits;
+	uint32_t sector_size;
+	uint32_t cluster_sectors;
+	uint32_t reserved_sectors;
+	uint32_t fats;
+	uint32_t root_entries;
+	uint32_t fat_sectors;
+	uint32_t media;
+	uint32_t hidden_sectors;
+	uint64_t total_sectors;
+	uint32_t sectors_per_track;
+	uint32_t heads;
+	uint32_t drive_number;
+	char *serial;		/* XXXX-XXXX */
+	char *boot_label;	/* label in the boot sector (may differ from blkid's) */
+};
+
+struct lb_swap_geom {
+	uint32_t page_size;
+	uint64_t pages;		/* last_page from the header */
+	uint32_t version;
+};
+
+/* A filesystem or swap on a partition or a whole disk; "raw" when blkid
+ * finds nothing. */
+struct lb_volume {
+	char *id;		/* "disk0p2", or "disk0" for a whole-disk fs */
+	char *type;		/* blkid TYPE, or "raw" */
+	char *usage;		/* blkid USAGE */
+	char *version;
+	char *uuid;
+	char *uuid_sub;
+	char *label;
+	char *mountpoint;	/* at capture time, NULL when not mounted */
+	char *mount_options;
+	char *mount_source;	/* NULL: mounted on the capturing machine; else
+				 * read from the captured disks (an offline
+				 * capture): "fstab", "partition-type" or
+				 * "os-release" (see struct lb_system) */
+	bool critical;
+	bool swap_active;
+
+	struct lb_ext_geom *ext;
+	struct lb_vfat_geom *vfat;
+	struct lb_swap_geom *swap;
+	struct lb_artifact *data;
+	char *data_method;	/* image, archive (with data) */
+
+	/* runtime only, never written */
+	uint64_t rt_offset;	/* bytes from the start of the disk */
+	uint64_t rt_size;
+	unsigned rt_major, rt_minor;
+};
+
+struct lb_partition {
+	uint32_t number;
+	uint64_t start;		/* logical sectors */
+	uint64_t size;		/* logical sectors */
+	enum lb_part_kind kind;
+	char *type;		/* GPT type GUID, or MBR type "0x83" */
+	char *uuid;		/* GPT partition GUID */
+	char *name;		/* GPT name, UTF-8 */
+	uint64_t attrs;		/* GPT attribute bits */
+	bool bootable;		/* MBR active flag */
+	char *path;		/* node at capture time: /dev/sda2 */
+	struct lb_artifact *content;	/* BIOS boot partition contents */
+	struct lb_volume *volume;
+	bool rt_blank;		/* runtime: its BIOS boot area is all zero */
+};
+
+struct lb_disk {
+	char *id;		/* "disk0" */
+	char *path;		/* /dev/sda at capture time */
+	char *sysname;		/* sda */
+	char *model;
+	char *vendor;
+	char *serial;
+	char *wwn;
+	char **by_id;		/* names in /dev/disk/by-id */
+	size_t n_by_id;
+	char *transport;
+	uint64_t size;		/* logical sectors */
+	uint32_t sector_size;	/* logical */
+	uint32_t physical_sector_size;
+	bool removable;
+	bool selected;
+	char *exclude_reason;	/* why not selected */
+
+	enum lb_label_type label;
+	char *signature;	/* GPT disk GUID or MBR "0x1234abcd" */
+	uint64_t first_lba;	/* GPT usable range */
+	uint64_t last_lba;
+	uint64_t alt_lba;	/* GPT backup header */
+	uint64_t entries_lba;	/* GPT entries array */
+	uint32_t entries;	/* GPT entry count */
+	struct lb_artifact *boot_code;	/* first 440 bytes */
+	struct lb_artifact *mbr_gap;	/* sectors 1.. first partition, when used */
+
+	struct lb_partition **parts;
+	size_t n_parts;
+	struct lb_volume *volume;	/* filesystem on the whole disk */
+	bool rt_boot_blank;	/* runtime: the boot-code area is all zero */
+};
+
+struct lb_efi_entry {
+	char *name;		/* Boot0001 */
+	uint32_t attributes;	/* variable attributes */
+	bool active;		/* LOAD_OPTION_ACTIVE */
+	char *description;
+	char *device_path;	/* textual, for the eye */
+	char *data;		/* whole variable, hex: what restore writes */
+};
+
+struct lb_boot_ref {
+	char *source;		/* fstab, crypttab, cmdline */
+	uint32_t line;
+	char *key;		/* UUID, PARTUUID, LABEL, PARTLABEL */
+	char *value;
+	char *where;		/* mount point, crypttab name, cmdline key */
+	char *resolves;		/* volume or partition id, NULL if none */
+};
+
+struct lb_boot {
+	char *firmware;		/* uefi or bios */
+	char *loader;		/* grub, systemd-boot, ... when known */
+	char *esp;		/* volume id of the ESP */
+	char *bios_boot;	/* volume id of the BIOS boot partition */
+	char *boot_order;	/* "0001,0002" */
+	char *boot_current;
+	char *cmdline;
+	struct lb_efi_entry **efi;
+	size_t n_efi;
+	struct lb_boot_ref **refs;
+	size_t n_refs;
+};
+
+/* The installed system an offline capture found on its disks (none of them
+ * the running system's): where its mount points were read from. */
+struct lb_system {
+	char *source;		/* "disk" */
+	char *root;		/* volume id of its root; NULL: none settled on */
+	char *found_by;		/* "partition-type" or "os-release" */
+	char *name;		/* os-release PRETTY_NAME */
+	char **notes;		/* what was read, skipped or left undecided */
+	size_t n_notes;
+};
+
+struct lb_manifest {
+	uint32_t format;
+	char *generator;
+	char *id;		/* capture instance UUID */
+	char *time;		/* UTC ISO 8601 */
+	char *hostname;
+	char *kernel;
+	char *machine_id;
+	char *data_mode;
+	struct lb_disk **disks;
+	size_t n_disks;
+	struct lb_boot *boot;
+	struct lb_system *system;	/* offline captures only */
+
+	char *rt_dir;		/* runtime: the capture directory */
+	char **rt_warnings;	/* runtime: what the scanner could not read */
+	size_t n_rt_warnings;
+};
+
+struct lb_manifest *lb_manifest_new(void);
+void lb_manifest_free(struct lb_manifest *m);
+struct lb_disk *lb_disk_new(void);
+void lb_disk_free(struct lb_disk *d);
+struct lb_partition *lb_partition_new(void);
+void lb_partition_free(struct lb_partition *p);
+struct lb_volume *lb_volume_new(void);
+void lb_volume_free(struct lb_volume *v);
+struct lb_artifact *lb_artifact_new(void);
+void lb_artifact_free(struct lb_artifact *a);
+struct lb_boot *lb_boot_new(void);
+void lb_boot_free(struct lb_boot *b);
+struct lb_efi_entry *lb_efi_entry_new(void);
+void lb_efi_entry_free(struct lb_efi_entry *e);
+struct lb_boot_ref *lb_boot_ref_new(void);
+void lb_boot_ref_free(struct lb_boot_ref *r);
+struct lb_ext_geom *lb_ext_geom_new(void);
+void lb_ext_geom_free(struct lb_ext_geom *g);
+struct lb_vfat_geom *lb_vfat_geom_new(void);
+void lb_vfat_geom_free(struct lb_vfat_geom *g);
+struct lb_swap_geom *lb_swap_geom_new(void);
+void lb_swap_geom_free(struct lb_swap_geom *g);
+struct lb_system *lb_system_new(void);
+void lb_system_free(struct lb_system *s);
+void lb_system_note(struct lb_system *s, const char *fmt, ...) _printf_(2, 3);
+
+int lb_manifest_add_disk(struct lb_manifest *m, struct lb_disk *d);
+int lb_disk_add_partition(struct lb_disk *d, struct lb_partition *p);
+int lb_disk_add_by_id(struct lb_disk *d, const char *name);
+int lb_boot_add_efi(struct lb_boot *b, struct lb_efi_entry *e);
+int lb_boot_add_ref(struct lb_boot *b, struct lb_boot_ref *r);
+void lb_manifest_warn(struct lb_manifest *m, const char *fmt, ...) _printf_(2, 3);
+
+struct lb_disk *lb_manifest_find_disk(const struct lb_manifest *m, const char *id_or_path);
+struct lb_partition *lb_disk_find_partition(const struct lb_disk *d, uint32_t number);
+struct lb_volume *lb_manifest_find_volume(const struct lb_manifest *m, const char *id);
+/* The volume an identity names: KEY is UUID, LABEL (the volume's), PARTUUID
+ * or PARTLABEL (its partition's; an MBR PARTUUID is the disk identifier, a
+ * dash and the number), compared as blkid and udev do; NULL when none. */
+struct lb_volume *lb_manifest_resolve(const struct lb_manifest *m, const char *key,
+				      const char *value);
+/* True when the volume is mounted (or active swap) on the capturing machine;
+ * a mount point read from the disk is not. */
+bool lb_volume_mounted_here(const struct lb_volume *v);
+/* Calls fn for every volume (whole-disk and on partitions) in manifest order;
+ * stops and returns fn's value when it is non-zero. */
+int lb_manifest_foreach_volume(const struct lb_manifest *m,
+			       int (*fn)(struct lb_disk *, struct lb_partition *,
+					 struct lb_volume *, void *),
+			       void *userdata);
+const char *lb_label_type_name(enum lb_label_type t);
+int lb_label_type_from_name(const char *s, enum lb_label_type *ret);
+const char *lb_part_kind_name(enum lb_part_kind k);
+int lb_part_kind_from_name(const char *s, enum lb_part_kind *ret);
+bool lb_disk_is_critical(const struct lb_disk *d);
+/* The bytes each recorded area may take on the disk, from its recorded
+ * geometry: what the manifest check holds an artifact to and the writer
+ * refuses to go past. 0: none may be written there. */
+#define LB_BOOT_CODE_SIZE 440
+uint64_t lb_disk_mbr_gap_room(const struct lb_disk *d);	/* sector 1 .. first partition (MBR) */
+uint64_t lb_partition_room(const struct lb_disk *d, const struct lb_partition *p);
+/* a volume's bytes: its partition's, or the whole disk's when p is NULL */
+uint64_t lb_volume_room(const struct lb_disk *d, const struct lb_partition *p);
+
+#endif

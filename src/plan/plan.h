@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Planning a restore: matching recorded disks to this machine's, verdicts, what each volume gets. */
+#ifndef LIFEBOAT_PLAN_PLAN_H
+#define LIFEBOAT_PLAN_PLAN_H
+
+#include "model/model.h"
+
+/* ---- planning a restore (plan.c) -------------------------------------- */
+
+enum lb_match {
+	LB_MATCH_NONE = 0,
+	LB_MATCH_MAP,		/* --disk-map */
+	LB_MATCH_SIGNATURE,	/* same GPT disk GUID / MBR identifier */
+	LB_MATCH_SERIAL,
+	LB_MATCH_WWN,
+	LB_MATCH_PATH_SIZE,	/* same path and size */
+	LB_MATCH_BLANK,		/* a blank disk, the replaced-disk case */
+};
+
+enum lb_verdict {
+	LB_VERDICT_INTACT = 0,
+	LB_VERDICT_RECREATE,
+	LB_VERDICT_EXCLUDED,
+	LB_VERDICT_MISSING,
+};
+
+enum lb_vol_action {
+	LB_VOL_KEEP = 0,	/* on an intact disk */
+	LB_VOL_FORMAT,		/* make the filesystem with its identity */
+	LB_VOL_CONTENT,		/* write recorded raw content (BIOS boot) */
+	LB_VOL_NOTHING,		/* raw space: nothing to make */
+	LB_VOL_SKIP,		/* its disk is excluded or missing */
+	LB_VOL_IMAGE,		/* write its captured image (no mkfs) */
+};
+
+/* Why a volume on an intact disk gets its content back. */
+enum lb_vol_rollback {
+	LB_ROLLBACK_NONE = 0,
+	LB_ROLLBACK_CRITICAL,	/* a critical volume: always (ASR) */
+	LB_ROLLBACK_NAMED,	/* --volume */
+	LB_ROLLBACK_ALL,	/* --all-volumes */
+};
+
+/* A whole disk on this machine, as it is now. */
+struct lb_target {
+	char *sysname;
+	char *path;
+	struct lb_disk *state;	/* scanned, read-only */
+	char *unreadable;	/* why it could not be scanned */
+	char *in_use;		/* why it must not be written, or NULL */
+	bool holds_capture;
+	bool blank;
+	bool taken;
+};
+
+struct lb_plan_disk {
+	struct lb_disk *disk;	/* recorded */
+	struct lb_target *target;
+	enum lb_match how;
+	enum lb_verdict verdict;
+	char *why;		/* for the verdict, or the ambiguity */
+	bool held_back;		/* needed recreating, excluded for being in use
+				 * here or holding the capture */
+	bool boot_code;		/* intact, but its boot code is blank: write it
+				 * (an interrupted restore) */
+	bool boot_code_in_use;	/* intact, its boot code blank, but the disk is
+				 * in use here: left alone, with a warning */
+};
+
+struct lb_plan_volume {
+	struct lb_plan_disk *pd;
+	struct lb_partition *part;	/* NULL for a whole-disk volume */
+	struct lb_volume *vol;
+	enum lb_vol_action action;
+	bool extract;		/* format, then extract its captured archive */
+	/* its content put back on an intact disk, the layout left alone
+	 * (ASR: critical volumes always; others when named) */
+	enum lb_vol_rollback rollback;
+	char *why;
+	char *result;		/* after a restore: what happened to it */
+};
+
+struct lb_disk_map {
+	char *from;		/* manifest disk id or recorded path */
+	char *to;		/* device on this machine */
+};
+
+struct lb_plan_opts {
+	struct lb_disk_map *maps;
+	size_t n_maps;
+	char **exclude;		/* manifest ids or recorded paths */
+	size_t n_exclude;
+	char **include;
+	size_t n_include;
+	char **volumes;		/* --volume: ids, recorded paths or mount points */
+	size_t n_volumes;
+	bool all_volumes;	/* --all-volumes */
+	bool data;
+};
+
+struct lb_plan {
+	struct lb_manifest *m;	/* not owned */
+	struct lb_target **targets;
+	size_t n_targets;
+	struct lb_plan_disk *disks;
+	size_t n_disks;
+	struct lb_plan_volume *vols;
+	size_t n_vols;
+	char **problems;	/* each one stops a restore */
+	size_t n_problems;
+	/* of the problems, those about putting volume contents back on
+	 * intact disks: compare's exit status is about the layout */
+	size_t n_content_problems;
+	char **warnings;	/* said, but stop nothing */
+	size_t n_warnings;
+	bool usage_error;	/* a problem is in the options, not the machine */
+};
+
+/* This machine's disks; with LIFEBOAT_MACHINE=FILE a manifest stands in for
+ * them (for planning without devices: golden tests). */
+int lb_targets_load(const char *capture_dir, bool geometry, struct lb_target ***ret, size_t *ret_n);
+void lb_target_free(struct lb_target *t);
+int lb_plan_build(struct lb_manifest *m, const struct lb_plan_opts *opts,
+		  struct lb_target **targets, size_t n_targets, struct lb_plan **ret);
+void lb_plan_free(struct lb_plan *p);	/* frees the targets too */
+bool lb_plan_all_intact(const struct lb_plan *p);
+bool lb_plan_writes(const struct lb_plan *p);
+int lb_plan_check_data(struct lb_plan *p, bool whole);
+int lb_plan_print(const struct lb_plan *p, FILE *f);
+int lb_plan_print_json(const struct lb_plan *p, FILE *f);
+const char *lb_match_name(enum lb_match h);
+const char *lb_verdict_name(enum lb_verdict v);
+const char *lb_vol_action_name(enum lb_vol_action a);
+/* "critical", "volume", "all-volumes"; NULL for LB_ROLLBACK_NONE */
+const char *lb_vol_rollback_name(enum lb_vol_rollback r);
+/* True when a restore writes the volume (formats it or writes its image). */
+bool lb_plan_volume_writes(const struct lb_plan_volume *pv);
+int lb_parse_disk_map(const char *arg, struct lb_disk_map *ret);
+/* True when a recorded disk's layout still stands on the current one. */
+bool lb_disk_is_intact(const struct lb_disk *rec, const struct lb_disk *cur, char **ret_why);
+
+#endif

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* What this machine is using right now: mounted filesystems, active swap
+ * and holders (device-mapper, md). A disk with any of these is never
+ * written. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <libmount.h>
+
+#include "base/base.h"
+#include "system/system.h"
+
+/* A parse error skips the line, as the kernel's own tables have none. */
+static int skip_bad_line(struct libmnt_table *tb, const char *filename, int line)
+{
+	(void)tb;
+	(void)filename;
+	(void)line;
+	return 1;
+}
+
+static struct libmnt_table *table_new(void)
+{
+	struct libmnt_table *tb = mnt_new_table();
+
+	if (tb)
+		mnt_table_set_parser_errcb(tb, skip_bad_line);
+	return tb;
+}
+
+static void add_dev(struct lb_mount *mt, dev_t dev)
+{
+	for (size_t i = 0; i < mt->n_devs; i++)
+		if (mt->devs[i] == dev)
+			return;
+	mt->devs = lb_realloc_array(mt->devs, mt->n_devs + 1, sizeof(*mt->devs));
+	mt->devs[mt->n_devs++] = dev;
+}
+
+static int read_devnum(const char *sysdir, unsigned *maj, unsigned *min)
+{
+	_cleanup_free_ char *p = lb_asprintf("%s/dev", sysdir), *s = NULL;
+	int r = lb_read_line(p, &s);
+
+	if (r < 0)
+		return r;
+	return sscanf(s, "%u:%u", maj, min) == 2 ? 0 : -EINVAL;
+}
+
+/* Every device of the btrfs that has the block device called sysname:
+ * /sys/fs/btrfs/<uuid>/devices/ lists them by their kernel names. */
+static void add_btrfs_devs(struct lb_mount *mt, const char *sysname)
+{
+	DIR *d = opendir("/sys/fs/btrfs");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *dir = NULL, *own = NULL;
+		DIR *dd;
+		struct dirent *e;
+
+		if (de->d_name[0] == '.')
+			continue;
+		dir = lb_asprintf("/sys/fs/btrfs/%s/devices", de->d_name);
+		own = lb_asprintf("%s/%s", dir, sysname);
+		if (access(own, F_OK) < 0 || !(dd = opendir(dir)))
+			continue;
+		while ((e = readdir(dd))) {
+			_cleanup_free_ char *sys = NULL;
+			unsigned maj, min;
+
+			if (e->d_name[0] == '.')
+				continue;
+			sys = lb_asprintf("/sys/class/block/%s", e->d_name);
+			if (read_devnum(sys, &maj, &min) == 0)
+				add_dev(mt, makedev(maj, min));
+		}
+		closedir(dd);
+		break;
+	}
+	closedir(d);
+}
+
+/* The block devices a mount's filesystem lives on, as far as its source
+ * names them: the source device itself (a btrfs, FUSE or ZFS mount shows an
+ * anonymous 0:N device number, not its disk's), and for btrfs every device
+ * of the filesystem. A source that is no block device (tmpfs, a network
+ * share, a ZFS dataset) adds none. */
+static void resolve_source(struct lb_mount *mt, const char *fstype)
+{
+	struct stat st;
+	_cleanup_free_ char *sys = NULL, *link = NULL;
+
+	if (!mt->source || mt->source[0] != '/' || stat(mt->source, &st) < 0 ||
+	    !S_ISBLK(st.st_mode))
+		return;
+	add_dev(mt, st.st_rdev);
+	if (!fstype || strcmp(fstype, "btrfs") != 0)
+		return;
+	sys = lb_asprintf("/sys/dev/block/%u:%u", major(st.st_rdev), minor(st.st_rdev));
+	link = realpath(sys, NULL);
+	if (link && strrchr(link, '/'))
+		add_btrfs_devs(mt, strrchr(link, '/') + 1);
+}
+
+/* Mounts from /proc/self/mountinfo, or the file LIFEBOAT_MOUNTINFO names
+ * (tests fake mounts with it). */
+static int load_mounts(struct lb_sysinfo *si)
+{
+	const char *env = getenv("LIFEBOAT_MOUNTINFO");
+	const char *path = env ? env : "/proc/self/mountinfo";
+	struct libmnt_table *tb = table_new();
+	struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
+	struct libmnt_fs *fs;
+	int r;
+
+	if (!tb || !it) {
+		r = lb_err(-ENOMEM, "cannot read %s: %s", path, strerror(ENOMEM));
+		goto out;
+	}
+	r = mnt_table_parse_file(tb, path);
+	if (r < 0) {
+		r = lb_err(r, "cannot read %s: %s", path, strerror(-r));
+		goto out;
+	}
+	while (mnt_table_next_fs(tb, it, &fs) == 0) {
+		const char *target = mnt_fs_get_target(fs), *opts = mnt_fs_get_vfs_options(fs);
+		const char *source = mnt_fs_get_source(fs);
+		dev_t dev = mnt_fs_get_devno(fs);
+		struct lb_mount *mt;
+
+		if (!target)
+			continue;
+		si->mounts = lb_realloc_array(si->mounts, si->n_mounts + 1, sizeof(*si->mounts));
+		mt = &si->mounts[si->n_mounts++];
+		*mt = (struct lb_mount){
+			.major = major(dev),
+			.minor = minor(dev),
+			.target = lb_strdup(target),
+			.options = lb_strdup(opts ? opts : ""),
+			.source = source ? lb_strdup(source) : NULL,
+		};
+		resolve_source(mt, mnt_fs_get_fstype(fs));
+	}
+	r = 0;
+out:
+	mnt_free_iter(it);
+	mnt_unref_table(tb);
+	return r;
+}
+
+/* Active swap from /proc/swaps, or the file LIFEBOAT_SWAPS names: the
+ * block devices among them (a swap file is on a volume that is mounted). */
+static int load_swaps(struct lb_sysinfo *si)
+{
+	const char *env = getenv("LIFEBOAT_SWAPS");
+	const char *path = env ? env : "/proc/swaps";
+	struct libmnt_table *tb;
+	struct libmnt_iter *it;
+	struct libmnt_fs *fs;
+
+	if (access(path, F_OK) < 0)
+		return 0; /* no swap support */
+	tb = table_new();
+	it = mnt_new_iter(MNT_ITER_FORWARD);
+	if (tb && it && mnt_table_parse_swaps(tb, path) == 0) {
+		while (mnt_table_next_fs(tb, it, &fs) == 0) {
+			const char *name = mnt_fs_get_source(fs);
+			struct stat st;
+
+			if (!name || stat(name, &st) < 0 || !S_ISBLK(st.st_mode))
+				continue;
+			si->swaps = lb_realloc_array(si->swaps, si->n_swaps + 1, sizeof(*si->swaps));
+			si->swaps[si->n_swaps++] = st.st_rdev;
+		}
+	}
+	mnt_free_iter(it);
+	mnt_unref_table(tb);
+	return 0;
+}
+
+int lb_sysinfo_load(struct lb_sysinfo **ret)
+{
+	struct lb_sysinfo *si = lb_zalloc(sizeof(*si));
+	int r;
+
+	r = load_mounts(si);
+	if (r >= 0)
+		r = load_swaps(si);
+	if (r < 0) {
+		lb_sysinfo_free(si);
+		return r;
+	}
+	*ret = si;
+	return 0;
+}
+
+void lb_sysinfo_free(struct lb_sysinfo *si)
+{
+	if (!si)
+		return;
+	for (size_t i = 0; i < si->n_mounts; i++) {
+		free(si->mounts[i].target);
+		free(si->mounts[i].options);
+		free(si->mounts[i].source);
+		free(si->mounts[i].devs);
+	}
+	free(si->mounts);
+	free(si->swaps);
+	free(si);
+}
+
+const struct lb_mount *lb_sysinfo_find_mount(const struct lb_sysinfo *si, unsigned major,
+					     unsigned minor)
+{
+	const struct lb_mount *best = NULL;
+
+	/* prefer the shortest mount point: "/" over a bind mount elsewhere */
+	for (size_t i = 0; i < si->n_mounts; i++)
+		if (si->mounts[i].major == major && si->mounts[i].minor == minor &&
+		    (!best || strlen(si->mounts[i].target) < strlen(best->target)))
+			best = &si->mounts[i];
+	return best;
+}
+
+static bool mount_on(const struct lb_mount *mt, dev_t dev)
+{
+	if (mt->major == major(dev) && mt->minor == minor(dev))
+		return true;
+	for (size_t i = 0; i < mt->n_devs; i++)
+		if (mt->devs[i] == dev)
+			return true;
+	return false;
+}
+
+const struct lb_mount *lb_sysinfo_find_mount_on(const struct lb_sysinfo *si, unsigned major,
+						unsigned minor)
+{
+	const struct lb_mount *best = NULL;
+
+	for (size_t i = 0; i < si->n_mounts; i++)
+		if (mount_on(&si->mounts[i], makedev(major, minor)) &&
+		    (!best || strlen(si->mounts[i].target) < strlen(best->target)))
+			best = &si->mounts[i];
+	return best;
+}
+
+bool lb_sysinfo_fs_on(const struct lb_sysinfo *si, dev_t fs_dev, unsigned major, unsigned minor)
+{
+	if (major(fs_dev) == major && minor(fs_dev) == minor)
+		return true;
+	for (size_t i = 0; i < si->n_mounts; i++)
+		if (si->mounts[i].major == major(fs_dev) && si->mounts[i].minor == minor(fs_dev) &&
+		    mount_on(&si->mounts[i], makedev(major, minor)))
+			return true;
+	return false;
+}
+
+bool lb_sysinfo_is_swap(const struct lb_sysinfo *si, unsigned major, unsigned minor)
+{
+	for (size_t i = 0; i < si->n_swaps; i++)
+		if (major(si->swaps[i]) == major && minor(si->swaps[i]) == minor)
+			return true;
+	return false;
+}
+
+static bool has_holders(const char *sysdir)
+{
+	_cleanup_free_ char *p = lb_asprintf("%s/holders", sysdir);
+	DIR *d = opendir(p);
+	struct dirent *de;
+	bool any = false;
+
+	if (!d)
+		return false;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.') {
+			any = true;
+			break;
+		}
+	closedir(d);
+	return any;
+}
+
+/* Checks one block device (disk or partition) by its sysfs directory. */
+static char *node_in_use(const struct lb_sysinfo *si, const char *sysdir, const char *name)
+{
+	unsigned maj, min;
+	const struct lb_mount *mt;
+
+	if (read_devnum(sysdir, &maj, &min) < 0)
+		return NULL;
+	mt = lb_sysinfo_find_mount_on(si, maj, min);
+	if (mt)
+		return lb_asprintf("%s is mounted on %s", name, mt->target);
+	if (lb_sysinfo_is_swap(si, maj, min))
+		return lb_asprintf("%s is active swap", name);
+	if (has_holders(sysdir))
+		return lb_asprintf("%s is held by another device (device-mapper, md or similar)", name);
+	return NULL;
+}
+
+int lb_disk_in_use(const struct lb_sysinfo *si, const char *sysname, char **ret_reason)
+{
+	_cleanup_free_ char *sysdir = lb_asprintf("/sys/class/block/%s", sysname);
+	char *why;
+	DIR *d;
+	struct dirent *de;
+
+	why = node_in_use(si, sysdir, sysname);
+	if (why) {
+		*ret_reason = why;
+		return 1;
+	}
+	d = opendir(sysdir);
+	if (!d)
+		return lb_err(-errno, "%s: cannot read %s: %s", sysname, sysdir, strerror(errno));
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *sub = NULL, *pf = NULL;
+
+		if (strncmp(de->d_name, sysname, strlen(sysname)) != 0)
+			continue;
+		sub = lb_asprintf("%s/%s", sysdir, de->d_name);
+		pf = lb_asprintf("%s/partition", sub);
+		if (access(pf, F_OK) < 0)
+			continue;
+		why = node_in_use(si, sub, de->d_name);
+		if (why) {
+			closedir(d);
+			*ret_reason = why;
+			return 1;
+		}
+	}
+	closedir(d);
+	*ret_reason = NULL;
+	return 0;
+}
+
+bool lb_mountpoint_is_critical(const char *target)
+{
+	static const char *const critical[] = {
+		"/", "/boot", "/boot/efi", "/efi", "/usr", "/var", "/etc",
+	};
+
+	if (!target)
+		return false;
+	for (size_t i = 0; i < LB_ARRAY_SIZE(critical); i++)
+		if (strcmp(target, critical[i]) == 0)
+			return true;
+	return false;
+}
+
+bool lb_block_has_holders(const char *sysname)
+{
+	_cleanup_free_ char *dir = lb_asprintf("/sys/class/block/%s", sysname);
+
+	return has_holders(dir);
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* This machine: what is in use (mounts, swap, holders) and an installed system found on the captured disks. */
+#ifndef LIFEBOAT_SYSTEM_SYSTEM_H
+#define LIFEBOAT_SYSTEM_SYSTEM_H
+
+#include "model/model.h"
+
+/* ---- system state (sysinfo.c) ----------------------------------------- */
+
+/* What is in use on this machine: mounts, active swap, holders. */
+struct lb_mount {
+	unsigned major, minor;	/* the filesystem's (0:N for btrfs, FUSE, ZFS) */
+	char *target;
+	char *options;		/* the mount's own (VFS) options */
+	char *source;
+	dev_t *devs;		/* block devices its source names (btrfs: all of them) */
+	size_t n_devs;
+};
+
+struct lb_sysinfo {
+	struct lb_mount *mounts;
+	size_t n_mounts;
+	dev_t *swaps;
+	size_t n_swaps;
+};
+
+int lb_sysinfo_load(struct lb_sysinfo **ret);
+void lb_sysinfo_free(struct lb_sysinfo *si);
+const struct lb_mount *lb_sysinfo_find_mount(const struct lb_sysinfo *si, unsigned major, unsigned minor);
+/* The mount whose filesystem lives on block device major:minor: by its
+ * device number or by its source's devices. */
+const struct lb_mount *lb_sysinfo_find_mount_on(const struct lb_sysinfo *si, unsigned major,
+						unsigned minor);
+/* True when the filesystem with device number fs_dev (a stat's st_dev)
+ * lives on block device major:minor. */
+bool lb_sysinfo_fs_on(const struct lb_sysinfo *si, dev_t fs_dev, unsigned major, unsigned minor);
+bool lb_sysinfo_is_swap(const struct lb_sysinfo *si, unsigned major, unsigned minor);
+/* Why a whole disk must not be written: a mounted filesystem, active swap or
+ * a holder on it or any partition. Returns 1 and a reason, 0 if free. */
+int lb_disk_in_use(const struct lb_sysinfo *si, const char *sysname, char **ret_reason);
+bool lb_mountpoint_is_critical(const char *target);
+bool lb_block_has_holders(const char *sysname);
+
+/* ---- an installed system on the captured disks (sysroot.c) ------------ */
+
+struct lb_sysroot;
+
+/* One line of an fstab, unescaped. */
+struct lb_fstab_entry {
+	uint32_t line;
+	char *spec;		/* UUID=..., /dev/..., ... */
+	char *file;		/* mount point, or "none"/"swap" */
+	char *type;
+	char *options;
+};
+
+/* Tolerant: comments, blank and malformed lines are left out. */
+int lb_fstab_parse(const char *buf, struct lb_fstab_entry **ret, size_t *ret_n);
+void lb_fstab_free(struct lb_fstab_entry *e, size_t n);
+/* Why an entry mounts no local volume at boot (noauto, network, pseudo or
+ * bind), or NULL when it does. */
+const char *lb_fstab_skip_reason(const struct lb_fstab_entry *e);
+/* The captured volume an fstab source names: KEY=value, /dev/disk/by-KEY/
+ * (udev's \xNN escapes), /dev/disk/by-id/ (the recorded names) or a device
+ * path as recorded at capture; never this machine's /dev. */
+struct lb_volume *lb_fstab_resolve(const struct lb_manifest *m, const char *spec);
+/* When no captured volume is mounted on / here, looks for an installed
+ * system on the captured disks that nothing here uses (their filesystems
+ * mounted read-only, no journal replayed), and records its mount points,
+ * swap and critical volumes from its fstab into m (m->system says so).
+ * *ret: its volumes, still mounted, for lb_boot_scan; NULL when none. */
+int lb_sysroot_find(struct lb_manifest *m, struct lb_sysroot **ret);
+/* A file of the found system (PATH relative to its /), resolved inside
+ * the volume that holds it (symlinks never leave it), a regular file of at
+ * most max bytes; its length. */
+int lb_sysroot_read(const struct lb_sysroot *s, const char *path, size_t max, char **ret);
+bool lb_sysroot_exists(const struct lb_sysroot *s, const char *path);
+/* Unmounts everything lb_sysroot_find mounted. */
+void lb_sysroot_free(struct lb_sysroot *s);
+
+#endif
