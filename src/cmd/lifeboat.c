@@ -59,6 +59,7 @@ int main(int argc, char **argv)
 {
 	const char *cmd;
 
+	lb_term_install();
 	if (argc < 2) {
 		usage(stderr);
 		return LB_EXIT_USAGE;
