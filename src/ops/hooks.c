@@ -147,7 +147,9 @@ static int watch(struct lb_hook_result *h, pid_t pid, int fd, uint32_t timeout, 
 		if (poll(&p, 1, 100) > 0)
 			collect(h, fd, &eof);
 	}
-	while (!eof) {
+	/* what is left in the pipe, bounded: something it left running may
+	 * write on and on */
+	for (int i = 0; i < 64 && !eof; i++) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 
 		if (poll(&p, 1, 0) <= 0)
