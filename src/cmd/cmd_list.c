@@ -2,6 +2,7 @@
 /* lifeboat list [--config FILE] [--json] [DIR]: the captures in a directory
  * of generations (or DIR itself, when it is one capture), oldest first, each
  * with its time, size, result and whether it verifies. */
+#include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +135,22 @@ static void print_text(const struct lb_capture_info *ci, size_t n)
 			lb_warn("list: %s: %s", ci[i].name, ci[i].problem);
 }
 
+/* Left by an interrupted run: not captures, but worth a word. */
+static void note_partial(const char *dir)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (lb_gens_is_partial(e->d_name) && strstr(e->d_name, ".partial."))
+			lb_warn("list: %s/%s: a partial capture (failed, interrupted or being written; "
+				"the next capture into %s removes it)",
+				dir, e->d_name, dir);
+	closedir(d);
+}
+
 int cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -177,6 +194,7 @@ int cmd_list(int argc, char **argv)
 			print_json(dir, ci, n);
 		else
 			print_text(ci, n);
+		note_partial(dir);
 		if (!n && !json)
 			lb_warn("list: no captures in %s", dir);
 	}

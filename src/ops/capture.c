@@ -147,6 +147,9 @@ static int begin(struct run *st)
 	if (st->logfd < 0)
 		return st->logfd;
 	lb_log(st->logfd, "capture %s: lifeboat %s", st->dest, LB_VERSION);
+	lb_log(st->logfd, "data %s, compress %d, %zu disk%s named, %zu excluded, keep %u (0: all)",
+	       st->req->data_mode, st->req->data->level, st->req->scan->n_disks,
+	       st->req->scan->n_disks == 1 ? "" : "s", st->req->scan->n_exclude, st->req->keep);
 	if (st->prelog >= 0 && lseek(st->prelog, 0, SEEK_SET) == 0)
 		while ((n = read(st->prelog, buf, sizeof(buf))) > 0)
 			if (write(st->logfd, buf, (size_t)n) != n)

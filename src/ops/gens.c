@@ -6,8 +6,9 @@
  * Nothing in DIR looks like a capture unless it is a whole, verified one:
  * a capture is written as .NAME.partial.PID and renamed to NAME only after
  * it verified; a generation being removed is first renamed to
- * .NAME.removing.PID. Both are hidden, recognisable and removed by the next
- * run, which holds DIR/.lock (flock) for its whole life. */
+ * .NAME.removing.PID; a new 'latest' is made as .latest.PID and renamed over
+ * the old one. All are hidden, recognisable and removed by the next run,
+ * which holds DIR/.lock (flock) for its whole life. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -59,7 +60,8 @@ bool lb_gens_is_name(const char *name, time_t *ret_time, unsigned *ret_seq)
 
 bool lb_gens_is_partial(const char *name)
 {
-	return name[0] == '.' && (strstr(name, ".partial.") || strstr(name, ".removing."));
+	return name[0] == '.' && (strstr(name, ".partial.") || strstr(name, ".removing.") ||
+				  strncmp(name, ".latest.", 8) == 0);
 }
 
 static int cmp_gen(const void *a, const void *b)

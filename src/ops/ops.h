@@ -95,8 +95,9 @@ struct lb_generation {
 int lb_gens_list(const char *dir, struct lb_generation **ret, size_t *ret_n);
 void lb_gens_free(struct lb_generation *g, size_t n);
 bool lb_gens_is_name(const char *name, time_t *ret_time, unsigned *ret_seq);
-/* A partial directory: .NAME.partial.PID (a capture being written) or
- * .NAME.removing.PID (a generation being removed). */
+/* What an interrupted run leaves: .NAME.partial.PID (a capture being
+ * written), .NAME.removing.PID (a generation being removed), .latest.PID
+ * (a link not yet renamed to latest). */
 bool lb_gens_is_partial(const char *name);
 /* A fresh name for now, not taken in dir. */
 int lb_gens_new_name(const char *dir, char **ret);

@@ -93,10 +93,14 @@ after=$(cd "$caps" && find . -mindepth 1 -path ./.lock -prune -o -path "./$parti
 	lb_fail "a killed capture changed an earlier one or latest"
 [ "$("$LIFEBOAT" list --json "$caps" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["captures"]))')" = 2 ] ||
 	lb_fail "list shows the killed capture"
+"$LIFEBOAT" list "$caps" 2>&1 >/dev/null | grep -qF "$partial: a partial capture" ||
+	lb_fail "list does not mention the partial directory"
 "$LIFEBOAT" status "$caps" >/dev/null || lb_fail "status after a killed capture is not 0"
 echo "ok a killed capture leaves the others"
 
-# (d) the next run removes the partial directory, and keeps 1
+# (d) the next run removes the partial directory (and a new latest link a
+# run killed in its rename left), and keeps 1
+ln -s "${made[1]}" "$caps/.latest.99999"
 out=$("$LIFEBOAT" capture --into "$caps" --keep 1 --disk "$OPS_DISK" --data none 2>"$LB_WORK/err") ||
 	lb_fail "the capture after the killed one failed: $(cat "$LB_WORK/err")"
 grep -q 'partial capture' "$LB_WORK/err" || lb_fail "the next run does not say it removed the partial one"
