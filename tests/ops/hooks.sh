@@ -135,3 +135,19 @@ rc=0; "$LIFEBOAT" capture --config "$conf" >/dev/null 2>"$LB_WORK/err" || rc=$?
 [ "$rc" = 1 ] && grep -q 'missing: cannot run: No such file' "$LB_WORK/err" ||
 	lb_fail "a missing hook: exit $rc, $(cat "$LB_WORK/err")"
 echo "ok a missing hook"
+
+# (g) one capture at a time into a directory: a second one while the first
+# waits in its pre-capture hook fails at once, and the first goes on
+sed -i "s|^pre-capture = $hd/missing\$|pre-capture = $pre2|; s/^hook-timeout = .*/hook-timeout = 30/" "$conf"
+hook pre2 "sleep 3" >/dev/null
+"$LIFEBOAT" capture --config "$conf" >"$LB_WORK/first" 2>/dev/null &
+first=$!
+for _ in $(seq 50); do grep -q '^pre2 ' "$order" 2>/dev/null && break; sleep 0.1; done
+: >"$order"
+sleep 0.5
+rc=0; "$LIFEBOAT" capture --config "$conf" >/dev/null 2>"$LB_WORK/err" || rc=$?
+[ "$rc" = 1 ] && grep -q 'another capture into' "$LB_WORK/err" ||
+	lb_fail "a second capture into the same directory: exit $rc, $(cat "$LB_WORK/err")"
+wait "$first" || lb_fail "the first capture failed beside the second"
+[ "$(readlink "$caps/latest")" = "$(basename "$(cat "$LB_WORK/first")")" ] || lb_fail "latest is not the first capture"
+echo "ok one capture at a time"
