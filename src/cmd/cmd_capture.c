@@ -20,7 +20,6 @@
 #include "ops/ops.h"
 #include "cmd/cmd.h"
 
-#define DEFAULT_HOOK_TIMEOUT 600
 #define HELP_SHOWN (-1)
 
 static void help(FILE *f)
@@ -177,7 +176,7 @@ static int settle(const struct args *a, const struct lb_config *cf, struct lb_ca
 	req->n_pre = cf->n_pre;
 	req->post = cf->post;
 	req->n_post = cf->n_post;
-	req->hook_timeout = cf->has_hook_timeout ? cf->hook_timeout : DEFAULT_HOOK_TIMEOUT;
+	req->hook_timeout = cf->has_hook_timeout ? cf->hook_timeout : LB_HOOK_TIMEOUT_DEFAULT;
 	return LB_EXIT_OK;
 }
 

@@ -21,6 +21,7 @@
 #define LB_CAPTURES_DIR "/var/lib/lifeboat/captures"
 #define LB_CONFIG_FILE "/etc/lifeboat/lifeboat.conf"
 #define LB_CAPTURE_LOG "capture.log"
+#define LB_HOOK_TIMEOUT_DEFAULT 600	/* seconds */
 
 /* ---- configuration (config.c) ------------------------------------------ */
 
