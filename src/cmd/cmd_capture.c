@@ -177,6 +177,7 @@ static int settle(const struct args *a, const struct lb_config *cf, struct lb_ca
 	req->post = cf->post;
 	req->n_post = cf->n_post;
 	req->hook_timeout = cf->has_hook_timeout ? cf->hook_timeout : LB_HOOK_TIMEOUT_DEFAULT;
+	req->pre_continue = cf->has_pre_continue && cf->pre_continue;
 	return LB_EXIT_OK;
 }
 

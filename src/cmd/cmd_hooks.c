@@ -76,7 +76,7 @@ static int run(const char *config, const char *capture)
 		lb_warn("hooks: %s (the hooks run all the same)", lb_errmsg());
 	lb_log(logfd, "hooks run: post-capture");
 	r = lb_hooks_run(cf.post, cf.n_post, "post-capture", dir,
-			 cf.has_hook_timeout ? cf.hook_timeout : LB_HOOK_TIMEOUT_DEFAULT, logfd);
+			 cf.has_hook_timeout ? cf.hook_timeout : LB_HOOK_TIMEOUT_DEFAULT, logfd, false);
 	lb_log(logfd, "post-capture hooks: %s", r < 0 ? "failed" : "ok");
 	if (r < 0) {
 		lb_warn("hooks: %s", lb_errmsg());

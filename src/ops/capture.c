@@ -305,7 +305,7 @@ static int post_hooks(struct run *st)
 	if (!st->req->n_post)
 		return 0;
 	r = lb_hooks_run(st->req->post, st->req->n_post, "post-capture", st->dest,
-			 st->req->hook_timeout, st->logfd);
+			 st->req->hook_timeout, st->logfd, false);
 	lb_log(st->logfd, "post-capture hooks: %s", r < 0 ? "failed" : "ok");
 	if (r < 0)
 		st->res->late_failure = true;
@@ -322,9 +322,12 @@ static int steps(struct run *st)
 	if (q->n_pre) {
 		st->prelog = memfd_create("lifeboat-pre-capture", MFD_CLOEXEC);
 		r = lb_hooks_run(q->pre, q->n_pre, "pre-capture", st->dest, q->hook_timeout,
-				 st->prelog);
-		if (r < 0)
+				 st->prelog, q->pre_continue);
+		if (r < 0 && !q->pre_continue)
 			return lb_err(r, "%s: nothing captured", lb_errmsg());
+		if (r < 0)
+			lb_warn("a pre-capture hook failed; capturing all the same "
+				"(pre-capture-failure = continue)");
 	}
 	r = begin(st);
 	if (r >= 0)

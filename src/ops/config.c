@@ -31,6 +31,7 @@ enum kind {
 	K_DAYS,
 	K_DATA,		/* none, auto, image or archive */
 	K_COMPRESS,	/* 1-19 or none */
+	K_ONFAIL,	/* stop or continue: true for continue */
 };
 
 struct key {
@@ -57,6 +58,7 @@ static const struct key keys[] = {
 	{ "pre-capture", K_PROGRAMS, F(pre), F(n_pre), 0 },
 	{ "post-capture", K_PROGRAMS, F(post), F(n_post), 0 },
 	{ "hook-timeout", K_UINT, F(hook_timeout), F(has_hook_timeout), 0 },
+	{ "pre-capture-failure", K_ONFAIL, F(pre_continue), F(has_pre_continue), 0 },
 };
 #undef F
 
@@ -178,6 +180,12 @@ static char *set(struct lb_config *c, const struct key *k, const char *value)
 			return lb_asprintf("%s: '%s': expected 1-19 or none", k->name, value);
 		*(char **)(base + k->off) = lb_strdup(value);
 		return NULL;
+	case K_ONFAIL:
+		if (strcmp(value, "stop") != 0 && strcmp(value, "continue") != 0)
+			return lb_asprintf("%s: '%s': expected stop or continue", k->name, value);
+		b = strcmp(value, "continue") == 0;
+		memcpy(base + k->off, &b, sizeof(b));
+		break;
 	default:
 		return lb_strdup("unknown kind");
 	}

@@ -274,8 +274,11 @@ void lb_hook_log(int logfd, const struct lb_hook_result *h)
 }
 
 int lb_hooks_run(char *const *programs, size_t n, const char *phase, const char *capture,
-		 uint32_t timeout, int logfd)
+		 uint32_t timeout, int logfd, bool keep_going)
 {
+	_cleanup_free_ char *first = NULL;
+	int ret = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		struct lb_hook_result h;
 		int r = lb_hook_run(programs[i], phase, capture, timeout, &h);
@@ -287,10 +290,17 @@ int lb_hooks_run(char *const *programs, size_t n, const char *phase, const char 
 				lb_warn("%s hook %s said:\n%.*s", phase, h.program, (int)h.output_len,
 					h.output);
 			lb_hook_result_clear(&h);
-			return r;
+			if (!keep_going)
+				return r;
+			lb_warn("%s", lb_errmsg());
+			if (!ret) {
+				ret = r;
+				first = lb_strdup(lb_errmsg());
+			}
+			continue;
 		}
 		lb_info("%s hook %s: exit 0 (%.1f s)", phase, h.program, h.seconds);
 		lb_hook_result_clear(&h);
 	}
-	return 0;
+	return ret < 0 ? lb_err(ret, "%s", first) : 0;
 }

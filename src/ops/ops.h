@@ -51,6 +51,8 @@ struct lb_config {
 	size_t n_post;
 	bool has_hook_timeout;
 	uint32_t hook_timeout;	/* seconds, 0: none */
+	bool has_pre_continue;
+	bool pre_continue;	/* pre-capture-failure = continue */
 	bool has_json;
 	bool json;
 };
@@ -172,9 +174,10 @@ void lb_hook_result_clear(struct lb_hook_result *h);
 /* Appends the hook's record to a capture log. */
 void lb_hook_log(int logfd, const struct lb_hook_result *h);
 /* Runs programs in order, each logged to logfd (when >= 0), up to the
- * first that fails; its error is returned. */
+ * first that fails (or, keep_going, every one); the first error is
+ * returned. */
 int lb_hooks_run(char *const *programs, size_t n, const char *phase, const char *capture,
-		 uint32_t timeout, int logfd);
+		 uint32_t timeout, int logfd, bool keep_going);
 
 /* ---- the capture log (log.c) ------------------------------------------- */
 
@@ -197,6 +200,7 @@ struct lb_capture_req {
 	char *const *post;
 	size_t n_post;
 	uint32_t hook_timeout;
+	bool pre_continue;	/* a failing pre-capture hook does not stop it */
 };
 
 struct lb_capture_result {

@@ -151,3 +151,16 @@ rc=0; "$LIFEBOAT" capture --config "$conf" >/dev/null 2>"$LB_WORK/err" || rc=$?
 wait "$first" || lb_fail "the first capture failed beside the second"
 [ "$(readlink "$caps/latest")" = "$(basename "$(cat "$LB_WORK/first")")" ] || lb_fail "latest is not the first capture"
 echo "ok one capture at a time"
+
+# (h) pre-capture-failure = continue: a failing pre-capture hook is logged
+# and said, the others still run, and the capture is made
+hook pre2 'exit 5' >/dev/null
+printf 'pre-capture-failure = continue\n' >>"$conf"
+: >"$order"
+out=$("$LIFEBOAT" capture --config "$conf" 2>"$LB_WORK/err") ||
+	lb_fail "pre-capture-failure = continue: the capture failed: $(cat "$LB_WORK/err")"
+grep -q 'pre2: exit status 5' "$LB_WORK/err" || lb_fail "the failing hook is not said: $(cat "$LB_WORK/err")"
+grep -qF "capture $pre2: exit 5" "$out/capture.log" || lb_fail "the failing hook is not in the log"
+[ "$(cut -d' ' -f1 "$order" | tr '\n' ' ')" = "pre1 pre2 post1 post2 " ] ||
+	lb_fail "with continue the hooks ran as: $(cat "$order")"
+echo "ok pre-capture-failure = continue"

@@ -45,6 +45,7 @@ static void every_key(void **state)
 				   "pre-capture = /usr/local/sbin/stop-app\n"
 				   "post-capture = /usr/local/sbin/copy-off\n"
 				   "hook-timeout = 0\n"
+				   "pre-capture-failure = continue\n"
 				   "output = /mnt/usb/cap\r\n"),
 			 0);
 	assert_string_equal(c.into, "/srv/captures");
@@ -69,6 +70,7 @@ static void every_key(void **state)
 	assert_int_equal(c.n_post, 1);
 	assert_true(c.has_hook_timeout);
 	assert_int_equal(c.hook_timeout, 0);
+	assert_true(c.has_pre_continue && c.pre_continue);
 	assert_string_equal(c.output, "/mnt/usb/cap");
 	lb_config_clear(&c);
 }
@@ -82,6 +84,7 @@ static void empty_and_unset(void **state)
 	assert_null(c.into);
 	assert_false(c.has_keep);
 	assert_false(c.has_max_age);
+	assert_false(c.has_pre_continue);
 	assert_int_equal(c.n_pre, 0);
 	lb_config_clear(&c);
 	/* no newline at the end */
@@ -129,6 +132,7 @@ static void bad_lines(void **state)
 	refused("into = captures\n", 1, "not an absolute path");
 	refused("into = /a\x01b\n", 1, "control characters");
 	refused("keep = 7  # a week\n", 1, "whole number");
+	refused("pre-capture-failure = ignore\n", 1, "expected stop or continue");
 }
 
 static void days(void **state)
