@@ -68,44 +68,95 @@ static int write_file_data(struct archive *a, const struct rs_entry *e, const ch
 	}
 }
 
-int rs_write_image(struct rs_image *img, const char *out, const char *tmp)
+/* The compression filter: zstd (the default, when libarchive has it) or
+ * gzip; its name into the stats. */
+static int set_filter(struct rs_image *img, struct archive *a)
 {
-	const struct lb_rescue_opts *o = img->o;
-	struct archive *a = archive_write_new();
-	struct archive_entry *ae = archive_entry_new();
-	const char *comp = o->compress;
-	int level = o->level, r = 0;
+	const char *comp = img->o->compress;
+	int level = img->o->level;
 	char opt[64];
 
-	qsort(img->e, img->n, sizeof(*img->e), cmp_entry);
-	archive_write_set_format_cpio_newc(a);
 	if (!comp || strcmp(comp, "zstd") == 0) {
 		if (archive_write_add_filter_zstd(a) == ARCHIVE_OK) {
 			comp = "zstd";
 			snprintf(opt, sizeof(opt), "zstd:compression-level=%d", level ? level : 9);
 		} else if (comp) {
-			r = lb_err(-EOPNOTSUPP, "this libarchive cannot write zstd: %s",
-				   archive_error_string(a));
-			goto out;
+			return lb_err(-EOPNOTSUPP, "this libarchive cannot write zstd: %s",
+				      archive_error_string(a));
 		} else {
 			comp = NULL;
 		}
 	}
 	if (!comp || strcmp(comp, "gzip") == 0) {
-		if (archive_write_add_filter_gzip(a) != ARCHIVE_OK) {
-			r = lb_err(-EOPNOTSUPP, "this libarchive cannot write gzip: %s",
-				   archive_error_string(a));
-			goto out;
-		}
+		if (archive_write_add_filter_gzip(a) != ARCHIVE_OK)
+			return lb_err(-EOPNOTSUPP, "this libarchive cannot write gzip: %s",
+				      archive_error_string(a));
 		comp = "gzip";
 		snprintf(opt, sizeof(opt), "gzip:compression-level=%d", level ? level : 6);
 	} else if (strcmp(comp, "zstd") != 0) {
-		r = lb_err(-EINVAL, "compression %s: expected zstd or gzip", comp);
-		goto out;
+		return lb_err(-EINVAL, "compression %s: expected zstd or gzip", comp);
 	}
 	img->stats->compression = lb_strdup(comp);
 	if (archive_write_set_options(a, opt) != ARCHIVE_OK)
 		lb_debug("rescue", "%s: %s", opt, archive_error_string(a));
+	return 0;
+}
+
+/* The header of entry E, the I-th: owned by root, the image's mtime. */
+static int fill_header(struct rs_image *img, const struct rs_entry *e, size_t i, struct archive_entry *ae)
+{
+	struct stat st;
+
+	archive_entry_clear(ae);
+	archive_entry_set_pathname(ae, e->path);
+	archive_entry_set_mtime(ae, img->mtime, 0);
+	archive_entry_set_ino64(ae, (la_int64_t)i + 1);
+	archive_entry_set_uid(ae, 0);
+	archive_entry_set_gid(ae, 0);
+	archive_entry_set_size(ae, 0);
+	archive_entry_set_perm(ae, e->perm);
+	archive_entry_set_nlink(ae, 1);
+	switch (e->kind) {
+	case RS_DIR:
+		archive_entry_set_filetype(ae, AE_IFDIR);
+		archive_entry_set_nlink(ae, 2);
+		break;
+	case RS_LINK:
+		archive_entry_set_filetype(ae, AE_IFLNK);
+		archive_entry_set_perm(ae, 0777);
+		archive_entry_set_symlink(ae, e->target);
+		break;
+	case RS_NODE:
+		archive_entry_set_filetype(ae, e->node_type == 'b' ? AE_IFBLK : AE_IFCHR);
+		archive_entry_set_rdev(ae, makedev(e->node_major, e->node_minor));
+		break;
+	case RS_FILE:
+		if (e->src && !e->data) {
+			if (stat(e->src, &st) < 0)
+				return lb_err(-errno, "%s: %s", e->src, strerror(errno));
+			archive_entry_set_size(ae, st.st_size);
+			img->stats->bytes += (uint64_t)st.st_size;
+		} else {
+			archive_entry_set_size(ae, (la_int64_t)e->len);
+			img->stats->bytes += e->len;
+		}
+		archive_entry_set_filetype(ae, AE_IFREG);
+		break;
+	}
+	return 0;
+}
+
+int rs_write_image(struct rs_image *img, const char *out, const char *tmp)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *ae = archive_entry_new();
+	int r;
+
+	qsort(img->e, img->n, sizeof(*img->e), cmp_entry);
+	archive_write_set_format_cpio_newc(a);
+	r = set_filter(img, a);
+	if (r < 0)
+		goto out;
 	/* the kernel's unpacker reads the archive as one stream: no padding */
 	archive_write_set_bytes_in_last_block(a, 1);
 	if (archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
@@ -114,52 +165,12 @@ int rs_write_image(struct rs_image *img, const char *out, const char *tmp)
 	}
 	for (size_t i = 0; i < img->n && r >= 0; i++) {
 		const struct rs_entry *e = img->e[i];
-		struct stat st;
 
 		if (shadowed(img, e))
 			continue;
-		archive_entry_clear(ae);
-		archive_entry_set_pathname(ae, e->path);
-		archive_entry_set_mtime(ae, img->mtime, 0);
-		archive_entry_set_ino64(ae, (la_int64_t)i + 1);
-		archive_entry_set_uid(ae, 0);
-		archive_entry_set_gid(ae, 0);
-		archive_entry_set_size(ae, 0);
-		switch (e->kind) {
-		case RS_DIR:
-			archive_entry_set_filetype(ae, AE_IFDIR);
-			archive_entry_set_perm(ae, e->perm);
-			archive_entry_set_nlink(ae, 2);
+		r = fill_header(img, e, i, ae);
+		if (r < 0)
 			break;
-		case RS_LINK:
-			archive_entry_set_filetype(ae, AE_IFLNK);
-			archive_entry_set_perm(ae, 0777);
-			archive_entry_set_symlink(ae, e->target);
-			archive_entry_set_nlink(ae, 1);
-			break;
-		case RS_NODE:
-			archive_entry_set_filetype(ae, e->node_type == 'b' ? AE_IFBLK : AE_IFCHR);
-			archive_entry_set_perm(ae, e->perm);
-			archive_entry_set_rdev(ae, makedev(e->node_major, e->node_minor));
-			archive_entry_set_nlink(ae, 1);
-			break;
-		case RS_FILE:
-			if (e->src && !e->data) {
-				if (stat(e->src, &st) < 0) {
-					r = lb_err(-errno, "%s: %s", e->src, strerror(errno));
-					continue;
-				}
-				archive_entry_set_size(ae, st.st_size);
-				img->stats->bytes += (uint64_t)st.st_size;
-			} else {
-				archive_entry_set_size(ae, (la_int64_t)e->len);
-				img->stats->bytes += e->len;
-			}
-			archive_entry_set_filetype(ae, AE_IFREG);
-			archive_entry_set_perm(ae, e->perm);
-			archive_entry_set_nlink(ae, 1);
-			break;
-		}
 		if (archive_write_header(a, ae) != ARCHIVE_OK) {
 			r = lb_err(-EIO, "%s: /%s: %s", out, e->path, archive_error_string(a));
 			break;
