@@ -6,8 +6,9 @@
  * never in the tree itself: BASE/lib/modules/VERSION holds a link to each
  * module of the tree under its own name and the lists depmod reads
  * (modules.builtin, modules.order), and depmod -b BASE writes the rest.
- * A gzip-compressed module is copied decompressed (depmod may be built
- * without zlib); its name stays, so modules.dep names the tree's files.
+ * A gzip-compressed module is copied decompressed, as NAME.ko: a depmod
+ * built without zlib neither reads nor lists a .ko.gz; rs_kindex_tree_path
+ * gives the tree's name back.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -33,17 +34,22 @@ static bool is_gzip(const char *path)
 	return f && fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
 }
 
+/* FROM (X.ko.gz) as TO without its ".gz". */
 static int copy_decompressed(const char *from, const char *to)
 {
 	_cleanup_free_ uint8_t *data = NULL;
+	_cleanup_free_ char *plain = lb_strdup(to);
+	char *gz = strstr(plain, ".ko.gz");
 	size_t len = 0;
 	int r;
 
+	if (gz)
+		gz[3] = '\0';
 	r = rs_kmod_read(from, &data, &len);
 	if (r < 0)
 		return r;
-	r = lb_write_file(to, data, len, 0644);
-	return r < 0 ? lb_err(r, "%s: %s", to, strerror(-r)) : 0;
+	r = lb_write_file(plain, data, len, 0644);
+	return r < 0 ? lb_err(r, "%s: %s", plain, strerror(-r)) : 0;
 }
 
 static int mirror_file(const char *from, const char *to, const char *name, bool top)
@@ -168,4 +174,14 @@ int rs_kindex_make(const char *kdir, const char *kver, char **ret_base, char **r
 fail:
 	lb_rm_rf(tmpl);
 	return r;
+}
+
+char *rs_kindex_tree_path(const char *kdir, const char *rel)
+{
+	_cleanup_free_ char *p = lb_asprintf("%s/%s", kdir, rel);
+	_cleanup_free_ char *gz = lb_asprintf("%s.gz", p);
+
+	if (rel[0] != '/' && access(p, F_OK) < 0 && access(gz, F_OK) == 0)
+		return lb_asprintf("%s.gz", rel);
+	return lb_strdup(rel);
 }

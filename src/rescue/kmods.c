@@ -25,6 +25,7 @@
 
 struct rs_kmods {
 	struct kmod_ctx *ctx;
+	char *kdir;		/* the modules directory */
 	char *index_dir;	/* what libkmod reads: the modules directory, or ... */
 	char *scratch;		/* ... a copy with indexes, made here (removed at the end) */
 	char **names;		/* every module of modules.dep, for globs */
@@ -99,6 +100,7 @@ int rs_kmods_open(const char *kdir, const char *kver, const char *const *config_
 	int r;
 
 	km->kver = lb_strdup(kver);
+	km->kdir = lb_strdup(kdir);
 	if (access(bin, F_OK) == 0) {
 		km->index_dir = lb_strdup(kdir);
 	} else if (access(txt, F_OK) < 0) {
@@ -159,6 +161,7 @@ void rs_kmods_free(struct rs_kmods *km)
 		free(km->notes[i]);
 	free(km->notes);
 	free(km->kver);
+	free(km->kdir);
 	free(km);
 }
 
@@ -171,9 +174,11 @@ static char *rel_path(const struct rs_kmods *km, const struct kmod_module *mod)
 
 	if (!path)
 		return NULL;
-	if (strncmp(path, km->index_dir, n) == 0 && path[n] == '/')
-		return lb_strdup(path + n + 1);
-	return lb_strdup(path);
+	if (strncmp(path, km->index_dir, n) != 0 || path[n] != '/')
+		return lb_strdup(path);
+	if (km->scratch)
+		return rs_kindex_tree_path(km->kdir, path + n + 1);
+	return lb_strdup(path + n + 1);
 }
 
 static struct rs_kmod *find_mod(const struct rs_kmods *km, const char *name)
@@ -203,7 +208,10 @@ static struct rs_kmod *get_mod(struct rs_kmods *km, struct kmod_module *mod)
 	/* libkmod lists them in load order, the reverse of modules.dep's */
 	deps = kmod_module_get_dependencies(mod);
 	kmod_list_foreach_reverse(l, deps) {
-		char *d = rel_path(km, kmod_module_get_module(l));
+		struct kmod_module *dm = kmod_module_get_module(l);
+		char *d = rel_path(km, dm);
+
+		kmod_module_unref(dm);
 
 		if (!d)
 			continue;

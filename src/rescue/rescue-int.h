@@ -167,9 +167,11 @@ const char *rs_kmods_index_dir(const struct rs_kmods *km);
 /* A scratch modules directory with libkmod's binary indexes for KDIR,
  * which has none (a hand-made tree): depmod's, with every module of KDIR
  * linked in under its own name (gzip ones decompressed, which depmod may
- * not read). *RET_BASE is the scratch root to remove; *RET_DIR the
+ * neither read nor list, as NAME.ko). *RET_BASE is the scratch root to remove; *RET_DIR the
  * modules directory in it. */
 int rs_kindex_make(const char *kdir, const char *kver, char **ret_base, char **ret_dir);
+/* The tree's name for REL, a module of the scratch copy: REL, or REL.gz. */
+char *rs_kindex_tree_path(const char *kdir, const char *rel);
 
 /* Reads a module, decompressing .ko.xz, .ko.zst and .ko.gz. */
 int rs_kmod_read(const char *path, uint8_t **ret, size_t *ret_len);
