@@ -117,11 +117,12 @@ int rs_kmods_open(const char *kdir, const char *kver, const char *const *config_
 		goto fail;
 	}
 	kmod_set_log_fn(km->ctx, kmod_log, NULL);
+	/* the indexes mapped once; when one is missing, libkmod opens each
+	 * on every lookup instead (modprobe goes on the same way) */
 	r = kmod_load_resources(km->ctx);
-	if (r < 0) {
-		r = lb_err(r, "%s: libkmod cannot read its indexes: %s", km->index_dir, strerror(-r));
-		goto fail;
-	}
+	if (r < 0)
+		lb_debug("rescue", "%s: libkmod cannot map its indexes (%s): reading them as needed",
+			 km->index_dir, strerror(-r));
 	r = read_names(km);
 	if (r < 0)
 		goto fail;
