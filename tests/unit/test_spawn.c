@@ -24,12 +24,16 @@ static void test_status(void **state)
 	char *sh[] = { (char *)"sh", (char *)"-c", (char *)"exit 7", NULL };
 	char *none[] = { (char *)"lifeboat-no-such-program", NULL };
 	char *kill[] = { (char *)"sh", (char *)"-c", (char *)"kill -KILL $$", NULL };
+	int r;
 
 	(void)state;
 	assert_int_equal(lb_spawn(t, NULL), 0);
 	assert_int_equal(lb_spawn(f, NULL), 1);
 	assert_int_equal(lb_spawn(sh, NULL), 7);
-	assert_int_equal(lb_spawn(none, NULL), -ENOENT);
+	/* glibc's posix_spawn says when exec failed; where it runs without
+	 * vfork semantics (valgrind), the child exits 127 as a shell would */
+	r = lb_spawn(none, NULL);
+	assert_true(r == -ENOENT || r == 127);
 	assert_int_equal(lb_spawn(kill, NULL), -EINTR);
 	assert_non_null(strstr(lb_errmsg(), "killed by signal 9"));
 	assert_int_equal(lb_run(t, true), 0);
