@@ -121,7 +121,9 @@ static char *make_tree(const char *name, bool gz, bool index)
 
 		assert_int_equal(lb_write_file(dep, text, strlen(text), 0644), 0);
 	} else {
-		char *depmod[] = { (char *)"depmod", (char *)"-b", base, (char *)KVER, NULL };
+		/* depmod may be in /sbin only, off a user's PATH */
+		_cleanup_free_ char *prog = rs_find_program("depmod");
+		char *depmod[] = { prog, (char *)"-b", base, (char *)KVER, NULL };
 		_cleanup_free_ char *bin = lb_asprintf("%s/modules.dep.bin", dir);
 
 		run(depmod);
