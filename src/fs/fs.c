@@ -32,6 +32,11 @@ const struct lb_fs_ops *lb_fs_ops_find(const char *type)
 	return NULL;
 }
 
+const struct lb_fs_ops *lb_fs_ops_at(size_t i)
+{
+	return i < LB_ARRAY_SIZE(fs_ops) ? fs_ops[i] : NULL;
+}
+
 const struct lb_fs_geom *lb_fs_geom_at(size_t i)
 {
 	for (size_t j = 0; j < LB_ARRAY_SIZE(fs_ops); j++) {

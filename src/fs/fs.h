@@ -43,6 +43,8 @@ struct lb_fs_ops {
 /* ---- the table (fs.c) -------------------------------------------------- */
 
 const struct lb_fs_ops *lb_fs_ops_find(const char *type);
+/* The i-th entry of the table; NULL past the last. */
+const struct lb_fs_ops *lb_fs_ops_at(size_t i);
 /* The i-th kind of geometry, each once, in manifest order; NULL past the last. */
 const struct lb_fs_geom *lb_fs_geom_at(size_t i);
 /* The kind of geometry whose manifest element is NAME; NULL when none. */
