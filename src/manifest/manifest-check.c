@@ -23,23 +23,23 @@ static int check_areas(const struct lb_mf_reader *rd, const struct lb_disk *d)
 {
 	if (d->boot_code && d->boot_code->size != LB_BOOT_CODE_SIZE)
 		return lb_mf_bad_artifact(rd, d->boot_code, "disk %s: boot code of %" PRIu64
-				    " bytes (the MBR boot-code area is %d)",
-				    d->id, d->boot_code->size, LB_BOOT_CODE_SIZE);
+					  " bytes (the MBR boot-code area is %d)",
+					  d->id, d->boot_code->size, LB_BOOT_CODE_SIZE);
 	if (d->mbr_gap && d->label != LB_LABEL_DOS)
 		return lb_mf_bad_artifact(rd, d->mbr_gap, "disk %s: a post-MBR gap on a disk with %s table "
-				    "(only MBR disks have one)",
-				    d->id, d->label == LB_LABEL_GPT ? "a GPT" : "no partition");
+					  "(only MBR disks have one)",
+					  d->id, d->label == LB_LABEL_GPT ? "a GPT" : "no partition");
 	if (d->mbr_gap && (d->mbr_gap->size == 0 || d->mbr_gap->size > lb_disk_mbr_gap_room(d)))
 		return lb_mf_bad_artifact(rd, d->mbr_gap, "disk %s: post-MBR gap of %" PRIu64 " bytes does "
-				    "not fit before the first partition (%" PRIu64 " bytes there)",
-				    d->id, d->mbr_gap->size, lb_disk_mbr_gap_room(d));
+					  "not fit before the first partition (%" PRIu64 " bytes there)",
+					  d->id, d->mbr_gap->size, lb_disk_mbr_gap_room(d));
 	for (size_t i = 0; i < d->n_parts; i++) {
 		const struct lb_partition *p = d->parts[i];
 
 		if (p->content && p->content->size > lb_partition_room(d, p))
 			return lb_mf_bad_artifact(rd, p->content, "disk %s: partition %u's contents of %" PRIu64
-					    " bytes do not fit in it (%" PRIu64 " bytes)",
-					    d->id, p->number, p->content->size, lb_partition_room(d, p));
+						  " bytes do not fit in it (%" PRIu64 " bytes)",
+						  d->id, p->number, p->content->size, lb_partition_room(d, p));
 	}
 	return 0;
 }
@@ -67,13 +67,13 @@ static int check_disk_geometry(const struct lb_mf_reader *rd, xmlNodePtr n, cons
 	if (!is_pow2(d->physical_sector_size) || d->physical_sector_size < d->sector_size ||
 	    d->physical_sector_size > (1u << 20))
 		return lb_mf_bad(rd, n, "disk %s: physical sector size %u is not a power of two multiple of "
-				  "the logical sector size %u",
-			   d->id, d->physical_sector_size, d->sector_size);
+					"the logical sector size %u",
+				 d->id, d->physical_sector_size, d->sector_size);
 	if (d->size == 0)
 		return lb_mf_bad(rd, n, "disk %s: size 0 is not a disk", d->id);
 	if (__builtin_mul_overflow(d->size, (uint64_t)d->sector_size, &bytes) || bytes > INT64_MAX)
 		return lb_mf_bad(rd, n, "disk %s: %" PRIu64 " sectors of %u bytes is too large for a disk",
-			   d->id, d->size, d->sector_size);
+				 d->id, d->size, d->sector_size);
 	return 0;
 }
 
@@ -97,18 +97,18 @@ static int check_gpt(const struct lb_mf_reader *rd, xmlNodePtr n, const struct l
 		return 0;
 	if (d->entries == 0 || d->entries > GPT_ENTRIES_MAX)
 		return lb_mf_bad(rd, n, "disk %s: %u GPT entries (1 to %u)", d->id, d->entries,
-			   GPT_ENTRIES_MAX);
+				 GPT_ENTRIES_MAX);
 	esects = ((uint64_t)d->entries * GPT_ENTRY_SIZE + d->sector_size - 1) / d->sector_size;
 	if (elba < 2 || d->first_lba < elba || d->first_lba - elba < esects ||
 	    d->last_lba < d->first_lba || d->last_lba >= d->size || d->size - d->last_lba < 2 + esects)
 		return lb_mf_bad(rd, n, "disk %s: GPT usable range %" PRIu64 "-%" PRIu64 " does not fit "
-				  "(%u entries from sector %" PRIu64 ", %" PRIu64 " sectors)",
-			   d->id, d->first_lba, d->last_lba, d->entries, elba, d->size);
+					"(%u entries from sector %" PRIu64 ", %" PRIu64 " sectors)",
+				 d->id, d->first_lba, d->last_lba, d->entries, elba, d->size);
 	if (d->alt_lba && (d->alt_lba <= d->last_lba || d->alt_lba - d->last_lba <= esects ||
 			   d->alt_lba >= d->size))
 		return lb_mf_bad(rd, n, "disk %s: GPT backup header at %" PRIu64 " does not fit after the "
-				  "usable range",
-			   d->id, d->alt_lba);
+					"usable range",
+				 d->id, d->alt_lba);
 	return 0;
 }
 
@@ -141,21 +141,21 @@ static int check_partition(const struct lb_mf_reader *rd, xmlNodePtr n, const st
 	if (d->label == LB_LABEL_GPT) {
 		if (p->kind != LB_PART_PRIMARY)
 			return lb_mf_bad(rd, n, "disk %s: partition %u is %s, GPT has no such kind", d->id,
-				   p->number, lb_part_kind_name(p->kind));
+					 p->number, lb_part_kind_name(p->kind));
 		if (p->start < d->first_lba || end > d->last_lba)
 			return lb_mf_bad(rd, n, "disk %s: partition %u (%" PRIu64 "-%" PRIu64 ") is outside "
-					  "the GPT usable range %" PRIu64 "-%" PRIu64,
-				   d->id, p->number, p->start, end, d->first_lba, d->last_lba);
+						"the GPT usable range %" PRIu64 "-%" PRIu64,
+					 d->id, p->number, p->start, end, d->first_lba, d->last_lba);
 		return 0;
 	}
 	if (p->kind == LB_PART_LOGICAL ? p->number < 5 || p->number > PARTS_MAX : p->number > 4)
 		return lb_mf_bad(rd, n, "disk %s: partition %u cannot be %s on an MBR (primary and "
-				  "extended 1-4, logical from 5)",
-			   d->id, p->number, lb_part_kind_name(p->kind));
+					"extended 1-4, logical from 5)",
+				 d->id, p->number, lb_part_kind_name(p->kind));
 	if (p->kind != LB_PART_LOGICAL && (p->start > MBR_LBA_MAX || p->size > MBR_LBA_MAX))
 		return lb_mf_bad(rd, n, "disk %s: partition %u (start %" PRIu64 ", size %" PRIu64 ") is "
-				  "beyond what an MBR can address (2^32 sectors)",
-			   d->id, p->number, p->start, p->size);
+					"beyond what an MBR can address (2^32 sectors)",
+				 d->id, p->number, p->start, p->size);
 	return 0;
 }
 
@@ -175,13 +175,13 @@ static int check_partition_set(const struct lb_mf_reader *rd, const struct lb_di
 	for (size_t i = 1; i < np; i++)
 		if (refs[i].p->number == refs[i - 1].p->number)
 			return lb_mf_bad(rd, refs[i].node, "disk %s: partition %u appears twice", d->id,
-				   refs[i].p->number);
+					 refs[i].p->number);
 	for (size_t i = 0; i < np; i++) {
 		if (refs[i].p->kind != LB_PART_EXTENDED)
 			continue;
 		if (ext)
 			return lb_mf_bad(rd, refs[i].node, "disk %s: partitions %u and %u are both extended",
-				   d->id, ext->p->number, refs[i].p->number);
+					 d->id, ext->p->number, refs[i].p->number);
 		ext = &refs[i];
 	}
 	qsort(refs, np, sizeof(*refs), cmp_part_start);
@@ -194,16 +194,16 @@ static int check_partition_set(const struct lb_mf_reader *rd, const struct lb_di
 				continue;
 			if (logical && !ext)
 				return lb_mf_bad(rd, refs[i].node, "disk %s: logical partition %u without an "
-							     "extended partition",
-					   d->id, p->number);
+								   "extended partition",
+						 d->id, p->number);
 			if (logical && (p->start <= ext->p->start ||
 					p->start + p->size > ext->p->start + ext->p->size))
 				return lb_mf_bad(rd, refs[i].node, "disk %s: logical partition %u is not inside "
-							     "extended partition %u",
-					   d->id, p->number, ext->p->number);
+								   "extended partition %u",
+						 d->id, p->number, ext->p->number);
 			if (prev && prev->p->start + prev->p->size > p->start)
 				return lb_mf_bad(rd, refs[i].node, "disk %s: partitions %u and %u overlap", d->id,
-					   prev->p->number, p->number);
+						 prev->p->number, p->number);
 			prev = &refs[i];
 		}
 	}
@@ -231,8 +231,8 @@ static int check_volume_geometry(const struct lb_mf_reader *rd, xmlNodePtr n,
 		over = k->bytes(g, &need) < 0;
 		if (over || need > room)
 			return lb_mf_bad(rd, n, "volume %s: its %s geometry (%" PRIu64 "%s bytes) does "
-					 "not fit in the %" PRIu64 " bytes that hold it",
-					 v->id, v->type, need, over ? " and more" : "", room);
+					       "not fit in the %" PRIu64 " bytes that hold it",
+					       v->id, v->type, need, over ? " and more" : "", room);
 	}
 	return 0;
 }
@@ -311,11 +311,11 @@ static int check_disk(const struct lb_mf_reader *rd, xmlNodePtr n, const struct 
 		if (p->number == 0 || p->size == 0 || p->start == 0 || p->start > d->size ||
 		    p->size > d->size - p->start)
 			return lb_mf_bad(rd, at, "disk %s: partition %u (start %" PRIu64 ", size %" PRIu64
-				   ") does not fit on the disk",
-				   d->id, p->number, p->start, p->size);
+					 ") does not fit on the disk",
+					 d->id, p->number, p->start, p->size);
 		if (d->label == LB_LABEL_GPT && p->number > d->entries)
 			return lb_mf_bad(rd, at, "disk %s: partition %u is beyond the %u GPT entries", d->id,
-				   p->number, d->entries);
+					 p->number, d->entries);
 	}
 	r = check_partition_set(rd, d, refs);
 	for (size_t i = 0; i < d->n_parts && r >= 0; i++) {

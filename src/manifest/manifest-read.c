@@ -53,7 +53,7 @@ static int read_fields(const struct lb_mf_reader *rd, xmlNodePtr node, const str
 		case LB_F_STR:
 			if (!lb_utf8_is_printable(v))
 				return lb_mf_bad(rd, node, "%s: control characters are not allowed here%s", t->name,
-					   (t->flags & LB_F_HEX) ? " (use the -hex form)" : "");
+						 (t->flags & LB_F_HEX) ? " (use the -hex form)" : "");
 			*(char **)base = TAKE_PTR(v);
 			break;
 		case LB_F_U64:
@@ -96,7 +96,7 @@ static int read_artifact(const struct lb_mf_reader *rd, xmlNodePtr n, struct lb_
 	a->rt_line = xmlGetLineNo(n);
 	if (r >= 0 && (strchr(a->file, '/') || strcmp(a->file, "..") == 0 || a->file[0] == '.'))
 		r = lb_mf_bad(rd, n, "artifact file \"%s\" must be a plain name in the capture directory",
-			a->file);
+			      a->file);
 	if (r < 0) {
 		lb_artifact_free(a);
 		return r;

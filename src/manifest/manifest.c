@@ -177,7 +177,7 @@ int lb_mf_bad(const struct lb_mf_reader *rd, xmlNodePtr n, const char *fmt, ...)
 
 /* About an artifact: the line of its own element. */
 int lb_mf_bad_artifact(const struct lb_mf_reader *rd, const struct lb_artifact *a,
-		       const char *fmt, ...)
+			     const char *fmt, ...)
 {
 	va_list ap;
 	int r;
