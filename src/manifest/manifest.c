@@ -17,7 +17,6 @@
 
 #include "base/base.h"
 #include "model/model.h"
-#include "fs/fs.h"
 #include "manifest/manifest.h"
 #include "manifest/manifest-int.h"
 
