@@ -3,6 +3,7 @@
  * fs_<type>.c file that knows it, and what the entries share. Child
  * programs get argv arrays; no shell ever sees a label. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,15 +82,27 @@ void lb_fs_geom_set(const struct lb_fs_geom *k, struct lb_volume *v, void *g)
 int lb_fs_read_geom(struct lb_volume *v, const char *dev, int fd)
 {
 	const struct lb_fs_ops *ops = lb_fs_ops_find(v->type);
+	const struct lb_fs_geom *k = ops ? ops->geom : NULL;
+	_cleanup_free_ char *why = NULL;
+	uint64_t need = 0;
 	void *g = NULL;
 	int r;
 
-	if (!ops || !ops->geom || !ops->geom->read)
+	if (!k || !k->read)
 		return 0;
-	r = ops->geom->read(dev, fd, v->rt_offset, v->rt_size, &g);
+	r = k->read(dev, fd, v->rt_offset, v->rt_size, &g);
 	if (r < 0)
 		return r;
-	lb_fs_geom_set(ops->geom, v, g);
+	if (k->check(g, &why) < 0)
+		r = lb_err(-EINVAL, "%s: %s", dev, why);
+	else if (k->bytes(g, &need) < 0 || need > v->rt_size)
+		r = lb_err(-EINVAL, "%s: the filesystem (%" PRIu64 " bytes) is larger than the "
+				    "%" PRIu64 " bytes that hold it", dev, need, v->rt_size);
+	if (r < 0) {
+		k->free(g);
+		return r;
+	}
+	lb_fs_geom_set(k, v, g);
 	return 0;
 }
 

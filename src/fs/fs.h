@@ -28,6 +28,7 @@ struct lb_fs_geom {
 	int (*check)(const void *g, char **ret_why);
 	/* *ret: the bytes it spans; -EOVERFLOW (*ret wrapped) when that overflows */
 	int (*bytes)(const void *g, uint64_t *ret);
+	void (*free)(void *g);	/* accepts NULL */
 };
 
 struct lb_fs_ops {
@@ -53,7 +54,10 @@ const struct lb_fs_geom *lb_fs_geom_find(const char *element);
 void *lb_fs_geom_get(const struct lb_fs_geom *k, const struct lb_volume *v);
 void lb_fs_geom_set(const struct lb_fs_geom *k, struct lb_volume *v, void *g);
 /* Reads the geometry of v (its type, v->rt_offset and v->rt_size on dev,
- * open as fd) into v; 0 without reading for a type that records none. */
+ * open as fd) into v; 0 without reading for a type that records none.
+ * What it records passes the checks a manifest is loaded with (the kind's
+ * check, its extent within v->rt_size): -EINVAL and nothing recorded when
+ * not, so no capture writes a manifest that will not load. */
 int lb_fs_read_geom(struct lb_volume *v, const char *dev, int fd);
 
 static inline bool lb_is_pow2(uint64_t v)

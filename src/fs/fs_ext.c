@@ -127,18 +127,8 @@ static int ext_read_locked(const char *dev, uint64_t offset, struct lb_ext_geom 
 		g->errors = lb_strdup("panic");
 		break;
 	}
-	if (ext2fs_has_feature_casefold(sb)) {
+	if (ext2fs_has_feature_casefold(sb))
 		g->encoding = lb_strdup(e2p_encoding2str(sb->s_encoding));
-		if (e2p_str2encoding(g->encoding) < 0) {
-			/* a manifest carrying it would not load (ext_check) */
-			int r = lb_err(-EINVAL, "%s: encoding %u is not one mke2fs knows", dev,
-				       (unsigned)sb->s_encoding);
-
-			ext2fs_close_free(&fs);
-			lb_ext_geom_free(g);
-			return r;
-		}
-	}
 	g->creator_os = e2p_os2string(sb->s_creator_os);
 	if (ext2fs_has_feature_journal(sb) && sb->s_journal_inum) {
 		struct ext2_inode inode;
@@ -337,6 +327,11 @@ static int ext_bytes(const void *geom, uint64_t *ret)
 	return 0;
 }
 
+static void ext_free(void *g)
+{
+	lb_ext_geom_free(g);
+}
+
 static const struct lb_field ext_fields[] = {
 	LB_FIELD(lb_ext_geom, "block-size", LB_F_U32, block_size, 0),
 	LB_FIELD(lb_ext_geom, "cluster-size", LB_F_U32, cluster_size, 0),
@@ -377,6 +372,7 @@ static const struct lb_fs_geom ext_geom = {
 	.read = ext_read,
 	.check = ext_check,
 	.bytes = ext_bytes,
+	.free = ext_free,
 };
 
 /* one geometry, three types */

@@ -90,6 +90,11 @@ static int swap_bytes(const void *geom, uint64_t *ret)
 	return 0;
 }
 
+static void swap_free(void *g)
+{
+	lb_swap_geom_free(g);
+}
+
 static const struct lb_field swap_fields[] = {
 	LB_FIELD(lb_swap_geom, "page-size", LB_F_U32, page_size, 0),
 	LB_FIELD(lb_swap_geom, "pages", LB_F_U64, pages, 0),
@@ -106,6 +111,7 @@ static const struct lb_fs_geom swap_geom = {
 	.read = swap_read,
 	.check = swap_check,
 	.bytes = swap_bytes,
+	.free = swap_free,
 };
 
 const struct lb_fs_ops lb_fs_swap = {

@@ -152,6 +152,11 @@ static int vfat_bytes(const void *geom, uint64_t *ret)
 	return 0;
 }
 
+static void vfat_free(void *g)
+{
+	lb_vfat_geom_free(g);
+}
+
 static const struct lb_field vfat_fields[] = {
 	LB_FIELD(lb_vfat_geom, "fat-bits", LB_F_U32, fat_bits, 0),
 	LB_FIELD(lb_vfat_geom, "sector-size", LB_F_U32, sector_size, 0),
@@ -180,6 +185,7 @@ static const struct lb_fs_geom vfat_geom = {
 	.read = vfat_read,
 	.check = vfat_check,
 	.bytes = vfat_bytes,
+	.free = vfat_free,
 };
 
 const struct lb_fs_ops lb_fs_vfat = {

@@ -4,7 +4,7 @@
  * (and again with only the required ones), written to a manifest and read
  * back equal, and given by show --json under the names its table says; the
  * tables themselves consistent; the ext checks (issue 16: the encoding that
- * reaches mke2fs -E, the flex-group shift). */
+ * reaches mke2fs -E, the flex-group shift); reading through the table. */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <json-c/json.h>
@@ -245,6 +246,7 @@ static void test_tables_consistent(void **state)
 		assert_non_null(k->read);
 		assert_non_null(k->check);
 		assert_non_null(k->bytes);
+		assert_non_null(k->free);
 		for (const char *const *n = k->json; *n; n++)
 			field(k, *n);
 		for (const struct lb_field *f = k->fields; f->name; f++)
@@ -383,6 +385,45 @@ static void test_ext_mkfs_argv(void **state)
 	lb_manifest_free(m);
 }
 
+/* Reading through the table (a swap header in a file stands in for a device):
+ * what capture records is what load accepts, else nothing is recorded. */
+static void test_read_geom_through_table(void **state)
+{
+	char path[] = "/tmp/lifeboat-test-fs.XXXXXX";
+	_cleanup_close_ int fd = mkstemp(path);
+	struct lb_volume *v = lb_volume_new();
+	uint8_t hdr[8] = { 1, 0, 0, 0, 255, 0, 0, 0 };	/* version 1, last page 255 */
+
+	(void)state;
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	assert_int_equal(pwrite(fd, hdr, sizeof(hdr), 1024), (ssize_t)sizeof(hdr));
+	assert_int_equal(pwrite(fd, "SWAPSPACE2", 10, 4096 - 10), 10);
+	v->type = lb_strdup("swap");
+	v->rt_size = 1 << 20;
+	assert_int_equal(lb_fs_read_geom(v, path, fd), 0);
+	assert_non_null(v->swap);
+	assert_int_equal(v->swap->page_size, 4096);
+	assert_int_equal(v->swap->pages, 255);
+	assert_int_equal(v->swap->version, 1);
+	lb_swap_geom_free(v->swap);
+	v->swap = NULL;
+	/* 256 pages of 4096 bytes do not fit in 512 KiB: not recorded */
+	v->rt_size = 512 << 10;
+	assert_int_equal(lb_fs_read_geom(v, path, fd), -EINVAL);
+	assert_null(v->swap);
+	assert_non_null(strstr(lb_errmsg(), "larger than the 524288 bytes"));
+	/* a type that records no geometry reads nothing */
+	free(v->type);
+	v->type = lb_strdup("xfs");
+	assert_int_equal(lb_fs_read_geom(v, path, fd), 0);
+	assert_null(v->ext);
+	assert_null(v->vfat);
+	assert_null(v->swap);
+	lb_volume_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +433,7 @@ int main(void)
 		cmocka_unit_test(test_json_fields),
 		cmocka_unit_test(test_ext_encoding_checked),
 		cmocka_unit_test(test_ext_mkfs_argv),
+		cmocka_unit_test(test_read_geom_through_table),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 
