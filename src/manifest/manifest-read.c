@@ -12,7 +12,6 @@
 
 #include <libxml/parser.h>
 #include <libxml/relaxng.h>
-
 #include <libxml/tree.h>
 
 #include "base/base.h"
@@ -25,7 +24,8 @@
 
 /* ---- reading ---------------------------------------------------------- */
 
-static int read_fields(const struct lb_mf_reader *rd, xmlNodePtr node, const struct lb_field *t, void *obj)
+static int read_fields(const struct lb_mf_reader *rd, xmlNodePtr node, const struct lb_field *t,
+		       void *obj)
 {
 	for (; t->name; t++) {
 		char *base = (char *)obj + t->off;

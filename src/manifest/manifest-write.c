@@ -6,9 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/xmlsave.h>
-
 #include <libxml/tree.h>
+#include <libxml/xmlsave.h>
 
 #include "base/base.h"
 #include "model/model.h"
