@@ -64,8 +64,9 @@ const struct lb_fs_geom *lb_fs_geom_find(const char *element)
 	return NULL;
 }
 
-/* The volume's pointer to its geometry of kind k: every struct pointer has
- * the same representation (C11 6.2.5), copied as bytes. */
+/* The volume's pointer to its geometry of kind k (struct lb_volume's ext,
+ * vfat, ...), copied as bytes through a void * (struct and void pointers
+ * share one representation on every ABI Linux runs on). */
 void *lb_fs_geom_get(const struct lb_fs_geom *k, const struct lb_volume *v)
 {
 	void *g;
