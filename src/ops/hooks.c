@@ -5,17 +5,12 @@
  * (with everything it started in its process group) when it outlives the
  * hook timeout.
  *
- * (base's lb_run has no environment, timeout or output; the spawn helper
- * the rescue work brings has no timeout either: this is its own fork.) */
+ * Run through the one spawn helper (base/spawn.c): an environment, a
+ * process group, a timeout and bounded output are its options. */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,7 +18,6 @@
 #include "ops/ops.h"
 
 #define OUTPUT_MAX (64 * 1024)
-#define KILL_GRACE 5.0
 
 extern char **environ;
 
@@ -67,111 +61,18 @@ static void free_env(char **env)
 	free(env);
 }
 
-/* In the child: its own process group, stdin /dev/null, stdout and stderr
- * into the pipe, no other descriptor, default signals; then the program. */
-_Noreturn static void child(const char *program, char **env, int out, int errpipe)
+/* The spawn helper's messages name the program already. */
+static bool names_program(const struct lb_hook_result *h)
 {
-	char *argv[] = { (char *)program, NULL };
-	sigset_t none;
-	int null, e;
-
-	setpgid(0, 0);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
-		goto fail;
-	/* every descriptor but 0-2 and the error pipe (close-on-exec) goes */
-	for (int fd = 3; fd < 1024; fd++)
-		if (fd != errpipe)
-			close(fd);
-	execve(program, argv, env);
-fail:
-	e = errno;
-	if (write(errpipe, &e, sizeof(e)) < 0)
-		_exit(127);
-	_exit(127);
+	return h->error && strstr(h->error, h->program);
 }
 
-static void collect(struct lb_hook_result *h, int fd, bool *eof)
+static int result_error(struct lb_hook_result *h)
 {
-	char buf[4096];
-	ssize_t n = read(fd, buf, sizeof(buf));
-
-	if (n <= 0) {
-		if (n == 0 || (errno != EINTR && errno != EAGAIN))
-			*eof = true;
-		return;
-	}
-	if (h->output_len + (size_t)n > OUTPUT_MAX) {
-		h->truncated = true;
-		n = (ssize_t)(OUTPUT_MAX - h->output_len);
-	}
-	if (n > 0) {
-		h->output = lb_realloc_array(h->output, h->output_len + (size_t)n + 1, 1);
-		memcpy(h->output + h->output_len, buf, (size_t)n);
-		h->output_len += (size_t)n;
-		h->output[h->output_len] = '\0';
-	}
-}
-
-/* Reads the output until the child exits (or the time is up, then kills
- * its group); the wait status. Output still in the pipe when it exited is
- * read; a grandchild keeping the pipe open is not waited for. */
-static int watch(struct lb_hook_result *h, pid_t pid, int fd, uint32_t timeout, double start)
-{
-	double deadline = timeout ? start + timeout : 0, killed_at = 0;
-	bool eof = false;
-	int status;
-
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		pid_t w = waitpid(pid, &status, WNOHANG);
-
-		if (w == pid)
-			break;
-		if (w < 0 && errno != EINTR)
-			return -errno;
-		if (deadline && !killed_at && now() >= deadline) {
-			h->timed_out = true;
-			kill(-pid, SIGTERM);
-			killed_at = now();
-		} else if (killed_at && now() >= killed_at + KILL_GRACE) {
-			kill(-pid, SIGKILL);
-		}
-		if (eof) {
-			usleep(50 * 1000);
-			continue;
-		}
-		if (poll(&p, 1, 100) > 0)
-			collect(h, fd, &eof);
-	}
-	/* what is left in the pipe, bounded: something it left running may
-	 * write on and on */
-	for (int i = 0; i < 64 && !eof; i++) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-
-		if (poll(&p, 1, 0) <= 0)
-			break;
-		collect(h, fd, &eof);
-	}
-	/* anything it left behind in its group goes with it when it timed out */
-	if (h->timed_out)
-		kill(-pid, SIGKILL);
-	return status;
-}
-
-static int result_error(struct lb_hook_result *h, uint32_t timeout)
-{
+	if (h->error && names_program(h))
+		return lb_err(-ENOEXEC, "%s hook: %s", h->phase, h->error);
 	if (h->error)
 		return lb_err(-ENOEXEC, "%s hook %s: %s", h->phase, h->program, h->error);
-	if (h->timed_out)
-		return lb_err(-ETIMEDOUT, "%s hook %s: still running after %u s, killed", h->phase,
-			      h->program, timeout);
-	if (h->signal)
-		return lb_err(-EINTR, "%s hook %s: killed by signal %d", h->phase, h->program,
-			      h->signal);
 	if (h->status != 0)
 		return lb_err(-ECANCELED, "%s hook %s: exit status %d", h->phase, h->program,
 			      h->status);
@@ -181,10 +82,10 @@ static int result_error(struct lb_hook_result *h, uint32_t timeout)
 int lb_hook_run(const char *program, const char *phase, const char *capture, uint32_t timeout,
 		struct lb_hook_result *h)
 {
-	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, status, e = 0;
+	char *argv[] = { (char *)program, NULL };
 	double start = now();
 	char **env;
-	pid_t pid;
+	int r;
 
 	memset(h, 0, sizeof(*h));
 	h->program = lb_strdup(program);
@@ -192,48 +93,36 @@ int lb_hook_run(const char *program, const char *phase, const char *capture, uin
 	h->status = -1;
 	if (program[0] != '/') {
 		h->error = lb_strdup("not an absolute path");
-		return result_error(h, timeout);
-	}
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
-		h->error = lb_asprintf("cannot make a pipe: %s", strerror(errno));
-		goto done;
+		return result_error(h);
 	}
 	env = hook_env(phase, capture);
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid == 0)
-		child(program, env, out[1], errp[1]);
+	{
+		struct lb_spawn_opts o = {
+			.stdin_fd = -1,
+			.ret_out = &h->output,
+			.ret_out_len = &h->output_len,
+			.also_stderr = true,
+			.envp = env,
+			.new_pgroup = true,
+			.timeout = timeout,
+			.ret_timed_out = &h->timed_out,
+			.out_max = OUTPUT_MAX,
+			.ret_truncated = &h->truncated,
+		};
+
+		lb_debug("hooks", "%s: running %s", phase, program);
+		r = lb_spawn(argv, &o);
+	}
 	free_env(env);
-	close(out[1]);
-	close(errp[1]);
-	out[1] = errp[1] = -1;
-	if (pid < 0) {
-		h->error = lb_asprintf("cannot fork: %s", strerror(errno));
-		goto done;
-	}
-	/* no race with the child's own setpgid: the group is set either way */
-	setpgid(pid, pid);
-	lb_debug("hooks", "%s: running %s (pid %d)", phase, program, (int)pid);
-	status = watch(h, pid, out[0], timeout, start);
-	if (read(errp[0], &e, sizeof(e)) == (ssize_t)sizeof(e) && e) {
-		h->error = lb_asprintf("cannot run: %s", strerror(e));
-	} else if (status < 0) {
-		h->error = lb_asprintf("waiting for it: %s", strerror(-status));
-	} else if (WIFEXITED(status)) {
-		h->status = WEXITSTATUS(status);
-	} else if (WIFSIGNALED(status)) {
-		h->signal = WTERMSIG(status);
-	}
-done:
-	for (int i = 0; i < 2; i++) {
-		if (out[i] >= 0)
-			close(out[i]);
-		if (errp[i] >= 0)
-			close(errp[i]);
-	}
 	h->seconds = now() - start;
-	return result_error(h, timeout);
+	if (r >= 0)
+		h->status = r;
+	else if (h->timed_out)
+		h->error = lb_asprintf("still running after %u s, killed", timeout);
+	else
+		/* could not run, or killed: lb_spawn said which */
+		h->error = lb_strdup(lb_errmsg());
+	return result_error(h);
 }
 
 void lb_hook_result_clear(struct lb_hook_result *h)
@@ -250,14 +139,10 @@ void lb_hook_log(int logfd, const struct lb_hook_result *h)
 
 	if (logfd < 0)
 		return;
-	if (h->error)
-		lb_log(logfd, "%s %s: %s", h->phase, h->program, h->error);
-	else if (h->timed_out)
-		lb_log(logfd, "%s %s: timed out after %.1f s, killed%s", h->phase, h->program,
-		       h->seconds, h->signal ? "" : " (then exited)");
-	else if (h->signal)
-		lb_log(logfd, "%s %s: killed by signal %d (%.1f s)", h->phase, h->program, h->signal,
-		       h->seconds);
+	if (h->error && names_program(h))
+		lb_log(logfd, "%s: %s (%.1f s)", h->phase, h->error, h->seconds);
+	else if (h->error)
+		lb_log(logfd, "%s %s: %s (%.1f s)", h->phase, h->program, h->error, h->seconds);
 	else
 		lb_log(logfd, "%s %s: exit %d (%.1f s)", h->phase, h->program, h->status,
 		       h->seconds);

@@ -154,9 +154,8 @@ struct lb_hook_result {
 	char *program;
 	const char *phase;	/* "pre-capture" or "post-capture" */
 	int status;		/* exit status; -1 when killed or not run */
-	int signal;		/* what killed it */
 	bool timed_out;
-	char *error;		/* could not be run: why */
+	char *error;		/* could not be run, was killed or timed out */
 	char *output;		/* stdout and stderr, at most 64 KiB */
 	size_t output_len;
 	bool truncated;
