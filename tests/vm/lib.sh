@@ -54,7 +54,7 @@ vm_image() {
 	mkdir -p "$VM_CACHE"
 	VM_IMAGE=$VM_CACHE/vm-rescue-$key.img
 	if ! [ -s "$VM_IMAGE" ]; then
-		"$LIFEBOAT" mkrescue --kernel "$VM_KERNEL" --output "$VM_IMAGE.tmp.$$" >"$LB_WORK/mkrescue.log" 2>&1 || {
+		"$LIFEBOAT" mkrescue --kernel "$VM_KERNEL" --modules-dir "$LB_TOP/initramfs" --output "$VM_IMAGE.tmp.$$" >"$LB_WORK/mkrescue.log" 2>&1 || {
 			cat "$LB_WORK/mkrescue.log" >&2
 			rm -f "$VM_IMAGE.tmp.$$"
 			lb_fail "lifeboat mkrescue failed"
