@@ -267,14 +267,7 @@ static int scan_volume(const struct lb_disk *d, int fd, const struct lb_sysinfo 
 	r = probe_volume(d, fd, v);
 	if (r < 0)
 		return r;
-	if (!geometry)
-		r = 0;
-	else if (lb_type_is_ext(v->type))
-		r = lb_ext_read_geom(d->path, v->rt_offset, &v->ext);
-	else if (strcmp(v->type, "vfat") == 0)
-		r = lb_vfat_read_geom(fd, v->rt_offset, &v->vfat);
-	else if (strcmp(v->type, "swap") == 0)
-		r = lb_swap_read_geom(fd, v->rt_offset, v->rt_size, &v->swap);
+	r = geometry ? lb_fs_read_geom(v, d->path, fd) : 0;
 	if (r < 0) {
 		/* one odd volume does not stop a capture: it is recorded with
 		 * its identity, and a restore makes it with mkfs defaults */

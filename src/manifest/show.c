@@ -8,6 +8,7 @@
 
 #include "base/base.h"
 #include "model/model.h"
+#include "fs/fs.h"
 #include "manifest/manifest.h"
 
 static void human_size(uint64_t bytes, char *buf, size_t len)
@@ -187,9 +188,50 @@ static json_object *js_artifact(const struct lb_artifact *a)
 	return o;
 }
 
+/* The fields NAMES (a NULL-terminated list, in the order given) of a field
+ * table, as an object whose keys are the names with '_' for '-'. */
+static json_object *js_fields(const struct lb_field *t, const char *const *names, const void *obj)
+{
+	json_object *o = json_object_new_object();
+
+	for (; *names; names++) {
+		const struct lb_field *f = t;
+		const char *base;
+		char key[64];
+
+		while (f->name && strcmp(f->name, *names) != 0)
+			f++;
+		if (!f->name)
+			continue;
+		base = (const char *)obj + f->off;
+		snprintf(key, sizeof(key), "%s", f->name);
+		for (char *c = key; *c; c++)
+			if (*c == '-')
+				*c = '_';
+		switch (f->type) {
+		case LB_F_STR:
+			js_str(o, key, *(char *const *)base);
+			break;
+		case LB_F_U64:
+			js_u64(o, key, *(const uint64_t *)base);
+			break;
+		case LB_F_U32:
+			js_u64(o, key, *(const uint32_t *)base);
+			break;
+		case LB_F_BOOL:
+			js_bool(o, key, *(const bool *)base);
+			break;
+		default:	/* no geometry has the others */
+			break;
+		}
+	}
+	return o;
+}
+
 static json_object *js_volume(const struct lb_volume *v)
 {
 	json_object *o = json_object_new_object();
+	const struct lb_fs_geom *k;
 
 	js_str(o, "id", v->id);
 	js_str(o, "type", v->type);
@@ -201,32 +243,11 @@ static json_object *js_volume(const struct lb_volume *v)
 	js_str(o, "mount_source", v->mount_source);
 	js_bool(o, "critical", v->critical);
 	js_bool(o, "swap_active", v->swap_active);
-	if (v->ext) {
-		json_object *e = json_object_new_object();
+	for (size_t i = 0; (k = lb_fs_geom_at(i)); i++) {
+		const void *g = lb_fs_geom_get(k, v);
 
-		js_u64(e, "block_size", v->ext->block_size);
-		js_u64(e, "blocks", v->ext->blocks);
-		js_u64(e, "inode_size", v->ext->inode_size);
-		js_u64(e, "inodes", v->ext->inodes);
-		js_u64(e, "reserved_blocks", v->ext->reserved_blocks);
-		js_str(e, "features", v->ext->features);
-		json_object_object_add(o, "ext", e);
-	}
-	if (v->vfat) {
-		json_object *e = json_object_new_object();
-
-		js_u64(e, "fat_bits", v->vfat->fat_bits);
-		js_u64(e, "sector_size", v->vfat->sector_size);
-		js_u64(e, "cluster_sectors", v->vfat->cluster_sectors);
-		js_str(e, "serial", v->vfat->serial);
-		json_object_object_add(o, "vfat", e);
-	}
-	if (v->swap) {
-		json_object *e = json_object_new_object();
-
-		js_u64(e, "page_size", v->swap->page_size);
-		js_u64(e, "version", v->swap->version);
-		json_object_object_add(o, "swap", e);
+		if (g)
+			json_object_object_add(o, k->element, js_fields(k->fields, k->json, g));
 	}
 	if (v->data) {
 		json_object *d = js_artifact(v->data);

@@ -1105,6 +1105,8 @@ static const struct {
 	  ":7: disk disk0: 4503599627370497 sectors of 4096 bytes is too large for a disk" },
 	{ "bad-ext-flex-shift.xml", ":10: volume disk0p1: ext geometry is not valid (block size 4096, "
 				    "inode size 256, log-groups-per-flex 32)" },
+	{ "bad-ext-encoding.xml", ":10: volume disk0p1: ext encoding \"utf8,discard,root_owner=0:0\" "
+				  "is not one mke2fs knows" },
 	{ "bad-ext-larger-than-partition.xml", ":10: volume disk0p1: its ext4 geometry (1073741824 "
 					       "bytes) does not fit in the 536870912 bytes" },
 	/* every area restore writes through the whole disk bounded by its
