@@ -112,8 +112,10 @@ static int read_members(struct stack_scan *s, const char *sysname, struct lb_md 
 			slot = stack_sysattr(sysname, a);
 			off = stack_sysattr(sysname, b);
 			mm->state = stack_sysattr(sysname, c);
-			if (slot && lb_parse_u32(slot, &v) >= 0)
-				mm->role = (int32_t)v;
+			if (slot && lb_parse_u32(slot, &v) >= 0) {
+				mm->slot = v;
+				mm->spare = false;
+			}
 			if (off)
 				lb_parse_u64(off, &mm->data_offset);
 		}
@@ -129,9 +131,10 @@ static int cmp_member(const void *a, const void *b)
 {
 	const struct lb_md_member *x = *(const struct lb_md_member *const *)a;
 	const struct lb_md_member *y = *(const struct lb_md_member *const *)b;
-	uint32_t rx = (uint32_t)x->role, ry = (uint32_t)y->role;	/* spares (-1) last */
 
-	return rx < ry ? -1 : rx > ry;
+	if (x->spare != y->spare)
+		return x->spare ? 1 : -1;	/* spares last */
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
 }
 
 static void read_array(const char *sysname, struct lb_md *md)

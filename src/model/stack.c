@@ -44,7 +44,7 @@ struct lb_md_member *lb_md_member_new(void)
 {
 	struct lb_md_member *mm = lb_zalloc(sizeof(*mm));
 
-	mm->role = -1;
+	mm->spare = true;
 	return mm;
 }
 

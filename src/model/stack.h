@@ -15,7 +15,8 @@
 /* One member device of an array. */
 struct lb_md_member {
 	char *on;		/* device id */
-	int32_t role;		/* slot in the array; -1: spare */
+	uint32_t slot;		/* its place in the array (raid disk number) */
+	bool spare;		/* no place: a spare */
 	char *dev_uuid;		/* the member's own UUID (1.x metadata) */
 	uint64_t data_offset;	/* 512-byte sectors (1.x metadata) */
 	char *state;		/* as mdadm --examine says, for the eye */
