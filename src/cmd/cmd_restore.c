@@ -7,12 +7,10 @@
  *
  * load → plan (checked whole) → show → confirm → write → marker. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -21,15 +19,6 @@
 #include "restore/restore.h"
 #include "cmd/cmd.h"
 #include "cmd/cmd_plan.h"
-
-#define LOG_DIR "/var/log/lifeboat"
-
-static const char *log_dir(void)
-{
-	const char *d = getenv("LIFEBOAT_LOG_DIR");
-
-	return d && *d ? d : LOG_DIR;
-}
 
 static void help(FILE *f)
 {
@@ -88,38 +77,6 @@ static bool confirm(void)
 	return strcmp(line, "yes\n") == 0 || strcmp(line, "yes") == 0;
 }
 
-static FILE *open_log(char **ret_path)
-{
-	char stamp[32];
-	time_t t = time(NULL);
-	struct tm tm;
-	FILE *f;
-
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	if (lb_mkdir_p(log_dir(), 0755) < 0)
-		return NULL;
-	/* never another run's log: a new name if this second has one */
-	for (int i = 1; i < 100; i++) {
-		int fd;
-
-		*ret_path = i == 1 ? lb_asprintf("%s/restore-%s.log", log_dir(), stamp)
-				   : lb_asprintf("%s/restore-%s-%d.log", log_dir(), stamp, i);
-		fd = open(*ret_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			f = fdopen(fd, "w");
-			if (f)
-				return f;
-			close(fd);
-		}
-		free(*ret_path);
-		*ret_path = NULL;
-		if (errno != EEXIST)
-			break;
-	}
-	return NULL;
-}
-
 int cmd_restore(int argc, char **argv)
 {
 	enum { OPT_DATA = 0x200, OPT_NO_DATA, OPT_MARKER, OPT_SINGLE_PASS };
@@ -172,7 +129,7 @@ int cmd_restore(int argc, char **argv)
 			po.data = false;
 			break;
 		case OPT_MARKER:
-			ro.marker = optarg;
+			po.marker = optarg;
 			break;
 		case OPT_SINGLE_PASS:
 			single_pass = true;
@@ -209,7 +166,7 @@ int cmd_restore(int argc, char **argv)
 		lb_warn("restore: dry run: nothing was written");
 		goto out;
 	}
-	if (!lb_plan_writes(p) && !ro.marker) {
+	if (!lb_plan_writes(p) && !po.marker) {
 		bool held = false;
 
 		for (size_t i = 0; i < p->n_disks; i++)
@@ -252,14 +209,8 @@ int cmd_restore(int argc, char **argv)
 		goto out;
 	}
 	ro.quick = quick;
-	ro.efi = true;
-	ro.data = po.data;
-	ro.log = open_log(&log_path);
-	if (!ro.log)
-		lb_warn("restore: cannot open a log under %s; going on without one", log_dir());
-	r = lb_restore_run(p, &ro, log_path, &instance);
-	if (ro.log)
-		fclose(ro.log);
+	ro.log = true;
+	r = lb_restore_run(p, &ro, &instance, &log_path);
 	if (r < 0) {
 		lb_warn("restore: failed: %s", lb_errmsg());
 		if (log_path)
