@@ -312,7 +312,8 @@ static int run_steps(struct lb_run *run, char **ret_instance)
 		case LB_STEP_FORMAT:
 		case LB_STEP_WRITE_IMAGE:
 		case LB_STEP_EXTRACT:
-			r = volume_step(run, s, i + 1 == p->n_steps || s[1].pv != s->pv);
+			/* the volume's last step: no extract of it follows */
+			r = volume_step(run, s, i + 1 == p->n_steps || s[1].kind != LB_STEP_EXTRACT);
 			break;
 		case LB_STEP_EFI_ENTRIES:
 			efi_step(run);
