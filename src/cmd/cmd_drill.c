@@ -102,7 +102,7 @@ int cmd_drill(int argc, char **argv)
 	r = lb_drill_run(m, workdir, &ui, &instance);
 	lb_manifest_free(m);
 	if (r < 0) {
-		lb_warn("drill: %s", lb_errmsg());
+		lb_warn("drill: %s", lb_esc(lb_errmsg()));
 		return LB_EXIT_FAIL;
 	}
 	printf("drill: PASSED: every disk and volume restored exactly%s%s\n",

@@ -235,7 +235,7 @@ static int restore(struct args *a)
 	}
 	r = lb_restore_run(p, &ro, &instance, &log_path);
 	if (r < 0) {
-		lb_warn("restore: failed: %s", lb_errmsg());
+		lb_warn("restore: failed: %s", lb_esc(lb_errmsg()));
 		if (log_path)
 			lb_warn("restore: the log is %s; running the same restore again finishes the job "
 				"(a volume named as failed above: wipe it with wipefs -a first; a disk "

@@ -5,7 +5,8 @@
  * back the boot-code areas, tell the kernel partition by partition through
  * BLKPG, and wipe stale signatures.
  *
- * Write order (restore.c drives it), for each disk to recreate in turn:
+ * Write order (src/plan/steps.c lays the steps out, src/restore/ carries
+ * them out), for each disk to recreate in turn:
  *   1. wipe every signature blkid finds on the whole disk (old GPT headers
  *      at both ends, old filesystem or RAID superblocks);
  *   2. the new table (libfdisk: for GPT the backup entries and header, the

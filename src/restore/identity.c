@@ -44,7 +44,7 @@ int lb_run_check_not_in_use(const struct lb_target *t)
 	if (r < 0)
 		return r;
 	if (r > 0)
-		return lb_err(-EBUSY, "%s: will not write a disk in use: %s", t->path, lb_esc(why));
+		return lb_err(-EBUSY, "%s: will not write a disk in use: %s", t->path, why);
 	return 0;
 }
 
@@ -90,7 +90,8 @@ static bool same_text(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcasecmp(a, b) == 0);
 }
 
-/* what is on it, read again as the survey read it */
+/* what is on it, read again as the survey read it (messages carry the
+ * capture's and the disk's text raw: escaped where they are shown) */
 static int check_contents(const struct lb_target *t)
 {
 	const struct lb_disk *was = t->state;
@@ -121,7 +122,7 @@ static int check_contents(const struct lb_target *t)
 				  !same_text(was->volume->uuid, now->volume->uuid))))
 		why = lb_strdup("what is on the whole disk is not what was planned");
 	lb_disk_free(now);
-	return why ? changed(t, lb_esc(why)) : 0;
+	return why ? changed(t, why) : 0;
 }
 
 int lb_run_check_disk(const struct lb_plan_disk *pd)

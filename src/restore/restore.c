@@ -59,11 +59,11 @@ static int load_artifact(const struct lb_manifest *m, const struct lb_artifact *
 	n = lb_read_fd(fd, &buf, 64 << 20);
 	close(fd);
 	if (n < 0)
-		return lb_err(n, "%s: %s", lb_esc(path), strerror(-n));
+		return lb_err(n, "%s: %s", path, strerror(-n));
 	if ((uint64_t)n != a->size || lb_sha256_buf(buf, (size_t)n, sum) < 0 ||
 	    strcmp(sum, a->sha256) != 0) {
 		free(buf);
-		return lb_err(-EBADMSG, "%s: does not match its SHA-256 in the manifest", lb_esc(path));
+		return lb_err(-EBADMSG, "%s: does not match its SHA-256 in the manifest", path);
 	}
 	*ret = (uint8_t *)buf;
 	return 0;
@@ -82,7 +82,7 @@ static int write_artifact(struct lb_run *run, struct lb_plan_disk *pd, const str
 	if (a->size > room)
 		return lb_err(-ERANGE, "%s: will not write %s: %" PRIu64 " bytes at byte %" PRIu64
 				       " where %" PRIu64 " belong to it",
-			      dev, lb_esc(a->file), a->size, off, room);
+			      dev, a->file, a->size, off, room);
 	r = load_artifact(run->p->m, a, &buf);
 	if (r < 0)
 		return r;
@@ -91,7 +91,7 @@ static int write_artifact(struct lb_run *run, struct lb_plan_disk *pd, const str
 		return fd;
 	r = lb_pwrite_all(fd, buf, (size_t)a->size, off);
 	if (r < 0)
-		return lb_err(r, "%s: cannot write %s at byte %" PRIu64 ": %s", dev, lb_esc(a->file), off,
+		return lb_err(r, "%s: cannot write %s at byte %" PRIu64 ": %s", dev, a->file, off,
 			      strerror(-r));
 	return 0;
 }
@@ -264,16 +264,20 @@ static void say_left_alone(struct lb_run *run)
 
 	for (size_t i = 0; i < p->n_disks; i++) {
 		const struct lb_plan_disk *pd = &p->disks[i];
+		bool finish = pd->boot_code;
 		size_t back = 0;
 
 		if (pd->verdict == LB_VERDICT_EXCLUDED) {
 			lb_run_say(run, "%s: excluded (%s), not written", pd->disk->id, lb_esc(pd->why));
 			continue;
 		}
-		if (pd->verdict != LB_VERDICT_INTACT || pd->boot_code)
-			continue;
-		for (size_t j = 0; j < p->n_vols; j++)
+		for (size_t j = 0; j < p->n_vols; j++) {
 			back += p->vols[j].pd == pd && p->vols[j].rollback;
+			finish |= p->vols[j].pd == pd && p->vols[j].action == LB_VOL_CONTENT;
+		}
+		/* a disk being finished says so at its steps */
+		if (pd->verdict != LB_VERDICT_INTACT || finish)
+			continue;
 		if (back)
 			lb_run_say(run, "%s -> %s: intact: its partition table is left alone; data put "
 					"back on %zu volume%s",
