@@ -11,7 +11,6 @@ void lb_plan_warning(struct lb_plan *p, const char *fmt, ...) _printf_(2, 3);
 
 /* match.c */
 bool lb_plan_same_text(const char *a, const char *b);
-bool lb_plan_names_disk(const char *name, const struct lb_disk *d);
 bool lb_plan_listed(char **list, size_t n, const struct lb_disk *d);
 /* --disk-map, then each identity, then a blank disk */
 void lb_plan_match(struct lb_plan *p, const struct lb_plan_opts *opts);

@@ -84,7 +84,7 @@ bool lb_disk_is_intact(const struct lb_disk *rec, const struct lb_disk *cur, cha
 	return why == NULL;
 }
 
-bool lb_plan_names_disk(const char *name, const struct lb_disk *d)
+static bool names_disk(const char *name, const struct lb_disk *d)
 {
 	return strcmp(name, d->id) == 0 || (d->path && strcmp(name, d->path) == 0);
 }
@@ -92,7 +92,7 @@ bool lb_plan_names_disk(const char *name, const struct lb_disk *d)
 bool lb_plan_listed(char **list, size_t n, const struct lb_disk *d)
 {
 	for (size_t i = 0; i < n; i++)
-		if (lb_plan_names_disk(list[i], d))
+		if (names_disk(list[i], d))
 			return true;
 	return false;
 }
