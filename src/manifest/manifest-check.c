@@ -334,6 +334,115 @@ static int check_disk(const struct lb_mf_reader *rd, xmlNodePtr n, const struct 
 	return r;
 }
 
+/* ---- stacked storage ---- */
+
+static int no_disk(struct lb_disk *d, void *ud)
+{
+	(void)d;
+	(void)ud;
+	return 0;
+}
+
+/* a node of the stack: its id names nothing else, what it sits on exists
+ * (and is not itself), no loop leads back to it, its volume carries its
+ * id and fits in it */
+static int check_node(const struct lb_mf_reader *rd, xmlNodePtr n, const struct lb_manifest *m,
+		      const char *id, enum lb_dev_kind kind, const struct lb_volume *v,
+		      uint64_t sectors, struct id_list *vols)
+{
+	struct lb_dev_ref ref = lb_manifest_find_dev(m, id);
+	int r;
+
+	if (ref.kind != kind)
+		return lb_mf_bad(rd, n, "%s: the id names another device of this manifest", id);
+	id_list_add(vols, id, n);
+	r = lb_dev_foreach_disk(m, id, no_disk, NULL);
+	if (r < 0)
+		return lb_mf_bad(rd, n, "%s", lb_errmsg());
+	if (!v)
+		return 0;
+	if (strcmp(v->id, id) != 0)
+		return lb_mf_bad(rd, n, "%s: its volume has id %s, not %s", id, v->id, id);
+	if (sectors > UINT64_MAX / 512)
+		return lb_mf_bad(rd, n, "%s: size %" PRIu64 " sectors is out of range", id, sectors);
+	return check_volume_geometry(rd, lb_mf_child_elem(n, "volume"), v, sectors * 512);
+}
+
+static int check_on(const struct lb_mf_reader *rd, xmlNodePtr n, const struct lb_manifest *m,
+		    const char *self, const char *on, struct id_list *used)
+{
+	if (!*on)
+		return 0;	/* not on a captured disk (said at capture) */
+	if (strcmp(on, self) == 0 || lb_manifest_find_dev(m, on).kind == LB_DEV_NONE)
+		return lb_mf_bad(rd, n, "%s: on=\"%s\" names no other device of this manifest", self, on);
+	id_list_add(used, on, n);
+	return 0;
+}
+
+static xmlNodePtr next_elem(xmlNodePtr n, const char *name)
+{
+	while (n && !lb_mf_is_elem(n, name))
+		n = n->next;
+	return n;
+}
+
+static int check_vg(const struct lb_mf_reader *rd, xmlNodePtr n, const struct lb_manifest *m,
+		    const struct lb_vg *vg, struct id_list *vols, struct id_list *used)
+{
+	xmlNodePtr c = next_elem(n->children, "pv");
+	int r = 0;
+
+	for (size_t i = 0; i < vg->n_pvs && r >= 0; i++, c = c ? next_elem(c->next, "pv") : NULL)
+		r = check_on(rd, c ? c : n, m, vg->id, vg->pvs[i]->on, used);
+	c = next_elem(n->children, "lv");
+	for (size_t i = 0; i < vg->n_lvs && r >= 0; i++, c = c ? next_elem(c->next, "lv") : NULL)
+		r = check_node(rd, c ? c : n, m, vg->lvs[i]->id, LB_DEV_LV, vg->lvs[i]->volume,
+			       vg->lvs[i]->size, vols);
+	return r;
+}
+
+static int check_storage(const struct lb_mf_reader *rd, xmlNodePtr root, const struct lb_manifest *m,
+			 struct id_list *vols)
+{
+	const struct lb_stack *s = m->stack;
+	xmlNodePtr st = next_elem(root->children, "storage"), n;
+	struct id_list used = { NULL, 0 };
+	const struct id_ref *twice;
+	int r = 0;
+
+	if (!s || !st)
+		return 0;
+	n = next_elem(st->children, "md");
+	for (size_t i = 0; i < s->n_mds && r >= 0; i++, n = n ? next_elem(n->next, "md") : NULL) {
+		const struct lb_md *md = s->mds[i];
+		xmlNodePtr at = n ? n : st;
+
+		r = check_node(rd, at, m, md->id, LB_DEV_MD, md->volume, md->size, vols);
+		if (r >= 0 && (md->raid_devices == 0 || md->raid_devices > 256 ||
+			       md->n_members > 1024))
+			r = lb_mf_bad(rd, at, "%s: %u raid devices, %zu members: out of range", md->id,
+				      md->raid_devices, md->n_members);
+		for (size_t j = 0; j < md->n_members && r >= 0; j++)
+			r = check_on(rd, at, m, md->id, md->members[j]->on, &used);
+	}
+	n = next_elem(st->children, "luks");
+	for (size_t i = 0; i < s->n_luks && r >= 0; i++, n = n ? next_elem(n->next, "luks") : NULL) {
+		const struct lb_luks *l = s->luks[i];
+		xmlNodePtr at = n ? n : st;
+
+		r = check_node(rd, at, m, l->id, LB_DEV_LUKS, l->volume, l->size, vols);
+		if (r >= 0)
+			r = check_on(rd, at, m, l->id, l->on, &used);
+	}
+	n = next_elem(st->children, "vg");
+	for (size_t i = 0; i < s->n_vgs && r >= 0; i++, n = n ? next_elem(n->next, "vg") : NULL)
+		r = check_vg(rd, n ? n : st, m, s->vgs[i], vols, &used);
+	if (r >= 0 && (twice = find_twice(used.v, used.n)))
+		r = lb_mf_bad(rd, twice->node, "device %s is used by two layers of the stack", twice->id);
+	free(used.v);
+	return r;
+}
+
 int lb_mf_check(const struct lb_mf_reader *rd, xmlNodePtr root, const struct lb_manifest *m)
 {
 	_cleanup_free_ struct id_ref *disks = lb_zalloc(m->n_disks * sizeof(*disks) + 1);
@@ -368,6 +477,8 @@ int lb_mf_check(const struct lb_mf_reader *rd, xmlNodePtr root, const struct lb_
 		if (n)
 			n = n->next;
 	}
+	if (r >= 0)
+		r = check_storage(rd, root, m, &vols);
 	if (r >= 0 && (twice = find_twice(vols.v, vols.n)))
 		r = lb_mf_bad(rd, twice->node, "volume id %s appears twice", twice->id);
 	free(vols.v);

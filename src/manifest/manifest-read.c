@@ -234,6 +234,88 @@ static int read_system(const struct lb_mf_reader *rd, xmlNodePtr n, struct lb_ma
 	return r;
 }
 
+static int read_md(const struct lb_mf_reader *rd, xmlNodePtr n, struct lb_stack *s)
+{
+	struct lb_md *md = lb_md_new();
+	int r;
+
+	lb_stack_add_md(s, md);
+	r = read_fields(rd, n, lb_mf_md_fields, md);
+	for (xmlNodePtr c = n->children; c && r >= 0; c = c->next) {
+		if (lb_mf_is_elem(c, "member")) {
+			struct lb_md_member *mm = lb_md_member_new();
+
+			mm->spare = false;	/* unless it says so */
+			lb_md_add_member(md, mm);
+			r = read_fields(rd, c, lb_mf_md_member_fields, mm);
+		} else if (lb_mf_is_elem(c, "volume")) {
+			r = read_volume(rd, c, &md->volume);
+		}
+	}
+	return r;
+}
+
+static int read_luks(const struct lb_mf_reader *rd, xmlNodePtr n, struct lb_stack *s)
+{
+	struct lb_luks *l = lb_luks_new();
+	int r;
+
+	lb_stack_add_luks(s, l);
+	r = read_fields(rd, n, lb_mf_luks_fields, l);
+	for (xmlNodePtr c = n->children; c && r >= 0; c = c->next) {
+		if (lb_mf_is_elem(c, "header"))
+			r = read_artifact(rd, c, &l->header);
+		else if (lb_mf_is_elem(c, "volume"))
+			r = read_volume(rd, c, &l->volume);
+	}
+	return r;
+}
+
+static int read_vg(const struct lb_mf_reader *rd, xmlNodePtr n, struct lb_stack *s)
+{
+	struct lb_vg *vg = lb_vg_new();
+	int r;
+
+	lb_stack_add_vg(s, vg);
+	r = read_fields(rd, n, lb_mf_vg_fields, vg);
+	for (xmlNodePtr c = n->children; c && r >= 0; c = c->next) {
+		if (lb_mf_is_elem(c, "metadata")) {
+			r = read_artifact(rd, c, &vg->metadata);
+		} else if (lb_mf_is_elem(c, "pv")) {
+			struct lb_pv *pv = lb_pv_new();
+
+			lb_vg_add_pv(vg, pv);
+			r = read_fields(rd, c, lb_mf_pv_fields, pv);
+		} else if (lb_mf_is_elem(c, "lv")) {
+			struct lb_lv *lv = lb_lv_new();
+
+			lb_vg_add_lv(vg, lv);
+			r = read_fields(rd, c, lb_mf_lv_fields, lv);
+			for (xmlNodePtr v = c->children; v && r >= 0; v = v->next)
+				if (lb_mf_is_elem(v, "volume"))
+					r = read_volume(rd, v, &lv->volume);
+		}
+	}
+	return r;
+}
+
+static int read_storage(const struct lb_mf_reader *rd, xmlNodePtr n, struct lb_manifest *m)
+{
+	int r = 0;
+
+	if (!m->stack)
+		m->stack = lb_stack_new();
+	for (xmlNodePtr c = n->children; c && r >= 0; c = c->next) {
+		if (lb_mf_is_elem(c, "md"))
+			r = read_md(rd, c, m->stack);
+		else if (lb_mf_is_elem(c, "luks"))
+			r = read_luks(rd, c, m->stack);
+		else if (lb_mf_is_elem(c, "vg"))
+			r = read_vg(rd, c, m->stack);
+	}
+	return r;
+}
+
 /* ---- loading ---------------------------------------------------------- */
 
 struct errlist {
@@ -345,6 +427,8 @@ int lb_manifest_load_mem(const char *buf, size_t len, const char *name, struct l
 			r = read_boot(&rd, c, m);
 		else if (lb_mf_is_elem(c, "system"))
 			r = read_system(&rd, c, m);
+		else if (lb_mf_is_elem(c, "storage"))
+			r = read_storage(&rd, c, m);
 	}
 	if (r >= 0)
 		r = lb_mf_check(&rd, root, m);

@@ -139,6 +139,45 @@ static void write_disk(xmlNodePtr root, const struct lb_disk *d)
 		write_volume(n, d->volume);
 }
 
+static void write_storage(xmlNodePtr root, const struct lb_stack *s)
+{
+	xmlNodePtr st = xmlNewChild(root, NULL, BAD_CAST "storage", NULL);
+
+	for (size_t i = 0; i < s->n_mds; i++) {
+		const struct lb_md *md = s->mds[i];
+		xmlNodePtr n = add_child(st, "md", lb_mf_md_fields, md);
+
+		for (size_t j = 0; j < md->n_members; j++)
+			add_child(n, "member", lb_mf_md_member_fields, md->members[j]);
+		if (md->volume)
+			write_volume(n, md->volume);
+	}
+	for (size_t i = 0; i < s->n_luks; i++) {
+		const struct lb_luks *l = s->luks[i];
+		xmlNodePtr n = add_child(st, "luks", lb_mf_luks_fields, l);
+
+		if (l->header)
+			add_child(n, "header", lb_mf_artifact_fields, l->header);
+		if (l->volume)
+			write_volume(n, l->volume);
+	}
+	for (size_t i = 0; i < s->n_vgs; i++) {
+		const struct lb_vg *vg = s->vgs[i];
+		xmlNodePtr n = add_child(st, "vg", lb_mf_vg_fields, vg);
+
+		if (vg->metadata)
+			add_child(n, "metadata", lb_mf_artifact_fields, vg->metadata);
+		for (size_t j = 0; j < vg->n_pvs; j++)
+			add_child(n, "pv", lb_mf_pv_fields, vg->pvs[j]);
+		for (size_t j = 0; j < vg->n_lvs; j++) {
+			xmlNodePtr ln = add_child(n, "lv", lb_mf_lv_fields, vg->lvs[j]);
+
+			if (vg->lvs[j]->volume)
+				write_volume(ln, vg->lvs[j]->volume);
+		}
+	}
+}
+
 static xmlDocPtr build_doc(const struct lb_manifest *m)
 {
 	xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
@@ -159,6 +198,8 @@ static xmlDocPtr build_doc(const struct lb_manifest *m)
 	}
 	for (size_t i = 0; i < m->n_disks; i++)
 		write_disk(root, m->disks[i]);
+	if (m->stack)
+		write_storage(root, m->stack);
 	if (m->boot) {
 		xmlNodePtr b = add_child(root, "boot", lb_mf_boot_fields, m->boot);
 

@@ -155,6 +155,77 @@ const struct lb_field lb_mf_ref_fields[] = {
 
 /* ---- for the reader and the checks ------------------------------------ */
 
+/* ---- stacked storage (model/stack.h) ---- */
+
+const struct lb_field lb_mf_md_fields[] = {
+	S(lb_md, "id", id, 0),
+	S(lb_md, "path", path, LB_F_OPT | LB_F_HEX),
+	S(lb_md, "uuid", uuid, 0),
+	S(lb_md, "name", name, LB_F_OPT | LB_F_HEX),
+	S(lb_md, "level", level, 0),
+	S(lb_md, "metadata", metadata, 0),
+	N32(lb_md, "raid-devices", raid_devices, 0),
+	N32(lb_md, "chunk-kib", chunk_kib, LB_F_OPT),
+	S(lb_md, "layout", layout, LB_F_OPT),
+	S(lb_md, "bitmap", bitmap, LB_F_OPT),
+	N64(lb_md, "size", size, 0),
+	LB_FIELD_END,
+};
+
+const struct lb_field lb_mf_md_member_fields[] = {
+	S(lb_md_member, "on", on, 0),
+	N32(lb_md_member, "slot", slot, 0),
+	B(lb_md_member, "spare", spare, LB_F_OPT),
+	S(lb_md_member, "dev-uuid", dev_uuid, LB_F_OPT),
+	N64(lb_md_member, "data-offset", data_offset, LB_F_OPT),
+	S(lb_md_member, "state", state, LB_F_OPT),
+	LB_FIELD_END,
+};
+
+const struct lb_field lb_mf_luks_fields[] = {
+	S(lb_luks, "id", id, 0),
+	S(lb_luks, "on", on, 0),
+	S(lb_luks, "name", name, LB_F_OPT | LB_F_HEX),
+	N32(lb_luks, "version", version, 0),
+	S(lb_luks, "uuid", uuid, 0),
+	S(lb_luks, "label", label, LB_F_OPT | LB_F_HEX),
+	S(lb_luks, "subsystem", subsystem, LB_F_OPT | LB_F_HEX),
+	S(lb_luks, "cipher", cipher, 0),
+	N32(lb_luks, "key-bits", key_bits, 0),
+	N32(lb_luks, "sector-size", sector_size, 0),
+	N64(lb_luks, "data-offset", data_offset, 0),
+	N64(lb_luks, "size", size, LB_F_OPT),
+	LB_FIELD_END,
+};
+
+const struct lb_field lb_mf_vg_fields[] = {
+	S(lb_vg, "id", id, 0),
+	S(lb_vg, "name", name, 0),
+	S(lb_vg, "uuid", uuid, 0),
+	N64(lb_vg, "extent-size", extent_size, 0),
+	LB_FIELD_END,
+};
+
+const struct lb_field lb_mf_pv_fields[] = {
+	S(lb_pv, "on", on, 0),
+	S(lb_pv, "uuid", uuid, 0),
+	N64(lb_pv, "pe-start", pe_start, 0),
+	N64(lb_pv, "dev-size", dev_size, 0),
+	LB_FIELD_END,
+};
+
+const struct lb_field lb_mf_lv_fields[] = {
+	S(lb_lv, "id", id, 0),
+	S(lb_lv, "name", name, 0),
+	S(lb_lv, "uuid", uuid, 0),
+	S(lb_lv, "segtype", segtype, 0),
+	N64(lb_lv, "size", size, 0),
+	N32(lb_lv, "stripes", stripes, LB_F_OPT),
+	S(lb_lv, "pool", pool, LB_F_OPT),
+	B(lb_lv, "active", active, 0),
+	LB_FIELD_END,
+};
+
 int lb_mf_bad_at(const struct lb_mf_reader *rd, long line, const char *fmt, va_list ap)
 {
 	char msg[1024];

@@ -253,6 +253,7 @@ struct lb_manifest {
 	size_t n_disks;
 	struct lb_boot *boot;
 	struct lb_system *system;	/* offline captures only */
+	struct lb_stack *stack;		/* MD, LUKS, LVM; NULL: none */
 
 	char *rt_dir;		/* runtime: the capture directory */
 	char **rt_warnings;	/* runtime: what the scanner could not read */
@@ -322,5 +323,7 @@ uint64_t lb_disk_mbr_gap_room(const struct lb_disk *d);	/* sector 1 .. first par
 uint64_t lb_partition_room(const struct lb_disk *d, const struct lb_partition *p);
 /* a volume's bytes: its partition's, or the whole disk's when p is NULL */
 uint64_t lb_volume_room(const struct lb_disk *d, const struct lb_partition *p);
+
+#include "model/stack.h"
 
 #endif

@@ -1053,6 +1053,10 @@ static const struct {
 	const char *file, *why;
 } bad_fixtures[] = {
 	{ "bad-empty.xml", "not well-formed XML" },
+	{ "bad-stack-loop.xml", "the storage stack is deeper than 16 levels (a loop?)" },
+	{ "bad-stack-unknown-on.xml", "disk7p1: no such device in the manifest" },
+	{ "bad-stack-used-twice.xml", "device disk0p1 is used by two layers of the stack" },
+	{ "bad-stack-id-clash.xml", "disk1p2: the id names another device of this manifest" },
 	{ "bad-truncated.xml", "not well-formed XML" },
 	{ "bad-root.xml", "Expecting element lifeboat-manifest, got lifeboat-capture" },
 	{ "bad-format2.xml", "manifest format 2 is not supported" },
