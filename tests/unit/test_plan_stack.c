@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* Unit tests for the stack in a plan (src/plan/stack.c, steps.c): the
+ * arrays, LUKS containers and volume groups of fixtures/manifests/
+ * valid-stack.xml are disk packs, made again whole on blank disks (with a
+ * key for what is inside LUKS), kept whole on intact ones, refused when
+ * mixed; the steps make each node once what it sits on is there, after
+ * every table and before any volume. This machine is a fixture manifest
+ * (LIFEBOAT_MACHINE): no device is touched. The LUKS header and LVM
+ * metadata are small files in a temporary capture directory whose sizes
+ * and checksums replace the recorded ones. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/base.h"
+#include "model/model.h"
+#include "manifest/manifest.h"
+#include "plan/plan.h"
+
+struct fixture {
+	char dir[64];
+	struct lb_manifest *m;
+	struct lb_plan *p;
+};
+
+static char *fixture_path(const char *name)
+{
+	const char *top = getenv("LB_TOP");
+
+	return lb_asprintf("%s/fixtures/manifests/%s", top && *top ? top : ".", name);
+}
+
+/* an artifact of the capture directory, made of TEXT, recorded as it is */
+static void make_artifact(const struct fixture *f, struct lb_artifact *a, const char *text)
+{
+	_cleanup_free_ char *path = lb_asprintf("%s/%s", f->dir, a->file);
+	char sum[65];
+
+	assert_int_equal(lb_write_file(path, text, strlen(text), 0600), 0);
+	assert_int_equal(lb_sha256_buf(text, strlen(text), sum), 0);
+	free(a->sha256);
+	a->sha256 = lb_strdup(sum);
+	a->size = strlen(text);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = lb_zalloc(sizeof(*f));
+	_cleanup_free_ char *path = fixture_path("valid-stack.xml");
+
+	strcpy(f->dir, "/tmp/lifeboat-test-plan-stack.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	if (lb_manifest_load(path, &f->m) < 0)
+		fail_msg("%s", lb_errmsg());
+	free(f->m->rt_dir);
+	f->m->rt_dir = lb_strdup(f->dir);
+	make_artifact(f, f->m->stack->luks[0]->header, "a LUKS header\n");
+	make_artifact(f, f->m->stack->vgs[0]->metadata, "nas01-vg { }\n");
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	lb_plan_free(f->p);
+	lb_manifest_free(f->m);
+	lb_rm_rf(f->dir);
+	free(f);
+	unsetenv("LIFEBOAT_MACHINE");
+	return 0;
+}
+
+static struct lb_plan *plan_on(struct fixture *f, const char *machine, struct lb_plan_opts *o)
+{
+	_cleanup_free_ char *path = fixture_path(machine);
+	struct lb_target **targets = NULL;
+	size_t n = 0;
+
+	setenv("LIFEBOAT_MACHINE", path, 1);
+	if (lb_targets_load(f->dir, false, &targets, &n) < 0)
+		fail_msg("%s", lb_errmsg());
+	assert_int_equal(lb_plan_build(f->m, o, targets, n, &f->p), 0);
+	return f->p;
+}
+
+static const struct lb_plan_node *node(const struct lb_plan *p, const char *id)
+{
+	for (size_t i = 0; i < p->n_nodes; i++)
+		if (strcmp(p->nodes[i].id, id) == 0)
+			return &p->nodes[i];
+	fail_msg("no node %s in the plan", id);
+	return NULL;
+}
+
+static const struct lb_plan_volume *pvol(const struct lb_plan *p, const char *id)
+{
+	for (size_t i = 0; i < p->n_vols; i++)
+		if (strcmp(p->vols[i].vol->id, id) == 0)
+			return &p->vols[i];
+	fail_msg("no volume %s in the plan", id);
+	return NULL;
+}
+
+static bool any_says(const struct lb_plan *p, const char *what)
+{
+	for (size_t i = 0; i < p->n_problems; i++)
+		if (strstr(p->problems[i], what))
+			return true;
+	return false;
+}
+
+static size_t step_at(const struct lb_plan *p, enum lb_step_kind k, const char *node_id)
+{
+	for (size_t i = 0; i < p->n_steps; i++)
+		if (p->steps[i].kind == k && (!node_id || (p->steps[i].pn &&
+							   strcmp(p->steps[i].pn->id, node_id) == 0)))
+			return i;
+	fail_msg("no %s step%s%s", lb_step_kind_name(k), node_id ? " for " : "", node_id ? node_id : "");
+	return 0;
+}
+
+static void test_blank_disks_make_the_stack(void **state)
+{
+	struct fixture *f = *state;
+	char *keys[] = { "/run/key" };
+	struct lb_plan_opts o = { .data = true, .key_files = keys, .n_key_files = 1 };
+	const struct lb_plan *p = plan_on(f, "machine-stack-blank.xml", &o);
+	size_t last_table = 0, first_format = SIZE_MAX;
+
+	for (size_t i = 0; i < p->n_problems; i++)
+		print_message("problem: %s\n", p->problems[i]);
+	assert_int_equal(p->n_problems, 0);
+	for (size_t i = 0; i < p->n_nodes; i++)
+		assert_int_equal(p->nodes[i].action, LB_NODE_MAKE);
+	assert_true(node(p, "luks0")->open);
+	/* members are the packs', the stack's volumes are made on it */
+	assert_int_equal(pvol(p, "disk0p2")->action, LB_VOL_NOTHING);
+	assert_int_equal(pvol(p, "disk1p1")->action, LB_VOL_NOTHING);
+	assert_int_equal(pvol(p, "md0")->action, LB_VOL_FORMAT);
+	assert_int_equal(pvol(p, "lv0")->action, LB_VOL_FORMAT);
+	assert_int_equal(pvol(p, "lv1")->action, LB_VOL_FORMAT);
+	/* bottom up, after every table, before any volume */
+	for (size_t i = 0; i < p->n_steps; i++) {
+		if (p->steps[i].kind == LB_STEP_TELL_KERNEL)
+			last_table = i;
+		if (p->steps[i].kind == LB_STEP_FORMAT && first_format == SIZE_MAX)
+			first_format = i;
+	}
+	assert_true(last_table < step_at(p, LB_STEP_MAKE_MD, "md0"));
+	assert_true(step_at(p, LB_STEP_MAKE_MD, "md1") < step_at(p, LB_STEP_MAKE_LUKS, "luks0"));
+	assert_true(step_at(p, LB_STEP_MAKE_LUKS, "luks0") < step_at(p, LB_STEP_OPEN_LUKS, "luks0"));
+	assert_true(step_at(p, LB_STEP_OPEN_LUKS, "luks0") < step_at(p, LB_STEP_MAKE_VG, "vg0"));
+	assert_true(step_at(p, LB_STEP_MAKE_VG, "vg0") < first_format);
+	/* the marker goes into the root on the LV */
+	assert_ptr_equal(p->steps[step_at(p, LB_STEP_MARKER, NULL)].pv, pvol(p, "lv0"));
+}
+
+static void test_no_key_no_steps(void **state)
+{
+	struct fixture *f = *state;
+	struct lb_plan_opts o = { .data = true };
+	const struct lb_plan *p = plan_on(f, "machine-stack-blank.xml", &o);
+
+	assert_true(any_says(p, "luks0: what is inside the LUKS container is made again"));
+	assert_true(any_says(p, "--key-file FILE"));
+	assert_int_equal(p->n_steps, 0);
+}
+
+static void test_intact_disks_keep_the_stack(void **state)
+{
+	struct fixture *f = *state;
+	struct lb_plan_opts o = { .data = true };
+	const struct lb_plan *p = plan_on(f, "valid-stack.xml", &o);
+
+	assert_int_equal(p->n_problems, 0);
+	for (size_t i = 0; i < p->n_nodes; i++)
+		assert_int_equal(p->nodes[i].action, LB_NODE_KEEP);
+	assert_int_equal(pvol(p, "disk0p1")->action, LB_VOL_KEEP);
+	assert_int_equal(pvol(p, "lv0")->action, LB_VOL_KEEP);
+	assert_int_equal(p->n_steps, 0);
+	assert_true(lb_plan_all_intact(p));
+}
+
+static void test_mixed_disks_never_half_a_pack(void **state)
+{
+	struct fixture *f = *state;
+	char *keys[] = { "/run/key" };
+	struct lb_plan_opts o = { .data = true, .key_files = keys, .n_key_files = 1 };
+	const struct lb_plan *p = plan_on(f, "machine-stack-mixed.xml", &o);
+
+	assert_true(any_says(p, "md1: lives on intact and recreated disks"));
+	for (size_t i = 0; i < p->n_nodes; i++)
+		assert_int_equal(p->nodes[i].action, LB_NODE_SKIP);
+	assert_int_equal(pvol(p, "lv0")->action, LB_VOL_SKIP);
+	assert_int_equal(p->n_steps, 0);
+}
+
+static void test_excluded_member_disk(void **state)
+{
+	struct fixture *f = *state;
+	char *keys[] = { "/run/key" };
+	char *excl[] = { "disk1" };
+	struct lb_plan_opts o = { .data = true, .key_files = keys, .n_key_files = 1,
+				  .exclude = excl, .n_exclude = 1 };
+	const struct lb_plan *p = plan_on(f, "machine-stack-blank.xml", &o);
+
+	/* disk1 holds critical volumes (through the stack): refused */
+	assert_true(any_says(p, "md1: lives on disk1, which is excluded"));
+	assert_int_equal(node(p, "vg0")->action, LB_NODE_SKIP);
+	assert_int_equal(p->n_steps, 0);
+}
+
+static void test_damaged_header_stops_it(void **state)
+{
+	struct fixture *f = *state;
+	char *keys[] = { "/run/key" };
+	struct lb_plan_opts o = { .data = true, .key_files = keys, .n_key_files = 1 };
+	_cleanup_free_ char *path = lb_asprintf("%s/luks0.header", f->dir);
+	const struct lb_plan *p;
+
+	assert_int_equal(lb_write_file(path, "A LUKS header\n", 14, 0600), 0);
+	p = plan_on(f, "machine-stack-blank.xml", &o);
+	assert_true(any_says(p, "luks0: "));
+	assert_int_equal(p->n_steps, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_blank_disks_make_the_stack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_key_no_steps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intact_disks_keep_the_stack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mixed_disks_never_half_a_pack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_excluded_member_disk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_header_stops_it, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
