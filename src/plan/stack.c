@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/base.h"
 #include "model/model.h"
@@ -192,6 +193,14 @@ static void check_node(struct lb_plan *p, const struct lb_plan_node *pn)
 
 	if (pn->action != LB_NODE_MAKE)
 		return;
+	/* (LIFEBOAT_MACHINE plans for another machine: not this kernel's) */
+	if (pn->md && !getenv("LIFEBOAT_MACHINE") && access("/proc/mdstat", F_OK) < 0)
+		lb_plan_problem(p, "%s: this kernel has no MD RAID (no /proc/mdstat; modprobe md_mod)",
+				pn->id);
+	if (!pn->md && !getenv("LIFEBOAT_MACHINE") && access("/dev/mapper/control", F_OK) < 0)
+		lb_plan_problem(p, "%s: this kernel has no device-mapper (no /dev/mapper/control; "
+				   "modprobe dm_mod%s)",
+				pn->id, pn->luks ? " dm_crypt" : "");
 	if (tool && !lb_program_exists(tool))
 		lb_plan_problem(p, "%s: %s is needed to make it and is not installed", pn->id, tool);
 	if (pn->luks && !a)
