@@ -77,6 +77,12 @@ diff /tmp/ids.before /tmp/ids.after || fail "identities differ after the restore
 cat /tmp/ids.after
 run e2fsck -fn /dev/md/boot
 run e2fsck -fn /dev/nas01-vg/root
+step intact
+# the restored stack is the captured one: every pack kept, nothing to do
+out=$(lifeboat compare --key-file /tmp/key /tmp/cap) || { echo "$out"; fail "compare after the restore"; }
+echo "$out" | grep -q '^md1 raid1 .*: keep (its disks are intact)$' || { echo "$out"; fail "md1 not kept"; }
+echo "$out" | grep -q '^vg0 volume group nas01-vg .*: keep' || { echo "$out"; fail "vg0 not kept"; }
+echo "$out" | grep -q '^steps: none (nothing to write)$' || { echo "$out"; fail "steps on an intact stack"; }
 step reopen
 run lvm vgchange -q -an nas01-vg
 run cryptsetup close md1_crypt
