@@ -75,6 +75,14 @@ void lb_queue_free(struct lb_queue *q)
 	free(q);
 }
 
+void lb_queue_free_all(struct lb_queue *q, void (*free_item)(void *))
+{
+	for (size_t i = 0; q && i < q->cap; i++)
+		if (q->ordered ? q->full[i] : (i + q->cap - q->head) % q->cap < q->n)
+			free_item(q->items[i]);
+	lb_queue_free(q);
+}
+
 /* Under the lock: whether a FIFO takes an item of this weight now. */
 static bool has_room(const struct lb_queue *q, uint64_t weight)
 {

@@ -42,6 +42,9 @@ struct lb_queue *lb_queue_new_ordered(size_t cap);
  * set before the first push. */
 void lb_queue_set_max_weight(struct lb_queue *q, uint64_t max);
 void lb_queue_free(struct lb_queue *q);
+/* The same, with free_item called on every item still held (once nobody
+ * uses the queue: after a cancel, say). */
+void lb_queue_free_all(struct lb_queue *q, void (*free_item)(void *));
 
 /* Returns: 0; -EPIPE once closed, -ECANCELED once cancelled. */
 int lb_queue_push(struct lb_queue *q, void *item);
