@@ -72,10 +72,12 @@ build/tests/lb-wrap: tests/tools/lb-wrap.c $(LIB_OBJS) | build
 -include $(wildcard build/*/*.d build/tests/*.d)
 
 check: lifeboat $(UNIT_BINS) build/tests/lb-wrap
+	@tests/tools/check-layers.sh
 	@tests/run.sh
 
 # static analysis: must stay clean
 lint:
+	tests/tools/check-layers.sh
 	cppcheck --quiet --error-exitcode=1 --inline-suppr --enable=warning,performance,portability \
 		--std=c11 -Isrc --suppress=missingIncludeSystem src/
 
