@@ -159,7 +159,7 @@ static unsigned check_data(const struct lb_plan *done, const struct lb_plan *aft
 		if (pv->extract) {
 			_cleanup_free_ char *path = lb_asprintf("%s/%s", done->m->rt_dir, v->data->file);
 			char *mnt = NULL;
-			unsigned diffs = 0;
+			struct lb_archive_diffs diffs = { 0 };
 			int fd;
 
 			if (lb_mount_tmp(node, v->type, true, &mnt) < 0) {
@@ -172,14 +172,18 @@ static unsigned check_data(const struct lb_plan *done, const struct lb_plan *aft
 			if (fd >= 0)
 				close(fd);
 			lb_umount_tmp(mnt);
+			for (unsigned k = 0; k < diffs.n && k < LB_DIFFS_NAMED; k++)
+				printf("drill: %s: %s differs from the archive\n", diffs.named[k].path,
+				       diffs.named[k].what);
 			if (r < 0) {
 				printf("drill: %s: cannot compare: %s\n", v->id, lb_errmsg());
 				bad++;
-			} else if (diffs) {
-				printf("drill: %s: %u file%s differ from the archive\n", v->id, diffs,
-				       diffs == 1 ? "" : "s");
+			} else if (diffs.n) {
+				printf("drill: %s: %u file%s differ from the archive\n", v->id, diffs.n,
+				       diffs.n == 1 ? "" : "s");
 				bad++;
 			}
+			lb_archive_diffs_clear(&diffs);
 		}
 	}
 	return bad;
