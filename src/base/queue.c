@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "base/base.h"
-#include "base/queue.h"
 
 struct lb_queue {
 	pthread_mutex_t lock;
@@ -141,14 +140,17 @@ int lb_queue_push_seq(struct lb_queue *q, uint64_t seq, void *item)
 	int r = 0;
 
 	pthread_mutex_lock(&q->lock);
-	while (q->ordered && seq >= q->next && seq - q->next >= q->cap && !q->cancelled)
+	while (q->ordered && seq >= q->next && seq - q->next >= q->cap && !q->cancelled &&
+	       !(q->closed && seq >= q->end))
 		pthread_cond_wait(&q->can_push, &q->lock);
 	if (q->cancelled)
 		r = -ECANCELED;
-	else if (!q->ordered || seq < q->next || q->full[seq % q->cap])
+	else if (!q->ordered || seq < q->next)
 		r = -EINVAL;
 	else if (q->closed && seq >= q->end)
 		r = -EPIPE;
+	else if (q->full[seq % q->cap])
+		r = -EINVAL;
 	if (r == 0) {
 		q->items[seq % q->cap] = item;
 		q->full[seq % q->cap] = true;

@@ -18,7 +18,6 @@
 #include <archive_entry.h>
 
 #include "base/base.h"
-#include "base/queue.h"
 #include "model/model.h"
 #include "data/data.h"
 #include "data/datafile.h"

@@ -12,7 +12,7 @@
 
 #include <archive.h>
 
-#include "base/queue.h"
+#include "base/base.h"
 #include "data/datafile.h"
 
 /* A file's preallocated ranges, in its entry: an extended attribute in no

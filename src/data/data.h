@@ -5,7 +5,7 @@
 
 #include "model/model.h"
 
-/* ---- volume data (data.c, image.c, archive.c, datafile.c) --------------- */
+/* ---- volume data (data.c, image.c, archive-*.c, datafile-*.c) ---------- */
 
 enum lb_data_mode {
 	LB_DATA_NONE = 0,

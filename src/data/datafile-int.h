@@ -32,7 +32,7 @@
 
 #include <openssl/evp.h>
 
-#include "base/queue.h"
+#include "base/base.h"
 #include "data/datafile.h"
 
 #define DF_HEADER_SIZE 64

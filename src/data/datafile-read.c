@@ -195,6 +195,14 @@ fail:
 	return e;
 }
 
+/* A queue refused (e): the pool's error, or said here when it has none. */
+static int dr_stopped(struct lb_dr *r, int e)
+{
+	int pe = lb_pool_error(r->pool);
+
+	return pe < 0 ? pe : lb_err(e, "%s: the data file's reader stopped", r->name);
+}
+
 /* Reads the next chunk into a job for the workers and the hashing thread. */
 static int dr_read_chunk(struct lb_dr *r, struct lb_df_job *j)
 {
@@ -223,11 +231,7 @@ static int dr_read_chunk(struct lb_dr *r, struct lb_df_job *j)
 	e = lb_queue_push(r->todo, j);
 	if (e >= 0)
 		e = lb_queue_push(r->hashq, j);
-	if (e < 0)
-		return lb_pool_error(r->pool) < 0 ? lb_pool_error(r->pool)
-						  : lb_err(e, "%s: the data file's reader stopped",
-							   r->name);
-	return 0;
+	return e < 0 ? dr_stopped(r, e) : 0;
 }
 
 /* A chunk that failed its check or its sink, named. */
@@ -267,9 +271,7 @@ static int dr_next_job(struct lb_dr *r, struct lb_df_job **ret)
 	}
 	e = lb_queue_pop(r->done, &p);
 	if (e <= 0)
-		return lb_pool_error(r->pool) < 0 ? lb_pool_error(r->pool)
-						  : lb_err(-ECANCELED, "%s: the data file's reader "
-								       "stopped", r->name);
+		return dr_stopped(r, e < 0 ? e : -ECANCELED);
 	r->next_out++;
 	*ret = p;
 	return 1;

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "base/base.h"
-#include "base/queue.h"
 #include "data/seqread.h"
 
 #define SEQ_SLOTS 4

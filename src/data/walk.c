@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include "base/base.h"
-#include "base/queue.h"
 #include "data/data.h"
 
 #define QUEUE_CAP 8192			/* entries walked ahead of the consumer */
@@ -211,7 +210,9 @@ static int reader_main(void *ud, unsigned idx)
 
 static void walk_destroy(struct lb_walk *w)
 {
-	/* (the threads stop at their next push or pop) */
+	/* (the threads stop at their next push or pop; the pool cancelled
+	 * first, so that is no error) */
+	lb_pool_cancel(w->pool);
 	if (w->found)
 		lb_queue_cancel(w->found);
 	if (w->ready)

@@ -20,7 +20,6 @@
 #include <uuid/uuid.h>
 
 #include "base/base.h"
-#include "base/queue.h"
 #include "model/model.h"
 #include "system/system.h"
 #include "fs/fs.h"

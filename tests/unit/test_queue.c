@@ -17,7 +17,6 @@
 #include <cmocka.h>
 
 #include "base/base.h"
-#include "base/queue.h"
 
 #define ITEM(n) ((void *)(uintptr_t)(n))
 #define NUM(p) ((uintptr_t)(p))
@@ -231,6 +230,17 @@ static void test_ordered(void **state)
 		assert_int_equal(NUM(p), 100 + i);
 	}
 	assert_int_equal(lb_queue_pop(q, &p), 0);
+	lb_queue_free(q);
+
+	/* a push waiting for room is refused by a close before its number */
+	q = lb_queue_new_ordered(2);
+	b = (struct blocked){ .q = q, .r = 99, .seq = 5 };
+	assert_int_equal(pthread_create(&t, NULL, push_seq_thread, &b), 0);
+	usleep(20000);
+	assert_int_equal(b.r, 99);
+	lb_queue_close_at(q, 3);
+	pthread_join(t, NULL);
+	assert_int_equal(b.r, -EPIPE);
 	lb_queue_free(q);
 
 	/* a plain close: after the last number held */
