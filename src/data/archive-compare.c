@@ -106,7 +106,8 @@ static void compare_meta(struct archive_entry *e, const char *path, const struct
 		differ(d, path, "modification time");
 	else if (S_ISREG(st->st_mode) && st->st_size != archive_entry_size(e))
 		differ(d, path, "size");
-	else if ((S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) && st->st_rdev != archive_entry_rdev(e))
+	else if ((S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) &&
+		 st->st_rdev != archive_entry_rdev(e))
 		differ(d, path, "device number");
 	if (S_ISLNK(st->st_mode)) {
 		char target[4096];

@@ -380,8 +380,8 @@ int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *
 	if (r >= 0) {
 		lb_dr_finish(c.dr, sum);
 		if (a && strcmp(sum, a->sha256) != 0)
-			r = lb_err(-EBADMSG, "%s: the data file does not match its SHA-256 in the manifest",
-				   name);
+			r = lb_err(-EBADMSG,
+				   "%s: the data file does not match its SHA-256 in the manifest", name);
 	}
 out:
 	if (cwd >= 0) {
@@ -395,6 +395,7 @@ out:
 	/* (after archive_write_free: the directories' times are set last) */
 	fe = flusher_finish(&flush);
 	if (fe < 0 && r >= 0)
-		r = lb_err(fe, "%s: writing the files out to %s failed: %s", name, root, strerror(-fe));
+		r = lb_err(fe, "%s: writing the files out to %s failed: %s", name, root,
+			   strerror(-fe));
 	return r;
 }

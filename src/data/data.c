@@ -150,7 +150,8 @@ static int capture_archive(const struct lb_partition *p, const struct lb_volume 
 /* Whether the method can be used on v now; an error when not. */
 static int check_method(const char *method, const struct lb_partition *p, const struct lb_volume *v)
 {
-	if (strcmp(method, "image") == 0 && p && p->path && lb_block_has_holders(strrchr(p->path, '/') + 1))
+	if (strcmp(method, "image") == 0 && p && p->path &&
+	    lb_block_has_holders(strrchr(p->path, '/') + 1))
 		return lb_err(-EBUSY, "%s is in use by device-mapper or md: an image of it would not be "
 				      "consistent; deactivate it first",
 			      v->id);

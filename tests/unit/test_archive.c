@@ -152,11 +152,34 @@ static void test_changes_returned(void **state)
 	lb_archive_diffs_clear(&d);
 }
 
+/* The walk: stopped after one entry (its threads cancelled, what they had
+ * queued freed: ASan's leak check sees it), and a root that is no
+ * directory failing after nothing. */
+static void test_walk_stop_and_fail(void **state)
+{
+	_cleanup_free_ char *a = lb_asprintf("%s/a", tree);
+	struct lb_walk *w = NULL;
+	struct lb_walk_entry we;
+
+	(void)state;
+	assert_int_equal(lb_walk_start(tree, NULL, 0, &w), 0);
+	assert_int_equal(lb_walk_next(w, &we), 1);
+	assert_string_equal(we.rel, "./");
+	lb_walk_free(w);
+
+	assert_int_equal(lb_walk_start(a, NULL, 0, &w), 0);
+	assert_int_equal(lb_walk_next(w, &we), -ENOTDIR);
+	assert_non_null(strstr(lb_errmsg(), "not a directory"));
+	assert_int_equal(lb_walk_next(w, &we), -ENOTDIR);
+	lb_walk_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_same_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changes_returned, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_walk_stop_and_fail, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
