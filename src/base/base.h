@@ -101,11 +101,12 @@ int lb_write_file_in_root(int rootfd, const char *dir, const char *name, const v
 			  int mode);
 int lb_rm_rf(const char *path);
 char *lb_utc_now(void);
-/* Runs argv (no shell), stdout/stderr to ours unless quiet. Returns the
- * exit status (>= 0) or -errno when it could not run. */
-int lb_run(char *const argv[], bool quiet);
 /* /dev/sdX or /dev/loopN, resolved to the kernel's name of a whole disk */
 int lb_dev_sysname(const char *dev, char **ret_sysname, bool *ret_is_partition);
+
+/* ---- running programs (spawn.c) --------------------------------------- */
+
+#include "base/spawn.h"
 
 /* ---- loop devices (loopdev.c) ----------------------------------------- */
 

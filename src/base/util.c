@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -634,52 +633,6 @@ char *lb_utc_now(void)
 	gmtime_r(&t, &tm);
 	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return lb_strdup(buf);
-}
-
-int lb_run(char *const argv[], bool quiet)
-{
-	pid_t pid;
-	int status;
-
-	if (getenv("LIFEBOAT_DEBUG")) {
-		char line[1024] = "";
-
-		for (size_t i = 0; argv[i]; i++) {
-			strncat(line, i ? " " : "", sizeof(line) - strlen(line) - 1);
-			strncat(line, argv[i], sizeof(line) - strlen(line) - 1);
-		}
-		lb_debug("run", "%s", line);
-	}
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0)
-		return lb_err(-errno, "cannot fork for %s: %s", argv[0], strerror(errno));
-	if (pid == 0) {
-		/* our stdout is for results: a child's chatter goes to stderr */
-		if (quiet) {
-			int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-			if (fd >= 0) {
-				dup2(fd, 1);
-				dup2(fd, 2);
-			}
-		} else {
-			dup2(2, 1);
-		}
-		execvp(argv[0], argv);
-		fprintf(stderr, "lifeboat: cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return lb_err(-errno, "waiting for %s: %s", argv[0], strerror(errno));
-	if (WIFEXITED(status)) {
-		if (WEXITSTATUS(status) == 127)
-			return lb_err(-ENOENT, "%s could not be run (is it installed?)", argv[0]);
-		return WEXITSTATUS(status);
-	}
-	return lb_err(-EINTR, "%s was killed by signal %d", argv[0], WTERMSIG(status));
 }
 
 /* Finds the kernel's name for a block device node or sysfs name, and

@@ -10,7 +10,8 @@ allowed() {
 	case "$1" in
 	base) echo "base" ;;
 	model) echo "base model" ;;
-	system | fs | manifest) echo "base model $1" ;;
+	system | fs) echo "base model $1" ;;
+	manifest) echo "base model fs manifest" ;;
 	disk) echo "base model system fs manifest disk" ;;
 	data) echo "base model system fs manifest data" ;;
 	plan) echo "base model system fs manifest disk data plan" ;;
