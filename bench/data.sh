@@ -411,7 +411,7 @@ row() {
 	else
 		rw="-"
 	fi
-	printf '%-44s %4d %8.2f %7.2f %8.0f %8s %9s  %s\n' "$name" "$r" "$w" "$c" "$((m / 1024))" \
+	printf '%-44s %4d %8.2f %7.2f %8.0f %8s %9s  %s\n' "$name" "$r" "$w" "$c" "$(awk -v k="$m" 'BEGIN { printf "%d", k / 1024 }')" \
 		"$(awk -v b="$bytes" -v w="$w" 'BEGIN { if (b > 0) printf "%.0f", b / w / 1e6; else print "-" }')" \
 		"$([ -n "$sz" ] && awk -v s="$sz" 'BEGIN { printf "%.0f", s / 1e6 }' || echo -)" "$rw"
 }
@@ -514,7 +514,7 @@ done
 for l in "${checked_img[@]}"; do echo "  $l: e2fsck -fn clean on the target after the restore"; done
 for x in "${notes[@]}"; do echo "note: $x"; done
 echo
-rss() { local k; k=$(med "$1" 3); [ -n "$k" ] && echo "$((k / 1024))" || echo "-"; }
+rss() { local k; k=$(med "$1" 3); [ -n "$k" ] && awk -v k="$k" 'BEGIN { printf "%d\n", k / 1024 }' || echo "-"; }
 printf 'lifeboat peak RSS (MiB): image capture %s, plain %s; restore %s, plain %s; --single-pass %s, plain %s; archive capture %s, restore %s, --single-pass %s\n' \
 	"$(rss lb.img)" "$(rss lb.img.none)" "$(rss lb.img.rst)" "$(rss lb.img.none.rst)" "$(rss lb.img.sp.rst)" "$(rss lb.img.none.sp.rst)" \
 	"$(rss lb.arc)" "$(rss lb.arc.rst)" "$(rss lb.arc.sp.rst)"
