@@ -86,7 +86,7 @@ check-asan:
 	rm -rf build/asan && mkdir -p build/asan && git ls-files | tar -cf - -T - | tar -xf - -C build/asan
 	cd build/asan && CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=address,undefined" $(MAKE) -s lifeboat build/tests/lb-wrap $(UNIT_BINS)
-	cd build/asan && UBSAN_OPTIONS=halt_on_error=1 tests/run.sh unit/ capture/ compare/ data/ layouts/ restore/
+	cd build/asan && UBSAN_OPTIONS=halt_on_error=1 tests/run.sh unit/ capture/ compare/ data/ layouts/ ops/ restore/
 
 # benchmarks against the tools a user would pick instead (root; minutes)
 bench: lifeboat

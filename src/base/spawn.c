@@ -4,11 +4,14 @@
  * stdout and stderr, a pipe read to its end when the output is wanted. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -90,6 +93,141 @@ static int read_all(int fd, char **ret, size_t *ret_len)
 	return 0;
 }
 
+/* ---- a child watched: output bounded, a timeout (hooks) ---- */
+
+#define KILL_GRACE 5.0
+
+struct out {
+	char *buf;
+	size_t len, cap, max;
+	bool truncated;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int take(struct out *b, int fd, bool *eof)
+{
+	char tmp[4096];
+	ssize_t n = read(fd, tmp, sizeof(tmp));
+	size_t keep;
+
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : -errno;
+	if (n == 0) {
+		*eof = true;
+		return 0;
+	}
+	keep = (size_t)n;
+	if (b->max && b->len + keep > b->max) {
+		keep = b->max > b->len ? b->max - b->len : 0;
+		b->truncated = true;
+	}
+	if (b->len + keep + 1 > b->cap) {
+		b->cap = (b->len + keep + 1) * 2;
+		b->buf = lb_realloc_array(b->buf, b->cap, 1);
+	}
+	memcpy(b->buf + b->len, tmp, keep);
+	b->len += keep;
+	b->buf[b->len] = '\0';
+	return 0;
+}
+
+/* Reads the output (fd, or -1) while the child runs, and ends it at the
+ * timeout: its wait status. Output still in the pipe when it exited is
+ * read; something it left running that keeps the pipe open is not waited
+ * for. */
+static int watch(pid_t pid, int fd, const struct lb_spawn_opts *o, struct out *b, bool *timed_out)
+{
+	pid_t target = o->new_pgroup ? -pid : pid;
+	double deadline = o->timeout ? now_s() + o->timeout : 0, killed = 0;
+	bool eof = fd < 0;
+	int status, r;
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		pid_t w = waitpid(pid, &status, WNOHANG);
+
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			return -errno;
+		if (deadline && !killed && now_s() >= deadline) {
+			*timed_out = true;
+			kill(target, SIGTERM);
+			killed = now_s();
+		} else if (killed && now_s() >= killed + KILL_GRACE) {
+			kill(target, SIGKILL);
+		}
+		if (eof) {
+			usleep(50 * 1000);
+			continue;
+		}
+		if (poll(&p, 1, 100) > 0 && (r = take(b, fd, &eof)) < 0)
+			return r;
+	}
+	/* what is left, bounded: something it left running may write on */
+	for (int i = 0; i < 64 && !eof; i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (poll(&p, 1, 0) <= 0 || take(b, fd, &eof) < 0)
+			break;
+	}
+	if (*timed_out)
+		kill(target, SIGKILL);
+	return status;
+}
+
+static int spawn_watched(pid_t pid, int fd, const struct lb_spawn_opts *o, const char *name)
+{
+	struct out b = { .max = o->out_max };
+	bool timed_out = false;
+	int status = watch(pid, fd, o, &b, &timed_out), r;
+
+	if (o->ret_timed_out)
+		*o->ret_timed_out = timed_out;
+	if (o->ret_truncated)
+		*o->ret_truncated = b.truncated;
+	if (o->ret_out) {
+		if (!b.buf)
+			b.buf = lb_zalloc(1);
+		*o->ret_out = b.buf;
+		if (o->ret_out_len)
+			*o->ret_out_len = b.len;
+	}
+	if (status < 0)
+		r = lb_err(status, "waiting for %s: %s", name, strerror(-status));
+	else if (timed_out)
+		r = lb_err(-ETIMEDOUT, "%s: still running after %u s, killed", name, o->timeout);
+	else if (WIFEXITED(status))
+		r = WEXITSTATUS(status);
+	else
+		r = lb_err(-EINTR, "%s was killed by signal %d", name, WTERMSIG(status));
+	return r;
+}
+
+/* A process group of its own, signals as a fresh program expects them. */
+static int spawn_attr(posix_spawnattr_t *attr, const struct lb_spawn_opts *o)
+{
+	sigset_t none, all;
+
+	if (!o->new_pgroup)
+		return 0;
+	sigemptyset(&none);
+	sigfillset(&all);
+	if (posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+						   POSIX_SPAWN_SETSIGDEF) ||
+	    posix_spawnattr_setpgroup(attr, 0) || posix_spawnattr_setsigmask(attr, &none) ||
+	    posix_spawnattr_setsigdefault(attr, &all))
+		return -EINVAL;
+	return 0;
+}
+
 static int wait_child(pid_t pid, const char *name)
 {
 	int status;
@@ -106,6 +244,7 @@ int lb_spawn(char *const argv[], const struct lb_spawn_opts *o)
 {
 	static const struct lb_spawn_opts defaults = { 0 };
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
 	_cleanup_free_ char *out = NULL;
 	size_t out_len = 0;
 	int pipefd[2] = { -1, -1 }, r, rr;
@@ -116,21 +255,29 @@ int lb_spawn(char *const argv[], const struct lb_spawn_opts *o)
 	trace_argv(argv);
 	if (o->ret_out && pipe2(pipefd, O_CLOEXEC) < 0)
 		return lb_err(-errno, "cannot make a pipe for %s: %s", argv[0], strerror(errno));
-	if (posix_spawn_file_actions_init(&fa))
+	if (posix_spawn_file_actions_init(&fa) || posix_spawnattr_init(&attr))
 		abort();
-	r = file_actions(&fa, o, pipefd[1]);
+	r = spawn_attr(&attr, o);
+	if (r >= 0)
+		r = file_actions(&fa, o, pipefd[1]);
 	if (r < 0) {
 		r = lb_err(r, "cannot set up %s's input and output: %s", argv[0], strerror(-r));
 		goto out;
 	}
 	fflush(stdout);
 	fflush(stderr);
-	r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	r = posix_spawnp(&pid, argv[0], &fa, &attr, argv, o->envp ? o->envp : environ);
 	if (r) {
 		r = lb_err(-r, "cannot run %s: %s", argv[0], strerror(r));
 		goto out;
 	}
-	if (pipefd[1] >= 0) {
+	if (o->timeout || o->out_max) {
+		if (pipefd[1] >= 0) {
+			close(pipefd[1]);
+			pipefd[1] = -1;
+		}
+		r = spawn_watched(pid, pipefd[0], o, argv[0]);
+	} else if (pipefd[1] >= 0) {
 		close(pipefd[1]);
 		pipefd[1] = -1;
 		rr = read_all(pipefd[0], &out, &out_len);
@@ -147,6 +294,7 @@ int lb_spawn(char *const argv[], const struct lb_spawn_opts *o)
 	}
 out:
 	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
 	if (pipefd[0] >= 0)
 		close(pipefd[0]);
 	if (pipefd[1] >= 0)

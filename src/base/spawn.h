@@ -23,9 +23,25 @@ struct lb_spawn_opts {
 	 * < 0: /dev/null) */
 	const char *stdin_path;
 	int stdin_fd;
+	/* the child's environment (NULL: ours) */
+	char *const *envp;
+	/* a process group of its own, so that a timeout ends what it started
+	 * too; signals unblocked and at their defaults */
+	bool new_pgroup;
+	/* seconds (0: none): then SIGTERM to it (its group with new_pgroup),
+	 * SIGKILL 5 s later; the return is -ETIMEDOUT and *ret_timed_out
+	 * (when not NULL) true */
+	unsigned timeout;
+	bool *ret_timed_out;
+	/* with ret_out: keep at most this many bytes (0: all), the rest is
+	 * read and dropped, *ret_truncated (when not NULL) says so. With a
+	 * timeout or out_max, the output is returned however the child ended
+	 * (free it then too) */
+	size_t out_max;
+	bool *ret_truncated;
 };
 
-/* Runs ARGV and waits for it. O may be NULL: all defaults (stdin ours,
+/* Runs ARGV and waits for it (or, with a timeout, until the time is up). O may be NULL: all defaults (stdin ours,
  * stdout to our stderr, since our stdout is for results; stderr ours).
  * Returns its exit status (>= 0), or -errno with lb_err() said when it
  * could not run (-ENOENT: no such program; where posix_spawn cannot tell,

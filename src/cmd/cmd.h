@@ -12,6 +12,9 @@ int cmd_compare(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_drill(int argc, char **argv);
 int cmd_mkrescue(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_hooks(int argc, char **argv);
 
 /* The reporter draws on stderr (term.c); main installs it first. */
 void lb_term_install(void);

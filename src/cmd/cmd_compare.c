@@ -15,7 +15,7 @@ static void help(FILE *f)
 {
 	fputs("Usage: lifeboat compare [--json] [--disk-map FROM=TO]... [--exclude-disk D]...\n"
 	      "                        [--include-disk D]... [--volume V]... [--all-volumes]\n"
-	      "                        CAPTURE\n\n"
+	      "                        [--key-file FILE]... CAPTURE\n\n"
 	      "Match the capture's disks to this machine's (by map, signature, serial,\n"
 	      "WWN, path and size, or a blank replacement disk) and print what a restore\n"
 	      "would do: each disk intact, recreate, excluded or missing; each volume\n"
@@ -33,6 +33,8 @@ static void help(FILE *f)
 	      "                             its recorded device path or mount point);\n"
 	      "                             repeatable\n"
 	      "      --all-volumes          plan that for every volume with captured data\n"
+	      "      --key-file FILE        the key a restore would open LUKS containers\n"
+	      "                             with (only its presence counts here)\n"
 	      "  -h, --help                 show this help\n\n"
 	      "Exit status: 0 every disk's layout intact (critical volumes whose data a\n"
 	      "restore would put back do not count); 1 something to recreate, missing or\n"

@@ -36,6 +36,10 @@ int lb_plan_opt(struct lb_plan_opts *po, int c, const char *arg)
 	case LB_OPT_ALL_VOLUMES:
 		po->all_volumes = true;
 		return 1;
+	case LB_OPT_KEY_FILE:
+		po->key_files = lb_realloc_array(po->key_files, po->n_key_files + 1, sizeof(char *));
+		po->key_files[po->n_key_files++] = lb_strdup(arg);
+		return 1;
 	}
 	return 0;
 }
@@ -56,6 +60,9 @@ void lb_plan_opts_clear(struct lb_plan_opts *po)
 	for (size_t i = 0; i < po->n_volumes; i++)
 		free(po->volumes[i]);
 	free(po->volumes);
+	for (size_t i = 0; i < po->n_key_files; i++)
+		free(po->key_files[i]);
+	free(po->key_files);
 	memset(po, 0, sizeof(*po));
 }
 

@@ -29,6 +29,9 @@ static const struct command {
 	{ "drill", cmd_drill, "rehearse a restore on loop devices over sparse files" },
 	{ "mkrescue", cmd_mkrescue, "build the rescue initramfs (and ISO)" },
 	{ "verify", cmd_verify, "check a capture's manifest and artifacts without touching a disk" },
+	{ "list", cmd_list, "list the captures in a directory of generations" },
+	{ "status", cmd_status, "say whether the newest good capture is fresh and still matches" },
+	{ "hooks", cmd_hooks, "run the post-capture hooks for a capture again" },
 };
 
 static void usage(FILE *f)

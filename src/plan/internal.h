@@ -20,6 +20,14 @@ char *lb_plan_data_trouble(const struct lb_plan *p, const struct lb_volume *v);
 void lb_plan_check_formatter(struct lb_plan *p, const struct lb_plan_volume *pv);
 void lb_plan_check_disk(struct lb_plan *p, struct lb_plan_disk *pd);
 
+/* stack.c */
+void lb_plan_stack_nodes(struct lb_plan *p, const struct lb_plan_opts *opts);
+void lb_plan_stack_keys(struct lb_plan *p);
+struct lb_plan_node *lb_plan_node_of(const struct lb_plan *p, const char *id);
+struct lb_plan_node *lb_plan_node_using(const struct lb_plan *p, const char *id);
+struct lb_plan_disk *lb_plan_node_disk(const struct lb_plan *p, const char *id);
+void lb_plan_free_nodes(struct lb_plan *p);
+
 /* steps.c */
 void lb_plan_build_steps(struct lb_plan *p, const struct lb_plan_opts *opts);
 void lb_plan_free_steps(struct lb_plan *p);

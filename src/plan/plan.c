@@ -129,7 +129,7 @@ static void plan_volume_layout(struct lb_plan *p, struct lb_plan_volume *pv,
  * whole disk's) recorded path, or the mount point recorded for it. */
 static bool names_volume(const char *name, const struct lb_plan_volume *pv)
 {
-	const char *path = pv->part ? pv->part->path : pv->pd->disk->path;
+	const char *path = pv->node ? NULL : pv->part ? pv->part->path : pv->pd->disk->path;
 
 	return strcmp(name, pv->vol->id) == 0 || (path && strcmp(name, path) == 0) ||
 	       (pv->vol->mountpoint && strcmp(name, pv->vol->mountpoint) == 0);
@@ -273,6 +273,34 @@ static void plan_rollback(struct lb_plan_volume *pv, const struct lb_volume *cur
 	pv->why = lb_asprintf("%s: its data is put back", said[why]);
 }
 
+/* A volume on a node of the stack: made when its node is made, left as
+ * it is when its node is kept (putting its data back on kept stacked
+ * storage is not done yet: said, when it is critical). */
+static void stack_volume_layout(struct lb_plan *p, struct lb_plan_volume *pv)
+{
+	const struct lb_plan_node *pn = pv->node;
+	const struct lb_volume *v = pv->vol;
+
+	switch (pn->action) {
+	case LB_NODE_MAKE:
+		pv->action = LB_VOL_FORMAT;
+		pv->why = lb_asprintf("on %s, made again", pn->id);
+		break;
+	case LB_NODE_KEEP:
+		pv->action = LB_VOL_KEEP;
+		pv->why = lb_asprintf("on %s, whose disks are intact", pn->id);
+		if (v->critical && v->data)
+			lb_plan_warning(p, "%s: critical, but on %s (kept as it is): its data is not put back "
+					   "(rolling back volumes on kept arrays, LUKS and LVM is not done yet)",
+					v->id, pn->id);
+		break;
+	case LB_NODE_SKIP:
+		pv->action = LB_VOL_SKIP;
+		pv->why = lb_asprintf("on %s, which is not restored", pn->id);
+		break;
+	}
+}
+
 /* What happens to one volume's layout on a disk with a verdict. */
 static void plan_volume_layout(struct lb_plan *p, struct lb_plan_volume *pv,
 			       const struct lb_plan_opts *opts)
@@ -280,7 +308,23 @@ static void plan_volume_layout(struct lb_plan *p, struct lb_plan_volume *pv,
 	const struct lb_volume *v = pv->vol;
 	const struct lb_plan_disk *pd = pv->pd;
 	bool raw = strcmp(v->type, "raw") == 0;
+	const struct lb_plan_node *user;
 
+	if (pv->node) {
+		stack_volume_layout(p, pv);
+		return;
+	}
+	/* a member of an array, a LUKS container or a PV: its pack's */
+	user = lb_plan_node_using(p, v->id);
+	if (user) {
+		pv->action = user->action == LB_NODE_MAKE ? LB_VOL_NOTHING
+			     : user->action == LB_NODE_KEEP ? LB_VOL_KEEP
+							    : LB_VOL_SKIP;
+		pv->why = lb_asprintf("%s %s", user->kind == LB_DEV_MD ? "member of" : user->kind == LB_DEV_LUKS
+								  ? "the container of" : "a PV of",
+				      user->id);
+		return;
+	}
 	if (pd->verdict == LB_VERDICT_EXCLUDED || pd->verdict == LB_VERDICT_MISSING) {
 		pv->action = LB_VOL_SKIP;
 		return;
@@ -404,6 +448,30 @@ static void plan_verdict(struct lb_plan *p, struct lb_plan_disk *pd)
 	lb_plan_check_disk(p, pd);
 }
 
+static void add_stack_volume(struct lb_plan *p, struct lb_plan_node *pn, struct lb_volume *v)
+{
+	struct lb_plan_disk *pd = v ? lb_plan_node_disk(p, v->id) : NULL;
+
+	if (!pd)
+		return;
+	add_volume(p, pd, NULL, v);
+	p->vols[p->n_vols - 1].node = pn;
+}
+
+static void add_stack_volumes(struct lb_plan *p)
+{
+	for (size_t i = 0; i < p->n_nodes; i++) {
+		struct lb_plan_node *pn = &p->nodes[i];
+
+		if (pn->md)
+			add_stack_volume(p, pn, pn->md->volume);
+		if (pn->luks)
+			add_stack_volume(p, pn, pn->luks->volume);
+		for (size_t j = 0; pn->vg && j < pn->vg->n_lvs; j++)
+			add_stack_volume(p, pn, pn->vg->lvs[j]->volume);
+	}
+}
+
 static void plan_volumes(struct lb_plan *p, const struct lb_plan_opts *opts)
 {
 	for (size_t i = 0; i < p->n_disks; i++) {
@@ -416,6 +484,7 @@ static void plan_volumes(struct lb_plan *p, const struct lb_plan_opts *opts)
 			if (d->parts[j]->volume)
 				add_volume(p, pd, d->parts[j], d->parts[j]->volume);
 	}
+	add_stack_volumes(p);
 	check_named_volumes(p, opts);
 	for (size_t i = 0; i < p->n_vols; i++) {
 		struct lb_plan_volume *pv = &p->vols[i];
@@ -449,7 +518,9 @@ int lb_plan_build(struct lb_manifest *m, const struct lb_plan_opts *opts,
 	lb_plan_match(p, opts);
 	for (size_t i = 0; i < p->n_disks; i++)
 		plan_verdict(p, &p->disks[i]);
+	lb_plan_stack_nodes(p, opts);
 	plan_volumes(p, opts);
+	lb_plan_stack_keys(p);
 	lb_plan_build_steps(p, opts);
 	*ret = p;
 	return 0;
@@ -470,6 +541,7 @@ void lb_plan_free(struct lb_plan *p)
 		free(p->vols[i].result);
 	}
 	free(p->vols);
+	lb_plan_free_nodes(p);
 	for (size_t i = 0; i < p->n_problems; i++)
 		free(p->problems[i]);
 	free(p->problems);

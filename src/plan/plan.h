@@ -70,8 +70,30 @@ struct lb_plan_disk {
 				 * in use here: left alone, with a warning */
 };
 
+/* A node of the stack (an array, a LUKS container, a volume group) and
+ * what a restore does with it: an ASR disk pack, made again whole or left
+ * alone whole. */
+enum lb_node_action {
+	LB_NODE_KEEP = 0,	/* every disk it lives on is intact */
+	LB_NODE_MAKE,		/* every disk it lives on is recreated */
+	LB_NODE_SKIP,		/* its disks are excluded, missing or mixed */
+};
+
+struct lb_plan_node {
+	enum lb_dev_kind kind;	/* LB_DEV_MD, LB_DEV_LUKS, LB_DEV_LV (a group) */
+	struct lb_md *md;
+	struct lb_luks *luks;
+	struct lb_vg *vg;
+	const char *id;
+	enum lb_node_action action;
+	bool open;		/* LUKS: opened once made: something in it is made */
+	char *why;
+};
+
 struct lb_plan_volume {
-	struct lb_plan_disk *pd;
+	struct lb_plan_disk *pd;	/* its disk; for a volume of the stack, the
+					 * first disk it lives on */
+	struct lb_plan_node *node;	/* the stack node holding it, or NULL */
 	struct lb_partition *part;	/* NULL for a whole-disk volume */
 	struct lb_volume *vol;
 	enum lb_vol_action action;
@@ -100,6 +122,10 @@ enum lb_step_kind {
 	LB_STEP_FORMAT,		/* wipe the volume's range, make its filesystem */
 	LB_STEP_WRITE_IMAGE,	/* wipe the volume's range, write its image */
 	LB_STEP_EXTRACT,	/* mount it, extract its captured archive */
+	LB_STEP_MAKE_MD,	/* mdadm --create with the recorded identity */
+	LB_STEP_MAKE_LUKS,	/* the recorded LUKS header and keyslots */
+	LB_STEP_OPEN_LUKS,	/* open it with a --key-file */
+	LB_STEP_MAKE_VG,	/* PVs with their UUIDs, vgcfgrestore, activate */
 	LB_STEP_EFI_ENTRIES,	/* this machine's EFI boot entries */
 	LB_STEP_MARKER,		/* the restore-session marker */
 };
@@ -108,6 +134,7 @@ struct lb_step {
 	enum lb_step_kind kind;
 	struct lb_plan_disk *pd;		/* its disk (NULL: EFI, marker to a path) */
 	struct lb_plan_volume *pv;		/* its volume, or NULL */
+	struct lb_plan_node *pn;		/* its stack node, or NULL */
 	const struct lb_artifact *art;		/* what it writes, or NULL */
 	char *path;				/* marker: --marker PATH */
 	char *why;
@@ -131,6 +158,8 @@ struct lb_plan_opts {
 	bool data;
 	const char *marker;	/* --marker PATH: the marker goes there */
 	bool no_efi;		/* never this machine's EFI boot entries (drill) */
+	char **key_files;	/* --key-file: LUKS passphrases or keys */
+	size_t n_key_files;
 };
 
 struct lb_plan {
@@ -141,6 +170,10 @@ struct lb_plan {
 	size_t n_disks;
 	struct lb_plan_volume *vols;
 	size_t n_vols;
+	struct lb_plan_node *nodes;	/* the stack, bottom up */
+	size_t n_nodes;
+	char **key_files;	/* the options', for opening LUKS containers */
+	size_t n_key_files;
 	char **problems;	/* each one stops a restore */
 	size_t n_problems;
 	/* of the problems, those about putting volume contents back on
@@ -169,6 +202,7 @@ const char *lb_step_kind_name(enum lb_step_kind k);
 const char *lb_match_name(enum lb_match h);
 const char *lb_verdict_name(enum lb_verdict v);
 const char *lb_vol_action_name(enum lb_vol_action a);
+const char *lb_node_action_name(enum lb_node_action a);
 /* "critical", "volume", "all-volumes"; NULL for LB_ROLLBACK_NONE */
 const char *lb_vol_rollback_name(enum lb_vol_rollback r);
 /* True when a restore writes the volume (formats it or writes its image). */

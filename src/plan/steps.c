@@ -22,6 +22,12 @@
  *      written intact, and goes on from c and 2.
  *   2. kernel-ensure on each intact disk with volumes to make: the kernel
  *      must know their partitions (a restore stopped before tell-kernel).
+ *   2b. The stack, bottom up, once every disk has its table: make-md (the
+ *      array with its UUID, name and geometry on its members), make-luks
+ *      (the recorded header and keyslots) and open-luks (with a key file,
+ *      when something inside is made), make-vg (each PV with its UUID, the
+ *      recorded metadata, activated): each node once everything it sits
+ *      on has been made.
  *   3. Each volume in the manifest's order, once every disk has its table:
  *      format or write-image (each wipes the signatures in its range
  *      first), then extract of its archive into the new filesystem.
@@ -51,6 +57,10 @@ static const char *const step_names[] = {
 	[LB_STEP_FORMAT] = "format",
 	[LB_STEP_WRITE_IMAGE] = "write-image",
 	[LB_STEP_EXTRACT] = "extract",
+	[LB_STEP_MAKE_MD] = "make-md",
+	[LB_STEP_MAKE_LUKS] = "make-luks",
+	[LB_STEP_OPEN_LUKS] = "open-luks",
+	[LB_STEP_MAKE_VG] = "make-vg",
 	[LB_STEP_EFI_ENTRIES] = "efi-entries",
 	[LB_STEP_MARKER] = "marker",
 };
@@ -167,6 +177,76 @@ static void kernel_steps(struct builder *b)
 	}
 }
 
+/* a device the stack sits on is there: a partition or disk, or a node
+ * already made */
+static bool dev_ready(const struct lb_plan *p, const char *id, const bool *made)
+{
+	const struct lb_plan_node *pn = lb_plan_node_of(p, id);
+
+	return !pn || made[pn - p->nodes];
+}
+
+static bool node_ready(const struct lb_plan *p, const struct lb_plan_node *pn, const bool *made)
+{
+	bool ready = true;
+
+	for (size_t i = 0; pn->md && i < pn->md->n_members; i++)
+		ready &= dev_ready(p, pn->md->members[i]->on, made);
+	if (pn->luks)
+		ready &= dev_ready(p, pn->luks->on, made);
+	for (size_t i = 0; pn->vg && i < pn->vg->n_pvs; i++)
+		ready &= dev_ready(p, pn->vg->pvs[i]->on, made);
+	return ready;
+}
+
+static void node_steps(struct builder *b, struct lb_plan_node *pn)
+{
+	switch (pn->kind) {
+	case LB_DEV_MD:
+		add(b, LB_STEP_MAKE_MD, NULL, NULL, NULL,
+		    lb_asprintf("%s, %u devices, UUID %s", pn->md->level, pn->md->raid_devices,
+				pn->md->uuid))->pn = pn;
+		break;
+	case LB_DEV_LUKS:
+		add(b, LB_STEP_MAKE_LUKS, NULL, NULL, pn->luks->header,
+		    lb_asprintf("LUKS%u, UUID %s", pn->luks->version, pn->luks->uuid))->pn = pn;
+		if (pn->open)
+			add(b, LB_STEP_OPEN_LUKS, NULL, NULL, NULL,
+			    lb_strdup("what is inside it is made"))->pn = pn;
+		break;
+	default:
+		add(b, LB_STEP_MAKE_VG, NULL, NULL, pn->vg->metadata,
+		    lb_asprintf("%s, %zu PV%s, %zu LV%s", pn->vg->name, pn->vg->n_pvs,
+				pn->vg->n_pvs == 1 ? "" : "s", pn->vg->n_lvs,
+				pn->vg->n_lvs == 1 ? "" : "s"))->pn = pn;
+		break;
+	}
+}
+
+/* the nodes to make, each once everything under it is there */
+static void stack_steps(struct builder *b)
+{
+	struct lb_plan *p = b->p;
+	bool *made = lb_zalloc(sizeof(*made) * (p->n_nodes + 1));
+	bool progress = true;
+
+	for (size_t i = 0; i < p->n_nodes; i++)
+		made[i] = p->nodes[i].action != LB_NODE_MAKE;
+	while (progress) {
+		progress = false;
+		for (size_t i = 0; i < p->n_nodes; i++) {
+			if (made[i] || !node_ready(p, &p->nodes[i], made))
+				continue;
+			node_steps(b, &p->nodes[i]);
+			made[i] = progress = true;
+		}
+	}
+	for (size_t i = 0; i < p->n_nodes; i++)
+		if (!made[i])
+			lb_plan_problem(p, "%s: what it sits on is never made", p->nodes[i].id);
+	free(made);
+}
+
 static char *volume_why(const struct lb_plan_volume *pv)
 {
 	if (pv->rollback)
@@ -263,6 +343,7 @@ void lb_plan_build_steps(struct lb_plan *p, const struct lb_plan_opts *opts)
 			finish_steps(&b, pd);
 	}
 	kernel_steps(&b);
+	stack_steps(&b);
 	volume_steps(&b);
 	efi_step(&b, opts);
 	/* nothing else written: no marker in the root either (restore has
@@ -270,6 +351,8 @@ void lb_plan_build_steps(struct lb_plan *p, const struct lb_plan_opts *opts)
 	if (p->n_steps || opts->marker)
 		marker_step(&b, opts);
 	free(b.checked);
+	if (p->n_problems)
+		lb_plan_free_steps(p);
 }
 
 void lb_plan_free_steps(struct lb_plan *p)

@@ -16,6 +16,9 @@ struct lb_run {
 	struct lb_plan_disk *open_pd;	/* the disk open for writing, */
 	int fd;				/* its fd (-1: none) */
 	unsigned failed;		/* volumes and disks that could not be restored */
+	/* the stack made so far: device id -> its node on this machine */
+	char **dev_ids, **dev_nodes;
+	size_t n_devs;
 };
 
 /* A line of what is being done: said through the reporter and written to
@@ -39,6 +42,12 @@ int lb_run_format(struct lb_run *run, struct lb_plan_volume *pv);
 int lb_run_write_image(struct lb_run *run, struct lb_plan_volume *pv);
 int lb_run_extract(struct lb_run *run, struct lb_plan_volume *pv);
 int lb_run_flush_device(const char *node);
+
+/* stack-run.c: make-md, make-luks, open-luks, make-vg */
+int lb_run_stack_step(struct lb_run *run, const struct lb_step *s);
+/* the node of a device of the stack made by this restore, or NULL */
+const char *lb_run_dev_node(const struct lb_run *run, const char *id);
+void lb_run_devs_free(struct lb_run *run);
 
 /* marker.c */
 int lb_run_marker_in_root(struct lb_run *run, const struct lb_plan_volume *root, char **ret_instance);

@@ -116,7 +116,14 @@ int lb_run_marker_in_root(struct lb_run *run, const struct lb_plan_volume *root,
 	char *tmpl = NULL;
 	int rootfd, r;
 
-	if (root->part) {
+	if (root->node) {
+		const char *n = lb_run_dev_node(run, root->vol->id);
+
+		if (!n)
+			return lb_err(-ENODEV, "%s: %s was not made by this restore: no marker in it",
+				      root->vol->id, root->node->id);
+		node = lb_strdup(n);
+	} else if (root->part) {
 		int fd = open(root->pd->target->path, O_RDONLY | O_CLOEXEC);
 
 		if (fd >= 0) {

@@ -319,6 +319,18 @@ static int run_steps(struct lb_run *run, char **ret_instance)
 			/* the volume's last step: no extract of it follows */
 			r = volume_step(run, s, i + 1 == p->n_steps || s[1].kind != LB_STEP_EXTRACT);
 			break;
+		case LB_STEP_MAKE_MD:
+		case LB_STEP_MAKE_LUKS:
+		case LB_STEP_OPEN_LUKS:
+		case LB_STEP_MAKE_VG:
+			r = lb_run_disk_close(run);
+			if (r >= 0)
+				r = lb_run_stack_step(run, s);
+			if (r < 0) {
+				lb_run_say(run, "%s: FAILED: %s", s->pn->id, lb_esc(lb_errmsg()));
+				return r;
+			}
+			break;
 		case LB_STEP_EFI_ENTRIES:
 			efi_step(run);
 			break;
@@ -381,6 +393,7 @@ int lb_restore_run(struct lb_plan *p, const struct lb_restore_opts *o, char **re
 	if (r >= 0)
 		r = summary(&run);
 	lb_run_log_close(&run);
+	lb_run_devs_free(&run);
 	if (ret_log_path)
 		*ret_log_path = TAKE_PTR(run.log_path);
 	free(run.log_path);

@@ -113,8 +113,8 @@ int lb_stack_make_md(const struct lb_md *md, char *const *member_nodes, char **r
 	    strcmp(md->metadata, "0.90") != 0)
 		argv[n++] = off = lb_asprintf("--data-offset=%" PRIu64 "K",
 					      md->members[0]->data_offset / 2);
-	argv[n++] = "--";
-	/* slots in order; a slot no member had is "missing" */
+	/* (no "--": mdadm takes it for a device; the nodes are /dev/ paths)
+	 * slots in order; a slot no member had is "missing" */
 	for (uint32_t slot = 0; slot < md->raid_devices; slot++) {
 		const char *dev = "missing";
 

@@ -40,12 +40,38 @@ int lb_run_flush_device(const char *node)
 	return r;
 }
 
+/* A volume of the stack: on the node this restore made (its size the
+ * device's own: an LV or array is what the tools made it). */
+static int stack_node(const struct lb_run *run, const struct lb_plan_volume *pv, char **ret,
+		      uint64_t *ret_size)
+{
+	const char *node = lb_run_dev_node(run, pv->vol->id);
+	int fd;
+
+	if (!node)
+		return lb_err(-ENODEV, "%s: %s was not made by this restore", pv->vol->id, pv->node->id);
+	fd = open(node, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, BLKGETSIZE64, ret_size) < 0) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		return lb_err(-e, "%s: %s: %s", pv->vol->id, node, strerror(e));
+	}
+	close(fd);
+	*ret = lb_strdup(node);
+	return 0;
+}
+
 /* The device node a volume lives on, and its size in bytes. */
-static int volume_node(const struct lb_plan_volume *pv, char **ret, uint64_t *ret_size)
+static int volume_node(const struct lb_run *run, const struct lb_plan_volume *pv, char **ret,
+		       uint64_t *ret_size)
 {
 	const struct lb_target *t = pv->pd->target;
 	int r;
 
+	if (pv->node)
+		return stack_node(run, pv, ret, ret_size);
 	if (pv->part) {
 		r = lb_partition_node(t->sysname, pv->part->number, ret);
 		if (r < 0)
@@ -101,7 +127,7 @@ int lb_run_write_image(struct lb_run *run, struct lb_plan_volume *pv)
 	uint64_t size;
 	int fd, dfd, r;
 
-	r = volume_node(pv, &node, &size);
+	r = volume_node(run, pv, &node, &size);
 	if (r < 0)
 		return r;
 	fd = prepare_volume(pv, node, size, run);
@@ -160,7 +186,7 @@ int lb_run_extract(struct lb_run *run, struct lb_plan_volume *pv)
 	uint64_t size;
 	int dfd, r;
 
-	r = volume_node(pv, &node, &size);
+	r = volume_node(run, pv, &node, &size);
 	if (r < 0)
 		return r;
 	r = lb_mount_tmp(node, v->type, false, &mnt);
@@ -198,7 +224,7 @@ int lb_run_format(struct lb_run *run, struct lb_plan_volume *pv)
 
 	if (!ops)
 		return lb_err(-EOPNOTSUPP, "%s: lifeboat cannot make %s volumes", v->id, v->type);
-	r = volume_node(pv, &node, &size);
+	r = volume_node(run, pv, &node, &size);
 	if (r < 0)
 		return r;
 	fd = prepare_volume(pv, node, size, run);

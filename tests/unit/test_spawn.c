@@ -2,7 +2,9 @@
 /* Unit tests for the process-spawn helper (spawn.c): exit statuses, a
  * missing program, a signal, stdout captured (with and without stderr),
  * stdin from a file and from a fd, arguments passed as they are (no
- * shell), lb_run's contract. */
+ * shell), lb_run's contract; the watched child (hooks): its environment,
+ * a process group of its own, a timeout that ends the group, output cut
+ * at out_max and returned however the child ended. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -100,12 +102,57 @@ static void test_stdin(void **state)
 	unlink(path);
 }
 
+static void test_watched(void **state)
+{
+	char *env[] = { (char *)"LB_TEST=value with spaces", NULL };
+	char *show[] = { (char *)"sh", (char *)"-c",
+			 (char *)"echo \"$LB_TEST\"; test \"$(ps -o pgid= $$)\" -eq $$ && echo own-group; "
+				 "echo err >&2; exit 3",
+			 NULL };
+	char *hang[] = { (char *)"sh", (char *)"-c", (char *)"echo started; sleep 1000 & wait", NULL };
+	char *big[] = { (char *)"sh", (char *)"-c", (char *)"head -c 100000 /dev/zero | tr '\\0' x", NULL };
+	char *out = NULL;
+	size_t len = 0;
+	bool timed_out = false, truncated = false;
+	struct lb_spawn_opts o = { .stdin_fd = -1, .ret_out = &out, .ret_out_len = &len,
+				   .also_stderr = true, .envp = env, .new_pgroup = true,
+				   .timeout = 30, .ret_timed_out = &timed_out };
+
+	(void)state;
+	/* a failing status, and the output all the same */
+	assert_int_equal(lb_spawn(show, &o), 3);
+	assert_false(timed_out);
+	assert_non_null(out);
+	assert_non_null(strstr(out, "value with spaces\n"));
+	assert_non_null(strstr(out, "own-group\n"));
+	assert_non_null(strstr(out, "err\n"));
+	free(out);
+	out = NULL;
+	/* the timeout ends it and what it started, with the output so far */
+	o.timeout = 1;
+	assert_int_equal(lb_spawn(hang, &o), -ETIMEDOUT);
+	assert_true(timed_out);
+	assert_non_null(strstr(lb_errmsg(), "still running after 1 s"));
+	assert_string_equal(out, "started\n");
+	free(out);
+	out = NULL;
+	/* output cut at out_max */
+	o.timeout = 0;
+	o.out_max = 1000;
+	o.ret_truncated = &truncated;
+	assert_int_equal(lb_spawn(big, &o), 0);
+	assert_int_equal(len, 1000);
+	assert_true(truncated);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_capture),
 		cmocka_unit_test(test_stdin),
+		cmocka_unit_test(test_watched),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

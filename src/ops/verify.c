@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* A capture checked in this process, as 'lifeboat verify' checks it: each
+ * disk's boot code areas, each partition's recorded contents, each volume's
+ * data file (framing, chunks and SHA-256). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "model/model.h"
+#include "manifest/manifest.h"
+#include "data/data.h"
+#include "ops/ops.h"
+
+struct vstate {
+	const struct lb_manifest *m;
+	lb_verify_fn fn;
+	void *ud;
+	unsigned ok, bad;
+	char *first;		/* the first damage, for the error */
+	bool quick;		/* sizes only */
+};
+
+static void note(struct vstate *st, const char *what, const struct lb_artifact *a, int r,
+		 uint64_t bytes)
+{
+	if (r < 0) {
+		st->bad++;
+		if (!st->first)
+			st->first = lb_asprintf("%s (%s): %s", what, a->file, lb_errmsg());
+	} else {
+		st->ok++;
+	}
+	if (st->fn)
+		st->fn(st->ud, what, a, r, r < 0 ? lb_errmsg() : NULL, bytes);
+}
+
+/* Size only: the file is a regular file of the recorded size. */
+static int check_size(const struct lb_manifest *m, const struct lb_artifact *a)
+{
+	_cleanup_free_ char *path = lb_asprintf("%s/%s", m->rt_dir ? m->rt_dir : ".", a->file);
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return lb_err(-errno, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return lb_err(-EBADMSG, "%s: not a regular file", path);
+	if ((uint64_t)st.st_size != a->size)
+		return lb_err(-EBADMSG, "%s: %lld bytes, the manifest says %llu", path,
+			      (long long)st.st_size, (unsigned long long)a->size);
+	return 0;
+}
+
+static void check_artifact(struct vstate *st, const char *what, const struct lb_artifact *a)
+{
+	if (!a)
+		return;
+	note(st, what, a, st->quick ? check_size(st->m, a) : lb_artifact_verify(st->m, a), 0);
+}
+
+static int check_data(struct vstate *st, const struct lb_volume *v, uint64_t *ret_bytes)
+{
+	_cleanup_free_ char *path = lb_asprintf("%s/%s", st->m->rt_dir, v->data->file);
+	_cleanup_close_ int fd = -1;
+
+	if (st->quick)
+		return check_size(st->m, v->data);
+	fd = lb_open_artifact(path);
+	if (fd < 0)
+		return fd;
+	return lb_data_verify_file(fd, v->id, v->data, ret_bytes);
+}
+
+static int check_volume(struct lb_disk *d, struct lb_partition *p, struct lb_volume *v, void *ud)
+{
+	struct vstate *st = ud;
+	char what[160];
+
+	(void)d;
+	if (p && p->content) {
+		snprintf(what, sizeof(what), "%s contents", v->id);
+		check_artifact(st, what, p->content);
+	}
+	if (v->data) {
+		uint64_t bytes = 0;
+		int r = check_data(st, v, &bytes);
+
+		snprintf(what, sizeof(what), "%s data", v->id);
+		note(st, what, v->data, r, bytes);
+	}
+	return 0;
+}
+
+static int run(const struct lb_manifest *m, bool quick, lb_verify_fn fn, void *ud,
+	       unsigned *ret_ok, unsigned *ret_bad)
+{
+	struct vstate st = { .m = m, .fn = fn, .ud = ud, .quick = quick };
+	int r = 0;
+
+	for (size_t i = 0; i < m->n_disks; i++) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "%s boot code", m->disks[i]->id);
+		check_artifact(&st, what, m->disks[i]->boot_code);
+		snprintf(what, sizeof(what), "%s post-MBR boot code", m->disks[i]->id);
+		check_artifact(&st, what, m->disks[i]->mbr_gap);
+	}
+	lb_manifest_foreach_volume(m, check_volume, &st);
+	if (st.bad)
+		r = lb_err(-EBADMSG, "%u artifact%s damaged or missing, first %s", st.bad,
+			   st.bad == 1 ? "" : "s", st.first);
+	free(st.first);
+	if (ret_ok)
+		*ret_ok = st.ok;
+	if (ret_bad)
+		*ret_bad = st.bad;
+	return r;
+}
+
+int lb_capture_verify(const struct lb_manifest *m, lb_verify_fn fn, void *ud, unsigned *ret_ok,
+		      unsigned *ret_bad)
+{
+	return run(m, false, fn, ud, ret_ok, ret_bad);
+}
+
+int lb_capture_check_present(const struct lb_manifest *m)
+{
+	return run(m, true, NULL, NULL, NULL, NULL);
+}

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/*
+ * The stack in a plan: each MD array, LUKS container and LVM volume group
+ * is a disk pack (ASR's rule): made again whole when every disk it lives
+ * on is recreated, left alone whole when every one is intact; anything in
+ * between (a member disk excluded, missing, or intact beside a recreated
+ * one) is a problem, never half a pack. The members' own volumes
+ * (linux_raid_member, crypto_LUKS, LVM2_member on a partition) are the
+ * pack's business, not something to format.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "model/model.h"
+#include "fs/fs.h"
+#include "manifest/manifest.h"
+#include "plan/plan.h"
+#include "plan/internal.h"
+
+static const char *const node_action_names[] = {
+	[LB_NODE_KEEP] = "keep",
+	[LB_NODE_MAKE] = "make",
+	[LB_NODE_SKIP] = "skip",
+};
+
+const char *lb_node_action_name(enum lb_node_action a)
+{
+	return node_action_names[a];
+}
+
+struct disk_count {
+	const struct lb_plan *p;
+	size_t recreate, intact, other;
+	const struct lb_plan_disk *first, *other_pd;
+};
+
+static struct lb_plan_disk *plan_disk_of(const struct lb_plan *p, const struct lb_disk *d)
+{
+	for (size_t i = 0; i < p->n_disks; i++)
+		if (p->disks[i].disk == d)
+			return &p->disks[i];
+	return NULL;
+}
+
+static int count_disk(struct lb_disk *d, void *ud)
+{
+	struct disk_count *c = ud;
+	const struct lb_plan_disk *pd = plan_disk_of(c->p, d);
+
+	if (!pd)
+		return -ENOENT;
+	if (!c->first)
+		c->first = pd;
+	if (pd->verdict == LB_VERDICT_RECREATE) {
+		c->recreate++;
+	} else if (pd->verdict == LB_VERDICT_INTACT) {
+		c->intact++;
+	} else {
+		c->other++;
+		c->other_pd = pd;
+	}
+	return 0;
+}
+
+/* The first plan disk a stack device lives on (for a stack volume's pd). */
+struct lb_plan_disk *lb_plan_node_disk(const struct lb_plan *p, const char *id)
+{
+	struct disk_count c = { .p = p };
+
+	lb_dev_foreach_disk(p->m, id, count_disk, &c);
+	return (struct lb_plan_disk *)c.first;
+}
+
+/* every disk a node lives on (a group: those of its PVs) */
+static int count_node_disks(const struct lb_plan *p, const struct lb_plan_node *pn, struct disk_count *c)
+{
+	int r = 0;
+
+	if (!pn->vg)
+		return lb_dev_foreach_disk(p->m, pn->id, count_disk, c);
+	for (size_t i = 0; i < pn->vg->n_pvs && r >= 0; i++)
+		r = lb_dev_foreach_disk(p->m, pn->vg->pvs[i]->on, count_disk, c);
+	return r;
+}
+
+static void decide(struct lb_plan *p, struct lb_plan_node *pn)
+{
+	struct disk_count c = { .p = p };
+
+	if (count_node_disks(p, pn, &c) < 0 || !c.first) {
+		pn->action = LB_NODE_SKIP;
+		pn->why = lb_strdup("not on the captured disks");
+		lb_plan_problem(p, "%s: not every device it lives on is in the capture", pn->id);
+		return;
+	}
+	if (c.other) {
+		pn->action = LB_NODE_SKIP;
+		pn->why = lb_asprintf("%s is %s", c.other_pd->disk->id, lb_verdict_name(c.other_pd->verdict));
+		if (c.recreate)
+			lb_plan_problem(p, "%s: lives on %s, which is %s: an array or group is made again "
+					   "whole or not at all",
+					pn->id, c.other_pd->disk->id, lb_verdict_name(c.other_pd->verdict));
+	} else if (c.recreate && c.intact) {
+		pn->action = LB_NODE_SKIP;
+		pn->why = lb_strdup("on intact and recreated disks");
+		lb_plan_problem(p, "%s: lives on intact and recreated disks: an array or group is made "
+				   "again whole or not at all (bring the intact one back into it with its "
+				   "own tools, or --exclude-disk the new one)",
+				pn->id);
+	} else if (c.recreate) {
+		pn->action = LB_NODE_MAKE;
+		pn->why = lb_strdup("its disks are recreated");
+	} else {
+		pn->action = LB_NODE_KEEP;
+		pn->why = lb_strdup("its disks are intact");
+	}
+}
+
+static struct lb_plan_node *add_node(struct lb_plan *p, enum lb_dev_kind kind, const char *id)
+{
+	struct lb_plan_node *pn;
+
+	p->nodes = lb_realloc_array(p->nodes, p->n_nodes + 1, sizeof(*p->nodes));
+	pn = &p->nodes[p->n_nodes++];
+	memset(pn, 0, sizeof(*pn));
+	pn->kind = kind;
+	pn->id = id;
+	return pn;
+}
+
+void lb_plan_stack_nodes(struct lb_plan *p, const struct lb_plan_opts *opts)
+{
+	const struct lb_stack *s = p->m->stack;
+
+	p->key_files = opts->key_files;
+	p->n_key_files = opts->n_key_files;
+	if (!s)
+		return;
+	/* the array stays where it is: volumes point into it */
+	p->nodes = lb_zalloc(sizeof(*p->nodes) * (s->n_mds + s->n_luks + s->n_vgs + 1));
+	for (size_t i = 0; i < s->n_mds; i++)
+		add_node(p, LB_DEV_MD, s->mds[i]->id)->md = s->mds[i];
+	for (size_t i = 0; i < s->n_luks; i++)
+		add_node(p, LB_DEV_LUKS, s->luks[i]->id)->luks = s->luks[i];
+	for (size_t i = 0; i < s->n_vgs; i++)
+		add_node(p, LB_DEV_LV, s->vgs[i]->id)->vg = s->vgs[i];
+	for (size_t i = 0; i < p->n_nodes; i++)
+		decide(p, &p->nodes[i]);
+}
+
+/* The node whose device ID is, or that holds the LV ID. */
+struct lb_plan_node *lb_plan_node_of(const struct lb_plan *p, const char *id)
+{
+	for (size_t i = 0; i < p->n_nodes; i++) {
+		struct lb_plan_node *pn = &p->nodes[i];
+
+		if (strcmp(pn->id, id) == 0)
+			return pn;
+		for (size_t j = 0; pn->vg && j < pn->vg->n_lvs; j++)
+			if (strcmp(pn->vg->lvs[j]->id, id) == 0)
+				return pn;
+	}
+	return NULL;
+}
+
+/* The node that uses device ID as a member, container or PV. */
+struct lb_plan_node *lb_plan_node_using(const struct lb_plan *p, const char *id)
+{
+	for (size_t i = 0; i < p->n_nodes; i++) {
+		struct lb_plan_node *pn = &p->nodes[i];
+
+		for (size_t j = 0; pn->md && j < pn->md->n_members; j++)
+			if (strcmp(pn->md->members[j]->on, id) == 0)
+				return pn;
+		if (pn->luks && strcmp(pn->luks->on, id) == 0)
+			return pn;
+		for (size_t j = 0; pn->vg && j < pn->vg->n_pvs; j++)
+			if (strcmp(pn->vg->pvs[j]->on, id) == 0)
+				return pn;
+	}
+	return NULL;
+}
+
+/* Before the first write: what making a node takes is here, its artifact
+ * as recorded. */
+static void check_node(struct lb_plan *p, const struct lb_plan_node *pn)
+{
+	const struct lb_artifact *a = pn->luks ? pn->luks->header : pn->vg ? pn->vg->metadata : NULL;
+	const char *tool = pn->md ? "mdadm" : pn->vg ? "lvm" : NULL;
+
+	if (pn->action != LB_NODE_MAKE)
+		return;
+	if (tool && !lb_program_exists(tool))
+		lb_plan_problem(p, "%s: %s is needed to make it and is not installed", pn->id, tool);
+	if (pn->luks && !a)
+		lb_plan_problem(p, "%s: the capture holds no LUKS header for it", pn->id);
+	if (pn->vg && !a)
+		lb_plan_problem(p, "%s: the capture holds no LVM metadata for it", pn->id);
+	if (a && lb_artifact_verify(p->m, a) < 0)
+		lb_plan_problem(p, "%s: %s", pn->id, lb_errmsg());
+}
+
+/* A LUKS container being made is opened when anything in it is made: its
+ * own volume, or a layer on it. That needs a key. */
+void lb_plan_stack_keys(struct lb_plan *p)
+{
+	for (size_t i = 0; i < p->n_nodes; i++) {
+		struct lb_plan_node *pn = &p->nodes[i];
+		const struct lb_plan_node *up;
+
+		if (pn->kind != LB_DEV_LUKS || pn->action != LB_NODE_MAKE)
+			continue;
+		up = lb_plan_node_using(p, pn->id);
+		pn->open = up && up->action == LB_NODE_MAKE;
+		for (size_t j = 0; j < p->n_vols && !pn->open; j++)
+			pn->open = p->vols[j].node == pn && lb_plan_volume_writes(&p->vols[j]);
+		if (pn->open && !p->n_key_files)
+			lb_plan_problem(p, "%s: what is inside the LUKS container is made again, and that "
+					   "needs its passphrase or key: --key-file FILE",
+					pn->id);
+	}
+	for (size_t i = 0; i < p->n_nodes; i++)
+		check_node(p, &p->nodes[i]);
+}
+
+void lb_plan_free_nodes(struct lb_plan *p)
+{
+	for (size_t i = 0; i < p->n_nodes; i++)
+		free(p->nodes[i].why);
+	free(p->nodes);
+}

@@ -1,0 +1,93 @@
+#!/bin/bash
+# lb-timeout: 900
+# A hand-built server's stack is restored exactly onto blank disks (issue
+# 13): /boot (ext4) on MD RAID1 metadata 1.0, / (ext4) and swap on LVM on
+# LUKS2 on MD RAID1 metadata 1.2, over two disks, in a guest running
+# Debian's kernel. Captured, every disk wiped blank, restored with the
+# passphrase's key file; afterwards mdadm, cryptsetup and lvm report the
+# same identities (array UUIDs and names, LUKS UUID and keyslots, PV, VG and
+# LV UUIDs), the original passphrase opens the container, the filesystems
+# and swap have their UUIDs and labels and fsck finds them clean, and the
+# files captured are back.
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+. "$LB_TOP/tests/vm/lib.sh"
+vm_need
+lb_workdir
+vm_image
+
+W=$LB_WORK
+cat >"$W/body.sh" <<'G'
+ids() {
+	for md in boot root; do
+		mdadm --detail --export /dev/md/$md | grep -E '^MD_(UUID|NAME|LEVEL|METADATA|DEVICES)='
+		mdadm --detail /dev/md/$md | grep -E 'Intent Bitmap|Layout|Chunk' || true
+	done
+	cryptsetup luksDump /dev/md/root | grep -E '^(Version|UUID|Label)|^  [0-9]: luks2|Cipher:|Data segments' 
+	lvm pvs --noheadings -o pv_uuid,vg_uuid,pe_start
+	lvm lvs --noheadings -o lv_name,lv_uuid,segtype,lv_size
+	for v in /dev/md/boot /dev/nas01-vg/root /dev/nas01-vg/swap_1; do
+		blkid -p -o export "$v" | grep -E '^(TYPE|UUID|LABEL)='
+	done
+}
+step build
+for d in vda vdb; do
+	printf 'label: gpt\nstart=2048, size=40960, type=A19D880F-05FC-4D3B-A006-743F0F84911E, name=boot\nstart=43008, size=120000, type=A19D880F-05FC-4D3B-A006-743F0F84911E, name=root\n' |
+		sfdisk -q /dev/$d || fail "sfdisk $d"
+done
+run mdadm --create /dev/md/boot --run --level=1 --raid-devices=2 --metadata=1.0 --name=nas01:boot --bitmap=none /dev/vda1 /dev/vdb1
+run mdadm --create /dev/md/root --run --level=1 --raid-devices=2 --metadata=1.2 --name=nas01:root --bitmap=internal /dev/vda2 /dev/vdb2
+run mkfs.ext4 -q -L boot /dev/md/boot
+printf 'the passphrase' >/tmp/key
+run cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --label cryptroot --key-file /tmp/key /dev/md/root
+run cryptsetup open --key-file /tmp/key /dev/md/root md1_crypt
+run lvm pvcreate -q /dev/mapper/md1_crypt
+run lvm vgcreate -q nas01-vg /dev/mapper/md1_crypt
+run lvm lvcreate -q -n root -L 28M nas01-vg
+run lvm lvcreate -q -n swap_1 -L 8M nas01-vg
+run mkfs.ext4 -q -L root /dev/nas01-vg/root
+run mkswap -L swap /dev/nas01-vg/swap_1
+ids >/tmp/ids.before
+step capture
+run lifeboat capture --disk /dev/vda --disk /dev/vdb --output /tmp/cap --data none
+step wipe
+run lvm vgchange -q -an nas01-vg
+run cryptsetup close md1_crypt
+run mdadm --stop /dev/md/boot
+run mdadm --stop /dev/md/root
+for d in vda vdb; do
+	run wipefs -q -a /dev/${d}1 /dev/${d}2 /dev/$d
+	dd if=/dev/zero of=/dev/$d bs=1M count=80 2>/dev/null
+done
+[ -z "$(blkid -p -o value -s TYPE /dev/vda)" ] || fail "vda is not blank"
+step restore
+run lifeboat restore --yes --quick-format --key-file /tmp/key /tmp/cap
+step reassemble
+# what a boot does: everything stopped, then assembled from the disks alone
+lvm vgchange -q -an nas01-vg >/dev/null 2>&1 || true
+cryptsetup close md1_crypt 2>/dev/null || true
+mdadm --stop --scan >/dev/null 2>&1 || true
+run mdadm --assemble /dev/md/boot /dev/vda1 /dev/vdb1
+run mdadm --assemble /dev/md/root /dev/vda2 /dev/vdb2
+run cryptsetup open --key-file /tmp/key /dev/md/root md1_crypt
+run lvm vgchange -q -ay nas01-vg
+step after
+ids >/tmp/ids.after
+diff /tmp/ids.before /tmp/ids.after || fail "identities differ after the restore"
+cat /tmp/ids.after
+run e2fsck -fn /dev/md/boot
+run e2fsck -fn /dev/nas01-vg/root
+step reopen
+run lvm vgchange -q -an nas01-vg
+run cryptsetup close md1_crypt
+run cryptsetup open --test-passphrase --key-file /tmp/key /dev/md/root
+step ok
+G
+vm_script "$W/script.sh" "$W/body.sh"
+a=$(vm_disk a 80M)
+b=$(vm_disk b 80M)
+vm_check "$W/script.sh" "$W/serial.log" 800 "$a" "$b"
+grep -q '^GUEST-STEP: ok' <(tr -d '\r' <"$W/serial.log") || lb_fail "the guest never reached its last step"
+# what the tools said after the restore, the same as before it
+tr -d '\r' <"$W/serial.log" | sed -n '/^GUEST-STEP: after/,/^GUEST-STEP: reopen/p'
+echo "PASS: $(lb_name)"
