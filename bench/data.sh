@@ -149,7 +149,15 @@ wait_part() {
 
 # The target as a dead disk: no signatures, no table, no partition nodes.
 tgt_blank() {
-	[ -b "${TGT}p1" ] && wipefs -a -q "${TGT}p1" >/dev/null 2>&1
+	local i
+	# (just after an unmount the partition can be busy for a moment: a
+	# failed wipefs here ended the whole run, silently, under set -e)
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		[ -b "${TGT}p1" ] || break
+		wipefs -a -q "${TGT}p1" >/dev/null 2>&1 && break
+		[ "$i" -lt 10 ] || bn_die "wipefs ${TGT}p1 failed: $(wipefs -a -q "${TGT}p1" 2>&1)"
+		sleep 0.5
+	done
 	# (it says, on stdout, that it cannot re-read a loop's table: harmless)
 	wipefs -a -q "$TGT" >/dev/null 2>&1
 	dd if=/dev/zero of="$TGT" bs=1M count=1 conv=notrunc,fsync status=none
