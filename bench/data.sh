@@ -149,7 +149,15 @@ wait_part() {
 
 # The target as a dead disk: no signatures, no table, no partition nodes.
 tgt_blank() {
-	[ -b "${TGT}p1" ] && wipefs -a -q "${TGT}p1" >/dev/null 2>&1
+	local i
+	# (just after an unmount the partition can be busy for a moment: a
+	# failed wipefs here ended the whole run, silently, under set -e)
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		[ -b "${TGT}p1" ] || break
+		wipefs -a -q "${TGT}p1" >/dev/null 2>&1 && break
+		[ "$i" -lt 10 ] || bn_die "wipefs ${TGT}p1 failed: $(wipefs -a -q "${TGT}p1" 2>&1)"
+		sleep 0.5
+	done
 	# (it says, on stdout, that it cannot re-read a loop's table: harmless)
 	wipefs -a -q "$TGT" >/dev/null 2>&1
 	dd if=/dev/zero of="$TGT" bs=1M count=1 conv=notrunc,fsync status=none
@@ -411,7 +419,7 @@ row() {
 	else
 		rw="-"
 	fi
-	printf '%-44s %4d %8.2f %7.2f %8.0f %8s %9s  %s\n' "$name" "$r" "$w" "$c" "$((m / 1024))" \
+	printf '%-44s %4d %8.2f %7.2f %8.0f %8s %9s  %s\n' "$name" "$r" "$w" "$c" "$(awk -v k="$m" 'BEGIN { printf "%d", k / 1024 }')" \
 		"$(awk -v b="$bytes" -v w="$w" 'BEGIN { if (b > 0) printf "%.0f", b / w / 1e6; else print "-" }')" \
 		"$([ -n "$sz" ] && awk -v s="$sz" 'BEGIN { printf "%.0f", s / 1e6 }' || echo -)" "$rw"
 }
@@ -514,7 +522,7 @@ done
 for l in "${checked_img[@]}"; do echo "  $l: e2fsck -fn clean on the target after the restore"; done
 for x in "${notes[@]}"; do echo "note: $x"; done
 echo
-rss() { local k; k=$(med "$1" 3); [ -n "$k" ] && echo "$((k / 1024))" || echo "-"; }
+rss() { local k; k=$(med "$1" 3); [ -n "$k" ] && awk -v k="$k" 'BEGIN { printf "%d\n", k / 1024 }' || echo "-"; }
 printf 'lifeboat peak RSS (MiB): image capture %s, plain %s; restore %s, plain %s; --single-pass %s, plain %s; archive capture %s, restore %s, --single-pass %s\n' \
 	"$(rss lb.img)" "$(rss lb.img.none)" "$(rss lb.img.rst)" "$(rss lb.img.none.rst)" "$(rss lb.img.sp.rst)" "$(rss lb.img.none.sp.rst)" \
 	"$(rss lb.arc)" "$(rss lb.arc.rst)" "$(rss lb.arc.sp.rst)"

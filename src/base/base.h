@@ -3,7 +3,8 @@
  * lifeboat — bare-metal system recovery for Linux.
  *
  * The base layer, under every other (HACKING.md draws the layers): memory,
- * errors and tracing, files, checksums, running programs, loop devices.
+ * errors and tracing, files, checksums, running programs, loop devices;
+ * the reporter (report.h) and queues and worker threads (queue.h).
  *
  * Conventions: functions return int, >= 0 on success and -errno on failure;
  * on failure they leave a message for the user in lb_errmsg(). Constructors
@@ -23,6 +24,7 @@
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 
 #include "base/report.h"
+#include "base/queue.h"
 
 /* ---- utilities (util.c) ---------------------------------------------- */
 

@@ -95,6 +95,73 @@ struct capture_ctx {
 	int err;
 };
 
+/* Volume v's image into out, with progress. */
+static int capture_image(const struct lb_disk *d, const struct lb_volume *v, int out, int level,
+			 struct lb_progress *pr, char sum[65], uint64_t *size)
+{
+	uint64_t total = 0;
+	int dfd, r;
+
+	dfd = open(d->path, O_RDONLY | O_CLOEXEC);
+	if (dfd < 0)
+		return lb_err(-errno, "%s: %s", d->path, strerror(errno));
+	lb_image_used_bytes(d->path, v, &total);
+	lb_progress_begin(pr, v->id, total);
+	r = lb_image_capture(d->path, dfd, v, out, level, lb_progress_update, pr, sum, size);
+	lb_progress_end(pr);
+	close(dfd);
+	return r;
+}
+
+/* Volume v's files into out, with progress: where it is mounted, or
+ * mounted read-only for it on *mnt. */
+static int capture_archive(const struct lb_partition *p, const struct lb_volume *v,
+			   const struct lb_data_opts *o, int out, char **mnt, struct lb_progress *pr,
+			   char sum[65], uint64_t *size)
+{
+	const char *root = v->mount_source ? NULL : v->mountpoint;
+	char *excl[3];
+	size_t n_excl = 0;
+	struct statvfs sv;
+	int r;
+
+	if (!root) {
+		if (!p || !p->path)
+			return lb_err(-ENODEV, "%s: no device node to mount for archiving", v->id);
+		r = lb_mount_tmp(p->path, v->type, true, mnt);
+		if (r < 0)
+			return lb_err(r, "%s: to archive it read-only: %s", v->id, lb_errmsg());
+		root = *mnt;
+	}
+	excl[n_excl++] = (char *)o->outdir;
+	if (o->final_dir)
+		excl[n_excl++] = (char *)o->final_dir;
+	excl[n_excl++] = (char *)DEFAULT_CAPTURES;
+	lb_progress_begin(pr, v->id, 0);
+	/* the files' bytes are known only at the end of the walk: the space in
+	 * use (metadata too, so somewhat more) stands in */
+	if (statvfs(root, &sv) == 0 && sv.f_blocks >= sv.f_bfree)
+		lb_progress_estimate(pr, (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize);
+	r = lb_archive_capture(root, excl, n_excl, out, o->level, lb_progress_update, pr, sum, size);
+	lb_progress_end(pr);
+	return r;
+}
+
+/* Whether the method can be used on v now; an error when not. */
+static int check_method(const char *method, const struct lb_partition *p, const struct lb_volume *v)
+{
+	if (strcmp(method, "image") == 0 && p && p->path &&
+	    lb_block_has_holders(strrchr(p->path, '/') + 1))
+		return lb_err(-EBUSY, "%s is in use by device-mapper or md: an image of it would not be "
+				      "consistent; deactivate it first",
+			      v->id);
+	if (strcmp(method, "image") == 0 && mounted_rw(v))
+		return lb_err(-EBUSY, "%s is mounted read-write on %s: an image of it would not be "
+				      "consistent; use --data archive (or auto) for it",
+			      v->id, v->mountpoint);
+	return 0;
+}
+
 static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volume *v, void *ud)
 {
 	struct capture_ctx *c = ud;
@@ -103,8 +170,8 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 	const char *method;
 	struct lb_progress pr;
 	char sum[65];
-	uint64_t size = 0, total = 0;
-	int out = -1, dfd = -1, r;
+	uint64_t size = 0;
+	int out, r;
 
 	if (!d->selected)
 		return 0;
@@ -113,16 +180,9 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 		lb_manifest_warn(c->m, "%s", note);
 	if (!method)
 		return 0;
-	if (strcmp(method, "image") == 0 && p && p->path && lb_block_has_holders(strrchr(p->path, '/') + 1)) {
-		c->err = lb_err(-EBUSY, "%s is in use by device-mapper or md: an image of it would not be "
-					"consistent; deactivate it first",
-				v->id);
-		return 1;
-	}
-	if (strcmp(method, "image") == 0 && mounted_rw(v)) {
-		c->err = lb_err(-EBUSY, "%s is mounted read-write on %s: an image of it would not be "
-					"consistent; use --data archive (or auto) for it",
-				v->id, v->mountpoint);
+	r = check_method(method, p, v);
+	if (r < 0) {
+		c->err = r;
 		return 1;
 	}
 	file = lb_asprintf("%s.data", v->id);
@@ -132,46 +192,10 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 		c->err = lb_err(-errno, "%s: %s", path, strerror(errno));
 		return 1;
 	}
-	if (strcmp(method, "image") == 0) {
-		dfd = open(d->path, O_RDONLY | O_CLOEXEC);
-		if (dfd < 0) {
-			r = lb_err(-errno, "%s: %s", d->path, strerror(errno));
-			goto done;
-		}
-		lb_image_used_bytes(d->path, v, &total);
-		lb_progress_begin(&pr, v->id, total);
-		r = lb_image_capture(d->path, dfd, v, out, o->level, lb_progress_update, &pr, sum, &size);
-	} else {
-		const char *root = v->mount_source ? NULL : v->mountpoint;
-		char *excl[3];
-		size_t n_excl = 0;
-		struct statvfs sv;
-
-		if (!root) {
-			if (!p || !p->path) {
-				r = lb_err(-ENODEV, "%s: no device node to mount for archiving", v->id);
-				goto done;
-			}
-			r = lb_mount_tmp(p->path, v->type, true, &mnt);
-			if (r < 0) {
-				r = lb_err(r, "%s: to archive it read-only: %s", v->id, lb_errmsg());
-				goto done;
-			}
-			root = mnt;
-		}
-		excl[n_excl++] = (char *)o->outdir;
-		if (o->final_dir)
-			excl[n_excl++] = (char *)o->final_dir;
-		excl[n_excl++] = (char *)DEFAULT_CAPTURES;
-		lb_progress_begin(&pr, v->id, 0);
-		/* the files' bytes are known only at the end of the walk: the
-		 * space in use (metadata too, so somewhat more) stands in */
-		if (statvfs(root, &sv) == 0 && sv.f_blocks >= sv.f_bfree)
-			lb_progress_estimate(&pr, (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize);
-		r = lb_archive_capture(root, excl, n_excl, out, o->level, lb_progress_update, &pr, sum,
-				       &size);
-	}
-	lb_progress_end(&pr);
+	if (strcmp(method, "image") == 0)
+		r = capture_image(d, v, out, o->level, &pr, sum, &size);
+	else
+		r = capture_archive(p, v, o, out, &mnt, &pr, sum, &size);
 	if (r >= 0) {
 		double secs = lb_progress_seconds(&pr);
 
@@ -183,13 +207,10 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 		lb_debug("data", "%s: %s, %" PRIu64 " bytes of data into %" PRIu64 " in %.2f s", v->id,
 			 method, pr.bytes, size, secs);
 		if (o->report)
-			fprintf(stderr, "lifeboat: %s: %s, %.1f MiB in %.1f MiB (%.1f s)\n", v->id, method,
+			lb_info("%s: %s, %.1f MiB in %.1f MiB (%.1f s)", v->id, method,
 				(double)pr.bytes / 1048576.0, (double)size / 1048576.0, secs);
 	}
-done:
 	lb_umount_tmp(TAKE_PTR(mnt));
-	if (dfd >= 0)
-		close(dfd);
 	close(out);
 	if (r < 0) {
 		unlink(path);

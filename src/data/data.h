@@ -5,7 +5,7 @@
 
 #include "model/model.h"
 
-/* ---- volume data (data.c, image.c, archive.c, datafile.c) --------------- */
+/* ---- volume data (data.c, image.c, archive-*.c, datafile-*.c) ---------- */
 
 enum lb_data_mode {
 	LB_DATA_NONE = 0,
@@ -53,8 +53,24 @@ int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude,
 		       uint64_t *ret_size);
 int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *a,
 		       const char *root, void (*progress)(void *, uint64_t), void *pud);
-/* Compares a tree with the archive it came from; prints what differs. */
-int lb_archive_compare(int data_fd, const char *name, const char *root, unsigned *ret_diffs);
+/* What lb_archive_compare found: how many entries differ from the archive,
+ * and the first LB_DIFFS_NAMED of them (the path, and what differs: the
+ * first of type, mode, owner, modification time, size, device number, or
+ * existence, hard link, link target, an xattr's name, readability,
+ * content), in the archive's order. */
+#define LB_DIFFS_NAMED 10
+struct lb_archive_diffs {
+	unsigned n;
+	struct lb_archive_diff {
+		char *path;
+		char *what;
+	} named[LB_DIFFS_NAMED];
+};
+void lb_archive_diffs_clear(struct lb_archive_diffs *d);
+/* Compares a tree with the archive it came from into ret (cleared first;
+ * clear it after, on a failure too: it holds what was found before). */
+int lb_archive_compare(int data_fd, const char *name, const char *root,
+		       struct lb_archive_diffs *ret);
 
 /* ---- tree walk with read-ahead (walk.c) ------------------------------ */
 

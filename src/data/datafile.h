@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* The data container (datafile.c): chunked, compressed, checked. */
+/* The data container (datafile-*.c; the layout in datafile-format.c):
+ * chunked, compressed, checked. */
 #ifndef LIFEBOAT_DATAFILE_H
 #define LIFEBOAT_DATAFILE_H
 

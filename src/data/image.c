@@ -194,36 +194,3 @@ int lb_image_restore_direct(int data_fd, const char *name, const struct lb_artif
 		e = lb_err(-errno, "%s: cannot sync: %s", name, strerror(errno));
 	return e;
 }
-
-int lb_data_verify_file(int data_fd, const char *name, const struct lb_artifact *a,
-			uint64_t *ret_bytes)
-{
-	struct lb_dr *r = NULL;
-	struct lb_chunk ch;
-	struct stat st;
-	char sum[65];
-	uint64_t done = 0;
-	int e;
-
-	if (ret_bytes)
-		*ret_bytes = 0;
-	if (a && fstat(data_fd, &st) == 0 && (uint64_t)st.st_size != a->size)
-		return lb_err(-EBADMSG, "%s: the data file has %" PRIu64 " bytes, the manifest says "
-				     "%" PRIu64, name, (uint64_t)st.st_size, a->size);
-	e = lb_dr_open(data_fd, name, &r);
-	if (e < 0)
-		return e;
-	while ((e = lb_dr_next(r, &ch)) > 0)
-		done += ch.len;
-	if (e == 0) {
-		lb_dr_finish(r, sum);
-		if (a && strcmp(sum, a->sha256) != 0)
-			e = lb_err(-EBADMSG, "%s: every chunk is sound but the file does not match its "
-					     "SHA-256 in the manifest",
-				   name);
-	}
-	lb_dr_close(r);
-	if (ret_bytes)
-		*ret_bytes = done;
-	return e;
-}

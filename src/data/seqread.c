@@ -10,7 +10,6 @@
  * cache instead, the same way. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,25 +22,27 @@
 #define SEQ_BLOCK (4u << 20)
 #define SEQ_ALIGN 4096u
 
+struct seq_slot {
+	uint8_t *buf;
+	size_t len;
+	int err;
+};
+
+/* The slots go round two queues: the filler takes an empty one from
+ * free, reads into it and puts it on full; the consumer takes it from
+ * full, copies out of it and gives it back to free. */
 struct lb_seq {
 	int fd;			/* the caller's */
-	int dfd;		/* the same with O_DIRECT, or -1 */
+	int dfd;		/* the same with O_DIRECT, or -1 (the filler's) */
 	uint64_t size;
-	uint8_t *buf[SEQ_SLOTS];
-	size_t len[SEQ_SLOTS];
-	int err[SEQ_SLOTS];
-	/* under lock: */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	unsigned head, n_full;	/* the consumer's slot; slots filled */
-	bool filler_done, stop;
-	/* the filler's: */
-	uint64_t fill_off;
+	struct seq_slot slots[SEQ_SLOTS];
+	struct lb_queue *free, *full;
+	struct lb_pool *pool;	/* the filler */
+	uint64_t fill_off;	/* the filler's */
 	/* the consumer's: */
-	size_t in_off;		/* bytes of the head slot taken */
+	struct seq_slot *cur;
+	size_t in_off;		/* bytes of cur taken */
 	uint64_t pos;
-	pthread_t thread;
-	bool has_thread;
 };
 
 int lb_direct_reopen(int fd)
@@ -91,46 +92,39 @@ ssize_t lb_pread_direct(int *dfd, int fd, void *buf, size_t len, uint64_t off)
 	return (ssize_t)(got < len ? got : len);
 }
 
-static void *seq_main(void *arg)
+/* The filler: block after block into the slots, until the size, an error
+ * or the file's end before the size said; then it closes full. */
+static int seq_fill(void *ud, unsigned idx)
 {
-	struct lb_seq *s = arg;
+	struct lb_seq *s = ud;
+	void *p;
+	int r;
 
-	for (;;) {
-		unsigned slot;
+	(void)idx;
+	while (s->fill_off < s->size) {
+		struct seq_slot *slot;
 		size_t n;
 		ssize_t got;
-		bool last;
 
-		pthread_mutex_lock(&s->lock);
-		while (s->n_full == SEQ_SLOTS && !s->stop)
-			pthread_cond_wait(&s->cond, &s->lock);
-		if (s->stop || s->fill_off >= s->size) {
-			s->filler_done = true;
-			pthread_cond_broadcast(&s->cond);
-			pthread_mutex_unlock(&s->lock);
-			return NULL;
-		}
-		slot = (s->head + s->n_full) % SEQ_SLOTS;
-		pthread_mutex_unlock(&s->lock);
-
+		r = lb_queue_pop(s->free, &p);
+		if (r <= 0)
+			return r;
+		slot = p;
 		n = s->size - s->fill_off < SEQ_BLOCK ? (size_t)(s->size - s->fill_off) : SEQ_BLOCK;
-		got = lb_pread_direct(&s->dfd, s->fd, s->buf[slot], n, s->fill_off);
+		got = lb_pread_direct(&s->dfd, s->fd, slot->buf, n, s->fill_off);
+		slot->len = got < 0 ? 0 : (size_t)got;
+		slot->err = got < 0 ? (int)got : 0;
+		s->fill_off += n;
+		r = lb_queue_push(s->full, slot);
+		if (r < 0)
+			return r;
 		/* an error, or the file's end before the size said, is the
 		 * last thing read: the consumer gets what came before it */
-		last = got < (ssize_t)n;
-
-		pthread_mutex_lock(&s->lock);
-		s->len[slot] = got < 0 ? 0 : (size_t)got;
-		s->err[slot] = got < 0 ? (int)got : 0;
-		s->fill_off += n;
-		s->n_full++;
-		if (last)
-			s->filler_done = true;
-		pthread_cond_broadcast(&s->cond);
-		pthread_mutex_unlock(&s->lock);
-		if (last)
-			return NULL;
+		if (got < (ssize_t)n)
+			break;
 	}
+	lb_queue_close(s->full);
+	return 0;
 }
 
 int lb_seq_open(int fd, uint64_t size, struct lb_seq **ret)
@@ -140,18 +134,22 @@ int lb_seq_open(int fd, uint64_t size, struct lb_seq **ret)
 	s->fd = fd;
 	s->size = size;
 	s->dfd = lb_direct_reopen(fd);
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
-	for (unsigned i = 0; i < SEQ_SLOTS; i++)
-		if (posix_memalign((void **)&s->buf[i], SEQ_ALIGN, SEQ_BLOCK) != 0) {
+	s->free = lb_queue_new(SEQ_SLOTS);
+	s->full = lb_queue_new(SEQ_SLOTS);
+	for (unsigned i = 0; i < SEQ_SLOTS; i++) {
+		if (posix_memalign((void **)&s->slots[i].buf, SEQ_ALIGN, SEQ_BLOCK) != 0) {
 			lb_seq_close(s);
 			return lb_err(-ENOMEM, "out of memory for the read-ahead buffers");
 		}
-	if (pthread_create(&s->thread, NULL, seq_main, s) != 0) {
+		lb_queue_push(s->free, &s->slots[i]);
+	}
+	s->pool = lb_pool_new();
+	lb_pool_watch(s->pool, s->free);
+	lb_pool_watch(s->pool, s->full);
+	if (lb_pool_start(s->pool, 1, seq_fill, s) < 0) {
 		lb_seq_close(s);
 		return lb_err(-EAGAIN, "cannot start the read-ahead thread");
 	}
-	s->has_thread = true;
 	*ret = s;
 	return 0;
 }
@@ -164,34 +162,29 @@ int lb_seq_read(struct lb_seq *s, void *buf, size_t len)
 	if (len > s->size - s->pos)
 		return -ENODATA;
 	while (len) {
-		unsigned slot;
 		size_t take;
 
-		pthread_mutex_lock(&s->lock);
-		while (s->n_full == 0 && !s->filler_done)
-			pthread_cond_wait(&s->cond, &s->lock);
-		slot = s->head;
-		take = s->n_full;
-		pthread_mutex_unlock(&s->lock);
-		if (take == 0)
+		if (!s->cur) {
+			void *slot;
+
+			if (lb_queue_pop(s->full, &slot) <= 0)
+				return -ENODATA;
+			s->cur = slot;
+			s->in_off = 0;
+		}
+		if (s->cur->err < 0)
+			return s->cur->err;
+		if (s->cur->len == 0)
 			return -ENODATA;
-		if (s->err[slot] < 0)
-			return s->err[slot];
-		if (s->len[slot] == 0)
-			return -ENODATA;
-		take = s->len[slot] - s->in_off < len ? s->len[slot] - s->in_off : len;
-		memcpy(p, s->buf[slot] + s->in_off, take);
+		take = s->cur->len - s->in_off < len ? s->cur->len - s->in_off : len;
+		memcpy(p, s->cur->buf + s->in_off, take);
 		p += take;
 		len -= take;
 		s->in_off += take;
 		s->pos += take;
-		if (s->in_off == s->len[slot]) {
-			pthread_mutex_lock(&s->lock);
-			s->head = (s->head + 1) % SEQ_SLOTS;
-			s->n_full--;
-			s->in_off = 0;
-			pthread_cond_broadcast(&s->cond);
-			pthread_mutex_unlock(&s->lock);
+		if (s->in_off == s->cur->len) {
+			lb_queue_push(s->free, s->cur);
+			s->cur = NULL;
 		}
 	}
 	return 0;
@@ -206,18 +199,12 @@ void lb_seq_close(struct lb_seq *s)
 {
 	if (!s)
 		return;
-	if (s->has_thread) {
-		pthread_mutex_lock(&s->lock);
-		s->stop = true;
-		pthread_cond_broadcast(&s->cond);
-		pthread_mutex_unlock(&s->lock);
-		pthread_join(s->thread, NULL);
-	}
+	lb_pool_free(s->pool);
+	lb_queue_free(s->free);
+	lb_queue_free(s->full);
 	for (unsigned i = 0; i < SEQ_SLOTS; i++)
-		free(s->buf[i]);
+		free(s->slots[i].buf);
 	if (s->dfd >= 0)
 		close(s->dfd);
-	pthread_cond_destroy(&s->cond);
-	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

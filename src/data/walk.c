@@ -3,15 +3,21 @@
  * A file tree walk with read-ahead, for archive capture. One thread walks
  * the tree (one filesystem, depth first, a directory before what is in it,
  * excluded paths and sockets left out) and queues what it finds; another
- * opens the regular files just ahead of the consumer and asks the kernel
- * to read them (readahead), so the many small reads of a tree of files are
- * in flight together instead of one after the other. The consumer takes
- * the entries in order; the read-ahead stays within a byte window of it.
+ * takes the entries in order, opens each regular file and asks the kernel
+ * to read it (readahead), so the many small reads of a tree of files are in
+ * flight together instead of one after the other, and queues the entry on
+ * for the consumer. That second queue is bounded by the files' bytes too:
+ * the read-ahead stays within a byte window of the consumer.
+ *
+ *   walker --found (count)--> reader --ready (count, bytes)--> lb_walk_next
+ *
+ * Without a reader (its thread did not start) the walker queues straight
+ * onto ready: only the read-ahead is missed. A walk that fails closes its
+ * queue all the same: the consumer takes what was found, then the error.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,38 +30,27 @@
 #define AHEAD_BYTES (96ull << 20)	/* file data read ahead of the consumer */
 #define AHEAD_FILE (8ull << 20)		/* of one big file, its start */
 
-struct slot {
+struct item {
 	char *path;
 	char *rel;
 	struct stat st;
-	uint64_t cum;		/* regular file bytes queued before this one */
 };
 
 struct lb_walk {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct slot q[QUEUE_CAP];
-	uint64_t head;		/* next to be queued */
-	uint64_t tail;		/* next to be taken */
-	uint64_t ahead;		/* next for the reader to look at */
-	uint64_t cum;		/* regular file bytes queued so far */
-	bool walked;		/* the walk is over (or failed) */
-	bool stop;
-	int err;
-	char *errmsg;
+	struct lb_queue *found;	/* walker -> reader */
+	struct lb_queue *ready;	/* reader (or walker) -> consumer */
+	struct lb_queue *out;	/* the walker's: found, or ready without a reader */
+	struct lb_pool *pool;
 	char *root;
 	char *const *exclude;
 	size_t n_exclude;
 	struct stat *exclude_st;	/* of those that exist: by inode too */
 	size_t n_exclude_st;
 	dev_t dev;
-	pthread_t walker;
 	/* one reader: readahead() only queues the reads, so one thread keeps
 	 * many in flight; more (measured with 2, 4, 8, 16 on 2 cores) only took
 	 * CPU from the compression and made the capture 5-10 % slower */
-	pthread_t reader;
-	bool has_reader;	/* without one, only the read-ahead is missed */
-	struct slot held;	/* handed out by lb_walk_next */
+	struct item *held;	/* handed out by lb_walk_next */
 };
 
 /* By name, and by inode: the capture directory is left out even when it is
@@ -78,25 +73,18 @@ static bool excluded(const struct lb_walk *w, const char *path, const struct sta
 /* Queues one entry; false when the consumer is gone. */
 static bool put(struct lb_walk *w, const char *path, const char *rel, const struct stat *st)
 {
-	struct slot *s;
+	size_t lp = strlen(path) + 1, lr = strlen(rel) + 1;
+	struct item *it = lb_zalloc(sizeof(*it) + lp + lr);
 
-	pthread_mutex_lock(&w->lock);
-	while (w->head - w->tail >= QUEUE_CAP && !w->stop)
-		pthread_cond_wait(&w->cond, &w->lock);
-	if (w->stop) {
-		pthread_mutex_unlock(&w->lock);
+	it->path = (char *)(it + 1);
+	it->rel = it->path + lp;
+	memcpy(it->path, path, lp);
+	memcpy(it->rel, rel, lr);
+	it->st = *st;
+	if (lb_queue_push(w->out, it) < 0) {
+		free(it);
 		return false;
 	}
-	s = &w->q[w->head % QUEUE_CAP];
-	s->path = lb_strdup(path);
-	s->rel = lb_strdup(rel);
-	s->st = *st;
-	s->cum = w->cum;
-	if (S_ISREG(st->st_mode))
-		w->cum += (uint64_t)st->st_size;
-	w->head++;
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->lock);
 	return true;
 }
 
@@ -165,12 +153,16 @@ static int walk_dir(struct lb_walk *w, const char *path, const char *rel)
 	return r;
 }
 
-static void *walker_main(void *arg)
+/* The walker: the tree into w->out, then the queue closed, whatever the
+ * end; a failure is the pool's error, for the consumer once it has taken
+ * what came before. */
+static int walker_main(void *ud, unsigned idx)
 {
-	struct lb_walk *w = arg;
+	struct lb_walk *w = ud;
 	struct stat st;
 	int r;
 
+	(void)idx;
 	if (lstat(w->root, &st) < 0)
 		r = lb_err(-errno, "%s: %s", w->root, strerror(errno));
 	else if (!S_ISDIR(st.st_mode))
@@ -179,68 +171,59 @@ static void *walker_main(void *arg)
 		r = 1;
 	else
 		r = walk_dir(w, w->root, "./");
-	pthread_mutex_lock(&w->lock);
-	if (r < 0) {
-		w->err = r;
-		w->errmsg = lb_strdup(lb_errmsg());
-	}
-	w->walked = true;
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-	return NULL;
+	lb_queue_close(w->out);
+	return r < 0 ? r : 0;
 }
 
-/* The reader: the next regular file within the window, opened and read
- * ahead; whatever fails here is only a missed read-ahead. */
-static void *reader_main(void *arg)
+/* The reader: each regular file opened and read ahead, then handed on
+ * weighing its size; whatever fails here is only a missed read-ahead. */
+static int reader_main(void *ud, unsigned idx)
 {
-	struct lb_walk *w = arg;
+	struct lb_walk *w = ud;
+	void *p;
+	int r;
 
-	for (;;) {
-		_cleanup_free_ char *path = NULL;
-		uint64_t size = 0;
-		int fd;
+	(void)idx;
+	while ((r = lb_queue_pop(w->found, &p)) > 0) {
+		struct item *it = p;
+		uint64_t size = S_ISREG(it->st.st_mode) ? (uint64_t)it->st.st_size : 0;
 
-		pthread_mutex_lock(&w->lock);
-		for (;;) {
-			struct slot *s;
+		if (size) {
+			int fd = open(it->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+							O_NONBLOCK | O_NOATIME);
 
-			if (w->stop) {
-				pthread_mutex_unlock(&w->lock);
-				return NULL;
+			if (fd >= 0) {
+				readahead(fd, 0, size < AHEAD_FILE ? size : AHEAD_FILE);
+				close(fd);
 			}
-			if (w->ahead < w->tail)
-				w->ahead = w->tail;
-			if (w->ahead == w->head) {
-				if (w->walked) {
-					pthread_mutex_unlock(&w->lock);
-					return NULL;
-				}
-				pthread_cond_wait(&w->cond, &w->lock);
-				continue;
-			}
-			s = &w->q[w->ahead % QUEUE_CAP];
-			if (!S_ISREG(s->st.st_mode) || s->st.st_size == 0) {
-				w->ahead++;
-				continue;
-			}
-			/* far enough ahead: wait for the consumer */
-			if (w->ahead > w->tail && s->cum - w->q[w->tail % QUEUE_CAP].cum > AHEAD_BYTES) {
-				pthread_cond_wait(&w->cond, &w->lock);
-				continue;
-			}
-			path = lb_strdup(s->path);
-			size = (uint64_t)s->st.st_size;
-			w->ahead++;
-			break;
 		}
-		pthread_mutex_unlock(&w->lock);
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_NOATIME);
-		if (fd < 0)
-			continue;
-		readahead(fd, 0, size < AHEAD_FILE ? size : AHEAD_FILE);
-		close(fd);
+		r = lb_queue_push_weighted(w->ready, it, size);
+		if (r < 0) {
+			free(it);
+			return r;
+		}
 	}
+	if (r == 0)
+		lb_queue_close(w->ready);
+	return r;
+}
+
+static void walk_destroy(struct lb_walk *w)
+{
+	/* (the threads stop at their next push or pop; the pool cancelled
+	 * first, so that is no error) */
+	lb_pool_cancel(w->pool);
+	if (w->found)
+		lb_queue_cancel(w->found);
+	if (w->ready)
+		lb_queue_cancel(w->ready);
+	lb_pool_free(w->pool);
+	lb_queue_free_all(w->found, free);
+	lb_queue_free_all(w->ready, free);
+	free(w->held);
+	free(w->exclude_st);
+	free(w->root);
+	free(w);
 }
 
 int lb_walk_start(const char *root, char *const *exclude, size_t n_exclude, struct lb_walk **ret)
@@ -254,8 +237,6 @@ int lb_walk_start(const char *root, char *const *exclude, size_t n_exclude, stru
 		free(w);
 		return e;
 	}
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
 	w->root = lb_strdup(root);
 	w->exclude = exclude;
 	w->n_exclude = n_exclude;
@@ -264,67 +245,43 @@ int lb_walk_start(const char *root, char *const *exclude, size_t n_exclude, stru
 		if (stat(exclude[i], &w->exclude_st[w->n_exclude_st]) == 0)
 			w->n_exclude_st++;
 	w->dev = st.st_dev;
-	if (pthread_create(&w->walker, NULL, walker_main, w) != 0) {
-		pthread_cond_destroy(&w->cond);
-		pthread_mutex_destroy(&w->lock);
-		free(w->exclude_st);
-		free(w->root);
-		free(w);
+	w->found = lb_queue_new(QUEUE_CAP);
+	w->ready = lb_queue_new(QUEUE_CAP);
+	lb_queue_set_max_weight(w->ready, AHEAD_BYTES);
+	w->pool = lb_pool_new();
+	/* the reader first: the walker queues for it only when it runs */
+	w->out = lb_pool_start(w->pool, 1, reader_main, w) == 0 ? w->found : w->ready;
+	if (lb_pool_start(w->pool, 1, walker_main, w) < 0) {
+		walk_destroy(w);
 		return lb_err(-EAGAIN, "cannot start a thread");
 	}
-	w->has_reader = pthread_create(&w->reader, NULL, reader_main, w) == 0;
 	*ret = w;
 	return 0;
 }
 
-static void slot_clear(struct slot *s)
-{
-	free(s->path);
-	free(s->rel);
-	s->path = s->rel = NULL;
-}
-
 int lb_walk_next(struct lb_walk *w, struct lb_walk_entry *ret)
 {
-	int r = 1;
+	void *p;
+	int r;
 
-	slot_clear(&w->held);
-	pthread_mutex_lock(&w->lock);
-	while (w->tail == w->head && !w->walked)
-		pthread_cond_wait(&w->cond, &w->lock);
-	if (w->tail < w->head) {
-		w->held = w->q[w->tail % QUEUE_CAP];
-		w->q[w->tail % QUEUE_CAP].path = w->q[w->tail % QUEUE_CAP].rel = NULL;
-		w->tail++;
-		pthread_cond_broadcast(&w->cond);
-		ret->path = w->held.path;
-		ret->rel = w->held.rel;
-		ret->st = w->held.st;
-	} else {
-		r = w->err < 0 ? lb_err(w->err, "%s", w->errmsg) : 0;
+	free(w->held);
+	w->held = NULL;
+	r = lb_queue_pop(w->ready, &p);
+	if (r > 0) {
+		w->held = p;
+		ret->path = w->held->path;
+		ret->rel = w->held->rel;
+		ret->st = w->held->st;
+		return 1;
 	}
-	pthread_mutex_unlock(&w->lock);
-	return r;
+	/* the end: the walker is done (its queue was closed before this
+	 * one), so its error, if any, is known */
+	r = lb_pool_wait(w->pool);
+	return r < 0 ? r : 0;
 }
 
 void lb_walk_free(struct lb_walk *w)
 {
-	if (!w)
-		return;
-	pthread_mutex_lock(&w->lock);
-	w->stop = true;
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->walker, NULL);
-	if (w->has_reader)
-		pthread_join(w->reader, NULL);
-	for (uint64_t i = w->tail; i < w->head; i++)
-		slot_clear(&w->q[i % QUEUE_CAP]);
-	slot_clear(&w->held);
-	pthread_cond_destroy(&w->cond);
-	pthread_mutex_destroy(&w->lock);
-	free(w->errmsg);
-	free(w->exclude_st);
-	free(w->root);
-	free(w);
+	if (w)
+		walk_destroy(w);
 }

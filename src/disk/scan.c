@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -608,7 +607,9 @@ static void fill_header(struct lb_manifest *m)
 		m->machine_id = TAKE_PTR(mid);
 }
 
-/* Disks are read in parallel: each waits mostly on its own device. */
+/* Disks are read in parallel: each waits mostly on its own device. The
+ * jobs wait in a queue (closed: a worker stops when it is empty), each
+ * keeping its own result; up to 8 workers. */
 struct scan_job {
 	const char *sysname;
 	char *id;
@@ -619,71 +620,65 @@ struct scan_job {
 };
 
 struct scan_pool {
-	pthread_mutex_t lock;
-	struct scan_job *jobs;
-	size_t n, next;
+	struct lb_queue *jobs;
 	const struct lb_sysinfo *si;
 	const char *outdir;
 	struct lb_manifest *m;
 };
 
-static void *scan_worker(void *arg)
+static int scan_worker(void *ud, unsigned idx)
 {
-	struct scan_pool *pool = arg;
+	struct scan_pool *pool = ud;
+	void *p;
+	int r;
 
-	for (;;) {
-		struct scan_job *j;
+	(void)idx;
+	while ((r = lb_queue_pop(pool->jobs, &p)) > 0) {
+		struct scan_job *j = p;
 
-		pthread_mutex_lock(&pool->lock);
-		j = pool->next < pool->n ? &pool->jobs[pool->next++] : NULL;
-		pthread_mutex_unlock(&pool->lock);
-		if (!j)
-			return NULL;
 		j->err = lb_scan_disk(j->sysname, j->id, pool->si, j->excluded ? NULL : pool->outdir,
 				      pool->m, true, &j->disk);
 		if (j->err < 0)
 			j->errmsg = lb_strdup(lb_errmsg());
 	}
+	return r;
 }
 
 static int scan_all(char **names, size_t n, char **excl, size_t n_excl,
 		    const struct lb_sysinfo *si, const char *outdir, struct lb_manifest *m)
 {
-	struct scan_pool pool = { .n = n, .si = si, .outdir = outdir, .m = m };
-	pthread_t threads[8];
-	size_t n_threads = n < LB_ARRAY_SIZE(threads) ? n : LB_ARRAY_SIZE(threads), started = 0;
+	struct scan_pool pool = { .jobs = lb_queue_new(n), .si = si, .outdir = outdir, .m = m };
+	struct scan_job *jobs = lb_zalloc(n * sizeof(*jobs));
+	struct lb_pool *workers = lb_pool_new();
 	int r = 0;
 
-	pthread_mutex_init(&pool.lock, NULL);
-	pool.jobs = lb_zalloc(n * sizeof(*pool.jobs));
 	for (size_t i = 0; i < n; i++) {
-		pool.jobs[i].sysname = names[i];
-		pool.jobs[i].id = lb_asprintf("disk%zu", i);
+		jobs[i].sysname = names[i];
+		jobs[i].id = lb_asprintf("disk%zu", i);
 		for (size_t j = 0; j < n_excl; j++)
-			pool.jobs[i].excluded |= strcmp(excl[j], names[i]) == 0;
+			jobs[i].excluded |= strcmp(excl[j], names[i]) == 0;
+		lb_queue_push(pool.jobs, &jobs[i]);
 	}
-	for (; started < n_threads; started++)
-		if (pthread_create(&threads[started], NULL, scan_worker, &pool) != 0)
-			break;
-	if (started == 0)
-		scan_worker(&pool);
-	for (size_t i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
+	lb_queue_close(pool.jobs);
+	/* no thread at all: this one does the work */
+	if (lb_pool_start(workers, n < 8 ? n : 8, scan_worker, &pool) < 0 && lb_pool_size(workers) == 0)
+		scan_worker(&pool, 0);
+	lb_pool_free(workers);
 	/* in disk order: the first failure is the one reported */
 	for (size_t i = 0; i < n; i++) {
-		if (pool.jobs[i].err < 0 && r >= 0)
-			r = lb_err(pool.jobs[i].err, "%s", pool.jobs[i].errmsg);
-		if (pool.jobs[i].disk) {
+		if (jobs[i].err < 0 && r >= 0)
+			r = lb_err(jobs[i].err, "%s", jobs[i].errmsg);
+		if (jobs[i].disk) {
 			if (r >= 0)
-				lb_manifest_add_disk(m, pool.jobs[i].disk);
+				lb_manifest_add_disk(m, jobs[i].disk);
 			else
-				lb_disk_free(pool.jobs[i].disk);
+				lb_disk_free(jobs[i].disk);
 		}
-		free(pool.jobs[i].id);
-		free(pool.jobs[i].errmsg);
+		free(jobs[i].id);
+		free(jobs[i].errmsg);
 	}
-	free(pool.jobs);
-	pthread_mutex_destroy(&pool.lock);
+	free(jobs);
+	lb_queue_free(pool.jobs);
 	return r;
 }
 

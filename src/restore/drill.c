@@ -147,7 +147,8 @@ static unsigned compare_files(const struct drill *dr, const struct lb_volume *v,
 {
 	_cleanup_free_ char *path = lb_asprintf("%s/%s", dr->m->rt_dir, v->data->file);
 	char *mnt = NULL;
-	unsigned diffs = 0;
+	struct lb_archive_diffs diffs = { 0 };
+	unsigned n;
 	int fd, r;
 
 	if (lb_mount_tmp(node, v->type, true, &mnt) < 0) {
@@ -159,13 +160,18 @@ static unsigned compare_files(const struct drill *dr, const struct lb_volume *v,
 	if (fd >= 0)
 		close(fd);
 	lb_umount_tmp(mnt);
+	/* the first few named (found before a failure too), then counted */
+	for (unsigned k = 0; k < diffs.n && k < LB_DIFFS_NAMED; k++)
+		line(dr, "%s: %s differs from the archive", diffs.named[k].path, diffs.named[k].what);
+	n = diffs.n;
+	lb_archive_diffs_clear(&diffs);
 	if (r < 0) {
 		line(dr, "%s: cannot compare: %s", v->id, lb_esc(lb_errmsg()));
 		return 1;
 	}
-	if (diffs)
-		line(dr, "%s: %u file%s differ from the archive", v->id, diffs, diffs == 1 ? "" : "s");
-	return diffs ? 1 : 0;
+	if (n)
+		line(dr, "%s: %u file%s differ from the archive", v->id, n, n == 1 ? "" : "s");
+	return n ? 1 : 0;
 }
 
 /* The data restored: each filesystem checks clean, and an archive's files

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-/* Unit tests for the data container writer (datafile.c) when the file it
+/* Unit tests for the data container writer (datafile-write.c) when the file it
  * writes to takes less than it is given: short writes (as FUSE, SMB or NFS
  * targets make them) at every kind of place, and a write that makes no
  * progress at all. pwritev is wrapped (-Wl,--wrap=pwritev) so each test
@@ -194,7 +194,7 @@ static void test_no_progress(void **state)
 	close(fd);
 }
 
-/* A data file's header (the layout in datafile.c), then what follows. */
+/* A data file's header (the layout in datafile-format.c), then what follows. */
 static int crafted(uint32_t kind, uint64_t vol_size, uint32_t chunk_size, const void *rest,
 		   size_t rest_len)
 {

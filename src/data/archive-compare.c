@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/*
+ * Archive data, compared (drill): a restored tree against the archive it
+ * came from, entry by entry: existence, hard links, type, mode, owner,
+ * modification time, size, device number, link target, xattrs, content.
+ * What differs is returned, not printed: the command says it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "base/base.h"
+#include "model/model.h"
+#include "data/data.h"
+#include "data/datafile.h"
+#include "data/archive-int.h"
+
+void lb_archive_diffs_clear(struct lb_archive_diffs *d)
+{
+	for (unsigned i = 0; i < d->n && i < LB_DIFFS_NAMED; i++) {
+		free(d->named[i].path);
+		free(d->named[i].what);
+	}
+	memset(d, 0, sizeof(*d));
+}
+
+/* One more entry that differs: the first few named. */
+static void differ(struct lb_archive_diffs *d, const char *path, const char *what)
+{
+	if (d->n < LB_DIFFS_NAMED) {
+		d->named[d->n].path = lb_strdup(path);
+		d->named[d->n].what = lb_strdup(what);
+	}
+	d->n++;
+}
+
+static void compare_content(struct archive *in, int fd, const char *path,
+			    struct lb_archive_diffs *d)
+{
+	const void *buf;
+	size_t size;
+	la_int64_t off;
+	uint8_t *tmp = NULL;
+	size_t cap = 0;
+	int r;
+
+	while ((r = archive_read_data_block(in, &buf, &size, &off)) == ARCHIVE_OK) {
+		if (size > cap) {
+			free(tmp);
+			cap = size;
+			tmp = lb_zalloc(cap);
+		}
+		if (lb_pread_all(fd, tmp, size, (uint64_t)off) < 0 || memcmp(tmp, buf, size) != 0) {
+			differ(d, path, "content");
+			break;
+		}
+	}
+	free(tmp);
+}
+
+static void compare_xattrs(struct archive_entry *e, const char *path,
+			   struct lb_archive_diffs *d)
+{
+	const char *name;
+	const void *val;
+	size_t size;
+
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK) {
+		char buf[65536];
+		ssize_t got;
+
+		/* (preallocated ranges, not an attribute) */
+		if (strcmp(name, PREALLOC_XATTR) == 0)
+			continue;
+		got = lgetxattr(path, name, buf, sizeof(buf));
+
+		if (got < 0 || (size_t)got != size || memcmp(buf, val, size) != 0) {
+			differ(d, path, name);
+			return;
+		}
+	}
+}
+
+/* The entry's metadata against the file at path (lstat in st). */
+static void compare_meta(struct archive_entry *e, const char *path, const struct stat *st,
+			 struct lb_archive_diffs *d)
+{
+	if ((st->st_mode & S_IFMT) != (archive_entry_mode(e) & AE_IFMT))
+		differ(d, path, "type");
+	else if ((st->st_mode & 07777) != (archive_entry_perm(e) & 07777) && !S_ISLNK(st->st_mode))
+		differ(d, path, "mode");
+	else if ((la_int64_t)st->st_uid != archive_entry_uid(e) ||
+		 (la_int64_t)st->st_gid != archive_entry_gid(e))
+		differ(d, path, "owner");
+	else if (!S_ISLNK(st->st_mode) && !S_ISDIR(st->st_mode) &&
+		 (st->st_mtim.tv_sec != archive_entry_mtime(e) ||
+		  st->st_mtim.tv_nsec != archive_entry_mtime_nsec(e)))
+		differ(d, path, "modification time");
+	else if (S_ISREG(st->st_mode) && st->st_size != archive_entry_size(e))
+		differ(d, path, "size");
+	else if ((S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) &&
+		 st->st_rdev != archive_entry_rdev(e))
+		differ(d, path, "device number");
+	if (S_ISLNK(st->st_mode)) {
+		char target[4096];
+		ssize_t len = readlink(path, target, sizeof(target) - 1);
+
+		if (len < 0 || (target[len] = '\0', !archive_entry_symlink(e)) ||
+		    strcmp(target, archive_entry_symlink(e)) != 0)
+			differ(d, path, "link target");
+	}
+}
+
+/* One entry against what is under root. */
+static void compare_entry(struct archive *in, struct archive_entry *e, const char *root,
+			  struct lb_archive_diffs *d)
+{
+	_cleanup_free_ char *path = lb_asprintf("%s/%s", root, archive_entry_pathname(e));
+	struct stat st;
+	int fd;
+
+	if (lstat(path, &st) < 0) {
+		differ(d, path, "existence");
+		return;
+	}
+	if (archive_entry_hardlink(e)) {
+		_cleanup_free_ char *target = lb_asprintf("%s/%s", root, archive_entry_hardlink(e));
+		struct stat ts;
+
+		if (lstat(target, &ts) < 0 || ts.st_ino != st.st_ino)
+			differ(d, path, "hard link");
+		return;
+	}
+	compare_meta(e, path, &st, d);
+	compare_xattrs(e, path, d);
+	if (!S_ISREG(st.st_mode) || archive_entry_size(e) <= 0)
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		differ(d, path, "readability");
+		return;
+	}
+	compare_content(in, fd, path, d);
+	close(fd);
+}
+
+/* ret is filled as the entries are compared: on a failure too, with what
+ * was found before it. */
+int lb_archive_compare(int data_fd, const char *name, const char *root,
+		       struct lb_archive_diffs *ret)
+{
+	struct lb_ar_reader c = { 0 };
+	struct archive *in = NULL;
+	struct archive_entry *e;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = lb_dr_open(data_fd, name, &c.dr);
+	if (r < 0)
+		return r;
+	in = archive_read_new();
+	archive_read_support_format_tar(in);
+	if (archive_read_open(in, &c, NULL, lb_ar_read_cb, NULL) != ARCHIVE_OK) {
+		r = c.err < 0 ? c.err : lb_ar_err(in, name);
+		goto out;
+	}
+	while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)
+		compare_entry(in, e, root, ret);
+	if (r != ARCHIVE_EOF)
+		r = c.err < 0 ? c.err : lb_ar_err(in, name);
+	else
+		r = 0;
+out:
+	archive_read_free(in);
+	lb_dr_close(c.dr);
+	return r;
+}

@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/*
+ * Archive data, extraction (archive-capture.c says what an archive holds):
+ * a data file's archive onto the mounted target, with libarchive's secure
+ * flags, each file's preallocated ranges allocated again, the files
+ * written out as the extraction goes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "base/base.h"
+#include "model/model.h"
+#include "data/data.h"
+#include "data/datafile.h"
+#include "data/archive-int.h"
+
+int lb_ar_err(struct archive *a, const char *what)
+{
+	const char *msg = archive_error_string(a);
+	int e = archive_errno(a);
+
+	return lb_err(e > 0 ? -e : -EIO, "%s: %s", what, msg ? msg : "libarchive error");
+}
+
+/* Writeback behind the extraction. The files extracted are only in the
+ * page cache until something writes them out, and on a machine with GiBs of
+ * memory the kernel starts only once a tenth of it is dirty: left alone,
+ * the whole volume goes out at the unmount, after the last file, while
+ * nothing else happens (on a 2-core VM, 2.2 GB of files: 10.2 s median
+ * against 7.9 s with a syncfs every 300 ms). A thread of its own runs
+ * syncfs on the target after every FLUSH_STEP bytes of archive read, so
+ * the writing overlaps the extracting; its errors are kept for the end.
+ * It is kicked through a queue of one: a kick while one is pending is the
+ * same kick (lb_queue_try_push finds it full). */
+#define FLUSH_STEP (64u << 20)
+
+struct flusher {
+	int fd;			/* the target's root */
+	struct lb_queue *kick;	/* NULL: no thread */
+	struct lb_pool *pool;
+};
+
+/* Returns: 0, or the first syncfs failure, once cancelled. */
+static int flusher_main(void *ud, unsigned idx)
+{
+	struct flusher *f = ud;
+	void *p;
+	int e = 0;
+
+	(void)idx;
+	while (lb_queue_pop(f->kick, &p) > 0)
+		if (syncfs(f->fd) < 0 && e == 0)
+			e = -errno;
+	return e < 0 ? lb_err(e, "syncfs: %s", strerror(-e)) : 0;
+}
+
+/* Without it (no fd, no thread) the extraction is as it was: slower. */
+static void flusher_start(struct flusher *f, const char *root)
+{
+	f->fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (f->fd < 0)
+		return;
+	f->kick = lb_queue_new(1);
+	f->pool = lb_pool_new();
+	lb_pool_watch(f->pool, f->kick);
+	if (lb_pool_start(f->pool, 1, flusher_main, f) < 0) {
+		lb_pool_free(f->pool);
+		lb_queue_free(f->kick);
+		f->pool = NULL;
+		f->kick = NULL;
+	}
+}
+
+/* Stops the thread, then writes out what is left and waits for it: 0, or
+ * the first error of any syncfs. */
+static int flusher_finish(struct flusher *f)
+{
+	int e = 0;
+
+	if (f->pool) {
+		lb_pool_cancel(f->pool);
+		e = lb_pool_wait(f->pool);
+		lb_pool_free(f->pool);
+		lb_queue_free(f->kick);
+		f->pool = NULL;
+		f->kick = NULL;
+	}
+	if (f->fd >= 0) {
+		if (syncfs(f->fd) < 0 && e == 0)
+			e = -errno;
+		close(f->fd);
+		f->fd = -1;
+	}
+	return e;
+}
+
+la_ssize_t lb_ar_read_cb(struct archive *a, void *ud, const void **buf)
+{
+	struct lb_ar_reader *c = ud;
+	struct lb_chunk ch;
+	int r = lb_dr_next(c->dr, &ch);
+
+	if (r < 0) {
+		c->err = r;
+		archive_set_error(a, EBADMSG, "%s", lb_errmsg());
+		return -1;
+	}
+	if (r == 0)
+		return 0;
+	c->done += ch.len;
+	if (c->progress)
+		c->progress(c->pud, c->done);
+	if (c->flush && c->done >= c->next_flush) {
+		lb_queue_try_push(c->flush, c);
+		c->next_flush = c->done + FLUSH_STEP;
+	}
+	*buf = ch.data;
+	return (la_ssize_t)ch.len;
+}
+
+
+/* (not ARCHIVE_EXTRACT_SPARSE: it makes a hole of every block of zeros a
+ * file's data holds, and a dense file must stay dense; the holes are where
+ * the entry's sparse map has them) */
+#define EXTRACT_FLAGS                                                                   \
+	(ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |            \
+	 ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_FFLAGS |           \
+	 ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |              \
+	 ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS)
+
+/* One "OFFSET+LENGTH" of a PREALLOC_XATTR value at *p; *p moves past it. */
+static int parse_range(const char **p, uint64_t *off, uint64_t *len)
+{
+	char *end;
+
+	for (int i = 0; i < 2; i++) {
+		uint64_t *v = i == 0 ? off : len;
+
+		if (**p < '0' || **p > '9')
+			return -EBADMSG;
+		errno = 0;
+		*v = strtoull(*p, &end, 10);
+		if (errno)
+			return -EBADMSG;
+		*p = end;
+		if (i == 0 && *(*p)++ != '+')
+			return -EBADMSG;
+	}
+	return 0;
+}
+
+/* A PREALLOC_XATTR value: ranges in order, not overlapping, within size. */
+static int parse_prealloc(const void *val, size_t vlen, uint64_t size, struct lb_filemap *ret)
+{
+	_cleanup_free_ char *text = lb_zalloc(vlen + 1);
+	const char *p = text;
+	uint64_t at = 0;
+
+	memcpy(text, val, vlen);
+	while (*p) {
+		uint64_t off, len;
+
+		if (p != text && *p++ != ' ')
+			return -EBADMSG;
+		if (parse_range(&p, &off, &len) < 0 || off < at || len > size || off > size - len)
+			return -EBADMSG;
+		lb_filemap_add(ret, off, len, LB_ALLOC_UNWRITTEN);
+		at = off + len;
+	}
+	return 0;
+}
+
+/* Takes PREALLOC_XATTR off the entry (it is no attribute to set) and
+ * returns its ranges: none when it has none. */
+static int take_prealloc(struct archive_entry *e, struct lb_filemap *ret)
+{
+	struct kept {
+		char *name;
+		void *val;
+		size_t size;
+	} *kept = NULL;
+	size_t n = 0;
+	bool found = false;
+	const char *name;
+	const void *val;
+	size_t size;
+	int r = 0;
+
+	*ret = (struct lb_filemap){ 0 };
+	if (archive_entry_xattr_reset(e) == 0)
+		return 0;
+	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK) {
+		/* (the pax reader lists it twice: as LIBARCHIVE.xattr and as
+		 * SCHILY.xattr; the first is taken) */
+		if (strcmp(name, PREALLOC_XATTR) == 0) {
+			if (!found && archive_entry_filetype(e) == AE_IFREG &&
+			    archive_entry_size(e) > 0 && !archive_entry_hardlink(e))
+				r = parse_prealloc(val, size, (uint64_t)archive_entry_size(e), ret);
+			found = true;
+			continue;
+		}
+		kept = lb_realloc_array(kept, n + 1, sizeof(*kept));
+		kept[n].name = lb_strdup(name);
+		kept[n].val = lb_zalloc(size ? size : 1);
+		if (size)
+			memcpy(kept[n].val, val, size);
+		kept[n++].size = size;
+	}
+	if (found) {
+		archive_entry_xattr_clear(e);
+		for (size_t i = 0; i < n; i++)
+			archive_entry_xattr_add_entry(e, kept[i].name, kept[i].val, kept[i].size);
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(kept[i].name);
+		free(kept[i].val);
+	}
+	free(kept);
+	if (r < 0)
+		lb_filemap_clear(ret);
+	return r;
+}
+
+/* Allocates the preallocated ranges of the file just made for entry e,
+ * before its data is written and its times set (fallocate changes the
+ * modification time on xfs). Returns 0, or 1 when the filesystem cannot
+ * (the caller writes them as zeros, which allocates them too). */
+static int preallocate(struct archive_entry *e, const struct lb_filemap *pre)
+{
+	const char *path = archive_entry_pathname(e);
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	int r = 0;
+
+	/* (libarchive just made it there: not found means a path too long for
+	 * one open, which libarchive reached directory by directory) */
+	if (fd < 0)
+		return 1;
+	for (size_t i = 0; r == 0 && i < pre->n; i++)
+		if (fallocate(fd, 0, (off_t)pre->r[i].off, (off_t)pre->r[i].len) < 0) {
+			if (errno == EOPNOTSUPP || errno == ENOSYS)
+				r = 1;
+			else
+				r = lb_err(-errno, "%s: cannot preallocate %" PRIu64 " bytes at %" PRIu64
+					   ": %s", path, pre->r[i].len, pre->r[i].off, strerror(errno));
+		}
+	close(fd);
+	return r;
+}
+
+/* The preallocated ranges written as zeros, through libarchive. */
+static int write_prealloc_zeros(struct archive *out, struct archive_entry *e,
+				const struct lb_filemap *pre)
+{
+	static const uint8_t zeros[65536];
+
+	for (size_t i = 0; i < pre->n; i++)
+		for (uint64_t done = 0; done < pre->r[i].len;) {
+			uint64_t left = pre->r[i].len - done;
+			size_t k = left > sizeof(zeros) ? sizeof(zeros) : (size_t)left;
+
+			if (archive_write_data_block(out, zeros, k, (la_int64_t)(pre->r[i].off + done)) <
+			    ARCHIVE_WARN)
+				return lb_ar_err(out, archive_entry_pathname(e));
+			done += k;
+		}
+	return 0;
+}
+
+/* One entry: its header (libarchive refuses a hostile one: "..",
+ * absolute, through a symlink), its preallocated ranges, its data. */
+static int extract_entry(struct archive *in, struct archive *out, struct archive_entry *e,
+			 const char *name, const struct lb_ar_reader *c, struct lb_filemap *pre)
+{
+	const void *buf;
+	size_t size;
+	la_int64_t off;
+	int zeros = 0, r = 0;
+
+	if (take_prealloc(e, pre) < 0)
+		return lb_err(-EBADMSG, "%s: %s: the record of its preallocated ranges is not valid",
+			      name, archive_entry_pathname(e));
+	if (archive_write_header(out, e) < ARCHIVE_WARN)
+		return lb_err(-EPERM, "%s: refused to extract %s: %s", name, archive_entry_pathname(e),
+			      archive_error_string(out));
+	if (pre->n) {
+		zeros = preallocate(e, pre);
+		if (zeros < 0)
+			return lb_err(zeros, "%s: %s", name, lb_errmsg());
+	}
+	if (archive_entry_size(e) > 0)
+		while ((r = archive_read_data_block(in, &buf, &size, &off)) == ARCHIVE_OK)
+			if (archive_write_data_block(out, buf, size, off) < ARCHIVE_WARN)
+				return lb_ar_err(out, archive_entry_pathname(e));
+	if (r != ARCHIVE_OK && r != ARCHIVE_EOF)
+		return c->err < 0 ? c->err : lb_ar_err(in, name);
+	if (zeros > 0) {
+		r = write_prealloc_zeros(out, e, pre);
+		if (r < 0)
+			return r;
+	}
+	if (archive_write_finish_entry(out) < ARCHIVE_WARN)
+		return lb_ar_err(out, archive_entry_pathname(e));
+	return 0;
+}
+
+/* Every entry of in onto out, then the data file drained to its end:
+ * index, trailer and checksum. */
+static int extract_all(struct archive *in, struct archive *out, const char *name,
+		       struct lb_ar_reader *c)
+{
+	struct lb_filemap pre = { 0 };
+	struct archive_entry *e;
+	struct lb_chunk ch;
+	int r;
+
+	for (;;) {
+		lb_filemap_clear(&pre);
+		r = archive_read_next_header(in, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			r = c->err < 0 ? c->err : lb_ar_err(in, name);
+			break;
+		}
+		r = extract_entry(in, out, e, name, c, &pre);
+		if (r < 0)
+			break;
+	}
+	lb_filemap_clear(&pre);
+	if (r < 0)
+		return r;
+	while ((r = lb_dr_next(c->dr, &ch)) > 0)
+		;
+	return r;
+}
+
+int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *a,
+		       const char *root, lb_progress_fn progress, void *pud)
+{
+	struct flusher flush = { .fd = -1 };
+	struct lb_ar_reader c = { .progress = progress, .pud = pud, .next_flush = FLUSH_STEP };
+	struct archive *in = NULL, *out = NULL;
+	int cwd = -1, r, fe;
+	char sum[65];
+
+	r = lb_dr_open(data_fd, name, &c.dr);
+	if (r < 0)
+		return r;
+	if (lb_dr_kind(c.dr) != LB_CONTAINER_STREAM) {
+		lb_dr_close(c.dr);
+		return lb_err(-EBADMSG, "%s: the data file is not an archive", name);
+	}
+	flusher_start(&flush, root);
+	c.flush = flush.kick;
+	cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cwd < 0 || chdir(root) < 0) {
+		r = lb_err(-errno, "%s: cannot enter %s: %s", name, root, strerror(errno));
+		goto out;
+	}
+	in = archive_read_new();
+	out = archive_write_disk_new();
+	archive_read_support_format_tar(in);
+	archive_write_disk_set_options(out, EXTRACT_FLAGS);
+	if (archive_read_open(in, &c, NULL, lb_ar_read_cb, NULL) != ARCHIVE_OK) {
+		r = c.err < 0 ? c.err : lb_ar_err(in, name);
+		goto out;
+	}
+	r = extract_all(in, out, name, &c);
+	if (r >= 0 && archive_write_close(out) != ARCHIVE_OK)
+		r = lb_ar_err(out, "cannot finish extraction");
+	if (r >= 0) {
+		lb_dr_finish(c.dr, sum);
+		if (a && strcmp(sum, a->sha256) != 0)
+			r = lb_err(-EBADMSG,
+				   "%s: the data file does not match its SHA-256 in the manifest", name);
+	}
+out:
+	if (cwd >= 0) {
+		if (fchdir(cwd) < 0 && r >= 0)
+			r = lb_err(-errno, "cannot return to the working directory");
+		close(cwd);
+	}
+	archive_write_free(out);
+	archive_read_free(in);
+	lb_dr_close(c.dr);
+	/* (after archive_write_free: the directories' times are set last) */
+	fe = flusher_finish(&flush);
+	if (fe < 0 && r >= 0)
+		r = lb_err(fe, "%s: writing the files out to %s failed: %s", name, root,
+			   strerror(-fe));
+	return r;
+}
