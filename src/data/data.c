@@ -220,10 +220,106 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 	return 0;
 }
 
+/* ---- volumes of the stack (arrays, LUKS containers, LVs) ---- */
+
+/* Whether device ID is, or sits on, a LUKS container: what is on it is
+ * plaintext, which never goes into a capture. */
+static bool under_luks(const struct lb_manifest *m, const char *id, int depth)
+{
+	struct lb_dev_ref ref = lb_manifest_find_dev(m, id);
+	bool found = false;
+
+	if (depth > 16)
+		return true;	/* (a loop: the manifest check refuses it) */
+	switch (ref.kind) {
+	case LB_DEV_LUKS:
+		return true;
+	case LB_DEV_MD:
+		for (size_t i = 0; i < ref.md->n_members && !found; i++)
+			found = under_luks(m, ref.md->members[i]->on, depth + 1);
+		return found;
+	case LB_DEV_LV:
+		for (size_t i = 0; i < ref.vg->n_pvs && !found; i++)
+			found = under_luks(m, ref.vg->pvs[i]->on, depth + 1);
+		return found;
+	default:
+		return false;
+	}
+}
+
+/* every disk a stack volume lives on is selected */
+static int all_selected(struct lb_disk *d, void *ud)
+{
+	(void)ud;
+	return d->selected ? 0 : 1;
+}
+
+/* /dev/NAME of the block device major:minor (sysfs: no udev needed) */
+static char *node_of(unsigned major, unsigned minor)
+{
+	_cleanup_free_ char *uevent = lb_asprintf("/sys/dev/block/%u:%u/uevent", major, minor);
+	_cleanup_free_ char *buf = NULL;
+	char *save = NULL;
+
+	if (lb_read_file(uevent, &buf, 4096) < 0)
+		return NULL;
+	for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		if (strncmp(l, "DEVNAME=", 8) == 0)
+			return lb_asprintf("/dev/%s", l + 8);
+	return NULL;
+}
+
+/* A volume on an array or an LV is captured like a partition's, from the
+ * node it had at capture (an image from offset 0, or an archive); one in
+ * or above a LUKS container is not captured at all. */
+static int capture_stack_volume(struct capture_ctx *c, struct lb_volume *v)
+{
+	_cleanup_free_ char *node = NULL;
+	struct lb_partition node_part = { 0 };
+	struct lb_disk node_disk = { .selected = true };
+
+	if (c->o->mode == LB_DATA_NONE || strcmp(v->type, "swap") == 0)
+		return 0;
+	if (lb_dev_foreach_disk(c->m, v->id, all_selected, NULL) != 0)
+		return 0;
+	if (under_luks(c->m, v->id, 0)) {
+		lb_manifest_warn(c->m, "%s: inside a LUKS container: no data captured (its plaintext never "
+				       "goes into a capture)",
+				 v->id);
+		return 0;
+	}
+	node = v->rt_major || v->rt_minor ? node_of(v->rt_major, v->rt_minor) : NULL;
+	if (!node) {
+		lb_manifest_warn(c->m, "%s: no device node for it here: no data captured", v->id);
+		return 0;
+	}
+	node_disk.path = node;
+	node_part.path = node;
+	return capture_one(&node_disk, &node_part, v, c);
+}
+
+static void capture_stack(struct capture_ctx *c)
+{
+	const struct lb_stack *s = c->m->stack;
+
+	for (size_t i = 0; s && i < s->n_mds && !c->err; i++)
+		if (s->mds[i]->volume)
+			capture_stack_volume(c, s->mds[i]->volume);
+	for (size_t i = 0; s && i < s->n_luks && !c->err; i++)
+		if (s->luks[i]->volume)
+			capture_stack_volume(c, s->luks[i]->volume);
+	for (size_t i = 0; s && i < s->n_vgs && !c->err; i++)
+		for (size_t j = 0; j < s->vgs[i]->n_lvs && !c->err; j++)
+			if (s->vgs[i]->lvs[j]->volume)
+				capture_stack_volume(c, s->vgs[i]->lvs[j]->volume);
+}
+
 int lb_data_capture(struct lb_manifest *m, struct lb_data_opts *o)
 {
 	struct capture_ctx c = { .o = o, .m = m };
 
 	lb_manifest_foreach_volume(m, capture_one, &c);
+	if (!c.err)
+		capture_stack(&c);
 	return c.err;
 }
