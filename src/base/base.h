@@ -117,4 +117,14 @@ int lb_loop_attach(const char *file, uint32_t sector_size, char **ret_path, int 
 int lb_loop_attach_ro(const char *node, char **ret_path, int *ret_fd);
 int lb_loop_detach(int fd);
 
+/* ---- one lifeboat at a time (lock.c) ---------------------------------- */
+
+/* Takes the lock of the commands that write (restore, capture, drill): an
+ * exclusive flock on $LIFEBOAT_LOCK, else /run/lifeboat.lock (/tmp without
+ * /run), held until the process ends. WHAT ("restore") is what a second
+ * one is told is running. Returns the lock's fd (left open), -EBUSY with
+ * "another lifeboat restore (pid N) is running" in lb_errmsg() when it is
+ * taken, or another -errno. */
+int lb_lock_take(const char *what);
+
 #endif

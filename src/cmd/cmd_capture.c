@@ -157,6 +157,11 @@ int cmd_capture(int argc, char **argv)
 		goto out;
 	}
 
+	/* one restore, capture or drill at a time */
+	if (lb_lock_take("capture") < 0) {
+		lb_warn("capture: %s; nothing was written", lb_errmsg());
+		goto out;
+	}
 	umask(077);
 	if (output) {
 		/* absolute, so archives can leave the capture out wherever it is */

@@ -226,6 +226,12 @@ int cmd_drill(int argc, char **argv)
 		lb_warn("drill: expects one CAPTURE");
 		return LB_EXIT_USAGE;
 	}
+	/* one restore, capture or drill at a time (a restore could take the
+	 * drill's blank loop disks for replaced ones) */
+	if (lb_lock_take("drill") < 0) {
+		lb_warn("drill: %s; nothing was written", lb_errmsg());
+		return LB_EXIT_FAIL;
+	}
 	r = lb_manifest_load(argv[optind], &m);
 	if (r < 0) {
 		lb_warn("drill: %s", lb_errmsg());

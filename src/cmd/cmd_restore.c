@@ -194,6 +194,12 @@ int cmd_restore(int argc, char **argv)
 		lb_warn("restore: expects one CAPTURE");
 		goto out;
 	}
+	/* one restore, capture or drill at a time; a dry run writes nothing */
+	if (!dry && lb_lock_take("restore") < 0) {
+		lb_warn("restore: %s; nothing was written", lb_errmsg());
+		code = LB_EXIT_FAIL;
+		goto out;
+	}
 	code = lb_plan_for("restore", argv[optind], &po, &m, &p);
 	if (code != LB_EXIT_OK)
 		goto out;
