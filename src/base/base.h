@@ -62,7 +62,10 @@ char *lb_asprintf(const char *fmt, ...) _printf_(1, 2);
 void *lb_zalloc(size_t n);
 void *lb_realloc_array(void *p, size_t n, size_t size);
 char *lb_strstrip(char *s);
-/* -EPERM when PATH is not a regular file (a FIFO is never waited on). */
+/* "is a symbolic link", "is a FIFO", "is a device", "is a directory", ... */
+const char *lb_file_kind(mode_t mode);
+/* -EPERM when PATH is not a regular file (a FIFO is never waited on), with
+ * "PATH: is a FIFO" (what it is) in lb_errmsg(). */
 int lb_read_file(const char *path, char **ret, size_t max);
 /* The rest of an open file, at most max bytes (-EFBIG beyond); its length. */
 int lb_read_fd(int fd, char **ret, size_t max);
@@ -89,6 +92,7 @@ char *lb_hex_encode(const void *buf, size_t len);
 int lb_hex_decode(const char *hex, uint8_t **ret, size_t *ret_len);
 int lb_sha256_fd(int fd, uint64_t off, uint64_t len, char ret[65]);
 int lb_sha256_buf(const void *buf, size_t len, char ret[65]);
+/* A plain file's, never through a link: -EPERM as lb_read_file's. */
 int lb_sha256_file(const char *path, char ret[65], uint64_t *ret_size);
 int lb_mkdir_p(const char *path, int mode);
 /* Directories and files inside a filesystem this program did not make the

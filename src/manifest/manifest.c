@@ -1226,7 +1226,7 @@ int lb_manifest_load(const char *capture, struct lb_manifest **ret)
 	if (n == -EFBIG)
 		return lb_err(n, "%s: too large for a manifest", path);
 	if (n == -EPERM)
-		return lb_err(n, "%s: not a regular file", path);
+		return n;	/* "PATH: is a FIFO" said */
 	if (n < 0)
 		return lb_err(n, "%s: %s", path, strerror(-n));
 	r = lb_manifest_load_mem(buf, (size_t)n, path, ret);
@@ -1268,6 +1268,8 @@ int lb_artifact_verify(const struct lb_manifest *m, const struct lb_artifact *a)
 	int r;
 
 	r = lb_sha256_file(path, sum, &size);
+	if (r == -EPERM)
+		return r;	/* "PATH: is a symbolic link" said */
 	if (r < 0)
 		return lb_err(r, "%s: %s", path, strerror(-r));
 	if (size != a->size)

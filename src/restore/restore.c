@@ -82,7 +82,8 @@ static int load_artifact(const struct lb_manifest *m, const struct lb_artifact *
 	if (lstat(path, &st) < 0)
 		return lb_err(-errno, "%s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return lb_err(-EPERM, "%s: an artifact must be a plain file", path);
+		return lb_err(-EPERM, "%s: %s: an artifact must be a plain file", path,
+			      lb_file_kind(st.st_mode));
 	n = lb_read_file(path, &buf, 64 << 20);
 	if (n < 0)
 		return lb_err(n, "%s: %s", path, strerror(-n));
