@@ -96,6 +96,9 @@ FUZZ_OBJS := $(patsubst build/%,build/fuzz/obj/%,$(LIB_OBJS))
 # (a slow input is a finding too: a manifest or data file that takes
 # seconds is a CPU bomb)
 FUZZ_ARGS := -timeout=30 -rss_limit_mb=2048 -print_final_stats=1
+# the schema's names and values (fuzz/make-dict.py)
+FUZZ_DICT_manifest := -dict=fuzz/manifest.dict
+FUZZ_DICT_plan := -dict=fuzz/manifest.dict
 
 build/fuzz/obj/%.o: src/%.c | build
 	@mkdir -p $(@D)
@@ -123,7 +126,7 @@ build/fuzz/lb-decode: fuzz/decode.c $(LIB_OBJS) | build
 run-fuzz-%: build/fuzz/fuzz_%
 	@mkdir -p build/fuzz/corpus/$*
 	@echo "fuzz: $* for $(FUZZ_TIME) s"
-	@$< $(FUZZ_ARGS) -max_total_time=$(FUZZ_TIME) -artifact_prefix=build/fuzz/$*-crash- \
+	@$< $(FUZZ_ARGS) $(FUZZ_DICT_$*) -max_total_time=$(FUZZ_TIME) -artifact_prefix=build/fuzz/$*-crash- \
 		build/fuzz/corpus/$* fixtures/fuzz/$* > build/fuzz/$*.log 2>&1 || \
 		{ tail -n 60 build/fuzz/$*.log; echo "fuzz: $* failed: build/fuzz/$*.log"; exit 1; }
 	@grep -E '^stat::number_of_executed_units' build/fuzz/$*.log | sed 's/^/fuzz: $*: /'
