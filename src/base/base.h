@@ -87,6 +87,11 @@ char *lb_unescape_octal(const char *s);
 char *lb_udev_unescape(const char *s);
 int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_dir);
 int lb_umount_tmp(char *dir);
+/* Gives this process (still single-threaded) a mount namespace of its own
+ * that receives the machine's mounts but shows it none of its own: what
+ * lb_mount_tmp mounts goes when the process ends, killed or not (a
+ * killed restore left a volume mounted under /tmp, busy, its disk in use). */
+int lb_mounts_private(void);
 bool lb_type_is_ext(const char *type);
 char *lb_hex_encode(const void *buf, size_t len);
 int lb_hex_decode(const char *hex, uint8_t **ret, size_t *ret_len);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -944,6 +945,16 @@ int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_d
 	if (lfd >= 0)
 		close(lfd);
 	*ret_dir = lb_strdup(tmpl);
+	return 0;
+}
+
+int lb_mounts_private(void)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		return lb_err(-errno, "cannot make a mount namespace: %s", strerror(errno));
+	/* the machine's mounts still come in (in-use checks see them) */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return lb_err(-errno, "cannot make this process's mounts its own: %s", strerror(errno));
 	return 0;
 }
 

@@ -162,6 +162,9 @@ int cmd_capture(int argc, char **argv)
 		lb_warn("capture: %s; nothing was written", lb_errmsg());
 		goto out;
 	}
+	/* its temporary mounts die with it, killed or not */
+	if (lb_mounts_private() < 0)
+		lb_debug("capture", "%s", lb_errmsg());
 	umask(077);
 	if (output) {
 		/* absolute, so archives can leave the capture out wherever it is */

@@ -232,6 +232,9 @@ int cmd_drill(int argc, char **argv)
 		lb_warn("drill: %s; nothing was written", lb_errmsg());
 		return LB_EXIT_FAIL;
 	}
+	/* its temporary mounts die with it, killed or not */
+	if (lb_mounts_private() < 0)
+		lb_debug("drill", "%s", lb_errmsg());
 	r = lb_manifest_load(argv[optind], &m);
 	if (r < 0) {
 		lb_warn("drill: %s", lb_errmsg());

@@ -200,6 +200,9 @@ int cmd_restore(int argc, char **argv)
 		code = LB_EXIT_FAIL;
 		goto out;
 	}
+	/* its temporary mounts die with it, killed or not */
+	if (!dry && lb_mounts_private() < 0)
+		lb_debug("restore", "%s", lb_errmsg());
 	code = lb_plan_for("restore", argv[optind], &po, &m, &p);
 	if (code != LB_EXIT_OK)
 		goto out;
