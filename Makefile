@@ -8,7 +8,7 @@ MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/lifeboat
 
 CC ?= cc
-PKGS := blkid fdisk libparted uuid libxml-2.0 ext2fs e2p com_err libcrypto efivar efiboot json-c libzstd libarchive mount
+PKGS := blkid fdisk libparted uuid libxml-2.0 ext2fs e2p com_err libcrypto efivar efiboot json-c libzstd libarchive mount libkmod libelf libcryptsetup
 # pkg-config runs when a compile or link first needs its answer, once, not
 # when make reads this file: 'make deps demo' on a fresh machine installs the
 # -dev packages (deps) before anything asks pkg-config about them.
@@ -73,6 +73,7 @@ build/tests/lb-wrap: tests/tools/lb-wrap.c $(LIB_OBJS) | build
 
 # fuzz-smoke first: the suite's "N passed, N failed" stays the last line
 check: lifeboat $(UNIT_BINS) build/tests/lb-wrap fuzz-smoke
+	@tests/tools/check-layers.sh
 	@tests/run.sh
 
 # ---- fuzzing (libFuzzer; clang) ----
@@ -141,6 +142,7 @@ fuzz-smoke: $(FUZZ_BINS)
 
 # static analysis: must stay clean
 lint:
+	tests/tools/check-layers.sh
 	cppcheck --quiet --error-exitcode=1 --inline-suppr --enable=warning,performance,portability \
 		--std=c11 -Isrc --suppress=missingIncludeSystem src/
 

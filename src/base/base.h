@@ -22,6 +22,8 @@
 
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 
+#include "base/report.h"
+
 /* ---- utilities (util.c) ---------------------------------------------- */
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -47,15 +49,7 @@ void lb_fclosep(FILE **f);
 int lb_err(int err, const char *fmt, ...) _printf_(2, 3);
 const char *lb_errmsg(void);
 
-/* Tracing to stderr when LIFEBOAT_DEBUG is set ("all" or a list of areas). */
-void lb_debug(const char *area, const char *fmt, ...) _printf_(2, 3);
-
-/* Program code: print "lifeboat: ..." to stderr. */
-void lb_warn(const char *fmt, ...) _printf_(1, 2);
-/* With stderr locked (flockfile): a progress line was just drawn; or one,
- * if drawn, is cleared (as lb_warn and lb_debug do before their lines). */
-void lb_stderr_progress_shown(void);
-void lb_stderr_progress_clear(void);
+/* lb_info, lb_warn, lb_debug and progress: the reporter (report.h). */
 
 char *lb_strdup(const char *s);		/* NULL-safe, aborts on ENOMEM */
 char *lb_asprintf(const char *fmt, ...) _printf_(1, 2);
@@ -114,11 +108,12 @@ int lb_write_file_in_root(int rootfd, const char *dir, const char *name, const v
 			  int mode);
 int lb_rm_rf(const char *path);
 char *lb_utc_now(void);
-/* Runs argv (no shell), stdout/stderr to ours unless quiet. Returns the
- * exit status (>= 0) or -errno when it could not run. */
-int lb_run(char *const argv[], bool quiet);
 /* /dev/sdX or /dev/loopN, resolved to the kernel's name of a whole disk */
 int lb_dev_sysname(const char *dev, char **ret_sysname, bool *ret_is_partition);
+
+/* ---- running programs (spawn.c) --------------------------------------- */
+
+#include "base/spawn.h"
 
 /* ---- loop devices (loopdev.c) ----------------------------------------- */
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "base/report.h"
 
 static const char *lock_path(void)
 {

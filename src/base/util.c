@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,78 +42,6 @@ int lb_err(int err, const char *fmt, ...)
 const char *lb_errmsg(void)
 {
 	return errbuf[0] ? errbuf : "unknown error";
-}
-
-/* Whether a progress line (lb_progress_update, on whatever thread) is on
- * standard error, unfinished; under stderr's lock. */
-static bool progress_line;
-
-void lb_stderr_progress_shown(void)
-{
-	progress_line = true;
-}
-
-void lb_stderr_progress_clear(void)
-{
-	if (progress_line) {
-		fputs("\r\033[K", stderr);
-		progress_line = false;
-	}
-}
-
-void lb_debug(const char *area, const char *fmt, ...)
-{
-	static const char *mask;
-	static bool init;
-	va_list ap;
-
-	if (!init) {
-		mask = getenv("LIFEBOAT_DEBUG");
-		init = true;
-	}
-	if (!mask || !*mask)
-		return;
-	if (strcmp(mask, "all") != 0) {
-		/* a comma or space separated list of areas */
-		size_t n = strlen(area);
-		const char *p = mask;
-		bool found = false;
-
-		while ((p = strstr(p, area))) {
-			if ((p == mask || p[-1] == ',' || p[-1] == ' ') &&
-			    (p[n] == '\0' || p[n] == ',' || p[n] == ' ')) {
-				found = true;
-				break;
-			}
-			p += n;
-		}
-		if (!found)
-			return;
-	}
-	flockfile(stderr);
-	lb_stderr_progress_clear();
-	fprintf(stderr, "lifeboat[%s]: ", area);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	funlockfile(stderr);
-}
-
-/* A warning takes a line of its own: a progress line there is cleared
- * first (the next update draws it again). */
-void lb_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	flockfile(stderr);
-	lb_stderr_progress_clear();
-	fputs("lifeboat: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	funlockfile(stderr);
 }
 
 static void oom(void)
@@ -724,52 +651,6 @@ char *lb_utc_now(void)
 	gmtime_r(&t, &tm);
 	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return lb_strdup(buf);
-}
-
-int lb_run(char *const argv[], bool quiet)
-{
-	pid_t pid;
-	int status;
-
-	if (getenv("LIFEBOAT_DEBUG")) {
-		char line[1024] = "";
-
-		for (size_t i = 0; argv[i]; i++) {
-			strncat(line, i ? " " : "", sizeof(line) - strlen(line) - 1);
-			strncat(line, argv[i], sizeof(line) - strlen(line) - 1);
-		}
-		lb_debug("run", "%s", line);
-	}
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0)
-		return lb_err(-errno, "cannot fork for %s: %s", argv[0], strerror(errno));
-	if (pid == 0) {
-		/* our stdout is for results: a child's chatter goes to stderr */
-		if (quiet) {
-			int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-			if (fd >= 0) {
-				dup2(fd, 1);
-				dup2(fd, 2);
-			}
-		} else {
-			dup2(2, 1);
-		}
-		execvp(argv[0], argv);
-		fprintf(stderr, "lifeboat: cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return lb_err(-errno, "waiting for %s: %s", argv[0], strerror(errno));
-	if (WIFEXITED(status)) {
-		if (WEXITSTATUS(status) == 127)
-			return lb_err(-ENOENT, "%s could not be run (is it installed?)", argv[0]);
-		return WEXITSTATUS(status);
-	}
-	return lb_err(-EINTR, "%s was killed by signal %d", argv[0], WTERMSIG(status));
 }
 
 /* Finds the kernel's name for a block device node or sysfs name, and

@@ -3,8 +3,6 @@
 #ifndef LIFEBOAT_CMD_CMD_H
 #define LIFEBOAT_CMD_CMD_H
 
-
-
 /* ---- subcommands (cmd_*.c) -------------------------------------------- */
 
 int cmd_capture(int argc, char **argv);
@@ -14,6 +12,9 @@ int cmd_compare(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_drill(int argc, char **argv);
 int cmd_mkrescue(int argc, char **argv);
+
+/* The reporter draws on stderr (term.c); main installs it first. */
+void lb_term_install(void);
 
 /* exit codes */
 #define LB_EXIT_OK 0

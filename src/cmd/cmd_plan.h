@@ -3,6 +3,8 @@
 #ifndef LIFEBOAT_CMD_PLAN_H
 #define LIFEBOAT_CMD_PLAN_H
 
+#include <stdio.h>
+
 #include "model/model.h"
 #include "plan/plan.h"
 
@@ -28,5 +30,9 @@ void lb_plan_opts_clear(struct lb_plan_opts *po);
  * (having said what went wrong). */
 int lb_plan_for(const char *cmd, const char *capture, const struct lb_plan_opts *po,
 		struct lb_manifest **ret_m, struct lb_plan **ret_p);
+
+/* The one printer of a plan (plan_print.c): compare, restore, drill. */
+int lb_plan_print(const struct lb_plan *p, FILE *f);
+int lb_plan_print_json(const struct lb_plan *p, FILE *f);
 
 #endif

@@ -7,12 +7,10 @@
  *
  * load → plan (checked whole) → show → confirm → write → marker. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -21,15 +19,6 @@
 #include "restore/restore.h"
 #include "cmd/cmd.h"
 #include "cmd/cmd_plan.h"
-
-#define LOG_DIR "/var/log/lifeboat"
-
-static const char *log_dir(void)
-{
-	const char *d = getenv("LIFEBOAT_LOG_DIR");
-
-	return d && *d ? d : LOG_DIR;
-}
 
 static void help(FILE *f)
 {
@@ -88,41 +77,17 @@ static bool confirm(void)
 	return strcmp(line, "yes\n") == 0 || strcmp(line, "yes") == 0;
 }
 
-static FILE *open_log(char **ret_path)
+struct args {
+	struct lb_plan_opts po;
+	bool dry, yes, quick, full, single_pass;
+	const char *capture;
+};
+
+enum { OPT_DATA = 0x200, OPT_NO_DATA, OPT_MARKER, OPT_SINGLE_PASS };
+
+/* Returns -1 to go on, or the exit code. */
+static int parse_args(int argc, char **argv, struct args *a)
 {
-	char stamp[32];
-	time_t t = time(NULL);
-	struct tm tm;
-	FILE *f;
-
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	if (lb_mkdir_p(log_dir(), 0755) < 0)
-		return NULL;
-	/* never another run's log: a new name if this second has one */
-	for (int i = 1; i < 100; i++) {
-		int fd;
-
-		*ret_path = i == 1 ? lb_asprintf("%s/restore-%s.log", log_dir(), stamp)
-				   : lb_asprintf("%s/restore-%s-%d.log", log_dir(), stamp, i);
-		fd = open(*ret_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			f = fdopen(fd, "w");
-			if (f)
-				return f;
-			close(fd);
-		}
-		free(*ret_path);
-		*ret_path = NULL;
-		if (errno != EEXIST)
-			break;
-	}
-	return NULL;
-}
-
-int cmd_restore(int argc, char **argv)
-{
-	enum { OPT_DATA = 0x200, OPT_NO_DATA, OPT_MARKER, OPT_SINGLE_PASS };
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "yes", no_argument, NULL, 'y' },
@@ -136,74 +101,118 @@ int cmd_restore(int argc, char **argv)
 		LB_PLAN_LONGOPTS,
 		{ 0 },
 	};
-	struct lb_plan_opts po = { .data = true };
-	struct lb_restore_opts ro = { 0 };
-	struct lb_manifest *m = NULL;
-	struct lb_plan *p = NULL;
-	_cleanup_free_ char *log_path = NULL, *instance = NULL;
-	bool dry = false, yes = false, quick = false, full = false, single_pass = false;
-	int c, code = LB_EXIT_USAGE, r;
+	int c, r;
 
 	while ((c = getopt_long(argc, argv, "nyqfh", opts, NULL)) != -1) {
-		r = lb_plan_opt(&po, c, optarg);
+		r = lb_plan_opt(&a->po, c, optarg);
 		if (r < 0) {
 			lb_warn("restore: %s", lb_errmsg());
-			goto out;
+			return LB_EXIT_USAGE;
 		}
 		if (r > 0)
 			continue;
 		switch (c) {
 		case 'n':
-			dry = true;
+			a->dry = true;
 			break;
 		case 'y':
-			yes = true;
+			a->yes = true;
 			break;
 		case 'q':
-			quick = true;
+			a->quick = true;
 			break;
 		case 'f':
-			full = true;
+			a->full = true;
 			break;
 		case OPT_DATA:
-			po.data = true;
+			a->po.data = true;
 			break;
 		case OPT_NO_DATA:
-			po.data = false;
+			a->po.data = false;
 			break;
 		case OPT_MARKER:
-			ro.marker = optarg;
+			a->po.marker = optarg;
 			break;
 		case OPT_SINGLE_PASS:
-			single_pass = true;
+			a->single_pass = true;
 			break;
 		case 'h':
 			help(stdout);
-			code = LB_EXIT_OK;
-			goto out;
+			return LB_EXIT_OK;
 		default:
 			help(stderr);
-			goto out;
+			return LB_EXIT_USAGE;
 		}
 	}
-	if (quick && full) {
+	if (a->quick && a->full) {
 		lb_warn("restore: --quick-format and --full-format exclude each other");
-		goto out;
+		return LB_EXIT_USAGE;
 	}
 	if (optind + 1 != argc) {
 		lb_warn("restore: expects one CAPTURE");
-		goto out;
+		return LB_EXIT_USAGE;
 	}
+	a->capture = argv[optind];
+	return -1;
+}
+
+/* Nothing to write: exit 0 when every disk is intact, 1 when one that
+ * needs recreating is held back. */
+static int nothing_to_do(const struct lb_plan *p)
+{
+	bool held = false;
+
+	for (size_t i = 0; i < p->n_disks; i++)
+		if (p->disks[i].held_back) {
+			lb_warn("restore: %s -> %s needs recreating: %s", p->disks[i].disk->id,
+				p->disks[i].target->path, lb_esc(p->disks[i].why));
+			held = true;
+		}
+	if (held)
+		return LB_EXIT_FAIL;
+	lb_warn("restore: every disk is intact: nothing to do, nothing written");
+	return LB_EXIT_OK;
+}
+
+/* before the question and before any write: every data file, every byte
+ * against its SHA-256 (a damaged capture costs no disk); with
+ * --single-pass only its framing */
+static int check_data(struct lb_plan *p, bool single_pass)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < p->n_vols; i++)
+		any |= p->vols[i].action == LB_VOL_IMAGE || p->vols[i].extract;
+	if (!any)
+		return 0;
+	lb_warn("restore: checking the capture's data files%s before anything is written",
+		single_pass ? " (their framing: --single-pass)" : "");
+	if (lb_plan_check_data(p, !single_pass) >= 0)
+		return 0;
+	for (size_t i = 0; i < p->n_problems; i++)
+		printf("problem: %s\n", lb_esc(p->problems[i]));
+	lb_warn("restore: refusing: the capture's data is damaged; nothing was written");
+	return -EBADMSG;
+}
+
+/* load -> plan -> show -> check the data -> confirm -> the steps */
+static int restore(struct args *a)
+{
+	const struct lb_restore_opts ro = { .quick = a->quick, .log = true };
+	struct lb_manifest *m = NULL;
+	struct lb_plan *p = NULL;
+	_cleanup_free_ char *log_path = NULL, *instance = NULL;
+	int code, r;
+
 	/* one restore, capture or drill at a time; a dry run writes nothing */
-	if (!dry && lb_lock_take("restore") < 0) {
+	if (!a->dry && lb_lock_take("restore") < 0) {
 		lb_warn("restore: %s; nothing was written", lb_errmsg());
-		code = LB_EXIT_FAIL;
-		goto out;
+		return LB_EXIT_FAIL;
 	}
 	/* its temporary mounts die with it, killed or not */
-	if (!dry && lb_mounts_private() < 0)
+	if (!a->dry && lb_mounts_private() < 0)
 		lb_debug("restore", "%s", lb_errmsg());
-	code = lb_plan_for("restore", argv[optind], &po, &m, &p);
+	code = lb_plan_for("restore", a->capture, &a->po, &m, &p);
 	if (code != LB_EXIT_OK)
 		goto out;
 	lb_plan_print(p, stdout);
@@ -214,63 +223,27 @@ int cmd_restore(int argc, char **argv)
 		code = p->usage_error ? LB_EXIT_USAGE : LB_EXIT_FAIL;
 		goto out;
 	}
-	if (dry) {
+	if (a->dry) {
 		lb_warn("restore: dry run: nothing was written");
 		goto out;
 	}
-	if (!lb_plan_writes(p) && !ro.marker) {
-		bool held = false;
-
-		for (size_t i = 0; i < p->n_disks; i++)
-			if (p->disks[i].held_back) {
-				lb_warn("restore: %s -> %s needs recreating: %s", p->disks[i].disk->id,
-					p->disks[i].target->path, p->disks[i].why);
-				held = true;
-			}
-		if (held) {
-			code = LB_EXIT_FAIL;
-			goto out;
-		}
-		lb_warn("restore: every disk is intact: nothing to do, nothing written");
+	if (!lb_plan_writes(p) && !a->po.marker) {
+		code = nothing_to_do(p);
 		goto out;
 	}
-	{
-		/* before the question and before any write: every data file,
-		 * every byte against its SHA-256 (a damaged capture costs no
-		 * disk); with --single-pass only its framing */
-		bool any = false;
-
-		for (size_t i = 0; i < p->n_vols; i++)
-			any |= p->vols[i].action == LB_VOL_IMAGE || p->vols[i].extract;
-		if (any) {
-			lb_warn("restore: checking the capture's data files%s before anything is written",
-				single_pass ? " (their framing: --single-pass)" : "");
-			if (lb_plan_check_data(p, !single_pass) < 0) {
-				for (size_t i = 0; i < p->n_problems; i++)
-					printf("problem: %s\n", lb_esc(p->problems[i]));
-				lb_warn("restore: refusing: the capture's data is damaged; nothing was written");
-				code = LB_EXIT_FAIL;
-				goto out;
-			}
-		}
+	if (check_data(p, a->single_pass) < 0) {
+		code = LB_EXIT_FAIL;
+		goto out;
 	}
-	if (!yes && !confirm()) {
+	if (!a->yes && !confirm()) {
 		lb_warn("restore: not confirmed%s; nothing was written",
 			isatty(STDIN_FILENO) ? "" : " (no terminal: pass --yes to restore unattended)");
 		code = LB_EXIT_USAGE;
 		goto out;
 	}
-	ro.quick = quick;
-	ro.efi = true;
-	ro.data = po.data;
-	ro.log = open_log(&log_path);
-	if (!ro.log)
-		lb_warn("restore: cannot open a log under %s; going on without one", log_dir());
-	r = lb_restore_run(p, &ro, log_path, &instance);
-	if (ro.log)
-		fclose(ro.log);
+	r = lb_restore_run(p, &ro, &instance, &log_path);
 	if (r < 0) {
-		lb_warn("restore: failed: %s", lb_errmsg());
+		lb_warn("restore: failed: %s", lb_esc(lb_errmsg()));
 		if (log_path)
 			lb_warn("restore: the log is %s; running the same restore again finishes the job "
 				"(a volume named as failed above: wipe it with wipefs -a first; a disk "
@@ -280,10 +253,19 @@ int cmd_restore(int argc, char **argv)
 		goto out;
 	}
 	lb_warn("restore: done%s%s", instance ? "; restore-session " : "", instance ? instance : "");
-	code = LB_EXIT_OK;
 out:
 	lb_plan_free(p);
 	lb_manifest_free(m);
-	lb_plan_opts_clear(&po);
+	return code;
+}
+
+int cmd_restore(int argc, char **argv)
+{
+	struct args a = { .po = { .data = true } };
+	int code = parse_args(argc, argv, &a);
+
+	if (code < 0)
+		code = restore(&a);
+	lb_plan_opts_clear(&a.po);
 	return code;
 }

@@ -115,6 +115,18 @@ int cmd_verify(int argc, char **argv)
 		snprintf(what, sizeof(what), "%s post-MBR boot code", m->disks[i]->id);
 		check(&st, what, m->disks[i]->mbr_gap);
 	}
+	for (size_t i = 0; m->stack && i < m->stack->n_luks; i++) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "%s LUKS header", m->stack->luks[i]->id);
+		check(&st, what, m->stack->luks[i]->header);
+	}
+	for (size_t i = 0; m->stack && i < m->stack->n_vgs; i++) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "%s LVM metadata", m->stack->vgs[i]->id);
+		check(&st, what, m->stack->vgs[i]->metadata);
+	}
 	lb_manifest_foreach_volume(m, check_volume, &st);
 	printf("%u artifacts intact, %u damaged or missing\n", st.ok, st.bad);
 	lb_manifest_free(m);

@@ -2,9 +2,9 @@
 /*
  * lifeboat: the command table and dispatch.
  *
- * Adding a command: write src/cmd_NAME.c with int cmd_NAME(int, char **)
+ * Adding a command: write src/cmd/cmd_NAME.c with int cmd_NAME(int, char **)
  * (parse options with getopt_long, print --help, return an LB_EXIT_ code),
- * declare it in include/lifeboat.h, add it to commands[] below, add
+ * declare it in src/cmd/cmd.h, add it to commands[] below, add
  * man/lifeboat-NAME.8 and tests under tests/.
  */
 #include <errno.h>
@@ -59,6 +59,7 @@ int main(int argc, char **argv)
 {
 	const char *cmd;
 
+	lb_term_install();
 	if (argc < 2) {
 		usage(stderr);
 		return LB_EXIT_USAGE;

@@ -22,25 +22,8 @@ struct lb_data_opts {
 	bool report;
 };
 
-struct lb_progress {
-	const char *what;
-	uint64_t total;		/* 0: not known */
-	bool estimate;		/* total is a guess: said so */
-	uint64_t bytes;
-	bool tty;
-	double every;		/* seconds between updates */
-	double last;
-	struct timespec start;
-};
-
 int lb_data_mode_parse(const char *s, enum lb_data_mode *ret);
 int lb_data_capture(struct lb_manifest *m, struct lb_data_opts *o);
-void lb_progress_begin(struct lb_progress *p, const char *what, uint64_t total);
-/* After lb_progress_begin: total is only a guess (shown as one). */
-void lb_progress_estimate(struct lb_progress *p, uint64_t total);
-void lb_progress_update(void *ud, uint64_t bytes);
-void lb_progress_end(struct lb_progress *p);
-double lb_progress_seconds(const struct lb_progress *p);
 int lb_image_used_bytes(const char *disk_path, const struct lb_volume *v, uint64_t *ret);
 int lb_image_capture(const char *disk_path, int disk_fd, const struct lb_volume *v, int out_fd,
 		     int level, void (*progress)(void *, uint64_t), void *pud, char sha256[65],

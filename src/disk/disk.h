@@ -26,6 +26,16 @@ int lb_scan_disk(const char *sysname, const char *id, const struct lb_sysinfo *s
  * files are read instead of this machine's; NULL for a live capture */
 int lb_boot_scan(struct lb_manifest *m, const struct lb_sysroot *sr);
 int lb_boot_restore_efi(const struct lb_manifest *m, char **ret_note);
+/* The volume on a node of the storage stack (an array, a LUKS mapping, a
+ * logical volume): probed and its geometry read as a partition's is. */
+int lb_scan_node_volume(const char *path, const char *id, uint32_t sector_size, uint64_t bytes,
+			unsigned major, unsigned minor, const struct lb_sysinfo *si,
+			struct lb_manifest *warnings, bool geometry, struct lb_volume **ret);
+/* MD arrays, LUKS containers and LVM volume groups on the captured disks
+ * (stack*.c), into m->stack, their artifacts (LUKS headers, LVM metadata)
+ * into outdir. */
+int lb_stack_scan(struct lb_manifest *m, const struct lb_sysinfo *si, const char *outdir,
+		  bool geometry);
 
 /* ---- writing partition tables (partwrite.c) ---- */
 

@@ -5,7 +5,8 @@
  * back the boot-code areas, tell the kernel partition by partition through
  * BLKPG, and wipe stale signatures.
  *
- * Write order (restore.c drives it), for each disk to recreate in turn:
+ * Write order (src/plan/steps.c lays the steps out, src/restore/ carries
+ * them out), for each disk to recreate in turn:
  *   1. wipe every signature blkid finds on the whole disk (old GPT headers
  *      at both ends, old filesystem or RAID superblocks);
  *   2. the new table (libfdisk: for GPT the backup entries and header, the
@@ -22,11 +23,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <linux/blkpg.h>
 #include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -168,42 +171,58 @@ out:
 	return r;
 }
 
+/* A scratch file of bytes for the rehearsal, holding nothing: a memfd
+ * (tmpfs, files up to 8 EiB: a file in TMPDIR on ext4 stops at 16 TiB),
+ * with no name anywhere, so nothing is left behind if lifeboat is killed;
+ * where there is no memfd, an unnamed O_TMPFILE in TMPDIR. */
+static int scratch_fd(uint64_t bytes)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	int fd = memfd_create("lifeboat-table", MFD_CLOEXEC);
+
+	if (fd < 0 && (errno == ENOSYS || errno == EINVAL))
+		fd = open(tmpdir && *tmpdir ? tmpdir : "/tmp", O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return lb_err(-errno, "cannot make a scratch file to check the table: %s", strerror(errno));
+	if (bytes > INT64_MAX || ftruncate(fd, (off_t)bytes) < 0) {
+		int r = lb_err(bytes > INT64_MAX ? -EFBIG : -errno,
+			       "cannot size the scratch file to check the table (%" PRIu64 " bytes): %s",
+			       bytes, strerror(bytes > INT64_MAX ? EFBIG : errno));
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 /* The table laid out on a sparse scratch file of the target's size and
  * sector size, never on the disk: a layout libfdisk cannot make (overlaps,
  * partitions outside the usable range, logicals outside their extended
  * partition) is found while planning, before any write. */
 int lb_table_check(const struct lb_disk *rec, uint64_t target_sectors)
 {
-	const char *tmpdir = getenv("TMPDIR");
-	_cleanup_free_ char *path = lb_asprintf("%s/lifeboat-table.XXXXXX", tmpdir ? tmpdir : "/tmp");
 	struct fdisk_context *cxt;
 	int fd, r;
 
-	fd = mkstemp(path);
+	fd = scratch_fd(target_sectors * rec->sector_size);
 	if (fd < 0)
-		return lb_err(-errno, "cannot make a scratch file to check the table: %s", strerror(errno));
-	if (ftruncate(fd, (off_t)(target_sectors * rec->sector_size)) < 0) {
-		r = lb_err(-errno, "cannot size the scratch file: %s", strerror(errno));
-		close(fd);
-		unlink(path);
-		return r;
-	}
-	close(fd);
+		return fd;
 	cxt = fdisk_new_context();
 	if (!cxt) {
-		unlink(path);
+		close(fd);
 		return lb_err(-ENOMEM, "cannot set up libfdisk");
 	}
 	fdisk_save_user_sector_size(cxt, rec->physical_sector_size ? rec->physical_sector_size
 								   : rec->sector_size,
 				    rec->sector_size);
-	r = fdisk_assign_device(cxt, path, 0);
+	r = fdisk_assign_device_by_fd(cxt, fd, "scratch", 0);
 	if (r < 0)
-		r = fdisk_fail(r, path, "libfdisk cannot open the scratch file");
+		r = fdisk_fail(r, "scratch file", "libfdisk cannot open the scratch file");
 	else
 		r = table_build(cxt, rec, rec->id);
+	/* the fd is the caller's: libfdisk does not close it */
 	fdisk_unref_context(cxt);
-	unlink(path);
+	close(fd);
 	return r;
 }
 

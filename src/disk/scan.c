@@ -267,14 +267,7 @@ static int scan_volume(const struct lb_disk *d, int fd, const struct lb_sysinfo 
 	r = probe_volume(d, fd, v);
 	if (r < 0)
 		return r;
-	if (!geometry)
-		r = 0;
-	else if (lb_type_is_ext(v->type))
-		r = lb_ext_read_geom(d->path, v->rt_offset, &v->ext);
-	else if (strcmp(v->type, "vfat") == 0)
-		r = lb_vfat_read_geom(fd, v->rt_offset, &v->vfat);
-	else if (strcmp(v->type, "swap") == 0)
-		r = lb_swap_read_geom(fd, v->rt_offset, v->rt_size, &v->swap);
+	r = geometry ? lb_fs_read_geom(v, d->path, fd) : 0;
 	if (r < 0) {
 		/* one odd volume does not stop a capture: it is recorded with
 		 * its identity, and a restore makes it with mkfs defaults */
@@ -793,6 +786,10 @@ int lb_scan(struct lb_scan_opts *opts, struct lb_manifest **ret)
 	r = scan_all(names, n, excl, n_excl, si, opts->outdir, m);
 	if (r < 0)
 		goto out;
+	/* arrays, LUKS containers and volume groups on those disks */
+	r = lb_stack_scan(m, si, opts->outdir, true);
+	if (r < 0)
+		goto out;
 	/* not the running system's disks: the system on them, if any, says
 	 * what is mounted where and what is critical */
 	r = lb_sysroot_find(m, &sr);
@@ -834,4 +831,30 @@ out:
 	lb_manifest_free(m);
 	lb_sysinfo_free(si);
 	return r;
+}
+
+int lb_scan_node_volume(const char *path, const char *id, uint32_t sector_size, uint64_t bytes,
+			unsigned major, unsigned minor, const struct lb_sysinfo *si,
+			struct lb_manifest *warnings, bool geometry, struct lb_volume **ret)
+{
+	struct lb_disk node = { .path = (char *)path, .sector_size = sector_size };
+	struct lb_volume *v = lb_volume_new();
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int r;
+
+	if (fd < 0) {
+		lb_volume_free(v);
+		return lb_err(-errno, "%s: cannot open: %s", path, strerror(errno));
+	}
+	v->id = lb_strdup(id);
+	v->rt_size = bytes;
+	v->rt_major = major;
+	v->rt_minor = minor;
+	r = scan_volume(&node, fd, si, v, warnings, geometry);
+	if (r < 0) {
+		lb_volume_free(v);
+		return r;
+	}
+	*ret = v;
+	return 0;
 }

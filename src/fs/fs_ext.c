@@ -15,6 +15,8 @@
 #include "model/model.h"
 #include "fs/fs.h"
 
+#define EXT_LOG_FLEX_MAX 31	/* the kernel's limit (ext4_fill_flex_info) */
+
 /* libext2fs reports errcode_t: one adapter to -errno plus a message. */
 static int ext_err(errcode_t ec, const char *dev, const char *what)
 {
@@ -74,19 +76,7 @@ static char *fixed_string(const char *s, size_t max)
  * scanner reads disks in parallel: one reader at a time. */
 static pthread_mutex_t e2p_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int ext_read_geom_locked(const char *dev, uint64_t offset, struct lb_ext_geom **ret);
-
-int lb_ext_read_geom(const char *dev, uint64_t offset, struct lb_ext_geom **ret)
-{
-	int r;
-
-	pthread_mutex_lock(&e2p_lock);
-	r = ext_read_geom_locked(dev, offset, ret);
-	pthread_mutex_unlock(&e2p_lock);
-	return r;
-}
-
-static int ext_read_geom_locked(const char *dev, uint64_t offset, struct lb_ext_geom **ret)
+static int ext_read_locked(const char *dev, uint64_t offset, struct lb_ext_geom **ret)
 {
 	_cleanup_free_ char *opts = lb_asprintf("offset=%" PRIu64, offset);
 	struct lb_ext_geom *g;
@@ -151,6 +141,21 @@ static int ext_read_geom_locked(const char *dev, uint64_t offset, struct lb_ext_
 	return 0;
 }
 
+static int ext_read(const char *dev, int fd, uint64_t offset, uint64_t size, void **ret)
+{
+	struct lb_ext_geom *g = NULL;
+	int r;
+
+	(void)fd;
+	(void)size;
+	pthread_mutex_lock(&e2p_lock);
+	r = ext_read_locked(dev, offset, &g);
+	pthread_mutex_unlock(&e2p_lock);
+	if (r >= 0)
+		*ret = g;
+	return r;
+}
+
 /* Features that describe a filesystem's state, not its making. */
 static bool runtime_feature(const char *f)
 {
@@ -158,7 +163,7 @@ static bool runtime_feature(const char *f)
 	       strcmp(f, "mmp") == 0 || strcmp(f, "snapshot_bitmap") == 0;
 }
 
-char **lb_ext_mkfs_argv(const struct lb_volume *v, const char *dev, bool quick)
+static char **ext_mkfs_argv(const struct lb_volume *v, const char *dev, bool quick)
 {
 	const struct lb_ext_geom *g = v->ext;
 	char **argv = lb_argv_new("mke2fs");
@@ -206,7 +211,7 @@ char **lb_ext_mkfs_argv(const struct lb_volume *v, const char *dev, bool quick)
 	lb_argv_add(&argv, "%" PRIu64, g->inodes);
 	lb_argv_add(&argv, "-g");
 	lb_argv_add(&argv, "%u", g->blocks_per_group);
-	if (g->log_groups_per_flex) {
+	if (g->log_groups_per_flex && g->log_groups_per_flex <= EXT_LOG_FLEX_MAX) {
 		lb_argv_add(&argv, "-G");
 		lb_argv_add(&argv, "%u", 1u << g->log_groups_per_flex);
 	}
@@ -250,7 +255,7 @@ char **lb_ext_mkfs_argv(const struct lb_volume *v, const char *dev, bool quick)
 
 /* What mke2fs has no option for: the exact reserved block count, the
  * default mount options, the min/want extra inode sizes, the creator. */
-int lb_ext_fixup(const struct lb_volume *v, const char *dev)
+static int ext_fixup(const struct lb_volume *v, const char *dev)
 {
 	const struct lb_ext_geom *g = v->ext;
 	struct ext2_super_block *sb;
@@ -289,3 +294,96 @@ int lb_ext_fixup(const struct lb_volume *v, const char *dev)
 		return ext_err(ec, dev, "cannot write the superblock");
 	return 0;
 }
+
+/* What mke2fs accepts: block and inode sizes, a flex group count it can
+ * shift (1 << log-groups-per-flex), an encoding it knows by name (what goes
+ * into -E encoding=...: e2p_str2encoding is mke2fs's own lookup). */
+static int ext_check(const void *geom, char **ret_why)
+{
+	const struct lb_ext_geom *g = geom;
+
+	if (!lb_is_pow2(g->block_size) || g->block_size < 1024 || g->block_size > 65536 ||
+	    !lb_is_pow2(g->inode_size) || g->inode_size < 128 || g->inode_size > g->block_size ||
+	    g->log_groups_per_flex > EXT_LOG_FLEX_MAX) {
+		*ret_why = lb_asprintf("ext geometry is not valid (block size %u, inode size %u, "
+				       "log-groups-per-flex %u)",
+				       g->block_size, g->inode_size, g->log_groups_per_flex);
+		return -EINVAL;
+	}
+	if (g->encoding && e2p_str2encoding(g->encoding) < 0) {
+		*ret_why = lb_asprintf("ext encoding \"%s\" is not one mke2fs knows (utf8, "
+				       "utf8-12.1)", g->encoding);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int ext_bytes(const void *geom, uint64_t *ret)
+{
+	const struct lb_ext_geom *g = geom;
+
+	if (__builtin_mul_overflow(g->blocks, (uint64_t)g->block_size, ret))
+		return -EOVERFLOW;
+	return 0;
+}
+
+static void ext_free(void *g)
+{
+	lb_ext_geom_free(g);
+}
+
+static const struct lb_field ext_fields[] = {
+	LB_FIELD(lb_ext_geom, "block-size", LB_F_U32, block_size, 0),
+	LB_FIELD(lb_ext_geom, "cluster-size", LB_F_U32, cluster_size, 0),
+	LB_FIELD(lb_ext_geom, "blocks", LB_F_U64, blocks, 0),
+	LB_FIELD(lb_ext_geom, "reserved-blocks", LB_F_U64, reserved_blocks, 0),
+	LB_FIELD(lb_ext_geom, "inode-size", LB_F_U32, inode_size, 0),
+	LB_FIELD(lb_ext_geom, "inodes", LB_F_U64, inodes, 0),
+	LB_FIELD(lb_ext_geom, "blocks-per-group", LB_F_U32, blocks_per_group, 0),
+	LB_FIELD(lb_ext_geom, "inodes-per-group", LB_F_U32, inodes_per_group, 0),
+	LB_FIELD(lb_ext_geom, "reserved-gdt-blocks", LB_F_U32, reserved_gdt_blocks, 0),
+	LB_FIELD(lb_ext_geom, "desc-size", LB_F_U32, desc_size, LB_F_OPT),
+	LB_FIELD(lb_ext_geom, "log-groups-per-flex", LB_F_U32, log_groups_per_flex, LB_F_OPT),
+	LB_FIELD(lb_ext_geom, "journal-blocks", LB_F_U32, journal_blocks, LB_F_OPT),
+	LB_FIELD(lb_ext_geom, "min-extra-isize", LB_F_U32, min_extra_isize, LB_F_OPT),
+	LB_FIELD(lb_ext_geom, "want-extra-isize", LB_F_U32, want_extra_isize, LB_F_OPT),
+	LB_FIELD(lb_ext_geom, "raid-stride", LB_F_U32, raid_stride, LB_F_OPT),
+	LB_FIELD(lb_ext_geom, "raid-stripe-width", LB_F_U32, raid_stripe_width, LB_F_OPT),
+	LB_FIELD(lb_ext_geom, "revision", LB_F_U32, rev, 0),
+	LB_FIELD(lb_ext_geom, "features", LB_F_STR, features, 0),
+	LB_FIELD(lb_ext_geom, "hash-alg", LB_F_STR, hash_alg, LB_F_OPT),
+	LB_FIELD(lb_ext_geom, "hash-seed", LB_F_STR, hash_seed, LB_F_OPT),
+	LB_FIELD(lb_ext_geom, "default-mount-options", LB_F_STR, default_mount_opts, LB_F_OPT),
+	LB_FIELD(lb_ext_geom, "mount-options", LB_F_STR, mount_opts, LB_F_OPT | LB_F_HEX),
+	LB_FIELD(lb_ext_geom, "errors", LB_F_STR, errors, LB_F_OPT),
+	LB_FIELD(lb_ext_geom, "encoding", LB_F_STR, encoding, LB_F_OPT),
+	LB_FIELD(lb_ext_geom, "creator-os", LB_F_STR, creator_os, LB_F_OPT),
+	LB_FIELD(lb_ext_geom, "last-mounted", LB_F_STR, last_mounted, LB_F_OPT | LB_F_HEX),
+	LB_FIELD_END,
+};
+
+static const struct lb_fs_geom ext_geom = {
+	.element = "ext",
+	.fields = ext_fields,
+	.json = (const char *const[]){ "block-size", "blocks", "inode-size", "inodes",
+				       "reserved-blocks", "features", NULL },
+	.size = sizeof(struct lb_ext_geom),
+	.slot = offsetof(struct lb_volume, ext),
+	.read = ext_read,
+	.check = ext_check,
+	.bytes = ext_bytes,
+	.free = ext_free,
+};
+
+/* one geometry, three types */
+#define EXT_OPS(name)                          \
+	{                                      \
+		.type = name,                  \
+		.program = "mke2fs",           \
+		.geom = &ext_geom,             \
+		.mkfs_argv = ext_mkfs_argv,    \
+		.fixup = ext_fixup,            \
+	}
+const struct lb_fs_ops lb_fs_ext2 = EXT_OPS("ext2");
+const struct lb_fs_ops lb_fs_ext3 = EXT_OPS("ext3");
+const struct lb_fs_ops lb_fs_ext4 = EXT_OPS("ext4");

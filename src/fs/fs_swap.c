@@ -9,13 +9,14 @@
 #include "model/model.h"
 #include "fs/fs.h"
 
-int lb_swap_read_geom(int fd, uint64_t offset, uint64_t size, struct lb_swap_geom **ret)
+static int swap_read(const char *dev, int fd, uint64_t offset, uint64_t size, void **ret)
 {
 	static const uint32_t pages[] = { 4096, 8192, 16384, 32768, 65536 };
 	uint8_t hdr[12];
 	char sig[10];
 	int r;
 
+	(void)dev;
 	for (size_t i = 0; i < LB_ARRAY_SIZE(pages); i++) {
 		struct lb_swap_geom *g;
 
@@ -41,7 +42,7 @@ int lb_swap_read_geom(int fd, uint64_t offset, uint64_t size, struct lb_swap_geo
 	return lb_err(-EINVAL, "no swap signature found");
 }
 
-char **lb_swap_mkfs_argv(const struct lb_volume *v, const char *dev, bool quick)
+static char **swap_mkfs_argv(const struct lb_volume *v, const char *dev, bool quick)
 {
 	const struct lb_swap_geom *g = v->swap;
 	char **argv = lb_argv_new("mkswap");
@@ -65,3 +66,57 @@ char **lb_swap_mkfs_argv(const struct lb_volume *v, const char *dev, bool quick)
 		lb_argv_add(&argv, "%" PRIu64, (g->pages + 1) * g->page_size / 1024);
 	return argv;
 }
+
+static int swap_check(const void *geom, char **ret_why)
+{
+	const struct lb_swap_geom *g = geom;
+
+	if (!lb_is_pow2(g->page_size) || g->page_size < 4096 || g->page_size > 65536) {
+		*ret_why = lb_asprintf("swap page size %u is not valid", g->page_size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* the header page and pages 1..last */
+static int swap_bytes(const void *geom, uint64_t *ret)
+{
+	const struct lb_swap_geom *g = geom;
+
+	if (g->pages == UINT64_MAX)
+		return -EOVERFLOW;
+	if (__builtin_mul_overflow(g->pages + 1, (uint64_t)g->page_size, ret))
+		return -EOVERFLOW;
+	return 0;
+}
+
+static void swap_free(void *g)
+{
+	lb_swap_geom_free(g);
+}
+
+static const struct lb_field swap_fields[] = {
+	LB_FIELD(lb_swap_geom, "page-size", LB_F_U32, page_size, 0),
+	LB_FIELD(lb_swap_geom, "pages", LB_F_U64, pages, 0),
+	LB_FIELD(lb_swap_geom, "version", LB_F_U32, version, 0),
+	LB_FIELD_END,
+};
+
+static const struct lb_fs_geom swap_geom = {
+	.element = "swap",
+	.fields = swap_fields,
+	.json = (const char *const[]){ "page-size", "version", NULL },
+	.size = sizeof(struct lb_swap_geom),
+	.slot = offsetof(struct lb_volume, swap),
+	.read = swap_read,
+	.check = swap_check,
+	.bytes = swap_bytes,
+	.free = swap_free,
+};
+
+const struct lb_fs_ops lb_fs_swap = {
+	.type = "swap",
+	.program = "mkswap",
+	.geom = &swap_geom,
+	.mkfs_argv = swap_mkfs_argv,
+};

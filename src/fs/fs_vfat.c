@@ -20,7 +20,7 @@ static uint32_t le32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-int lb_vfat_read_geom(int fd, uint64_t offset, struct lb_vfat_geom **ret)
+static int vfat_read(const char *dev, int fd, uint64_t offset, uint64_t size, void **ret)
 {
 	uint8_t bs[512];
 	struct lb_vfat_geom *g;
@@ -30,6 +30,8 @@ int lb_vfat_read_geom(int fd, uint64_t offset, struct lb_vfat_geom **ret)
 	char label[12];
 	int r;
 
+	(void)dev;
+	(void)size;
 	r = lb_pread_all(fd, bs, sizeof(bs), offset);
 	if (r < 0)
 		return lb_err(r, "cannot read the FAT boot sector: %s", strerror(-r));
@@ -77,7 +79,7 @@ int lb_vfat_read_geom(int fd, uint64_t offset, struct lb_vfat_geom **ret)
 	return 0;
 }
 
-char **lb_vfat_mkfs_argv(const struct lb_volume *v, const char *dev, bool quick)
+static char **vfat_mkfs_argv(const struct lb_volume *v, const char *dev, bool quick)
 {
 	const struct lb_vfat_geom *g = v->vfat;
 	char **argv = lb_argv_new("mkfs.fat");
@@ -129,3 +131,66 @@ char **lb_vfat_mkfs_argv(const struct lb_volume *v, const char *dev, bool quick)
 	lb_argv_add(&argv, "%" PRIu64, g->total_sectors * g->sector_size / 1024);
 	return argv;
 }
+
+static int vfat_check(const void *geom, char **ret_why)
+{
+	const struct lb_vfat_geom *g = geom;
+
+	if (!lb_is_pow2(g->sector_size) || g->sector_size < 512 || g->sector_size > 32768) {
+		*ret_why = lb_asprintf("FAT sector size %u is not valid", g->sector_size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int vfat_bytes(const void *geom, uint64_t *ret)
+{
+	const struct lb_vfat_geom *g = geom;
+
+	if (__builtin_mul_overflow(g->total_sectors, (uint64_t)g->sector_size, ret))
+		return -EOVERFLOW;
+	return 0;
+}
+
+static void vfat_free(void *g)
+{
+	lb_vfat_geom_free(g);
+}
+
+static const struct lb_field vfat_fields[] = {
+	LB_FIELD(lb_vfat_geom, "fat-bits", LB_F_U32, fat_bits, 0),
+	LB_FIELD(lb_vfat_geom, "sector-size", LB_F_U32, sector_size, 0),
+	LB_FIELD(lb_vfat_geom, "cluster-sectors", LB_F_U32, cluster_sectors, 0),
+	LB_FIELD(lb_vfat_geom, "reserved-sectors", LB_F_U32, reserved_sectors, 0),
+	LB_FIELD(lb_vfat_geom, "fats", LB_F_U32, fats, 0),
+	LB_FIELD(lb_vfat_geom, "root-entries", LB_F_U32, root_entries, 0),
+	LB_FIELD(lb_vfat_geom, "fat-sectors", LB_F_U32, fat_sectors, 0),
+	LB_FIELD(lb_vfat_geom, "total-sectors", LB_F_U64, total_sectors, 0),
+	LB_FIELD(lb_vfat_geom, "media", LB_F_U32, media, 0),
+	LB_FIELD(lb_vfat_geom, "hidden-sectors", LB_F_U32, hidden_sectors, 0),
+	LB_FIELD(lb_vfat_geom, "sectors-per-track", LB_F_U32, sectors_per_track, 0),
+	LB_FIELD(lb_vfat_geom, "heads", LB_F_U32, heads, 0),
+	LB_FIELD(lb_vfat_geom, "drive-number", LB_F_U32, drive_number, 0),
+	LB_FIELD(lb_vfat_geom, "serial", LB_F_STR, serial, LB_F_OPT),
+	LB_FIELD(lb_vfat_geom, "boot-label", LB_F_STR, boot_label, LB_F_OPT | LB_F_HEX),
+	LB_FIELD_END,
+};
+
+static const struct lb_fs_geom vfat_geom = {
+	.element = "vfat",
+	.fields = vfat_fields,
+	.json = (const char *const[]){ "fat-bits", "sector-size", "cluster-sectors", "serial", NULL },
+	.size = sizeof(struct lb_vfat_geom),
+	.slot = offsetof(struct lb_volume, vfat),
+	.read = vfat_read,
+	.check = vfat_check,
+	.bytes = vfat_bytes,
+	.free = vfat_free,
+};
+
+const struct lb_fs_ops lb_fs_vfat = {
+	.type = "vfat",
+	.program = "mkfs.fat",
+	.geom = &vfat_geom,
+	.mkfs_argv = vfat_mkfs_argv,
+};

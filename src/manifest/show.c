@@ -8,7 +8,9 @@
 
 #include "base/base.h"
 #include "model/model.h"
+#include "fs/fs.h"
 #include "manifest/manifest.h"
+#include "manifest/manifest-int.h"
 
 static void human_size(uint64_t bytes, char *buf, size_t len)
 {
@@ -56,6 +58,79 @@ static void show_volume(FILE *f, const char *indent, const struct lb_volume *v)
 		fprintf(f, " data=%s(%" PRIu64 " bytes)", v->data_method ? v->data_method : "image",
 			v->data->size);
 	fputc('\n', f);
+}
+
+static void show_storage(FILE *f, const struct lb_stack *s)
+{
+	char size[32];
+
+	fputs("\nstorage:\n", f);
+	for (size_t i = 0; i < s->n_mds; i++) {
+		const struct lb_md *md = s->mds[i];
+
+		human_size(md->size * 512, size, sizeof(size));
+		fprintf(f, "  %s %s %s (metadata %s) %s UUID=%s", md->id,
+			lb_esc(md->path ? md->path : "-"), lb_esc(md->level), lb_esc(md->metadata),
+			size, lb_esc(md->uuid));
+		put_quoted(f, "name", md->name);
+		fprintf(f, ", %u devices", md->raid_devices);
+		if (md->chunk_kib)
+			fprintf(f, ", chunk %u KiB", md->chunk_kib);
+		if (md->layout)
+			fprintf(f, ", layout %s", lb_esc(md->layout));
+		if (md->bitmap)
+			fprintf(f, ", bitmap %s", lb_esc(md->bitmap));
+		fputc('\n', f);
+		for (size_t j = 0; j < md->n_members; j++) {
+			const struct lb_md_member *mm = md->members[j];
+
+			if (mm->spare)
+				fprintf(f, "    member %s spare", lb_esc(mm->on));
+			else
+				fprintf(f, "    member %s slot %u", lb_esc(mm->on), mm->slot);
+			if (mm->dev_uuid)
+				fprintf(f, " UUID=%s", lb_esc(mm->dev_uuid));
+			fputc('\n', f);
+		}
+		if (md->volume)
+			show_volume(f, "    `- ", md->volume);
+	}
+	for (size_t i = 0; i < s->n_luks; i++) {
+		const struct lb_luks *l = s->luks[i];
+
+		fprintf(f, "  %s LUKS%u on %s UUID=%s", l->id, l->version, lb_esc(l->on),
+			lb_esc(l->uuid));
+		put_quoted(f, "LABEL", l->label);
+		put_quoted(f, "mapped as", l->name);
+		fprintf(f, ", %s %u bits, sector %u", lb_esc(l->cipher), l->key_bits, l->sector_size);
+		if (l->header)
+			fprintf(f, ", header %s", l->header->file);
+		fputc('\n', f);
+		if (l->volume)
+			show_volume(f, "    `- ", l->volume);
+		else if (!l->size)
+			fputs("    (not open at capture: its contents are not recorded)\n", f);
+	}
+	for (size_t i = 0; i < s->n_vgs; i++) {
+		const struct lb_vg *vg = s->vgs[i];
+
+		human_size(vg->extent_size * 512, size, sizeof(size));
+		fprintf(f, "  %s volume group %s UUID=%s, extents of %s\n", vg->id, lb_esc(vg->name),
+			lb_esc(vg->uuid), size);
+		for (size_t j = 0; j < vg->n_pvs; j++)
+			fprintf(f, "    pv on %s UUID=%s\n",
+				*vg->pvs[j]->on ? lb_esc(vg->pvs[j]->on) : "(not a captured disk)",
+				lb_esc(vg->pvs[j]->uuid));
+		for (size_t j = 0; j < vg->n_lvs; j++) {
+			const struct lb_lv *lv = vg->lvs[j];
+
+			human_size(lv->size * 512, size, sizeof(size));
+			fprintf(f, "    %s lv %s %s %s UUID=%s%s\n", lv->id, lb_esc(lv->name),
+				lb_esc(lv->segtype), size, lb_esc(lv->uuid), lv->active ? "" : " [inactive]");
+			if (lv->volume)
+				show_volume(f, "       `- ", lv->volume);
+		}
+	}
 }
 
 int lb_show_text(const struct lb_manifest *m, FILE *f)
@@ -127,6 +202,8 @@ int lb_show_text(const struct lb_manifest *m, FILE *f)
 		if (d->volume)
 			show_volume(f, "  `- ", d->volume);
 	}
+	if (m->stack)
+		show_storage(f, m->stack);
 	if (m->boot) {
 		const struct lb_boot *b = m->boot;
 
@@ -187,9 +264,50 @@ static json_object *js_artifact(const struct lb_artifact *a)
 	return o;
 }
 
+/* The fields NAMES (a NULL-terminated list, in the order given) of a field
+ * table, as an object whose keys are the names with '_' for '-'. */
+static json_object *js_fields(const struct lb_field *t, const char *const *names, const void *obj)
+{
+	json_object *o = json_object_new_object();
+
+	for (; *names; names++) {
+		const struct lb_field *f = t;
+		const char *base;
+		char key[64];
+
+		while (f->name && strcmp(f->name, *names) != 0)
+			f++;
+		if (!f->name)
+			continue;
+		base = (const char *)obj + f->off;
+		snprintf(key, sizeof(key), "%s", f->name);
+		for (char *c = key; *c; c++)
+			if (*c == '-')
+				*c = '_';
+		switch (f->type) {
+		case LB_F_STR:
+			js_str(o, key, *(char *const *)base);
+			break;
+		case LB_F_U64:
+			js_u64(o, key, *(const uint64_t *)base);
+			break;
+		case LB_F_U32:
+			js_u64(o, key, *(const uint32_t *)base);
+			break;
+		case LB_F_BOOL:
+			js_bool(o, key, *(const bool *)base);
+			break;
+		default:	/* no geometry has the others */
+			break;
+		}
+	}
+	return o;
+}
+
 static json_object *js_volume(const struct lb_volume *v)
 {
 	json_object *o = json_object_new_object();
+	const struct lb_fs_geom *k;
 
 	js_str(o, "id", v->id);
 	js_str(o, "type", v->type);
@@ -201,32 +319,11 @@ static json_object *js_volume(const struct lb_volume *v)
 	js_str(o, "mount_source", v->mount_source);
 	js_bool(o, "critical", v->critical);
 	js_bool(o, "swap_active", v->swap_active);
-	if (v->ext) {
-		json_object *e = json_object_new_object();
+	for (size_t i = 0; (k = lb_fs_geom_at(i)); i++) {
+		const void *g = lb_fs_geom_get(k, v);
 
-		js_u64(e, "block_size", v->ext->block_size);
-		js_u64(e, "blocks", v->ext->blocks);
-		js_u64(e, "inode_size", v->ext->inode_size);
-		js_u64(e, "inodes", v->ext->inodes);
-		js_u64(e, "reserved_blocks", v->ext->reserved_blocks);
-		js_str(e, "features", v->ext->features);
-		json_object_object_add(o, "ext", e);
-	}
-	if (v->vfat) {
-		json_object *e = json_object_new_object();
-
-		js_u64(e, "fat_bits", v->vfat->fat_bits);
-		js_u64(e, "sector_size", v->vfat->sector_size);
-		js_u64(e, "cluster_sectors", v->vfat->cluster_sectors);
-		js_str(e, "serial", v->vfat->serial);
-		json_object_object_add(o, "vfat", e);
-	}
-	if (v->swap) {
-		json_object *e = json_object_new_object();
-
-		js_u64(e, "page_size", v->swap->page_size);
-		js_u64(e, "version", v->swap->version);
-		json_object_object_add(o, "swap", e);
+		if (g)
+			json_object_object_add(o, k->element, js_fields(k->fields, k->json, g));
 	}
 	if (v->data) {
 		json_object *d = js_artifact(v->data);
@@ -292,6 +389,68 @@ static json_object *js_disk(const struct lb_disk *d)
 	return o;
 }
 
+/* every field of a table, keys with '_' for '-' */
+static json_object *js_all(const struct lb_field *t, const void *obj)
+{
+	const char *names[32];
+	size_t n = 0;
+
+	for (; t[n].name && n + 1 < LB_ARRAY_SIZE(names); n++)
+		names[n] = t[n].name;
+	names[n] = NULL;
+	return js_fields(t, names, obj);
+}
+
+static json_object *js_storage(const struct lb_stack *s)
+{
+	json_object *o = json_object_new_object(), *mds = json_object_new_array(),
+		    *luks = json_object_new_array(), *vgs = json_object_new_array();
+
+	for (size_t i = 0; i < s->n_mds; i++) {
+		json_object *md = js_all(lb_mf_md_fields, s->mds[i]), *mem = json_object_new_array();
+
+		for (size_t j = 0; j < s->mds[i]->n_members; j++)
+			json_object_array_add(mem, js_all(lb_mf_md_member_fields, s->mds[i]->members[j]));
+		json_object_object_add(md, "members", mem);
+		if (s->mds[i]->volume)
+			json_object_object_add(md, "volume", js_volume(s->mds[i]->volume));
+		json_object_array_add(mds, md);
+	}
+	for (size_t i = 0; i < s->n_luks; i++) {
+		json_object *l = js_all(lb_mf_luks_fields, s->luks[i]);
+
+		if (s->luks[i]->header)
+			json_object_object_add(l, "header", js_artifact(s->luks[i]->header));
+		if (s->luks[i]->volume)
+			json_object_object_add(l, "volume", js_volume(s->luks[i]->volume));
+		json_object_array_add(luks, l);
+	}
+	for (size_t i = 0; i < s->n_vgs; i++) {
+		const struct lb_vg *v = s->vgs[i];
+		json_object *vg = js_all(lb_mf_vg_fields, v), *pvs = json_object_new_array(),
+			    *lvs = json_object_new_array();
+
+		if (v->metadata)
+			json_object_object_add(vg, "metadata", js_artifact(v->metadata));
+		for (size_t j = 0; j < v->n_pvs; j++)
+			json_object_array_add(pvs, js_all(lb_mf_pv_fields, v->pvs[j]));
+		for (size_t j = 0; j < v->n_lvs; j++) {
+			json_object *lv = js_all(lb_mf_lv_fields, v->lvs[j]);
+
+			if (v->lvs[j]->volume)
+				json_object_object_add(lv, "volume", js_volume(v->lvs[j]->volume));
+			json_object_array_add(lvs, lv);
+		}
+		json_object_object_add(vg, "pvs", pvs);
+		json_object_object_add(vg, "lvs", lvs);
+		json_object_array_add(vgs, vg);
+	}
+	json_object_object_add(o, "md", mds);
+	json_object_object_add(o, "luks", luks);
+	json_object_object_add(o, "vg", vgs);
+	return o;
+}
+
 int lb_show_json(const struct lb_manifest *m, FILE *f)
 {
 	json_object *root = json_object_new_object(), *disks = json_object_new_array();
@@ -304,6 +463,8 @@ int lb_show_json(const struct lb_manifest *m, FILE *f)
 	for (size_t i = 0; i < m->n_disks; i++)
 		json_object_array_add(disks, js_disk(m->disks[i]));
 	json_object_object_add(root, "disks", disks);
+	if (m->stack)
+		json_object_object_add(root, "storage", js_storage(m->stack));
 	if (m->system) {
 		json_object *so = json_object_new_object(), *notes = json_object_new_array();
 

@@ -27,6 +27,7 @@ void lb_manifest_free(struct lb_manifest *m)
 	free(m->disks);
 	lb_boot_free(m->boot);
 	lb_system_free(m->system);
+	lb_stack_free(m->stack);
 	free(m->generator);
 	free(m->id);
 	free(m->time);

@@ -31,6 +31,36 @@ struct lb_artifact {
 	long rt_line;		/* runtime: its element's line in the manifest */
 };
 
+/* A field table: an element's attributes, each a member of a struct, in the
+ * order the manifest writes them. The manifest's reader and writer walk it,
+ * show walks it for JSON; each filesystem describes its geometry with one
+ * (src/fs/fs_*.c). */
+enum lb_field_type {
+	LB_F_STR,	/* text */
+	LB_F_U64,
+	LB_F_U32,
+	LB_F_BOOL,
+	LB_F_HEX64,	/* 0x0000000000000000 */
+	LB_F_LABEL,	/* enum lb_label_type */
+	LB_F_KIND,	/* enum lb_part_kind */
+};
+
+enum {
+	LB_F_OPT = 1,	/* left out when zero, false or NULL */
+	LB_F_HEX = 2,	/* written as NAME-hex when not printable UTF-8; other
+			 * text fields carry only printable text */
+};
+
+struct lb_field {
+	const char *name;	/* the XML attribute; JSON's key is it with '_' for '-' */
+	enum lb_field_type type;
+	size_t off;		/* offsetof the member */
+	unsigned flags;
+};
+
+#define LB_FIELD(st, attr, type, member, fl) { attr, type, offsetof(struct st, member), fl }
+#define LB_FIELD_END { NULL, 0, 0, 0 }
+
 /* What mke2fs needs to make the same ext2/3/4 filesystem again. */
 struct lb_ext_geom {
 	uint32_t block_size;
@@ -223,6 +253,7 @@ struct lb_manifest {
 	size_t n_disks;
 	struct lb_boot *boot;
 	struct lb_system *system;	/* offline captures only */
+	struct lb_stack *stack;		/* MD, LUKS, LVM; NULL: none */
 
 	char *rt_dir;		/* runtime: the capture directory */
 	char **rt_warnings;	/* runtime: what the scanner could not read */
@@ -292,5 +323,7 @@ uint64_t lb_disk_mbr_gap_room(const struct lb_disk *d);	/* sector 1 .. first par
 uint64_t lb_partition_room(const struct lb_disk *d, const struct lb_partition *p);
 /* a volume's bytes: its partition's, or the whole disk's when p is NULL */
 uint64_t lb_volume_room(const struct lb_disk *d, const struct lb_partition *p);
+
+#include "model/stack.h"
 
 #endif

@@ -3,6 +3,8 @@
 #ifndef LIFEBOAT_PLAN_PLAN_H
 #define LIFEBOAT_PLAN_PLAN_H
 
+#include <sys/types.h>
+
 #include "model/model.h"
 
 /* ---- planning a restore (plan.c) -------------------------------------- */
@@ -51,6 +53,7 @@ struct lb_target {
 	bool holds_capture;
 	bool blank;
 	bool taken;
+	dev_t rdev;		/* its device number when surveyed (0: none) */
 };
 
 struct lb_plan_disk {
@@ -80,6 +83,36 @@ struct lb_plan_volume {
 	char *result;		/* after a restore: what happened to it */
 };
 
+/* What a restore does, one step at a time, in order (steps.c builds the
+ * list and documents why the order is what it is; src/restore/ carries it
+ * out and decides nothing). */
+enum lb_step_kind {
+	LB_STEP_CHECK_DISK = 0,	/* the disk is still the one planned: device
+				 * number, size, sector size, signature or
+				 * blankness; nothing is written to it unless so */
+	LB_STEP_WIPE_DISK,	/* wipe every signature on the whole disk */
+	LB_STEP_WRITE_TABLE,	/* the recorded partition table */
+	LB_STEP_BOOT_CODE,	/* the MBR boot-code area (bytes 0-439) */
+	LB_STEP_MBR_GAP,	/* the post-MBR gap */
+	LB_STEP_TELL_KERNEL,	/* BLKPG: the kernel's partitions replaced */
+	LB_STEP_KERNEL_ENSURE,	/* BLKPG: any recorded partition the kernel lacks */
+	LB_STEP_WRITE_CONTENT,	/* a partition's recorded raw contents (BIOS boot) */
+	LB_STEP_FORMAT,		/* wipe the volume's range, make its filesystem */
+	LB_STEP_WRITE_IMAGE,	/* wipe the volume's range, write its image */
+	LB_STEP_EXTRACT,	/* mount it, extract its captured archive */
+	LB_STEP_EFI_ENTRIES,	/* this machine's EFI boot entries */
+	LB_STEP_MARKER,		/* the restore-session marker */
+};
+
+struct lb_step {
+	enum lb_step_kind kind;
+	struct lb_plan_disk *pd;		/* its disk (NULL: EFI, marker to a path) */
+	struct lb_plan_volume *pv;		/* its volume, or NULL */
+	const struct lb_artifact *art;		/* what it writes, or NULL */
+	char *path;				/* marker: --marker PATH */
+	char *why;
+};
+
 struct lb_disk_map {
 	char *from;		/* manifest disk id or recorded path */
 	char *to;		/* device on this machine */
@@ -96,6 +129,8 @@ struct lb_plan_opts {
 	size_t n_volumes;
 	bool all_volumes;	/* --all-volumes */
 	bool data;
+	const char *marker;	/* --marker PATH: the marker goes there */
+	bool no_efi;		/* never this machine's EFI boot entries (drill) */
 };
 
 struct lb_plan {
@@ -114,6 +149,10 @@ struct lb_plan {
 	char **warnings;	/* said, but stop nothing */
 	size_t n_warnings;
 	bool usage_error;	/* a problem is in the options, not the machine */
+	/* what a restore does, in order; empty when there are problems */
+	struct lb_step *steps;
+	size_t n_steps;
+	char *no_marker;	/* why no marker is written, when none is */
 };
 
 /* This machine's disks; with LIFEBOAT_MACHINE=FILE a manifest stands in for
@@ -126,8 +165,7 @@ void lb_plan_free(struct lb_plan *p);	/* frees the targets too */
 bool lb_plan_all_intact(const struct lb_plan *p);
 bool lb_plan_writes(const struct lb_plan *p);
 int lb_plan_check_data(struct lb_plan *p, bool whole);
-int lb_plan_print(const struct lb_plan *p, FILE *f);
-int lb_plan_print_json(const struct lb_plan *p, FILE *f);
+const char *lb_step_kind_name(enum lb_step_kind k);
 const char *lb_match_name(enum lb_match h);
 const char *lb_verdict_name(enum lb_verdict v);
 const char *lb_vol_action_name(enum lb_vol_action a);

@@ -4,17 +4,20 @@
  * an interface: root <restore-session instance="UUID">; see
  * lifeboat-manifest(5). */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libxml/tree.h>
 #include <uuid/uuid.h>
 
 #include "base/base.h"
 #include "model/model.h"
+#include "disk/disk.h"
 #include "plan/plan.h"
-#include "restore/restore.h"
+#include "restore/internal.h"
 
 /* The marker's XML for plan P, with a fresh instance UUID. */
 int lb_marker_render(const struct lb_plan *p, char **ret_xml, size_t *ret_len, char **ret_instance)
@@ -102,3 +105,67 @@ int lb_marker_write(const struct lb_plan *p, const char *path, char **ret_instan
 		*ret_instance = TAKE_PTR(inst);
 	return 0;
 }
+
+/* Mounts the restored root volume and writes the marker and the restore
+ * log in it, every path resolved inside it. */
+int lb_run_marker_in_root(struct lb_run *run, const struct lb_plan_volume *root, char **ret_instance)
+{
+	struct lb_plan *p = run->p;
+	const char *log_path = run->log_path;
+	_cleanup_free_ char *node = NULL, *inst = NULL;
+	char *tmpl = NULL;
+	int rootfd, r;
+
+	if (root->part) {
+		int fd = open(root->pd->target->path, O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			lb_kernel_ensure_partitions(root->pd->disk, root->pd->target->sysname, fd);
+			close(fd);
+		}
+		r = lb_partition_node(root->pd->target->sysname, root->part->number, &node);
+		if (r < 0)
+			return lb_err(r, "%s: no device node to mount", root->vol->id);
+	} else {
+		node = lb_strdup(root->pd->target->path);
+	}
+	r = lb_mount_tmp(node, root->vol->type, false, &tmpl);
+	if (r < 0)
+		return lb_err(r, "the restored root, to write the marker: %s", lb_errmsg());
+	/* what the restored root holds was made by the capture's data: every
+	 * path is resolved inside it, never through a link out of it */
+	rootfd = open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		r = lb_err(-errno, "the restored root: %s", strerror(errno));
+	} else {
+		_cleanup_free_ char *xml = NULL;
+		size_t len = 0;
+
+		r = lb_marker_render(p, &xml, &len, &inst);
+		if (r >= 0)
+			r = lb_write_file_in_root(rootfd, "var/lib/lifeboat", "restore-session.xml", xml, len,
+						  0644);
+		if (r < 0 && xml)
+			r = lb_err(r, "%s: /var/lib/lifeboat/restore-session.xml in the restored root: %s",
+				   root->vol->id, strerror(-r));
+		if (r >= 0 && ret_instance)
+			*ret_instance = TAKE_PTR(inst);
+	}
+	if (r >= 0 && log_path) {
+		_cleanup_free_ char *buf = NULL;
+		int n = lb_read_file(log_path, &buf, 64 << 20);
+
+		if (n >= 0)
+			lb_write_file_in_root(rootfd, "var/log/lifeboat", strrchr(log_path, '/') + 1, buf,
+					      (size_t)n, 0600);
+	}
+	if (rootfd >= 0)
+		close(rootfd);
+	if (lb_umount_tmp(tmpl) < 0 && r >= 0)
+		r = lb_err(-EBUSY, "the restored root: %s", lb_errmsg());
+	if (r >= 0)
+		lb_run_say(run, "%s: restore-session marker written (/var/lib/lifeboat/restore-session.xml)",
+			   root->vol->id);
+	return r;
+}
+

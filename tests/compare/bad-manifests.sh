@@ -23,7 +23,8 @@ for f in "$LB_TOP"/fixtures/manifests/bad-*.xml; do
 done
 # the semantic checks name the element's line
 for f in partition-overlap:12 mbr-five-primaries:13 duplicate-volume:13 disk-size-zero:7 \
-	partitions-without-table:8 gpt-entries-huge:8 disk-size-overflow:7 ext-flex-shift:10; do
+	partitions-without-table:8 gpt-entries-huge:8 disk-size-overflow:7 ext-flex-shift:10 \
+	ext-encoding:10; do
 	file=$LB_TOP/fixtures/manifests/bad-${f%:*}.xml
 	err=$("$LIFEBOAT" verify "$file" 2>&1 >/dev/null)
 	if [[ "$err" != *"$file:${f#*:}: "* ]]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Golden plans without devices: for each case in fixtures/plans/, compare
 # (human and --json) with LIFEBOAT_MACHINE standing in for this machine must
-# print exactly expected.txt / expected.json and exit with expected.rc. The
+# print exactly expected.txt / expected.json and exit with expected.rc, and
+# restore --dry-run must print the same plan and steps as compare. The
 # checkout's own path (in messages that name a capture's file) reads @TOP@.
 #   golden.sh --update   rewrites the expected files (check them by eye)
 . "$(dirname "$0")/../lib.sh"
@@ -30,6 +31,12 @@ for dir in "$LB_TOP"/fixtures/plans/*/; do
 	fi
 	if ! diff -u "$dir/expected.json" <(printf '%s\n' "$json"); then
 		echo "FAIL: $name: compare --json output differs" >&2
+		fails=$((fails + 1))
+	fi
+	# restore --dry-run prints the very same plan and steps (one printer)
+	if ! diff -u <(LIFEBOAT_MACHINE="$dir/machine.xml" "$LIFEBOAT" compare "${args[@]}" "$dir/capture" 2>/dev/null) \
+		<(LIFEBOAT_MACHINE="$dir/machine.xml" "$LIFEBOAT" restore --dry-run "${args[@]}" "$dir/capture" 2>/dev/null); then
+		echo "FAIL: $name: restore --dry-run prints another plan than compare" >&2
 		fails=$((fails + 1))
 	fi
 	if [ "$rc" != "$(cat "$dir/expected.rc")" ] || [ "$jrc" != "$rc" ]; then

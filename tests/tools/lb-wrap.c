@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <unistd.h>
 
-
 #include "data/datafile.h"
 
 int main(int argc, char **argv)

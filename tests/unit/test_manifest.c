@@ -1053,6 +1053,10 @@ static const struct {
 	const char *file, *why;
 } bad_fixtures[] = {
 	{ "bad-empty.xml", "not well-formed XML" },
+	{ "bad-stack-loop.xml", "the storage stack is deeper than 16 levels (a loop?)" },
+	{ "bad-stack-unknown-on.xml", "disk7p1: no such device in the manifest" },
+	{ "bad-stack-used-twice.xml", "device disk0p1 is used by two layers of the stack" },
+	{ "bad-stack-id-clash.xml", "disk1p2: the id names another device of this manifest" },
 	{ "bad-truncated.xml", "not well-formed XML" },
 	{ "bad-root.xml", "Expecting element lifeboat-manifest, got lifeboat-capture" },
 	{ "bad-format2.xml", "manifest format 2 is not supported" },
@@ -1105,6 +1109,8 @@ static const struct {
 	  ":7: disk disk0: 4503599627370497 sectors of 4096 bytes is too large for a disk" },
 	{ "bad-ext-flex-shift.xml", ":10: volume disk0p1: ext geometry is not valid (block size 4096, "
 				    "inode size 256, log-groups-per-flex 32)" },
+	{ "bad-ext-encoding.xml", ":10: volume disk0p1: ext encoding \"utf8,discard,root_owner=0:0\" "
+				  "is not one mke2fs knows" },
 	{ "bad-ext-larger-than-partition.xml", ":10: volume disk0p1: its ext4 geometry (1073741824 "
 					       "bytes) does not fit in the 536870912 bytes" },
 	/* every area restore writes through the whole disk bounded by its

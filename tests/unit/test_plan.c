@@ -394,10 +394,69 @@ static void test_in_use_blank_boot_code(void **state)
 	assert_true(lb_plan_writes(p));
 }
 
+/* ---- the steps ---------------------------------------------------------- */
+
+/* The ordered list restore carries out: on an intact disk whose critical
+ * volumes come back, the disk checked once before its first write, the
+ * kernel's partitions made sure of, each volume in the manifest's order
+ * (an archive extracted after its format), the marker into the root last. */
+static void test_steps_in_order(void **state)
+{
+	struct fixture *f = *state;
+	struct lb_plan_opts o = { .data = true };
+	struct lb_plan *p = plan(f, &o);
+	static const struct {
+		enum lb_step_kind kind;
+		const char *vol;
+	} want[] = {
+		{ LB_STEP_CHECK_DISK, NULL },	 { LB_STEP_KERNEL_ENSURE, NULL },
+		{ LB_STEP_WRITE_IMAGE, "disk0p1" }, { LB_STEP_FORMAT, "disk0p3" },
+		{ LB_STEP_EXTRACT, "disk0p3" },	 { LB_STEP_MARKER, "disk0p3" },
+	};
+
+	assert_int_equal(p->n_steps, LB_ARRAY_SIZE(want));
+	for (size_t i = 0; i < LB_ARRAY_SIZE(want); i++) {
+		assert_int_equal(p->steps[i].kind, want[i].kind);
+		assert_ptr_equal(p->steps[i].pd, &p->disks[0]);
+		if (want[i].vol)
+			assert_string_equal(p->steps[i].pv->vol->id, want[i].vol);
+		else
+			assert_null(p->steps[i].pv);
+	}
+	assert_null(p->no_marker);
+}
+
+/* Layout only on an intact disk: nothing to write but --marker PATH */
+static void test_steps_marker_only(void **state)
+{
+	struct fixture *f = *state;
+	struct lb_plan_opts o = { .data = false, .marker = "/tmp/marker.xml", .no_efi = true };
+	struct lb_plan *p = plan(f, &o);
+
+	assert_int_equal(p->n_steps, 1);
+	assert_int_equal(p->steps[0].kind, LB_STEP_MARKER);
+	assert_string_equal(p->steps[0].path, "/tmp/marker.xml");
+}
+
+/* A plan with problems has no steps: restore refuses it whole. */
+static void test_no_steps_with_problems(void **state)
+{
+	struct fixture *f = *state;
+	char *vols[] = { (char *)"nosuch" };
+	struct lb_plan_opts o = { .data = true, .volumes = vols, .n_volumes = 1 };
+	struct lb_plan *p = plan(f, &o);
+
+	assert_true(p->n_problems > 0);
+	assert_int_equal(p->n_steps, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_critical_come_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_steps_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_steps_marker_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_steps_with_problems, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_data_is_layout_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_named_by_id_path_mountpoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_volumes, setup, teardown),

@@ -14,7 +14,7 @@ DG_PACKAGES=(
 	linux-image-amd64 initramfs-tools systemd-sysv udev kmod util-linux mount
 	e2fsprogs dosfstools efibootmgr grub-efi-amd64-bin grub-pc-bin grub2-common zstd
 	libacl1 libarchive13 libblkid1 libefiboot1 libefivar1 libext2fs2 libfdisk1
-	libjson-c5 libssl3 libuuid1 libxml2 libxxhash0 libzstd1
+	libjson-c5 libssl3 libuuid1 libxml2 libxxhash0 libzstd1 libkmod2 libelf1 libcryptsetup12 libmount1
 )
 
 # dg_mirror: the Debian mirror this machine's apt uses (deb822 or one-line
@@ -125,6 +125,12 @@ F
 	chmod 600 "$mnt/swap.img"
 	mkswap -q "$mnt/swap.img"
 	install -m 0755 "$LIFEBOAT" "$mnt/usr/local/sbin/lifeboat"
+	# every library lifeboat links is in the machine (DG_PACKAGES): a
+	# missing one would only show as a failed capture inside the guest
+	chroot "$mnt" /usr/local/sbin/lifeboat --version >/dev/null 2>"$LB_WORK/chroot-lifeboat.err" || {
+		cat "$LB_WORK/chroot-lifeboat.err" >&2
+		lb_fail "lifeboat does not run in the Debian machine: a library it links is not in DG_PACKAGES"
+	}
 	install -m 0755 "$LB_TOP/tests/rescue/debian/lifeboat-e2e" "$mnt/usr/local/sbin/lifeboat-e2e"
 	install -m 0644 "$LB_TOP/tests/rescue/debian/lifeboat-e2e.service" "$mnt/etc/systemd/system/"
 	mkdir -p "$mnt/etc/systemd/system/multi-user.target.wants"

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/*
+ * The steps a restore takes, in order: every write the plan's verdicts and
+ * actions call for, each with its disk or volume and the reason. Restore
+ * (src/restore/) carries them out one after the other and decides nothing;
+ * compare, restore --dry-run, drill and the rescue menu print the same list.
+ *
+ * The order, and why:
+ *   1. Each disk in the manifest's order, its whole-disk writes together:
+ *      a. check-disk before its first write: it is still the disk planned
+ *         (device number, size, sector size, signature or blankness), or
+ *         nothing is written to it;
+ *      b. to recreate: wipe-disk (old GPT headers at both ends, old
+ *         superblocks), write-table (libfdisk: GPT backup entries and
+ *         header, primary entries and header, protective MBR), boot-code,
+ *         mbr-gap, then tell-kernel (BLKPG) once the table is on the disk,
+ *         then write-content of a BIOS boot partition (the kernel's view
+ *         does not matter to it; it lies inside the new table);
+ *      c. intact with its boot code or a BIOS boot partition blank (a
+ *         restore stopped after the table): those areas only.
+ *      An interrupted restore run again finds the disks whose table was
+ *      written intact, and goes on from c and 2.
+ *   2. kernel-ensure on each intact disk with volumes to make: the kernel
+ *      must know their partitions (a restore stopped before tell-kernel).
+ *   3. Each volume in the manifest's order, once every disk has its table:
+ *      format or write-image (each wipes the signatures in its range
+ *      first), then extract of its archive into the new filesystem.
+ *   4. efi-entries, once the ESP's disk is back (only when it was
+ *      recreated here, never from a drill).
+ *   5. marker last: it records what was restored, and goes into the
+ *      restored root filesystem (or --marker PATH).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "model/model.h"
+#include "plan/plan.h"
+#include "plan/internal.h"
+
+static const char *const step_names[] = {
+	[LB_STEP_CHECK_DISK] = "check-disk",
+	[LB_STEP_WIPE_DISK] = "wipe-disk",
+	[LB_STEP_WRITE_TABLE] = "write-table",
+	[LB_STEP_BOOT_CODE] = "boot-code",
+	[LB_STEP_MBR_GAP] = "mbr-gap",
+	[LB_STEP_TELL_KERNEL] = "tell-kernel",
+	[LB_STEP_KERNEL_ENSURE] = "kernel-ensure",
+	[LB_STEP_WRITE_CONTENT] = "write-content",
+	[LB_STEP_FORMAT] = "format",
+	[LB_STEP_WRITE_IMAGE] = "write-image",
+	[LB_STEP_EXTRACT] = "extract",
+	[LB_STEP_EFI_ENTRIES] = "efi-entries",
+	[LB_STEP_MARKER] = "marker",
+};
+
+const char *lb_step_kind_name(enum lb_step_kind k)
+{
+	return step_names[k];
+}
+
+struct builder {
+	struct lb_plan *p;
+	bool *checked;		/* per disk: its check-disk is in the list */
+};
+
+static struct lb_step *add(struct builder *b, enum lb_step_kind kind, struct lb_plan_disk *pd,
+			   struct lb_plan_volume *pv, const struct lb_artifact *art, char *why)
+{
+	struct lb_plan *p = b->p;
+	struct lb_step *s;
+
+	p->steps = lb_realloc_array(p->steps, p->n_steps + 1, sizeof(*p->steps));
+	s = &p->steps[p->n_steps++];
+	*s = (struct lb_step){ .kind = kind, .pd = pd, .pv = pv, .art = art, .why = why };
+	return s;
+}
+
+/* check-disk, once per disk, before its first write */
+static void check_first(struct builder *b, struct lb_plan_disk *pd)
+{
+	size_t i = (size_t)(pd - b->p->disks);
+
+	if (b->checked[i])
+		return;
+	b->checked[i] = true;
+	add(b, LB_STEP_CHECK_DISK, pd, NULL, NULL,
+	    lb_strdup(pd->target->blank ? "before its first write: still blank, as planned"
+					: "before its first write: still the disk planned"));
+}
+
+static void content_steps(struct builder *b, struct lb_plan_disk *pd)
+{
+	struct lb_plan *p = b->p;
+
+	for (size_t i = 0; i < p->n_vols; i++) {
+		struct lb_plan_volume *pv = &p->vols[i];
+
+		if (pv->pd == pd && pv->action == LB_VOL_CONTENT)
+			add(b, LB_STEP_WRITE_CONTENT, pd, pv, pv->part->content,
+			    lb_asprintf("partition %u: its recorded contents", pv->part->number));
+	}
+}
+
+static bool has_content(const struct lb_plan *p, const struct lb_plan_disk *pd)
+{
+	for (size_t i = 0; i < p->n_vols; i++)
+		if (p->vols[i].pd == pd && p->vols[i].action == LB_VOL_CONTENT)
+			return true;
+	return false;
+}
+
+static void recreate_steps(struct builder *b, struct lb_plan_disk *pd)
+{
+	const struct lb_disk *d = pd->disk;
+
+	check_first(b, pd);
+	add(b, LB_STEP_WIPE_DISK, pd, NULL, NULL, lb_strdup(pd->why ? pd->why : "recreate"));
+	if (d->label != LB_LABEL_NONE)
+		add(b, LB_STEP_WRITE_TABLE, pd, NULL, NULL,
+		    lb_asprintf("%s, %zu partition%s", lb_label_type_name(d->label), d->n_parts,
+				d->n_parts == 1 ? "" : "s"));
+	if (d->boot_code)
+		add(b, LB_STEP_BOOT_CODE, pd, NULL, d->boot_code, lb_strdup("recorded boot code"));
+	if (d->mbr_gap)
+		add(b, LB_STEP_MBR_GAP, pd, NULL, d->mbr_gap, lb_strdup("recorded post-MBR gap"));
+	add(b, LB_STEP_TELL_KERNEL, pd, NULL, NULL, lb_strdup("the new partitions"));
+	content_steps(b, pd);
+}
+
+/* an intact disk whose boot code or BIOS boot contents are blank: a
+ * restore stopped after the table; those areas are written now */
+static void finish_steps(struct builder *b, struct lb_plan_disk *pd)
+{
+	const struct lb_disk *d = pd->disk;
+
+	if (!pd->boot_code && !has_content(b->p, pd))
+		return;
+	check_first(b, pd);
+	if (pd->boot_code)
+		add(b, LB_STEP_BOOT_CODE, pd, NULL, d->boot_code,
+		    lb_strdup("blank on an intact disk (an interrupted restore)"));
+	if (pd->boot_code && d->mbr_gap)
+		add(b, LB_STEP_MBR_GAP, pd, NULL, d->mbr_gap,
+		    lb_strdup("written with the boot code"));
+	content_steps(b, pd);
+}
+
+static void kernel_steps(struct builder *b)
+{
+	struct lb_plan *p = b->p;
+
+	for (size_t i = 0; i < p->n_disks; i++) {
+		struct lb_plan_disk *pd = &p->disks[i];
+		bool needs = false;
+
+		if (pd->verdict != LB_VERDICT_INTACT || pd->disk->label == LB_LABEL_NONE)
+			continue;
+		for (size_t j = 0; j < p->n_vols; j++)
+			needs |= p->vols[j].pd == pd && lb_plan_volume_writes(&p->vols[j]);
+		if (!needs)
+			continue;
+		check_first(b, pd);
+		add(b, LB_STEP_KERNEL_ENSURE, pd, NULL, NULL,
+		    lb_strdup("volumes to make on an intact disk: the kernel must know their partitions"));
+	}
+}
+
+static char *volume_why(const struct lb_plan_volume *pv)
+{
+	if (pv->rollback)
+		return lb_asprintf("on an intact disk, %s: %s",
+				   pv->rollback == LB_ROLLBACK_CRITICAL ? "critical"
+				   : pv->rollback == LB_ROLLBACK_NAMED	? "named with --volume"
+									: "--all-volumes",
+				   pv->vol->data ? "its data is put back" : "made again");
+	if (pv->why)
+		return lb_strdup(pv->why);
+	return lb_strdup(pv->pd->verdict == LB_VERDICT_RECREATE ? "its disk is recreated" : "");
+}
+
+static void volume_steps(struct builder *b)
+{
+	struct lb_plan *p = b->p;
+
+	for (size_t i = 0; i < p->n_vols; i++) {
+		struct lb_plan_volume *pv = &p->vols[i];
+
+		if (!lb_plan_volume_writes(pv))
+			continue;
+		check_first(b, pv->pd);
+		add(b, pv->action == LB_VOL_IMAGE ? LB_STEP_WRITE_IMAGE : LB_STEP_FORMAT, pv->pd, pv,
+		    pv->action == LB_VOL_IMAGE ? pv->vol->data : NULL, volume_why(pv));
+		if (pv->extract)
+			add(b, LB_STEP_EXTRACT, pv->pd, pv, pv->vol->data,
+			    lb_strdup("its captured files"));
+	}
+}
+
+/* the EFI boot entries: only when the ESP's own disk is recreated here
+ * (never from a drill, whose loop devices are not this machine's disks) */
+static void efi_step(struct builder *b, const struct lb_plan_opts *opts)
+{
+	struct lb_plan *p = b->p;
+	const char *esp = p->m->boot ? p->m->boot->esp : NULL;
+
+	if (!esp || opts->no_efi || getenv("LIFEBOAT_NO_EFI"))
+		return;
+	for (size_t i = 0; i < p->n_vols; i++)
+		if (p->vols[i].vol->id && strcmp(p->vols[i].vol->id, esp) == 0 &&
+		    p->vols[i].pd->verdict == LB_VERDICT_RECREATE) {
+			add(b, LB_STEP_EFI_ENTRIES, NULL, NULL, NULL,
+			    lb_asprintf("the ESP %s is on a recreated disk", esp));
+			return;
+		}
+}
+
+/* The marker goes to --marker PATH, or into the restored root volume: one
+ * made or kept, on a disk not in use here (the running system's root is
+ * never mounted twice). */
+static void marker_step(struct builder *b, const struct lb_plan_opts *opts)
+{
+	struct lb_plan *p = b->p;
+	struct lb_plan_volume *root = NULL;
+
+	if (opts->marker) {
+		add(b, LB_STEP_MARKER, NULL, NULL, NULL, lb_strdup("--marker"))->path =
+			lb_strdup(opts->marker);
+		return;
+	}
+	for (size_t i = 0; i < p->n_vols; i++) {
+		struct lb_plan_volume *pv = &p->vols[i];
+
+		if (pv->vol->mountpoint && strcmp(pv->vol->mountpoint, "/") == 0 &&
+		    (pv->action == LB_VOL_FORMAT || pv->action == LB_VOL_KEEP ||
+		     pv->action == LB_VOL_IMAGE))
+			root = pv;
+	}
+	if (!root)
+		p->no_marker = lb_strdup("no root volume among the restored ones and no --marker");
+	else if (root->pd->target->in_use)
+		p->no_marker = lb_asprintf("%s: the root volume is in use here (%s); use --marker",
+					   root->vol->id, root->pd->target->in_use);
+	else
+		add(b, LB_STEP_MARKER, root->pd, root, NULL,
+		    lb_asprintf("into the restored root %s", root->vol->id));
+}
+
+void lb_plan_build_steps(struct lb_plan *p, const struct lb_plan_opts *opts)
+{
+	struct builder b = { .p = p };
+
+	if (p->n_problems)
+		return;
+	b.checked = lb_zalloc(sizeof(*b.checked) * (p->n_disks + 1));
+	for (size_t i = 0; i < p->n_disks; i++) {
+		struct lb_plan_disk *pd = &p->disks[i];
+
+		if (pd->verdict == LB_VERDICT_RECREATE)
+			recreate_steps(&b, pd);
+		else if (pd->verdict == LB_VERDICT_INTACT)
+			finish_steps(&b, pd);
+	}
+	kernel_steps(&b);
+	volume_steps(&b);
+	efi_step(&b, opts);
+	/* nothing else written: no marker in the root either (restore has
+	 * nothing to do); --marker PATH is written all the same */
+	if (p->n_steps || opts->marker)
+		marker_step(&b, opts);
+	free(b.checked);
+}
+
+void lb_plan_free_steps(struct lb_plan *p)
+{
+	for (size_t i = 0; i < p->n_steps; i++) {
+		free(p->steps[i].why);
+		free(p->steps[i].path);
+	}
+	free(p->steps);
+	p->steps = NULL;
+	p->n_steps = 0;
+	free(p->no_marker);
+	p->no_marker = NULL;
+}

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/*
+ * The rehearsal (lifeboat drill): a sparse file per recorded disk (its
+ * size and logical sector size), attached as loop devices; the capture
+ * planned onto them with an explicit map and restored (quick format, no
+ * EFI entries, no log); the result planned again and checked the way
+ * compare checks, plus each volume's identity and geometry, each restored
+ * filesystem's fsck and each archive's files; everything detached and
+ * removed, even on failure or a signal.
+ *
+ * What the command shows goes through the caller's lb_drill_ui.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "model/model.h"
+#include "system/system.h"
+#include "fs/fs.h"
+#include "disk/disk.h"
+#include "plan/plan.h"
+#include "data/data.h"
+#include "restore/restore.h"
+
+struct drill_disk {
+	char *file;
+	char *dev;
+	int fd;
+};
+
+struct drill {
+	struct lb_manifest *m;
+	const struct lb_drill_ui *ui;
+	char *workdir;
+	bool made_workdir;
+	struct drill_disk *dd;
+	size_t n;			/* entries of dd to clean up */
+	struct lb_plan_opts po;
+	struct lb_plan *p, *after;
+};
+
+static void line(const struct drill *d, const char *fmt, ...) _printf_(2, 3);
+static void line(const struct drill *d, const char *fmt, ...)
+{
+	_cleanup_free_ char *s = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	d->ui->line(d->ui->ud, s);
+}
+
+static bool same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Feature lists equal, but for the flags that describe a filesystem's
+ * state (a mounted ext4 records needs_recovery) rather than its making. */
+static bool same_features(const char *a, const char *b)
+{
+	_cleanup_free_ char *x = lb_strdup(a ? a : ""), *y = lb_strdup(b ? b : "");
+	static const char *const state[] = { " needs_recovery", " orphan_present" };
+
+	for (size_t i = 0; i < LB_ARRAY_SIZE(state); i++) {
+		char *p;
+
+		while ((p = strstr(x, state[i])))
+			memmove(p, p + strlen(state[i]), strlen(p + strlen(state[i])) + 1);
+		while ((p = strstr(y, state[i])))
+			memmove(p, p + strlen(state[i]), strlen(p + strlen(state[i])) + 1);
+	}
+	return strcmp(x, y) == 0;
+}
+
+/* After the restore: every volume that was made must have its identity. */
+static unsigned check_volumes(const struct drill *dr)
+{
+	const struct lb_plan *p = dr->after;
+	unsigned bad = 0;
+
+	for (size_t i = 0; i < p->n_vols; i++) {
+		const struct lb_plan_volume *pv = &p->vols[i];
+		const struct lb_volume *v = pv->vol, *cur;
+		const struct lb_partition *cp;
+
+		if (pv->action == LB_VOL_SKIP || !pv->pd->target || !pv->pd->target->state)
+			continue;
+		cp = pv->part ? lb_disk_find_partition(pv->pd->target->state, pv->part->number) : NULL;
+		cur = pv->part ? (cp ? cp->volume : NULL) : pv->pd->target->state->volume;
+		if (!cur || !same(v->type, cur->type) || !same(v->uuid, cur->uuid) ||
+		    !same(v->label, cur->label)) {
+			line(dr, "%s: recorded %s %s, found %s %s", v->id, v->type,
+			     v->uuid ? lb_esc(v->uuid) : "-", cur ? lb_esc(cur->type) : "nothing",
+			     cur && cur->uuid ? lb_esc(cur->uuid) : "-");
+			bad++;
+			continue;
+		}
+		if (v->ext && cur->ext &&
+		    (v->ext->blocks != cur->ext->blocks || v->ext->inodes != cur->ext->inodes ||
+		     v->ext->block_size != cur->ext->block_size ||
+		     v->ext->inode_size != cur->ext->inode_size ||
+		     v->ext->reserved_blocks != cur->ext->reserved_blocks ||
+		     !same_features(v->ext->features, cur->ext->features))) {
+			line(dr, "%s: ext geometry differs (blocks %" PRIu64 "/%" PRIu64
+				 ", inodes %" PRIu64 "/%" PRIu64 ", features '%s' / '%s')",
+			     v->id, v->ext->blocks, cur->ext->blocks, v->ext->inodes, cur->ext->inodes,
+			     lb_esc(v->ext->features), lb_esc(cur->ext->features));
+			bad++;
+		}
+	}
+	return bad;
+}
+
+static int fsck(const struct lb_volume *v, const char *node)
+{
+	char **argv = NULL;
+	int r;
+
+	if (strncmp(v->type, "ext", 3) == 0) {
+		argv = lb_argv_new("e2fsck");
+		lb_argv_add(&argv, "-fn");
+	} else if (strcmp(v->type, "vfat") == 0) {
+		argv = lb_argv_new("fsck.fat");
+		lb_argv_add(&argv, "-n");
+	} else {
+		return 0;
+	}
+	lb_argv_add(&argv, "%s", node);
+	r = lb_run(argv, true);
+	lb_argv_free(argv);
+	return r;
+}
+
+/* an archive's files all there, with their content and metadata */
+static unsigned compare_files(const struct drill *dr, const struct lb_volume *v, const char *node)
+{
+	_cleanup_free_ char *path = lb_asprintf("%s/%s", dr->m->rt_dir, v->data->file);
+	char *mnt = NULL;
+	unsigned diffs = 0;
+	int fd, r;
+
+	if (lb_mount_tmp(node, v->type, true, &mnt) < 0) {
+		line(dr, "%s: cannot compare its files: %s", v->id, lb_esc(lb_errmsg()));
+		return 1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	r = fd < 0 ? -errno : lb_archive_compare(fd, v->id, mnt, &diffs);
+	if (fd >= 0)
+		close(fd);
+	lb_umount_tmp(mnt);
+	if (r < 0) {
+		line(dr, "%s: cannot compare: %s", v->id, lb_esc(lb_errmsg()));
+		return 1;
+	}
+	if (diffs)
+		line(dr, "%s: %u file%s differ from the archive", v->id, diffs, diffs == 1 ? "" : "s");
+	return diffs ? 1 : 0;
+}
+
+/* The data restored: each filesystem checks clean, and an archive's files
+ * are all there with their content and metadata. */
+static unsigned check_data(const struct drill *dr)
+{
+	const struct lb_plan *done = dr->p;
+	unsigned bad = 0;
+
+	for (size_t i = 0; i < done->n_vols; i++) {
+		const struct lb_plan_volume *pv = &done->vols[i];
+		const struct lb_volume *v = pv->vol;
+		_cleanup_free_ char *node = NULL;
+		int r = 0;
+
+		if (pv->action != LB_VOL_IMAGE && !pv->extract)
+			continue;
+		if (pv->part)
+			r = lb_partition_node(dr->after->disks[pv->pd - done->disks].target->sysname,
+					      pv->part->number, &node);
+		else
+			node = lb_strdup(pv->pd->target->path);
+		if (r < 0) {
+			line(dr, "%s: no device node to check", v->id);
+			bad++;
+			continue;
+		}
+		r = fsck(v, node);
+		if (r != 0) {
+			line(dr, "%s: the filesystem does not check clean (fsck exit %d)", v->id, r);
+			bad++;
+			continue;
+		}
+		if (pv->extract)
+			bad += compare_files(dr, v, node);
+	}
+	return bad;
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static int make_workdir(struct drill *dr, const char *wopt)
+{
+	if (wopt) {
+		dr->workdir = lb_strdup(wopt);
+		if (access(dr->workdir, F_OK) < 0) {
+			if (lb_mkdir_p(dr->workdir, 0700) < 0)
+				return lb_err(-errno, "cannot create %s: %s", dr->workdir, strerror(errno));
+			dr->made_workdir = true;
+		}
+		return 0;
+	}
+	char tmpl[] = "/var/tmp/lifeboat-drill.XXXXXX";
+
+	lb_mkdir_p("/var/tmp", 01777);
+	if (!mkdtemp(tmpl))
+		return lb_err(-errno, "cannot create a work directory: %s", strerror(errno));
+	dr->workdir = lb_strdup(tmpl);
+	dr->made_workdir = true;
+	return 0;
+}
+
+/* one sparse file and loop device per selected disk, mapped to it */
+static int attach_disks(struct drill *dr)
+{
+	const struct lb_manifest *m = dr->m;
+	int r;
+
+	dr->dd = lb_zalloc(sizeof(*dr->dd) * (m->n_disks + 1));
+	for (size_t i = 0; i < m->n_disks; i++)
+		dr->dd[i].fd = -1;
+	for (size_t i = 0; i < m->n_disks; i++) {
+		const struct lb_disk *d = m->disks[i];
+		struct drill_disk *dd = &dr->dd[i];
+		_cleanup_free_ char *file = NULL;
+		int fd;
+
+		if (!d->selected)
+			continue;
+		file = lb_asprintf("%s/%s.img", dr->workdir, d->id);
+		fd = open(file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return lb_err(-errno, "%s: %s", file, strerror(errno));
+		/* ours from here: removed on the way out whatever happens */
+		dd->file = TAKE_PTR(file);
+		dr->n = i + 1;
+		if (ftruncate(fd, (off_t)(d->size * d->sector_size)) < 0) {
+			r = lb_err(-errno, "%s: %s", dd->file, strerror(errno));
+			close(fd);
+			return r;
+		}
+		close(fd);
+		r = lb_loop_attach(dd->file, d->sector_size, &dd->dev, &dd->fd);
+		if (r < 0)
+			return r;
+		dr->ui->disk(dr->ui->ud, d, dd->dev);
+		dr->po.maps = lb_realloc_array(dr->po.maps, dr->po.n_maps + 1, sizeof(*dr->po.maps));
+		dr->po.maps[dr->po.n_maps].from = lb_strdup(d->id);
+		dr->po.maps[dr->po.n_maps].to = lb_strdup(dd->dev);
+		dr->po.n_maps++;
+	}
+	dr->n = m->n_disks;
+	return 0;
+}
+
+static int plan(struct drill *dr, bool geometry, struct lb_plan **ret)
+{
+	struct lb_target **targets = NULL;
+	size_t nt = 0;
+	int r;
+
+	r = lb_targets_load(dr->m->rt_dir, geometry, &targets, &nt);
+	if (r < 0)
+		return lb_err(r, "cannot survey disks: %s", lb_errmsg());
+	return lb_plan_build(dr->m, &dr->po, targets, nt, ret);
+}
+
+/* plan again on the result: every disk intact, every volume as recorded */
+static int check_result(struct drill *dr)
+{
+	unsigned bad;
+	int r;
+
+	r = plan(dr, true, &dr->after);
+	if (r < 0)
+		return r;
+	bad = check_volumes(dr);
+	bad += check_data(dr);
+	for (size_t i = 0; i < dr->after->n_disks; i++) {
+		const struct lb_plan_disk *pd = &dr->after->disks[i];
+
+		if (pd->verdict == LB_VERDICT_EXCLUDED || pd->verdict == LB_VERDICT_INTACT)
+			continue;
+		line(dr, "%s: %s after the restore (%s)", pd->disk->id, lb_verdict_name(pd->verdict),
+		     pd->why ? lb_esc(pd->why) : "");
+		bad++;
+	}
+	if (bad || !lb_plan_all_intact(dr->after)) {
+		line(dr, "FAILED: %u difference%s between the manifest and the rehearsal", bad,
+		     bad == 1 ? "" : "s");
+		return lb_err(-EIO, "the rehearsal differs from the manifest");
+	}
+	return 0;
+}
+
+static int rehearse(struct drill *dr, char **ret_instance)
+{
+	const struct lb_restore_opts ro = { .quick = true };
+	int r;
+
+	r = attach_disks(dr);
+	if (r < 0 || interrupted)
+		return r < 0 ? r : -EINTR;
+	r = plan(dr, false, &dr->p);
+	if (r < 0)
+		return r;
+	dr->ui->plan(dr->ui->ud, dr->p);
+	if (dr->p->n_problems || lb_plan_check_data(dr->p, true) < 0) {
+		for (size_t i = 0; i < dr->p->n_problems; i++)
+			dr->ui->problem(dr->ui->ud, dr->p->problems[i]);
+		return lb_err(-EINVAL, "the plan has problems; nothing was restored");
+	}
+	r = lb_restore_run(dr->p, &ro, ret_instance, NULL);
+	if (r < 0)
+		return lb_err(r, "restore failed: %s", lb_errmsg());
+	if (interrupted)
+		return -EINTR;
+	return check_result(dr);
+}
+
+static void cleanup(struct drill *dr)
+{
+	for (size_t i = 0; i < dr->n; i++) {
+		if (dr->dd[i].fd >= 0 && lb_loop_detach(dr->dd[i].fd) < 0)
+			lb_warn("drill: cannot detach %s", dr->dd[i].dev);
+		if (dr->dd[i].file)
+			unlink(dr->dd[i].file);
+		free(dr->dd[i].file);
+		free(dr->dd[i].dev);
+	}
+	free(dr->dd);
+	if (dr->made_workdir)
+		rmdir(dr->workdir);
+	free(dr->workdir);
+	lb_plan_free(dr->p);
+	lb_plan_free(dr->after);
+	for (size_t i = 0; i < dr->po.n_maps; i++) {
+		free(dr->po.maps[i].from);
+		free(dr->po.maps[i].to);
+	}
+	free(dr->po.maps);
+}
+
+int lb_drill_run(struct lb_manifest *m, const char *workdir, const struct lb_drill_ui *ui,
+		 char **ret_instance)
+{
+	struct drill dr = { .m = m, .ui = ui, .po = { .data = true, .no_efi = true } };
+	int r;
+
+	r = make_workdir(&dr, workdir);
+	if (r < 0)
+		return r;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	r = rehearse(&dr, ret_instance);
+	if (interrupted) {
+		lb_warn("drill: interrupted");
+		r = lb_err(-EINTR, "interrupted");
+	}
+	cleanup(&dr);
+	return r;
+}

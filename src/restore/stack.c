@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* Making the storage stack again (stack.h). Programs run with argv and
+ * "--opt=value" forms; no shell, no value read as an option. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libcryptsetup.h>
+
+#include "base/base.h"
+#include "base/spawn.h"
+#include "model/model.h"
+#include "manifest/manifest.h"
+#include "restore/stack.h"
+
+/* A private copy of an artifact, checked against its SHA-256 first: what
+ * a program is then given cannot change under it. *ret_path: the copy, to
+ * unlink. */
+static int private_copy(const struct lb_manifest *m, const struct lb_artifact *a, char **ret_path)
+{
+	_cleanup_free_ char *src = lb_asprintf("%s/%s", m->rt_dir, a->file);
+	_cleanup_free_ char *buf = NULL;
+	const char *tmp = getenv("TMPDIR");
+	char *path;
+	char sum[65];
+	int fd, r;
+
+	r = lb_read_file(src, &buf, 256u << 20);
+	if (r < 0)
+		return r;
+	if ((uint64_t)r != a->size)
+		return lb_err(-EINVAL, "%s: %d bytes, the manifest says %" PRIu64, a->file, r, a->size);
+	lb_sha256_buf(buf, (size_t)r, sum);
+	if (strcmp(sum, a->sha256) != 0)
+		return lb_err(-EINVAL, "%s: its SHA-256 is not the one the manifest records", a->file);
+	path = lb_asprintf("%s/lifeboat-%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", a->file);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0) {
+		r = lb_err(-errno, "cannot make a private copy of %s: %s", a->file, strerror(errno));
+		free(path);
+		return r;
+	}
+	r = lb_pwrite_all(fd, buf, a->size, 0);
+	if (close(fd) < 0 && r >= 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(path);
+		free(path);
+		return lb_err(r, "cannot write a private copy of %s", a->file);
+	}
+	*ret_path = path;
+	return 0;
+}
+
+static int run_tool(char *const argv[], const char *what)
+{
+	_cleanup_free_ char *out = NULL;
+	struct lb_spawn_opts o = { .quiet = true, .ret_out = &out, .also_stderr = true, .stdin_fd = -1 };
+	int r = lb_spawn(argv, &o);
+
+	if (r == 0)
+		return 0;
+	if (out) {
+		size_t n = strlen(out);
+
+		while (n && out[n - 1] == '\n')
+			out[--n] = '\0';
+	}
+	if (r < 0)
+		return r;
+	return lb_err(-EIO, "%s: %s exited with status %d%s%s", what, argv[0], r,
+		      out && *out ? ": " : "", out ? lb_esc(out) : "");
+}
+
+int lb_stack_make_md(const struct lb_md *md, char *const *member_nodes, char **ret_node)
+{
+	_cleanup_free_ char *node = lb_asprintf("/dev/md/lifeboat-%s", md->id);
+	_cleanup_free_ char *uuid = lb_asprintf("--uuid=%s", md->uuid);
+	_cleanup_free_ char *level = lb_asprintf("--level=%s", md->level);
+	_cleanup_free_ char *meta = lb_asprintf("--metadata=%s", md->metadata);
+	_cleanup_free_ char *ndev = lb_asprintf("--raid-devices=%u", md->raid_devices);
+	_cleanup_free_ char *name = NULL, *chunk = NULL, *layout = NULL, *bitmap = NULL, *off = NULL;
+	char **argv = lb_zalloc((md->raid_devices + md->n_members + 20) * sizeof(*argv));
+	size_t n = 0;
+	int r;
+
+	argv[n++] = "mdadm";
+	argv[n++] = "--create";
+	argv[n++] = node;
+	argv[n++] = "--run";
+	argv[n++] = "--homehost=<ignore>";
+	argv[n++] = uuid;
+	argv[n++] = level;
+	argv[n++] = meta;
+	argv[n++] = ndev;
+	if (md->name)
+		argv[n++] = name = lb_asprintf("--name=%s", md->name);
+	if (md->chunk_kib)
+		argv[n++] = chunk = lb_asprintf("--chunk=%u", md->chunk_kib);
+	if (md->layout)
+		argv[n++] = layout = lb_asprintf("--layout=%s", md->layout);
+	if (md->bitmap && strcmp(md->bitmap, "internal") == 0)
+		argv[n++] = bitmap = lb_strdup("--bitmap=internal");
+	else if (strncmp(md->metadata, "1.", 2) == 0)
+		argv[n++] = bitmap = lb_strdup("--bitmap=none");
+	/* the members' data offset, where the filesystem started (1.1, 1.2) */
+	if (md->n_members && md->members[0]->data_offset && strcmp(md->metadata, "1.0") != 0 &&
+	    strcmp(md->metadata, "0.90") != 0)
+		argv[n++] = off = lb_asprintf("--data-offset=%" PRIu64 "K",
+					      md->members[0]->data_offset / 2);
+	argv[n++] = "--";
+	/* slots in order; a slot no member had is "missing" */
+	for (uint32_t slot = 0; slot < md->raid_devices; slot++) {
+		const char *dev = "missing";
+
+		for (size_t i = 0; i < md->n_members; i++)
+			if (!md->members[i]->spare && md->members[i]->slot == slot)
+				dev = member_nodes[i];
+		argv[n++] = (char *)dev;
+	}
+	for (size_t i = 0; i < md->n_members; i++)
+		if (md->members[i]->spare)
+			argv[n++] = member_nodes[i];
+	argv[n] = NULL;
+	lb_debug("stack", "%s: mdadm --create %s %s", md->id, node, md->uuid);
+	r = run_tool(argv, md->id);
+	free(argv);
+	if (r < 0)
+		return r;
+	*ret_node = TAKE_PTR(node);
+	return 0;
+}
+
+int lb_stack_make_luks(const struct lb_manifest *m, const struct lb_luks *l, const char *node)
+{
+	_cleanup_free_ char *copy = NULL;
+	struct crypt_device *cd = NULL;
+	int r;
+
+	if (!l->header)
+		return lb_err(-EINVAL, "%s: no LUKS header was captured", l->id);
+	r = private_copy(m, l->header, &copy);
+	if (r < 0)
+		return r;
+	r = crypt_init(&cd, node);
+	if (r >= 0)
+		r = crypt_header_restore(cd, CRYPT_LUKS, copy);
+	crypt_free(cd);
+	unlink(copy);
+	if (r < 0)
+		return lb_err(r, "%s: cannot put back the LUKS header on %s: %s", l->id, node,
+			      strerror(-r));
+	return 0;
+}
+
+int lb_stack_open_luks(const struct lb_luks *l, const char *node, const char *key_file,
+		       char **ret_node)
+{
+	_cleanup_free_ char *name = l->name ? lb_strdup(l->name) : lb_asprintf("lifeboat-%s", l->id);
+	_cleanup_free_ char *key = NULL;
+	struct crypt_device *cd = NULL;
+	int r, n;
+
+	n = lb_read_file(key_file, &key, 8192);
+	if (n < 0)
+		return n;
+	r = crypt_init(&cd, node);
+	if (r >= 0)
+		r = crypt_load(cd, CRYPT_LUKS, NULL);
+	if (r >= 0)
+		r = crypt_activate_by_passphrase(cd, name, CRYPT_ANY_SLOT, key, (size_t)n, 0);
+	crypt_free(cd);
+	explicit_bzero(key, (size_t)n);
+	if (r < 0)
+		return lb_err(r, "%s: the key in %s does not open the LUKS container on %s", l->id,
+			      key_file, node);
+	*ret_node = lb_asprintf("/dev/mapper/%s", name);
+	return 0;
+}
+
+/* LVM's device-mapper name: each dash doubled, then VG-LV */
+static char *dm_escape(const char *s)
+{
+	char *out = lb_zalloc(strlen(s) * 2 + 1), *o = out;
+
+	for (; *s; s++) {
+		*o++ = *s;
+		if (*s == '-')
+			*o++ = '-';
+	}
+	return out;
+}
+
+char *lb_stack_lv_node(const struct lb_vg *vg, const struct lb_lv *lv)
+{
+	_cleanup_free_ char *v = dm_escape(vg->name), *l = dm_escape(lv->name);
+
+	return lb_asprintf("/dev/mapper/%s-%s", v, l);
+}
+
+static bool has_thin(const struct lb_vg *vg)
+{
+	for (size_t i = 0; i < vg->n_lvs; i++)
+		if (strncmp(vg->lvs[i]->segtype, "thin", 4) == 0)
+			return true;
+	return false;
+}
+
+int lb_stack_make_vg(const struct lb_manifest *m, const struct lb_vg *vg, char *const *pv_nodes)
+{
+	_cleanup_free_ char *copy = NULL, *file = NULL;
+	int r;
+
+	if (!vg->metadata)
+		return lb_err(-EINVAL, "%s: no LVM metadata was captured", vg->id);
+	r = private_copy(m, vg->metadata, &copy);
+	if (r < 0)
+		return r;
+	file = lb_asprintf("--restorefile=%s", copy);
+	for (size_t i = 0; i < vg->n_pvs && r >= 0; i++) {
+		_cleanup_free_ char *uuid = lb_asprintf("--uuid=%s", vg->pvs[i]->uuid);
+		char *argv[] = { "lvm", "pvcreate", "-ff", "-y", "-q", uuid, file, "--",
+				 pv_nodes[i], NULL };
+
+		r = run_tool(argv, vg->id);
+	}
+	if (r >= 0) {
+		char *argv[] = { "lvm", "vgcfgrestore", "-q", "-f", copy,
+				 has_thin(vg) ? "--force" : "-q", "--", vg->name, NULL };
+
+		r = run_tool(argv, vg->id);
+	}
+	if (r >= 0) {
+		char *argv[] = { "lvm", "vgchange", "-q", "-ay", "--", vg->name, NULL };
+
+		r = run_tool(argv, vg->id);
+	}
+	unlink(copy);
+	return r;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Making the storage stack again (stack.c), one node at a time, bottom up,
+ * each with the identity recorded at capture: MD arrays with their UUID,
+ * name, level, metadata version, chunk, layout, bitmap and data offset
+ * (mdadm --create); LUKS containers from their saved header and keyslots
+ * (libcryptsetup), so the same passphrases and keys open them; LVM groups
+ * from their recorded metadata, every PV with its UUID (pvcreate
+ * --restorefile, vgcfgrestore), then activated. Artifacts are checked
+ * against their SHA-256 and used from a private copy.
+ */
+#ifndef LIFEBOAT_RESTORE_STACK_H
+#define LIFEBOAT_RESTORE_STACK_H
+
+#include "model/model.h"
+
+/* MEMBER_NODES: the members' device nodes, in md->members order. The
+ * array's node: *ret_node. */
+int lb_stack_make_md(const struct lb_md *md, char *const *member_nodes, char **ret_node);
+/* The container's recorded header and keyslots onto NODE. */
+int lb_stack_make_luks(const struct lb_manifest *m, const struct lb_luks *l, const char *node);
+/* Opens the container on NODE with KEY_FILE as its recorded mapping name
+ * (or lifeboat-ID); the mapping's node: *ret_node. */
+int lb_stack_open_luks(const struct lb_luks *l, const char *node, const char *key_file,
+		       char **ret_node);
+/* PV_NODES: the PVs' device nodes, in vg->pvs order. Makes each PV with
+ * its UUID, restores the group's metadata and activates it. */
+int lb_stack_make_vg(const struct lb_manifest *m, const struct lb_vg *vg, char *const *pv_nodes);
+/* The device node of an active LV: /dev/mapper/VG-LV, dashes doubled. */
+char *lb_stack_lv_node(const struct lb_vg *vg, const struct lb_lv *lv);
+
+#endif

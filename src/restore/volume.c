@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/*
+ * A volume's steps: format (wipe the signatures in its range, zero and
+ * check it all unless --quick-format, make the filesystem with its
+ * identity), write-image (the same wipe, then its captured image) and
+ * extract (mount the new filesystem, extract its captured archive).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "model/model.h"
+#include "system/system.h"
+#include "fs/fs.h"
+#include "disk/disk.h"
+#include "plan/plan.h"
+#include "data/data.h"
+#include "restore/internal.h"
+
+/* A partition and its disk have page caches of their own: what mkfs wrote
+ * through one must be on the disk, and not shadowed by stale pages of the
+ * other, before anything reads it back. */
+int lb_run_flush_device(const char *node)
+{
+	int fd = open(node, O_RDONLY | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return lb_err(-errno, "%s: %s", node, strerror(errno));
+	if (fsync(fd) < 0)
+		r = lb_err(-errno, "%s: cannot sync: %s", node, strerror(errno));
+	ioctl(fd, BLKFLSBUF, 0);
+	close(fd);
+	return r;
+}
+
+/* The device node a volume lives on, and its size in bytes. */
+static int volume_node(const struct lb_plan_volume *pv, char **ret, uint64_t *ret_size)
+{
+	const struct lb_target *t = pv->pd->target;
+	int r;
+
+	if (pv->part) {
+		r = lb_partition_node(t->sysname, pv->part->number, ret);
+		if (r < 0)
+			return lb_err(r, "%s: no device node for partition %u of %s", pv->vol->id,
+				      pv->part->number, t->path);
+		*ret_size = pv->part->size * pv->pd->disk->sector_size;
+	} else {
+		*ret = lb_strdup(t->path);
+		*ret_size = pv->pd->disk->size * pv->pd->disk->sector_size;
+	}
+	return 0;
+}
+
+/* Wipes old signatures in a volume's range (and zeroes it all with a full
+ * format) before anything is made there. Returns an open, exclusive fd. */
+static int prepare_volume(const struct lb_plan_volume *pv, const char *node, uint64_t size,
+			  struct lb_run *run)
+{
+	int fd = open(node, O_RDWR | O_CLOEXEC | O_EXCL);
+	int r;
+
+	if (fd < 0)
+		return lb_err(-errno, "%s: cannot open %s exclusively: %s", pv->vol->id, node,
+			      strerror(errno));
+	r = lb_wipe_signatures(fd, 0, size, pv->pd->disk->sector_size);
+	if (r >= 0 && !run->o->quick) {
+		lb_run_say(run, "%s: zeroing and checking %s (%" PRIu64 " MiB)", pv->vol->id, node, size >> 20);
+		r = lb_zero_range(fd, 0, size, false);
+		if (r >= 0 && fsync(fd) < 0)
+			r = lb_err(-errno, "cannot sync: %s", strerror(errno));
+		if (r >= 0)
+			r = lb_verify_zero(node, 0, size);
+	}
+	if (r < 0) {
+		close(fd);
+		return lb_err(r, "%s on %s: %s", pv->vol->id, node, lb_errmsg());
+	}
+	return fd;
+}
+
+static int open_data(const struct lb_manifest *m, const struct lb_volume *v)
+{
+	_cleanup_free_ char *path = lb_asprintf("%s/%s", m->rt_dir, v->data->file);
+
+	return lb_open_artifact(path);
+}
+
+int lb_run_write_image(struct lb_run *run, struct lb_plan_volume *pv)
+{
+	const struct lb_volume *v = pv->vol;
+	_cleanup_free_ char *node = NULL;
+	struct lb_progress pr;
+	uint64_t size;
+	int fd, dfd, r;
+
+	r = volume_node(pv, &node, &size);
+	if (r < 0)
+		return r;
+	fd = prepare_volume(pv, node, size, run);
+	if (fd < 0)
+		return fd;
+	dfd = open_data(run->p->m, v);
+	if (dfd < 0) {
+		close(fd);
+		return dfd;
+	}
+	lb_run_say(run, "%s: writing its image onto %s (%s)", v->id, node, lb_esc(v->data->file));
+	/* what went through the page cache so far (wiped signatures, zeros)
+	 * must be on the device and gone from the cache before O_DIRECT writes
+	 * the same blocks, or a late writeback would undo them */
+	r = fsync(fd) < 0 ? lb_err(-errno, "%s: cannot sync: %s", node, strerror(errno)) : 0;
+	if (r >= 0) {
+		int direct = -1;
+
+		ioctl(fd, BLKFLSBUF, 0);
+		if (!getenv("LIFEBOAT_NO_DIRECT"))
+			direct = open(node, O_WRONLY | O_CLOEXEC | O_DIRECT);
+		lb_progress_begin(&pr, v->id, lb_data_raw_total(dfd));
+		r = lb_image_restore_direct(dfd, v->id, v->data, fd, direct, size, lb_progress_update, &pr);
+		lb_progress_end(&pr);
+		if (direct >= 0)
+			close(direct);
+		if (r < 0) {
+			/* part of an image is no filesystem: nothing may mount it
+			 * (a run with a sound capture makes it again) */
+			_cleanup_free_ char *why = lb_strdup(lb_errmsg());
+
+			if (fsync(fd) >= 0 && ioctl(fd, BLKFLSBUF, 0) >= 0 &&
+			    lb_wipe_signatures(fd, 0, size, pv->pd->disk->sector_size) >= 0 && fsync(fd) >= 0)
+				r = lb_err(r, "%s (the part written is wiped of its signatures)", why);
+			else
+				r = lb_err(r, "%s (the part written holds half a filesystem: wipe it with "
+					      "wipefs -a)",
+					   why);
+		}
+	}
+	close(dfd);
+	close(fd);
+	if (r < 0)
+		return r;
+	lb_run_say(run, "%s: image written, %.1f MiB in %.1f s", v->id, (double)pr.bytes / 1048576.0,
+	    lb_progress_seconds(&pr));
+	return lb_run_flush_device(node);
+}
+
+int lb_run_extract(struct lb_run *run, struct lb_plan_volume *pv)
+{
+	const struct lb_volume *v = pv->vol;
+	_cleanup_free_ char *node = NULL;
+	char *mnt = NULL;
+	struct lb_progress pr;
+	uint64_t size;
+	int dfd, r;
+
+	r = volume_node(pv, &node, &size);
+	if (r < 0)
+		return r;
+	r = lb_mount_tmp(node, v->type, false, &mnt);
+	if (r < 0)
+		return lb_err(r, "%s: to extract its files: %s", v->id, lb_errmsg());
+	dfd = open_data(run->p->m, v);
+	if (dfd >= 0) {
+		lb_run_say(run, "%s: extracting its files onto %s (%s)", v->id, node,
+			   lb_esc(v->data->file));
+		lb_progress_begin(&pr, v->id, lb_data_raw_total(dfd));
+		r = lb_archive_extract(dfd, v->id, v->data, mnt, lb_progress_update, &pr);
+		lb_progress_end(&pr);
+		close(dfd);
+		if (r >= 0)
+			lb_run_say(run, "%s: files extracted, %.1f MiB of archive in %.1f s", v->id,
+			    (double)pr.bytes / 1048576.0, lb_progress_seconds(&pr));
+	} else {
+		r = dfd;
+	}
+	if (lb_umount_tmp(mnt) < 0 && r >= 0)
+		r = lb_err(-EBUSY, "%s: %s", v->id, lb_errmsg());
+	if (r >= 0)
+		r = lb_run_flush_device(node);
+	return r;
+}
+
+int lb_run_format(struct lb_run *run, struct lb_plan_volume *pv)
+{
+	const struct lb_volume *v = pv->vol;
+	const struct lb_fs_ops *ops = lb_fs_ops_find(v->type);
+	_cleanup_free_ char *node = NULL;
+	char **argv;
+	uint64_t size;
+	int fd, r;
+
+	if (!ops)
+		return lb_err(-EOPNOTSUPP, "%s: lifeboat cannot make %s volumes", v->id, v->type);
+	r = volume_node(pv, &node, &size);
+	if (r < 0)
+		return r;
+	fd = prepare_volume(pv, node, size, run);
+	if (fd < 0)
+		return fd;
+	r = 0;
+	if (fsync(fd) < 0)
+		r = lb_err(-errno, "%s: cannot sync: %s", node, strerror(errno));
+	close(fd);
+	if (r < 0)
+		return lb_err(r, "%s on %s: %s", v->id, node, lb_errmsg());
+
+	/* a label is the capture's bytes: escaped, never raw on a terminal */
+	lb_run_say(run, "%s: making %s on %s%s%s%s", v->id, v->type, node, v->label ? " (label " : "",
+		   v->label ? lb_esc(v->label) : "", v->label ? ")" : "");
+	argv = ops->mkfs_argv(v, node, run->o->quick);
+	r = lb_run(argv, false);
+	lb_argv_free(argv);
+	if (r != 0)
+		return lb_err(r < 0 ? r : -EIO, "%s: %s failed on %s%s", v->id, ops->program, node,
+			      r > 0 ? " (its messages are above)" : "");
+	if (ops->fixup) {
+		r = ops->fixup(v, node);
+		if (r < 0)
+			return r;
+	}
+	return lb_run_flush_device(node);
+}
+
