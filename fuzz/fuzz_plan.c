@@ -14,6 +14,7 @@
 #include "model/model.h"
 #include "manifest/manifest.h"
 #include "plan/plan.h"
+#include "cmd/cmd_plan.h"
 
 static char empty_dir[] = "/tmp/lifeboat-fuzz-plan.XXXXXX";
 
