@@ -69,11 +69,76 @@ build/tests/lb-wrap: tests/tools/lb-wrap.c $(LIB_OBJS) | build
 	@mkdir -p build/tests
 	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
--include $(wildcard build/*/*.d build/tests/*.d)
+-include $(wildcard build/*/*.d build/tests/*.d build/fuzz/obj/*/*.d build/fuzz/*.d)
 
-check: lifeboat $(UNIT_BINS) build/tests/lb-wrap
+# fuzz-smoke first: the suite's "N passed, N failed" stays the last line
+check: lifeboat $(UNIT_BINS) build/tests/lb-wrap fuzz-smoke
 	@tests/tools/check-layers.sh
 	@tests/run.sh
+
+# ---- fuzzing (libFuzzer; clang) ----
+# The harnesses in fuzz/, each over the library built again with libFuzzer's
+# coverage, AddressSanitizer and UBSan in build/fuzz/obj. Each runs on its
+# seeds in fixtures/fuzz/<harness>/ (read only: real manifests and data
+# files, and every input that once failed) and on a corpus of its own in
+# build/fuzz/corpus/<harness>/, where what it finds goes; a failing input
+# is saved as build/fuzz/<harness>-crash-* (add it to the seeds once fixed).
+# make fuzz: each for FUZZ_SECONDS (one after the other); make fuzz-smoke:
+# all four for about a minute in all (make check runs it).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 15
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS = -O1 -g $(FUZZ_SAN) -std=gnu11 $(WARN) -Isrc -I. $(PKG_CFLAGS) -D_GNU_SOURCE \
+	-fno-strict-aliasing
+FUZZERS := manifest datafile archive plan
+FUZZ_BINS := $(FUZZERS:%=build/fuzz/fuzz_%)
+FUZZ_OBJS := $(patsubst build/%,build/fuzz/obj/%,$(LIB_OBJS))
+# (a slow input is a finding too: a manifest or data file that takes
+# seconds is a CPU bomb; the smoke run allows more, for a loaded CI machine)
+FUZZ_TIMEOUT ?= 30
+FUZZ_ARGS = -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=2048 -print_final_stats=1
+# the schema's names and values (fuzz/make-dict.py)
+FUZZ_DICT_manifest := -dict=fuzz/manifest.dict
+FUZZ_DICT_plan := -dict=fuzz/manifest.dict
+
+build/fuzz/obj/%.o: src/%.c | build
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(DEPFLAGS) -c -o $@ $<
+
+build/fuzz/obj/manifest/schema.o: src/manifest/schema.S schema/lifeboat-manifest.rng | build
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -c -I. -o $@ src/manifest/schema.S
+
+build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_OBJS) | build
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
+
+# (the objects are kept: make would take them for intermediate files)
+.SECONDARY: $(FUZZ_OBJS)
+
+fuzz-build: $(FUZZ_BINS)
+
+# decodes a data file (fuzz/make-seeds.sh: the archive harness's seeds)
+build/fuzz/lb-decode: fuzz/decode.c $(LIB_OBJS) | build
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+# run-fuzz-<harness>: one harness for FUZZ_TIME seconds
+run-fuzz-%: build/fuzz/fuzz_%
+	@mkdir -p build/fuzz/corpus/$*
+	@echo "fuzz: $* for $(FUZZ_TIME) s"
+	@$< $(FUZZ_ARGS) $(FUZZ_DICT_$*) -max_total_time=$(FUZZ_TIME) -artifact_prefix=build/fuzz/$*-crash- \
+		build/fuzz/corpus/$* fixtures/fuzz/$* > build/fuzz/$*.log 2>&1 || \
+		{ tail -n 60 build/fuzz/$*.log; echo "fuzz: $* failed: build/fuzz/$*.log"; exit 1; }
+	@grep -E '^stat::number_of_executed_units' build/fuzz/$*.log | sed 's/^/fuzz: $*: /'
+
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZERS); do $(MAKE) -s run-fuzz-$$f FUZZ_TIME=$(FUZZ_SECONDS) || exit 1; done
+
+fuzz-smoke: $(FUZZ_BINS)
+	@for f in $(FUZZERS); do $(MAKE) -s run-fuzz-$$f FUZZ_TIME=$(FUZZ_SMOKE_SECONDS) \
+		FUZZ_TIMEOUT=120 || exit 1; done
 
 # static analysis: must stay clean
 lint:
@@ -119,4 +184,4 @@ install: lifeboat
 clean:
 	rm -rf build lifeboat
 
-.PHONY: all bench bench-deps check check-asan deps demo install lint clean
+.PHONY: all bench bench-deps check check-asan deps demo fuzz fuzz-build fuzz-smoke install lint clean

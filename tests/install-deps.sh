@@ -13,14 +13,15 @@ fi
 echo "install-deps: apt-get update"
 apt-get update -qq
 echo "install-deps: apt-get install (a few minutes on a fresh machine)"
-# make and the compiler; git lists the tree for make check-asan; xfsprogs and
+# make and the compilers (clang and its libFuzzer runtime: make fuzz and the
+# fuzz smoke of make check); git lists the tree for make check-asan; xfsprogs and
 # btrfs-progs: tests make xfs and btrfs volumes (capture/offline-system.sh,
 # rescue/archive-kinds.sh); debootstrap builds the Debian machine of
 # rescue/live-debian.sh (once, cached in /var/cache/lifeboat-tests); mdadm,
 # lvm2 and cryptsetup go into the rescue image (the host kernel cannot use
 # them: tests/vm/ runs them in a guest), libcryptsetup reads LUKS headers
 apt-get install -y -qq --no-install-recommends \
-	build-essential make pkgconf git \
+	build-essential make pkgconf git clang libclang-rt-dev \
 	libblkid-dev libfdisk-dev libparted-dev uuid-dev libxml2-dev \
 	libext2fs-dev comerr-dev libssl-dev libefivar-dev libefiboot-dev libjson-c-dev \
 	libcmocka-dev libzstd-dev libarchive-dev libxxhash-dev libmount-dev libcryptsetup-dev \

@@ -35,6 +35,10 @@ lb_workdir() {
 	export LB_WORK
 	# restore logs stay with the test, not in the host's /var/log
 	export LIFEBOAT_LOG_DIR=$LB_WORK/log
+	# and the lock of restore, capture and drill is the test's own: tests
+	# run side by side do not refuse each other (restore/lock.sh tests
+	# the machine's)
+	export LIFEBOAT_LOCK=$LB_WORK/lifeboat.lock
 	trap lb_cleanup EXIT
 }
 

@@ -58,7 +58,10 @@ char *lb_asprintf(const char *fmt, ...) _printf_(1, 2);
 void *lb_zalloc(size_t n);
 void *lb_realloc_array(void *p, size_t n, size_t size);
 char *lb_strstrip(char *s);
-/* -EPERM when PATH is not a regular file (a FIFO is never waited on). */
+/* "is a symbolic link", "is a FIFO", "is a device", "is a directory", ... */
+const char *lb_file_kind(mode_t mode);
+/* -EPERM when PATH is not a regular file (a FIFO is never waited on), with
+ * "PATH: is a FIFO" (what it is) in lb_errmsg(). */
 int lb_read_file(const char *path, char **ret, size_t max);
 /* The rest of an open file, at most max bytes (-EFBIG beyond); its length. */
 int lb_read_fd(int fd, char **ret, size_t max);
@@ -80,11 +83,17 @@ char *lb_unescape_octal(const char *s);
 char *lb_udev_unescape(const char *s);
 int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_dir);
 int lb_umount_tmp(char *dir);
+/* Gives this process (still single-threaded) a mount namespace of its own
+ * that receives the machine's mounts but shows it none of its own: what
+ * lb_mount_tmp mounts goes when the process ends, killed or not (a
+ * killed restore left a volume mounted under /tmp, busy, its disk in use). */
+int lb_mounts_private(void);
 bool lb_type_is_ext(const char *type);
 char *lb_hex_encode(const void *buf, size_t len);
 int lb_hex_decode(const char *hex, uint8_t **ret, size_t *ret_len);
 int lb_sha256_fd(int fd, uint64_t off, uint64_t len, char ret[65]);
 int lb_sha256_buf(const void *buf, size_t len, char ret[65]);
+/* A plain file's, never through a link: -EPERM as lb_read_file's. */
 int lb_sha256_file(const char *path, char ret[65], uint64_t *ret_size);
 int lb_mkdir_p(const char *path, int mode);
 /* Directories and files inside a filesystem this program did not make the
@@ -113,5 +122,15 @@ int lb_dev_sysname(const char *dev, char **ret_sysname, bool *ret_is_partition);
 int lb_loop_attach(const char *file, uint32_t sector_size, char **ret_path, int *ret_fd);
 int lb_loop_attach_ro(const char *node, char **ret_path, int *ret_fd);
 int lb_loop_detach(int fd);
+
+/* ---- one lifeboat at a time (lock.c) ---------------------------------- */
+
+/* Takes the lock of the commands that write (restore, capture, drill): an
+ * exclusive flock on $LIFEBOAT_LOCK, else /run/lifeboat.lock (/tmp without
+ * /run), held until the process ends. WHAT ("restore") is what a second
+ * one is told is running. Returns the lock's fd (left open), -EBUSY with
+ * "another lifeboat restore (pid N) is running" in lb_errmsg() when it is
+ * taken, or another -errno. */
+int lb_lock_take(const char *what);
 
 #endif

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,10 +126,22 @@ char *lb_strstrip(char *s)
 	return s;
 }
 
+const char *lb_file_kind(mode_t mode)
+{
+	return S_ISREG(mode)	? "is a regular file"
+	       : S_ISLNK(mode)	? "is a symbolic link"
+	       : S_ISFIFO(mode) ? "is a FIFO"
+	       : S_ISCHR(mode) || S_ISBLK(mode) ? "is a device"
+	       : S_ISDIR(mode)	? "is a directory"
+	       : S_ISSOCK(mode) ? "is a socket"
+				: "is not a regular file";
+}
+
 /* Opens PATH for reading if it is a regular file: -EPERM for anything else
  * (a FIFO, which open would wait on forever; a device, whose driver an
  * open would wake; a directory), found before it is opened and checked
- * again after. The open itself does not wait (O_NONBLOCK, cleared after). */
+ * again after, with "PATH: is a FIFO" (lb_file_kind) in lb_errmsg(). The
+ * open itself does not wait (O_NONBLOCK, cleared after). */
 static int open_regular(const char *path, int flags, struct stat *ret_st)
 {
 	struct stat before, st;
@@ -137,14 +150,19 @@ static int open_regular(const char *path, int flags, struct stat *ret_st)
 	if (((flags & O_NOFOLLOW) ? lstat(path, &before) : stat(path, &before)) < 0)
 		return -errno;
 	if (!S_ISREG(before.st_mode))
-		return -EPERM;
+		return lb_err(-EPERM, "%s: %s, not a regular file", path,
+			      lb_file_kind(before.st_mode));
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | flags);
+	if (fd == -1 && errno == ELOOP && (flags & O_NOFOLLOW))
+		return lb_err(-EPERM, "%s: %s, not a regular file", path, lb_file_kind(S_IFLNK));
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0)
 		e = -errno;
 	else if (!S_ISREG(st.st_mode) || st.st_ino != before.st_ino || st.st_dev != before.st_dev)
-		e = -EPERM;	/* (swapped in between) */
+		/* (swapped in between) */
+		e = lb_err(-EPERM, "%s: %s, not a regular file", path,
+			   S_ISREG(st.st_mode) ? "was swapped while opened" : lb_file_kind(st.st_mode));
 	else if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
 		e = -errno;
 	if (e < 0) {
@@ -160,9 +178,9 @@ int lb_open_artifact(const char *path)
 {
 	int fd = open_regular(path, O_NOFOLLOW, NULL);
 
-	if (fd == -EPERM || fd == -ELOOP)
-		return lb_err(-EPERM, "%s: not a regular file (a capture's files never are "
-				      "links, FIFOs or devices)", path);
+	if (fd == -EPERM)
+		return lb_err(-EPERM, "%s (a capture's files never are links, FIFOs or devices)",
+			      lb_errmsg());
 	if (fd < 0)
 		return lb_err(fd, "%s: %s", path, strerror(-fd));
 	return fd;
@@ -482,7 +500,7 @@ int lb_sha256_file(const char *path, char ret[65], uint64_t *ret_size)
 	_cleanup_close_ int fd = open_regular(path, O_NOFOLLOW, &st);
 
 	if (fd < 0)
-		return fd == -ELOOP ? -EPERM : fd;
+		return fd;
 	if (ret_size)
 		*ret_size = (uint64_t)st.st_size;
 	return lb_sha256_fd(fd, 0, UINT64_MAX, ret);
@@ -808,6 +826,16 @@ int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_d
 	if (lfd >= 0)
 		close(lfd);
 	*ret_dir = lb_strdup(tmpl);
+	return 0;
+}
+
+int lb_mounts_private(void)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		return lb_err(-errno, "cannot make a mount namespace: %s", strerror(errno));
+	/* the machine's mounts still come in (in-use checks see them) */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return lb_err(-errno, "cannot make this process's mounts its own: %s", strerror(errno));
 	return 0;
 }
 

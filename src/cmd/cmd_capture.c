@@ -207,6 +207,14 @@ int cmd_capture(int argc, char **argv)
 	if (code != LB_EXIT_OK)
 		goto out;
 
+	/* one restore, capture or drill at a time */
+	if (lb_lock_take("capture") < 0) {
+		lb_warn("capture: %s; nothing was written", lb_errmsg());
+		goto out;
+	}
+	/* its temporary mounts die with it, killed or not */
+	if (lb_mounts_private() < 0)
+		lb_debug("capture", "%s", lb_errmsg());
 	umask(077);
 	r = lb_capture_run(&req, &res);
 	if (r < 0)

@@ -94,6 +94,15 @@ int cmd_drill(int argc, char **argv)
 		lb_warn("drill: expects one CAPTURE");
 		return LB_EXIT_USAGE;
 	}
+	/* one restore, capture or drill at a time (a restore could take the
+	 * drill's blank loop disks for replaced ones) */
+	if (lb_lock_take("drill") < 0) {
+		lb_warn("drill: %s; nothing was written", lb_errmsg());
+		return LB_EXIT_FAIL;
+	}
+	/* its temporary mounts die with it, killed or not */
+	if (lb_mounts_private() < 0)
+		lb_debug("drill", "%s", lb_errmsg());
 	r = lb_manifest_load(argv[optind], &m);
 	if (r < 0) {
 		lb_warn("drill: %s", lb_errmsg());

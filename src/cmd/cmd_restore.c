@@ -209,6 +209,14 @@ static int restore(struct args *a)
 	_cleanup_free_ char *log_path = NULL, *instance = NULL;
 	int code, r;
 
+	/* one restore, capture or drill at a time; a dry run writes nothing */
+	if (!a->dry && lb_lock_take("restore") < 0) {
+		lb_warn("restore: %s; nothing was written", lb_errmsg());
+		return LB_EXIT_FAIL;
+	}
+	/* its temporary mounts die with it, killed or not */
+	if (!a->dry && lb_mounts_private() < 0)
+		lb_debug("restore", "%s", lb_errmsg());
 	code = lb_plan_for("restore", a->capture, &a->po, &m, &p);
 	if (code != LB_EXIT_OK)
 		goto out;

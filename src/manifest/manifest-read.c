@@ -468,7 +468,7 @@ int lb_manifest_load(const char *capture, struct lb_manifest **ret)
 	if (n == -EFBIG)
 		return lb_err(n, "%s: too large for a manifest", path);
 	if (n == -EPERM)
-		return lb_err(n, "%s: not a regular file", path);
+		return n;	/* "PATH: is a FIFO" said */
 	if (n < 0)
 		return lb_err(n, "%s: %s", path, strerror(-n));
 	r = lb_manifest_load_mem(buf, (size_t)n, path, ret);

@@ -316,6 +316,8 @@ int lb_artifact_verify(const struct lb_manifest *m, const struct lb_artifact *a)
 	int r;
 
 	r = lb_sha256_file(path, sum, &size);
+	if (r == -EPERM)
+		return r;	/* "PATH: is a symbolic link" said */
 	if (r < 0)
 		return lb_err(r, "%s: %s", path, strerror(-r));
 	if (size != a->size)

@@ -36,7 +36,8 @@ char *lb_plan_data_trouble(const struct lb_plan *p, const struct lb_volume *v)
 	if (lstat(path, &st) < 0)
 		return lb_asprintf("its data file %s is missing", path);
 	if (!S_ISREG(st.st_mode))
-		return lb_asprintf("its data file %s is not a regular file", path);
+		return lb_asprintf("its data file %s %s, not a regular file", path,
+				   lb_file_kind(st.st_mode));
 	if ((uint64_t)st.st_size != v->data->size)
 		return lb_asprintf("its data file %s has %" PRIu64 " bytes, the manifest says %" PRIu64
 				   " (truncated or replaced)",

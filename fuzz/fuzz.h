@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* What the libFuzzer harnesses share: the fuzzed bytes as a file. */
+#ifndef LIFEBOAT_FUZZ_H
+#define LIFEBOAT_FUZZ_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* The bytes in an anonymous file (memfd), its offset at 0; aborts when the
+ * machine cannot make one (nothing to fuzz then). */
+static inline int fuzz_memfd(const uint8_t *data, size_t size)
+{
+	int fd = memfd_create("lifeboat-fuzz", MFD_CLOEXEC);
+	size_t done = 0;
+
+	if (fd < 0)
+		abort();
+	while (done < size) {
+		ssize_t n = write(fd, data + done, size - done);
+
+		if (n <= 0)
+			abort();
+		done += (size_t)n;
+	}
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		abort();
+	return fd;
+}
+
+#endif
