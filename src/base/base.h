@@ -110,6 +110,9 @@ int lb_write_file_in_root(int rootfd, const char *dir, const char *name, const v
 			  int mode);
 int lb_rm_rf(const char *path);
 char *lb_utc_now(void);
+/* Where restores keep their logs and what they left unfinished:
+ * LIFEBOAT_LOG_DIR, or /var/log/lifeboat. */
+const char *lb_log_dir(void);
 /* /dev/sdX or /dev/loopN, resolved to the kernel's name of a whole disk */
 int lb_dev_sysname(const char *dev, char **ret_sysname, bool *ret_is_partition);
 

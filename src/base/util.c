@@ -853,3 +853,10 @@ int lb_umount_tmp(char *dir)
 	free(dir);
 	return r;
 }
+
+const char *lb_log_dir(void)
+{
+	const char *d = getenv("LIFEBOAT_LOG_DIR");
+
+	return d && *d ? d : "/var/log/lifeboat";
+}

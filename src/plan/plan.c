@@ -341,6 +341,10 @@ static void plan_volume_layout(struct lb_plan *p, struct lb_plan_volume *pv,
 		if (!raw && (!cur || strcmp(cur->type, "raw") == 0)) {
 			pv->action = LB_VOL_FORMAT;
 			pv->why = lb_strdup("blank on an intact disk");
+		} else if (!raw && lb_journal_has(p->unfinished, p->n_unfinished, v->id)) {
+			/* made, but not filled: a restore was stopped halfway */
+			pv->action = LB_VOL_FORMAT;
+			pv->why = lb_strdup("left unfinished by an interrupted restore");
 		} else if (raw && pv->part && pv->part->content && cp && cp->rt_blank) {
 			pv->action = LB_VOL_CONTENT;
 			pv->why = lb_strdup("blank on an intact disk");
@@ -518,6 +522,9 @@ int lb_plan_build(struct lb_manifest *m, const struct lb_plan_opts *opts,
 	lb_plan_match(p, opts);
 	for (size_t i = 0; i < p->n_disks; i++)
 		plan_verdict(p, &p->disks[i]);
+	/* what an interrupted restore of this capture left: made again */
+	if (lb_journal_load(m, &p->unfinished, &p->n_unfinished) < 0)
+		lb_plan_warning(p, "cannot read what an earlier restore left unfinished: %s", lb_errmsg());
 	lb_plan_stack_nodes(p, opts);
 	plan_volumes(p, opts);
 	lb_plan_stack_keys(p);
@@ -542,6 +549,9 @@ void lb_plan_free(struct lb_plan *p)
 	}
 	free(p->vols);
 	lb_plan_free_nodes(p);
+	for (size_t i = 0; i < p->n_unfinished; i++)
+		free(p->unfinished[i]);
+	free(p->unfinished);
 	for (size_t i = 0; i < p->n_problems; i++)
 		free(p->problems[i]);
 	free(p->problems);

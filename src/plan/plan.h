@@ -172,6 +172,8 @@ struct lb_plan {
 	size_t n_vols;
 	struct lb_plan_node *nodes;	/* the stack, bottom up */
 	size_t n_nodes;
+	char **unfinished;	/* volumes an interrupted restore left (journal.c) */
+	size_t n_unfinished;
 	char **key_files;	/* the options', for opening LUKS containers */
 	size_t n_key_files;
 	char **problems;	/* each one stops a restore */
@@ -187,6 +189,13 @@ struct lb_plan {
 	size_t n_steps;
 	char *no_marker;	/* why no marker is written, when none is */
 };
+
+/* journal.c: the volumes a restore of capture m began and did not finish
+ * (their ids); a volume marked begun before its first step, not begun
+ * after its last. */
+int lb_journal_load(const struct lb_manifest *m, char ***ret, size_t *ret_n);
+int lb_journal_mark(const struct lb_manifest *m, const char *id, bool begun);
+bool lb_journal_has(char *const *ids, size_t n, const char *id);
 
 /* This machine's disks; with LIFEBOAT_MACHINE=FILE a manifest stands in for
  * them (for planning without devices: golden tests). */

@@ -113,6 +113,10 @@ static void decide(struct lb_plan *p, struct lb_plan_node *pn)
 	} else if (c.recreate) {
 		pn->action = LB_NODE_MAKE;
 		pn->why = lb_strdup("its disks are recreated");
+	} else if (lb_journal_has(p->unfinished, p->n_unfinished, pn->id)) {
+		/* begun by a restore that was stopped: not known to be whole */
+		pn->action = LB_NODE_MAKE;
+		pn->why = lb_strdup("left unfinished by an interrupted restore");
 	} else {
 		pn->action = LB_NODE_KEEP;
 		pn->why = lb_strdup("its disks are intact");

@@ -14,13 +14,9 @@
 #include "base/base.h"
 #include "restore/internal.h"
 
-#define LOG_DIR "/var/log/lifeboat"
-
 const char *lb_restore_log_dir(void)
 {
-	const char *d = getenv("LIFEBOAT_LOG_DIR");
-
-	return d && *d ? d : LOG_DIR;
+	return lb_log_dir();
 }
 
 int lb_run_log_open(struct lb_run *run)

@@ -207,6 +207,9 @@ static int volume_step(struct lb_run *run, const struct lb_step *s, bool last)
 		return r;
 	if (s->kind != LB_STEP_EXTRACT && pv->rollback)
 		lb_run_say(run, "%s: %s", pv->vol->id, lb_esc(s->why));
+	/* begun: a stop from here on leaves it to be made again */
+	if (s->kind != LB_STEP_EXTRACT && lb_journal_mark(run->p->m, pv->vol->id, true) < 0)
+		return lb_err(-EIO, "%s: cannot record that it is begun: %s", pv->vol->id, lb_errmsg());
 	r = s->kind == LB_STEP_FORMAT	   ? lb_run_format(run, pv)
 	    : s->kind == LB_STEP_WRITE_IMAGE ? lb_run_write_image(run, pv)
 					     : lb_run_extract(run, pv);
@@ -218,6 +221,7 @@ static int volume_step(struct lb_run *run, const struct lb_step *s, bool last)
 	}
 	if (!last)
 		return 0;
+	lb_journal_mark(run->p->m, pv->vol->id, false);
 	fault_point("after-volume");
 	pv->result = lb_strdup(pv->action == LB_VOL_IMAGE ? "image written"
 			       : pv->extract		  ? "formatted, files extracted"
@@ -324,6 +328,9 @@ static int run_steps(struct lb_run *run, char **ret_instance)
 		case LB_STEP_OPEN_LUKS:
 		case LB_STEP_MAKE_VG:
 			r = lb_run_disk_close(run);
+			/* a node begun stays so until the whole restore is done */
+			if (r >= 0)
+				r = lb_journal_mark(p->m, s->pn->id, true);
 			if (r >= 0)
 				r = lb_run_stack_step(run, s);
 			if (r < 0) {
@@ -392,6 +399,10 @@ int lb_restore_run(struct lb_plan *p, const struct lb_restore_opts *o, char **re
 	lb_run_disk_close(&run);
 	if (r >= 0)
 		r = summary(&run);
+	/* every node made, everything on it done: nothing left unfinished */
+	for (size_t i = 0; r >= 0 && i < p->n_nodes; i++)
+		if (p->nodes[i].action == LB_NODE_MAKE)
+			lb_journal_mark(p->m, p->nodes[i].id, false);
 	lb_run_log_close(&run);
 	lb_run_devs_free(&run);
 	if (ret_log_path)
