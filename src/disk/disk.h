@@ -26,6 +26,10 @@ int lb_scan_disk(const char *sysname, const char *id, const struct lb_sysinfo *s
  * files are read instead of this machine's; NULL for a live capture */
 int lb_boot_scan(struct lb_manifest *m, const struct lb_sysroot *sr);
 int lb_boot_restore_efi(const struct lb_manifest *m, char **ret_note);
+/* identity.c: /sys/class/block/NAME/ATTR stripped (NULL: absent or empty);
+ * a disk's identity, sector sizes and size from sysfs */
+char *lb_disk_sysattr(const char *sysname, const char *attr);
+void lb_disk_scan_identity(struct lb_disk *d);
 /* The volume on a node of the storage stack (an array, a LUKS mapping, a
  * logical volume): probed and its geometry read as a partition's is. */
 int lb_scan_node_volume(const char *path, const char *id, uint32_t sector_size, uint64_t bytes,

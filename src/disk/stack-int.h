@@ -7,6 +7,7 @@
 #include "base/base.h"
 #include "model/model.h"
 #include "system/system.h"
+#include "disk/disk.h"
 
 /* The block devices the capture knows, by kernel name: a disk, a
  * partition or a node of the stack, and the device id it has in the
@@ -28,8 +29,6 @@ struct stack_scan {
 
 const char *stack_id_of(const struct stack_scan *s, const char *sysname);
 void stack_dev_add(struct stack_scan *s, const char *sysname, const char *id);
-/* /sys/class/block/NAME/ATTR, stripped; NULL when absent */
-char *stack_sysattr(const char *sysname, const char *attr);
 /* the kernel name of the block device at PATH (a node or a symlink) */
 char *stack_sysname_of_path(const char *path);
 /* the volume on a node (its filesystem or swap), or NULL when it holds

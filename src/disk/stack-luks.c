@@ -89,7 +89,7 @@ static int read_container(struct stack_scan *s, const char *on, const char *on_i
 /* an open container: dm-N whose dm/uuid says CRYPT-LUKS, on a known device */
 static int scan_open(struct stack_scan *s, const char *dm, int *added)
 {
-	_cleanup_free_ char *uuid = stack_sysattr(dm, "dm/uuid");
+	_cleanup_free_ char *uuid = lb_disk_sysattr(dm, "dm/uuid");
 	_cleanup_free_ char *slaves = lb_asprintf("/sys/class/block/%s/slaves", dm);
 	_cleanup_free_ char *size = NULL;
 	DIR *dp;
@@ -113,8 +113,8 @@ static int scan_open(struct stack_scan *s, const char *dm, int *added)
 	}
 	r = read_container(s, on, stack_id_of(s, on), &l);
 	if (r >= 0) {
-		l->name = stack_sysattr(dm, "dm/name");
-		size = stack_sysattr(dm, "size");
+		l->name = lb_disk_sysattr(dm, "dm/name");
+		size = lb_disk_sysattr(dm, "size");
 		if (size)
 			lb_parse_u64(size, &l->size);
 		r = stack_node_volume(s, dm, l->id, &l->volume);

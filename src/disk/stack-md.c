@@ -109,9 +109,9 @@ static int read_members(struct stack_scan *s, const char *sysname, struct lb_md 
 			_cleanup_free_ char *c = lb_asprintf("%s/state", base);
 			uint32_t v;
 
-			slot = stack_sysattr(sysname, a);
-			off = stack_sysattr(sysname, b);
-			mm->state = stack_sysattr(sysname, c);
+			slot = lb_disk_sysattr(sysname, a);
+			off = lb_disk_sysattr(sysname, b);
+			mm->state = lb_disk_sysattr(sysname, c);
 			if (slot && lb_parse_u32(slot, &v) >= 0) {
 				mm->slot = v;
 				mm->spare = false;
@@ -139,17 +139,17 @@ static int cmp_member(const void *a, const void *b)
 
 static void read_array(const char *sysname, struct lb_md *md)
 {
-	_cleanup_free_ char *meta = stack_sysattr(sysname, "md/metadata_version");
-	_cleanup_free_ char *disks = stack_sysattr(sysname, "md/raid_disks");
-	_cleanup_free_ char *chunk = stack_sysattr(sysname, "md/chunk_size");
-	_cleanup_free_ char *layout = stack_sysattr(sysname, "md/layout");
-	_cleanup_free_ char *uuid = stack_sysattr(sysname, "md/uuid");
-	_cleanup_free_ char *bitmap = stack_sysattr(sysname, "md/bitmap/location");
-	_cleanup_free_ char *size = stack_sysattr(sysname, "size");
+	_cleanup_free_ char *meta = lb_disk_sysattr(sysname, "md/metadata_version");
+	_cleanup_free_ char *disks = lb_disk_sysattr(sysname, "md/raid_disks");
+	_cleanup_free_ char *chunk = lb_disk_sysattr(sysname, "md/chunk_size");
+	_cleanup_free_ char *layout = lb_disk_sysattr(sysname, "md/layout");
+	_cleanup_free_ char *uuid = lb_disk_sysattr(sysname, "md/uuid");
+	_cleanup_free_ char *bitmap = lb_disk_sysattr(sysname, "md/bitmap/location");
+	_cleanup_free_ char *size = lb_disk_sysattr(sysname, "size");
 	uint32_t v;
 
 	md->path = lb_asprintf("/dev/%s", sysname);
-	md->level = stack_sysattr(sysname, "md/level");
+	md->level = lb_disk_sysattr(sysname, "md/level");
 	md->metadata = lb_strdup(meta ? meta : "");
 	if (disks)
 		lb_parse_u32(disks, &md->raid_devices);
@@ -180,7 +180,7 @@ int stack_scan_md(struct stack_scan *s)
 
 		if (strncmp(e->d_name, "md", 2) != 0 || stack_id_of(s, e->d_name))
 			continue;
-		state = stack_sysattr(e->d_name, "md/array_state");
+		state = lb_disk_sysattr(e->d_name, "md/array_state");
 		if (!state || strcmp(state, "clear") == 0 || strcmp(state, "inactive") == 0)
 			continue;
 		md = lb_md_new();

@@ -35,16 +35,6 @@ void stack_dev_add(struct stack_scan *s, const char *sysname, const char *id)
 	s->n_devs++;
 }
 
-char *stack_sysattr(const char *sysname, const char *attr)
-{
-	_cleanup_free_ char *path = lb_asprintf("/sys/class/block/%s/%s", sysname, attr);
-	char *v = NULL;
-
-	if (lb_read_line(path, &v) < 0)
-		return NULL;
-	return v;
-}
-
 char *stack_sysname_of_path(const char *path)
 {
 	char link[PATH_MAX], buf[64];
@@ -80,9 +70,9 @@ int stack_node_volume(struct stack_scan *s, const char *sysname, const char *id,
 		      struct lb_volume **ret)
 {
 	_cleanup_free_ char *path = lb_asprintf("/dev/%s", sysname);
-	_cleanup_free_ char *size = stack_sysattr(sysname, "size");
-	_cleanup_free_ char *lbs = stack_sysattr(sysname, "queue/logical_block_size");
-	_cleanup_free_ char *dev = stack_sysattr(sysname, "dev");
+	_cleanup_free_ char *size = lb_disk_sysattr(sysname, "size");
+	_cleanup_free_ char *lbs = lb_disk_sysattr(sysname, "queue/logical_block_size");
+	_cleanup_free_ char *dev = lb_disk_sysattr(sysname, "dev");
 	uint64_t sectors = 0;
 	uint32_t sector_size = 512;
 	unsigned maj = 0, mnr = 0;
