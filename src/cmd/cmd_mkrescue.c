@@ -51,7 +51,15 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int cmd_mkrescue(int argc, char **argv)
+struct mk_args {
+	struct lb_rescue_opts ro;
+	char *output, *modules_dir;
+	const char *iso, *cmdline;
+};
+
+/* The options into a; LB_EXIT_OK to go on, else the exit code (--help
+ * included). */
+static int parse(int argc, char **argv, struct mk_args *a, bool *done)
 {
 	enum { OPT_CMDLINE = 0x200, OPT_MODULES_DIR, OPT_COMPRESS };
 	static const struct option opts[] = {
@@ -65,69 +73,116 @@ int cmd_mkrescue(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct lb_rescue_opts ro = { 0 };
-	struct lb_rescue_stats st = { 0 };
-	_cleanup_free_ char *modules_dir = NULL, *output = NULL, *kver = NULL, *vmlinuz = NULL;
-	_cleanup_free_ char *outdir = NULL;
-	const char *iso = NULL, *cmdline = NULL;
-	char tmpl[] = "/tmp/lifeboat-rescue.XXXXXX";
-	bool tmpdir = false;
-	double t0 = now(), t1;
-	int c, r, code = LB_EXIT_USAGE;
+	int c;
 
+	*done = true;
 	while ((c = getopt_long(argc, argv, "o:k:c:i:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			output = lb_strdup(optarg);
+			free(a->output);
+			a->output = lb_strdup(optarg);
 			break;
 		case 'k':
-			ro.kernel = optarg;
+			a->ro.kernel = optarg;
 			break;
 		case 'c':
-			ro.capture = optarg;
+			a->ro.capture = optarg;
 			break;
 		case 'i':
-			iso = optarg;
+			a->iso = optarg;
 			break;
 		case OPT_CMDLINE:
-			cmdline = optarg;
+			a->cmdline = optarg;
 			break;
 		case OPT_MODULES_DIR:
-			modules_dir = lb_strdup(optarg);
+			free(a->modules_dir);
+			a->modules_dir = lb_strdup(optarg);
 			break;
 		case OPT_COMPRESS:
 			if (strcmp(optarg, "zstd") && strcmp(optarg, "gzip")) {
 				lb_warn("mkrescue: --compress %s: expected zstd or gzip", optarg);
-				goto out;
+				return LB_EXIT_USAGE;
 			}
-			ro.compress = optarg;
+			a->ro.compress = optarg;
 			break;
 		case 'h':
 			help(stdout);
-			code = LB_EXIT_OK;
-			goto out;
+			return LB_EXIT_OK;
 		default:
 			help(stderr);
-			goto out;
+			return LB_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
 		lb_warn("mkrescue: unexpected argument '%s'", argv[optind]);
-		goto out;
+		return LB_EXIT_USAGE;
 	}
-	if (cmdline && !iso) {
+	if (a->cmdline && !a->iso) {
 		lb_warn("mkrescue: --cmdline is for the ISO's boot menu: give --iso too (for PXE, put "
 			"the arguments in the boot loader's configuration)");
-		goto out;
+		return LB_EXIT_USAGE;
 	}
+	*done = false;
+	return LB_EXIT_OK;
+}
+
+/* Where the initramfs goes: --output, a scratch file beside an ISO (in
+ * tmpl, *tmpdir set), or the default path (its directory made). */
+static int choose_output(struct mk_args *a, char *tmpl, bool *tmpdir)
+{
+	_cleanup_free_ char *outdir = NULL;
+	int r;
+
+	if (a->output)
+		return 0;
+	if (a->iso) {
+		if (!mkdtemp(tmpl))
+			return lb_err(-errno, "cannot make a temporary directory: %s", strerror(errno));
+		*tmpdir = true;
+		a->output = lb_asprintf("%s/initrd.img", tmpl);
+		return 0;
+	}
+	a->output = lb_strdup(DEFAULT_OUTPUT);
+	outdir = lb_strdup(a->output);
+	*strrchr(outdir, '/') = '\0';
+	r = lb_mkdir_p(outdir, 0755);
+	if (r < 0)
+		return lb_err(r, "cannot create %s: %s", outdir, strerror(-r));
+	return 0;
+}
+
+static void say_stats(const struct lb_rescue_stats *st, const char *modules_dir, double secs)
+{
+	for (size_t i = 0; i < st->n_notes; i++)
+		lb_warn("mkrescue: note: %s", st->notes[i]);
+	lb_warn("mkrescue: kernel %s: %zu modules of %s, %zu drivers, %zu programs, %zu files; "
+		"%.1f MiB, %.1f MiB with %s, in %.1f s",
+		st->kver, st->n_applied, modules_dir, st->n_kmods, st->n_programs, st->n_files,
+		(double)st->bytes / 1048576.0, (double)st->compressed / 1048576.0, st->compression, secs);
+	if (st->capture)
+		lb_warn("mkrescue: capture embedded at %s", st->capture);
+}
+
+int cmd_mkrescue(int argc, char **argv)
+{
+	struct mk_args a = { 0 };
+	struct lb_rescue_stats st = { 0 };
+	_cleanup_free_ char *kver = NULL, *vmlinuz = NULL;
+	char tmpl[] = "/tmp/lifeboat-rescue.XXXXXX";
+	bool tmpdir = false, done;
+	double t0 = now(), t1;
+	int r, code = parse(argc, argv, &a, &done);
+
+	if (done)
+		goto out;
 	code = LB_EXIT_FAIL;
-	if (!modules_dir && lb_rescue_find_modules_dir(&modules_dir) < 0) {
+	if (!a.modules_dir && lb_rescue_find_modules_dir(&a.modules_dir) < 0) {
 		lb_warn("mkrescue: %s", lb_errmsg());
 		goto out;
 	}
-	ro.modules_dir = modules_dir;
-	if (iso) {
-		r = lb_rescue_kernel(ro.kernel, &kver, &vmlinuz);
+	a.ro.modules_dir = a.modules_dir;
+	if (a.iso) {
+		r = lb_rescue_kernel(a.ro.kernel, &kver, &vmlinuz);
 		if (r < 0) {
 			lb_warn("mkrescue: %s", lb_errmsg());
 			goto out;
@@ -138,55 +193,35 @@ int cmd_mkrescue(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!output && iso) {
-		if (!mkdtemp(tmpl)) {
-			lb_warn("mkrescue: cannot make a temporary directory: %s", strerror(errno));
-			goto out;
-		}
-		tmpdir = true;
-		output = lb_asprintf("%s/initrd.img", tmpl);
-	} else if (!output) {
-		output = lb_strdup(DEFAULT_OUTPUT);
-		outdir = lb_strdup(output);
-		*strrchr(outdir, '/') = '\0';
-		r = lb_mkdir_p(outdir, 0755);
-		if (r < 0) {
-			lb_warn("mkrescue: cannot create %s: %s", outdir, strerror(-r));
-			goto out;
-		}
+	if (choose_output(&a, tmpl, &tmpdir) < 0) {
+		lb_warn("mkrescue: %s", lb_errmsg());
+		goto out;
 	}
-	ro.output = output;
-
-	r = lb_rescue_build(&ro, &st);
+	a.ro.output = a.output;
+	r = lb_rescue_build(&a.ro, &st);
 	if (r < 0) {
 		lb_warn("mkrescue: %s", lb_errmsg());
 		goto out;
 	}
-	for (size_t i = 0; i < st.n_notes; i++)
-		lb_warn("mkrescue: note: %s", st.notes[i]);
 	t1 = now();
-	lb_warn("mkrescue: kernel %s: %zu modules of %s, %zu drivers, %zu programs, %zu files; "
-		"%.1f MiB, %.1f MiB with %s, in %.1f s",
-		st.kver, st.n_applied, modules_dir, st.n_kmods, st.n_programs, st.n_files,
-		(double)st.bytes / 1048576.0, (double)st.compressed / 1048576.0, st.compression, t1 - t0);
-	if (st.capture)
-		lb_warn("mkrescue: capture embedded at %s", st.capture);
+	say_stats(&st, a.modules_dir, t1 - t0);
 	if (!tmpdir)
-		printf("%s\n", output);
-
-	if (iso) {
-		r = lb_rescue_make_iso(iso, vmlinuz, output, cmdline);
+		printf("%s\n", a.output);
+	if (a.iso) {
+		r = lb_rescue_make_iso(a.iso, vmlinuz, a.output, a.cmdline);
 		if (r < 0) {
 			lb_warn("mkrescue: %s", lb_errmsg());
 			goto out;
 		}
-		lb_warn("mkrescue: ISO %s (kernel %s) in %.1f s", iso, vmlinuz, now() - t1);
-		printf("%s\n", iso);
+		lb_warn("mkrescue: ISO %s (kernel %s) in %.1f s", a.iso, vmlinuz, now() - t1);
+		printf("%s\n", a.iso);
 	}
 	code = LB_EXIT_OK;
 out:
 	if (tmpdir)
 		lb_rm_rf(tmpl);
 	lb_rescue_stats_clear(&st);
+	free(a.output);
+	free(a.modules_dir);
 	return code;
 }
