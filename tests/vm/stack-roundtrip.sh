@@ -8,7 +8,8 @@
 # same identities (array UUIDs and names, LUKS UUID and keyslots, PV, VG and
 # LV UUIDs), the original passphrase opens the container, the filesystems
 # and swap have their UUIDs and labels and fsck finds them clean, and the
-# files captured are back.
+# files captured on /boot (the array's image) are back, and the plaintext
+# of / (inside LUKS) is nowhere in the capture.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 . "$LB_TOP/tests/vm/lib.sh"
@@ -38,6 +39,14 @@ done
 run mdadm --create /dev/md/boot --run --level=1 --raid-devices=2 --metadata=1.0 --name=nas01:boot --bitmap=none /dev/vda1 /dev/vdb1
 run mdadm --create /dev/md/root --run --level=1 --raid-devices=2 --metadata=1.2 --name=nas01:root --bitmap=internal /dev/vda2 /dev/vdb2
 run mkfs.ext4 -q -L boot /dev/md/boot
+# files on /boot (on the array, not encrypted: its data is captured) and on
+# / (inside LUKS: its plaintext must not be)
+mkdir -p /mnt/b /mnt/r
+run mount /dev/md/boot /mnt/b
+echo "kernel of nas01" >/mnt/b/vmlinuz-test
+dd if=/dev/urandom of=/mnt/b/initrd-test bs=1k count=700 2>/dev/null
+(cd /mnt/b && md5sum vmlinuz-test initrd-test) >/tmp/boot.md5
+run umount /mnt/b
 printf 'the passphrase' >/tmp/key
 run cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --label cryptroot --key-file /tmp/key /dev/md/root
 run cryptsetup open --key-file /tmp/key /dev/md/root md1_crypt
@@ -47,9 +56,15 @@ run lvm lvcreate -q -n root -L 28M nas01-vg
 run lvm lvcreate -q -n swap_1 -L 8M nas01-vg
 run mkfs.ext4 -q -L root /dev/nas01-vg/root
 run mkswap -L swap /dev/nas01-vg/swap_1
+run mount /dev/nas01-vg/root /mnt/r
+echo "SECRET-PLAINTEXT-7f3a9c" >/mnt/r/secret.txt
+run umount /mnt/r
 ids >/tmp/ids.before
 step capture
-run lifeboat capture --disk /dev/vda --disk /dev/vdb --output /tmp/cap --data none
+run lifeboat capture --disk /dev/vda --disk /dev/vdb --output /tmp/cap --data auto
+[ -f /tmp/cap/md0.data ] || fail "no data captured for /boot on md0"
+[ ! -e /tmp/cap/lv0.data ] || fail "the root inside LUKS was captured"
+if grep -r -q SECRET-PLAINTEXT-7f3a9c /tmp/cap; then fail "the plaintext of the LUKS volume is in the capture"; fi
 step wipe
 run lvm vgchange -q -an nas01-vg
 run cryptsetup close md1_crypt
@@ -76,6 +91,9 @@ ids >/tmp/ids.after
 diff /tmp/ids.before /tmp/ids.after || fail "identities differ after the restore"
 cat /tmp/ids.after
 run e2fsck -fn /dev/md/boot
+run mount -o ro /dev/md/boot /mnt/b
+(cd /mnt/b && md5sum -c /tmp/boot.md5) || fail "/boot's files are not back"
+run umount /mnt/b
 run e2fsck -fn /dev/nas01-vg/root
 step intact
 # the restored stack is the captured one: every pack kept, nothing to do
