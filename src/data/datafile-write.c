@@ -49,6 +49,7 @@ struct lb_dw {
 	/* the device extents are read from (images) */
 	int dev_fd, direct_fd;
 	uint64_t dev_base;
+	char *dev_name;		/* for messages: the device read */
 	uint32_t dev_align;
 	/* the writer thread's own */
 	uint64_t file_off;
@@ -79,7 +80,9 @@ static int fill_job(struct lb_dw *w, struct lb_df_job *j)
 		if (r < 0) {
 			char msg[160];
 
-			snprintf(msg, sizeof(msg), "cannot read at byte %" PRIu64 ": %s", at,
+			snprintf(msg, sizeof(msg), "cannot read %s at byte %" PRIu64 " (byte %" PRIu64
+				 " of the volume): %s",
+				 w->dev_name ? w->dev_name : "the device", at, j->ext[i].off,
 				 r == -ENODATA ? "end of device" : strerror(-r));
 			lb_df_job_fail(j, r, msg);
 			return r;
@@ -353,10 +356,12 @@ void lb_dw_set_progress(struct lb_dw *w, lb_progress_fn fn, void *ud)
 	w->progress_ud = ud;
 }
 
-void lb_dw_set_device(struct lb_dw *w, int fd, int direct_fd, uint64_t base)
+void lb_dw_set_device(struct lb_dw *w, int fd, int direct_fd, uint64_t base, const char *name)
 {
 	int ssz = 0;
 
+	free(w->dev_name);
+	w->dev_name = name ? lb_strdup(name) : NULL;
 	w->dev_fd = fd;
 	w->direct_fd = direct_fd;
 	w->dev_base = base;
@@ -494,5 +499,6 @@ void lb_dw_abort(struct lb_dw *w)
 	free(w->cctx);
 	EVP_MD_CTX_free(w->sha);
 	free(w->index);
+	free(w->dev_name);
 	free(w);
 }

@@ -36,7 +36,7 @@ void lb_dw_set_progress(struct lb_dw *w, lb_progress_fn fn, void *ud);
 /* Images: the device the volume is read from (fd, and the same opened with
  * O_DIRECT or -1), the volume starting at byte base; then its extents, in
  * order, in bytes of the volume. */
-void lb_dw_set_device(struct lb_dw *w, int fd, int direct_fd, uint64_t base);
+void lb_dw_set_device(struct lb_dw *w, int fd, int direct_fd, uint64_t base, const char *name);
 int lb_dw_add_extent(struct lb_dw *w, uint64_t off, uint64_t len);
 int lb_dw_write(struct lb_dw *w, const void *buf, size_t len);
 /* Returns: 0 and the file's SHA-256 and size; frees w either way. */

@@ -90,7 +90,7 @@ int lb_image_capture(const char *disk_path, int disk_fd, const struct lb_volume 
 		return r;
 	/* the data is read once: straight from the device, not via the cache */
 	direct = getenv("LIFEBOAT_NO_DIRECT") ? -1 : open(disk_path, O_RDONLY | O_CLOEXEC | O_DIRECT);
-	lb_dw_set_device(w, disk_fd, direct, v->rt_offset);
+	lb_dw_set_device(w, disk_fd, direct, v->rt_offset, disk_path);
 	lb_dw_set_progress(w, progress, pud);
 	if (lb_type_is_ext(v->type)) {
 		r = ext_used_runs(disk_path, v->rt_offset, add_run, w, NULL);

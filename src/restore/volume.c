@@ -157,10 +157,14 @@ int lb_run_write_image(struct lb_run *run, struct lb_plan_volume *pv)
 		if (r < 0) {
 			/* part of an image is no filesystem: nothing may mount it
 			 * (a run with a sound capture makes it again) */
-			_cleanup_free_ char *why = lb_strdup(lb_errmsg());
+			_cleanup_free_ char *why = lb_asprintf("writing %s: %s", node, lb_errmsg());
 
-			if (fsync(fd) >= 0 && ioctl(fd, BLKFLSBUF, 0) >= 0 &&
-			    lb_wipe_signatures(fd, 0, size, pv->pd->disk->sector_size) >= 0 && fsync(fd) >= 0)
+			/* (the first sync may only report the write error again:
+			 * the wipe and its own sync are what count) */
+			if (fsync(fd) < 0)
+				lb_debug("restore", "%s: sync after the failure: %s", node, strerror(errno));
+			ioctl(fd, BLKFLSBUF, 0);
+			if (lb_wipe_signatures(fd, 0, size, pv->pd->disk->sector_size) >= 0 && fsync(fd) >= 0)
 				r = lb_err(r, "%s (the part written is wiped of its signatures)", why);
 			else
 				r = lb_err(r, "%s (the part written holds half a filesystem: wipe it with "
