@@ -210,6 +210,7 @@ int cmd_capture(int argc, char **argv)
 	/* one restore, capture or drill at a time */
 	if (lb_lock_take("capture") < 0) {
 		lb_warn("capture: %s; nothing was written", lb_errmsg());
+		code = LB_EXIT_FAIL;
 		goto out;
 	}
 	/* its temporary mounts die with it, killed or not */

@@ -146,7 +146,8 @@ for _ in $(seq 50); do grep -q '^pre2 ' "$order" 2>/dev/null && break; sleep 0.1
 : >"$order"
 sleep 0.5
 rc=0; "$LIFEBOAT" capture --config "$conf" >/dev/null 2>"$LB_WORK/err" || rc=$?
-[ "$rc" = 1 ] && grep -q 'another capture into' "$LB_WORK/err" ||
+# (the machine-wide lock, or the directory's, whichever is first)
+[ "$rc" = 1 ] && grep -q 'another capture into\|another lifeboat capture (pid [0-9]*) is running' "$LB_WORK/err" ||
 	lb_fail "a second capture into the same directory: exit $rc, $(cat "$LB_WORK/err")"
 wait "$first" || lb_fail "the first capture failed beside the second"
 [ "$(readlink "$caps/latest")" = "$(basename "$(cat "$LB_WORK/first")")" ] || lb_fail "latest is not the first capture"
