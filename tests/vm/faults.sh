@@ -10,7 +10,7 @@
 # mount.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
-. "$LB_TOP/tests/vm/lib.sh"
+. "$LB_TOP/tests/vm/lib/vm.sh"
 vm_need
 lb_workdir
 vm_image

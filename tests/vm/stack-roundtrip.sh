@@ -12,7 +12,7 @@
 # of / (inside LUKS) is nowhere in the capture.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
-. "$LB_TOP/tests/vm/lib.sh"
+. "$LB_TOP/tests/vm/lib/vm.sh"
 vm_need
 lb_workdir
 vm_image

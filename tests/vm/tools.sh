@@ -4,11 +4,11 @@
 # two disks, LUKS2 on the array, LVM on the container, ext4 on a logical
 # volume, inside a guest running Debian's kernel (this host's kernel has
 # no device-mapper and no MD). The harness every stacked-storage test uses
-# (tests/vm/lib.sh) is checked on the way: the script's exit status comes
+# (tests/vm/lib/vm.sh) is checked on the way: the script's exit status comes
 # back, and a failing check inside the guest fails the test.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
-. "$LB_TOP/tests/vm/lib.sh"
+. "$LB_TOP/tests/vm/lib/vm.sh"
 vm_need
 lb_workdir
 vm_image

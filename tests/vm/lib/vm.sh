@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# tests/vm/lib.sh - the guest harness, sourced after tests/lib.sh (not a
-# test itself: run.sh runs tests/*/*.sh only).
+# tests/vm/lib/vm.sh - the guest harness, sourced after tests/lib.sh (in lib/:
+# not a test itself: run.sh runs tests/*/*.sh only).
 #
 # What this host's kernel cannot do (device-mapper, MD RAID, LUKS, LVM) is
 # tested inside a qemu guest running Debian's kernel: lifeboat's own rescue
@@ -17,7 +17,8 @@
 #   vm_disk NAME SIZE            a scratch disk file, path printed
 #   vm_run SCRIPT LOG LIMIT DISK...   boots, runs SCRIPT, returns its status
 #
-# Guest scripts start with vm_guest_prelude (below) for shared helpers.
+# Guest scripts get the shared guest helpers (lib/guest.sh) put in front
+# by vm_script.
 
 VM_DIR=$LB_TOP/tests/vm
 VM_CACHE=${LIFEBOAT_TEST_CACHE:-/var/cache/lifeboat-tests}
@@ -121,7 +122,7 @@ vm_script() {
 	shift
 	{
 		echo '#!/bin/sh'
-		cat "$VM_DIR/guest-lib.sh"
+		cat "$VM_DIR/lib/guest.sh"
 		cat "$@"
 	} >"$out"
 }
