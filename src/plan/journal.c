@@ -98,7 +98,13 @@ int lb_journal_mark(const struct lb_manifest *m, const char *id, bool begun)
 		ids[w++] = ids[i];
 	}
 	n = w;
-	if (begun && !there) {
+	if (begun == there) {	/* as it is already: nothing to write */
+		for (size_t i = 0; i < n; i++)
+			free(ids[i]);
+		free(ids);
+		return 0;
+	}
+	if (begun) {
 		ids = lb_realloc_array(ids, n + 1, sizeof(*ids));
 		ids[n++] = lb_strdup(id);
 	}

@@ -46,7 +46,7 @@ static void fault_point(const char *point)
 }
 
 /* Reads an artifact and checks it against its SHA-256 before use. */
-static int load_artifact(const struct lb_manifest *m, const struct lb_artifact *a, uint8_t **ret)
+int lb_run_load_artifact(const struct lb_manifest *m, const struct lb_artifact *a, uint8_t **ret)
 {
 	_cleanup_free_ char *path = lb_asprintf("%s/%s", m->rt_dir, a->file);
 	char *buf = NULL;
@@ -83,7 +83,7 @@ static int write_artifact(struct lb_run *run, struct lb_plan_disk *pd, const str
 		return lb_err(-ERANGE, "%s: will not write %s: %" PRIu64 " bytes at byte %" PRIu64
 				       " where %" PRIu64 " belong to it",
 			      dev, a->file, a->size, off, room);
-	r = load_artifact(run->p->m, a, &buf);
+	r = lb_run_load_artifact(run->p->m, a, &buf);
 	if (r < 0)
 		return r;
 	fd = lb_run_disk_fd(run, pd);

@@ -17,27 +17,21 @@
 #include "model/model.h"
 #include "manifest/manifest.h"
 #include "restore/stack.h"
+#include "restore/internal.h"
 
 /* A private copy of an artifact, checked against its SHA-256 first: what
  * a program is then given cannot change under it. *ret_path: the copy, to
  * unlink. */
 static int private_copy(const struct lb_manifest *m, const struct lb_artifact *a, char **ret_path)
 {
-	_cleanup_free_ char *src = lb_asprintf("%s/%s", m->rt_dir, a->file);
-	_cleanup_free_ char *buf = NULL;
+	_cleanup_free_ uint8_t *buf = NULL;
 	const char *tmp = getenv("TMPDIR");
 	char *path;
-	char sum[65];
 	int fd, r;
 
-	r = lb_read_file(src, &buf, 256u << 20);
+	r = lb_run_load_artifact(m, a, &buf);
 	if (r < 0)
 		return r;
-	if ((uint64_t)r != a->size)
-		return lb_err(-EINVAL, "%s: %d bytes, the manifest says %" PRIu64, a->file, r, a->size);
-	lb_sha256_buf(buf, (size_t)r, sum);
-	if (strcmp(sum, a->sha256) != 0)
-		return lb_err(-EINVAL, "%s: its SHA-256 is not the one the manifest records", a->file);
 	path = lb_asprintf("%s/lifeboat-%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", a->file);
 	fd = mkostemp(path, O_CLOEXEC);
 	if (fd < 0) {
