@@ -38,6 +38,9 @@ int lb_scan_node_volume(const char *path, const char *id, uint32_t sector_size, 
 /* MD arrays, LUKS containers and LVM volume groups on the captured disks
  * (stack*.c), into m->stack, their artifacts (LUKS headers, LVM metadata)
  * into outdir. */
+/* 1 when the key in KEY_FILE opens a keyslot of the LUKS header saved in
+ * HEADER (a file); < 0 when not, or it cannot be read. Nothing is opened. */
+int lb_luks_key_opens(const char *header, const char *key_file);
 int lb_stack_scan(struct lb_manifest *m, const struct lb_sysinfo *si, const char *outdir,
 		  bool geometry);
 

@@ -175,3 +175,23 @@ int stack_scan_luks(struct stack_scan *s)
 		r = scan_closed(s, &added);
 	return r < 0 ? r : added;
 }
+
+int lb_luks_key_opens(const char *header, const char *key_file)
+{
+	_cleanup_free_ char *key = NULL;
+	struct crypt_device *cd = NULL;
+	int n, r;
+
+	n = lb_read_file(key_file, &key, 8192);
+	if (n < 0)
+		return n;
+	r = crypt_init(&cd, header);
+	if (r >= 0)
+		r = crypt_load(cd, CRYPT_LUKS, NULL);
+	/* no name: the passphrase is only checked against a keyslot */
+	if (r >= 0)
+		r = crypt_activate_by_passphrase(cd, NULL, CRYPT_ANY_SLOT, key, (size_t)n, 0);
+	crypt_free(cd);
+	explicit_bzero(key, (size_t)n);
+	return r < 0 ? r : 1;
+}

@@ -17,6 +17,7 @@
 #include "model/model.h"
 #include "fs/fs.h"
 #include "manifest/manifest.h"
+#include "disk/disk.h"
 #include "plan/plan.h"
 #include "plan/internal.h"
 
@@ -215,6 +216,22 @@ static void check_node(struct lb_plan *p, const struct lb_plan_node *pn)
 		lb_plan_problem(p, "%s: %s", pn->id, lb_errmsg());
 }
 
+/* Before the first write: a key given opens the recorded header (a wrong
+ * one would stop the restore after the disks were recreated). */
+static void check_keys(struct lb_plan *p, const struct lb_plan_node *pn)
+{
+	const struct lb_artifact *a = pn->luks->header;
+	_cleanup_free_ char *path = NULL;
+
+	if (!a || lb_artifact_verify(p->m, a) < 0)
+		return;	/* (check_node says so) */
+	path = lb_asprintf("%s/%s", p->m->rt_dir, a->file);
+	for (size_t i = 0; i < p->n_key_files; i++)
+		if (lb_luks_key_opens(path, p->key_files[i]) > 0)
+			return;
+	lb_plan_problem(p, "%s: none of the --key-file keys opens its recorded LUKS header", pn->id);
+}
+
 /* A LUKS container being made is opened when anything in it is made: its
  * own volume, or a layer on it. That needs a key. */
 void lb_plan_stack_keys(struct lb_plan *p)
@@ -233,6 +250,8 @@ void lb_plan_stack_keys(struct lb_plan *p)
 			lb_plan_problem(p, "%s: what is inside the LUKS container is made again, and that "
 					   "needs its passphrase or key: --key-file FILE",
 					pn->id);
+		else if (pn->open)
+			check_keys(p, pn);
 	}
 	for (size_t i = 0; i < p->n_nodes; i++)
 		check_node(p, &p->nodes[i]);

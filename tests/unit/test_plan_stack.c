@@ -5,8 +5,9 @@
  * key for what is inside LUKS), kept whole on intact ones, refused when
  * mixed; the steps make each node once what it sits on is there, after
  * every table and before any volume. This machine is a fixture manifest
- * (LIFEBOAT_MACHINE): no device is touched. The LUKS header and LVM
- * metadata are small files in a temporary capture directory whose sizes
+ * (LIFEBOAT_MACHINE): no device is touched. The LUKS header (a real one,
+ * made by cryptsetup on a scratch file: the keys are tried against it) and
+ * the LVM metadata are files in a temporary capture directory whose sizes
  * and checksums replace the recorded ones. */
 #include <errno.h>
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -49,6 +51,33 @@ static void make_artifact(const struct fixture *f, struct lb_artifact *a, const 
 	a->size = strlen(text);
 }
 
+/* a real LUKS2 header whose key is KEY (the planner tries the keys
+ * against it), made with cryptsetup on a scratch file */
+#define KEY "the passphrase"
+
+static void make_header(const struct fixture *f, struct lb_artifact *a)
+{
+	_cleanup_free_ char *img = lb_asprintf("%s/container.img", f->dir);
+	_cleanup_free_ char *key = lb_asprintf("%s/key", f->dir);
+	_cleanup_free_ char *hdr = lb_asprintf("%s/%s", f->dir, a->file);
+	char *fmt[] = { "cryptsetup", "luksFormat", "-q", "--type", "luks2", "--pbkdf", "pbkdf2",
+			"--pbkdf-force-iterations", "1000", "--key-file", key, img, NULL };
+	char *backup[] = { "cryptsetup", "luksHeaderBackup", img, "--header-backup-file", hdr, NULL };
+	char sum[65];
+	uint64_t size;
+
+	assert_int_equal(lb_write_file(key, KEY, strlen(KEY), 0600), 0);
+	assert_int_equal(lb_write_file(img, "", 0, 0600), 0);
+	assert_int_equal(truncate(img, 20 << 20) == 0 ? 0 : -errno, 0);
+	if (lb_run(fmt, true) != 0 || lb_run(backup, true) != 0)
+		fail_msg("cryptsetup cannot make a LUKS header here");
+	assert_int_equal(lb_sha256_file(hdr, sum, &size), 0);
+	free(a->sha256);
+	a->sha256 = lb_strdup(sum);
+	a->size = size;
+	unlink(img);
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = lb_zalloc(sizeof(*f));
@@ -60,7 +89,7 @@ static int setup(void **state)
 		fail_msg("%s", lb_errmsg());
 	free(f->m->rt_dir);
 	f->m->rt_dir = lb_strdup(f->dir);
-	make_artifact(f, f->m->stack->luks[0]->header, "a LUKS header\n");
+	make_header(f, f->m->stack->luks[0]->header);
 	make_artifact(f, f->m->stack->vgs[0]->metadata, "nas01-vg { }\n");
 	*state = f;
 	return 0;
@@ -130,7 +159,8 @@ static size_t step_at(const struct lb_plan *p, enum lb_step_kind k, const char *
 static void test_blank_disks_make_the_stack(void **state)
 {
 	struct fixture *f = *state;
-	char *keys[] = { "/run/key" };
+	_cleanup_free_ char *key = lb_asprintf("%s/key", f->dir);
+	char *keys[] = { key };
 	struct lb_plan_opts o = { .data = true, .key_files = keys, .n_key_files = 1 };
 	const struct lb_plan *p = plan_on(f, "machine-stack-blank.xml", &o);
 	size_t last_table = 0, first_format = SIZE_MAX;
@@ -192,7 +222,8 @@ static void test_intact_disks_keep_the_stack(void **state)
 static void test_mixed_disks_never_half_a_pack(void **state)
 {
 	struct fixture *f = *state;
-	char *keys[] = { "/run/key" };
+	_cleanup_free_ char *key = lb_asprintf("%s/key", f->dir);
+	char *keys[] = { key };
 	struct lb_plan_opts o = { .data = true, .key_files = keys, .n_key_files = 1 };
 	const struct lb_plan *p = plan_on(f, "machine-stack-mixed.xml", &o);
 
@@ -206,7 +237,8 @@ static void test_mixed_disks_never_half_a_pack(void **state)
 static void test_excluded_member_disk(void **state)
 {
 	struct fixture *f = *state;
-	char *keys[] = { "/run/key" };
+	_cleanup_free_ char *key = lb_asprintf("%s/key", f->dir);
+	char *keys[] = { key };
 	char *excl[] = { "disk1" };
 	struct lb_plan_opts o = { .data = true, .key_files = keys, .n_key_files = 1,
 				  .exclude = excl, .n_exclude = 1 };
@@ -221,7 +253,8 @@ static void test_excluded_member_disk(void **state)
 static void test_damaged_header_stops_it(void **state)
 {
 	struct fixture *f = *state;
-	char *keys[] = { "/run/key" };
+	_cleanup_free_ char *key = lb_asprintf("%s/key", f->dir);
+	char *keys[] = { key };
 	struct lb_plan_opts o = { .data = true, .key_files = keys, .n_key_files = 1 };
 	_cleanup_free_ char *path = lb_asprintf("%s/luks0.header", f->dir);
 	const struct lb_plan *p;
@@ -229,6 +262,20 @@ static void test_damaged_header_stops_it(void **state)
 	assert_int_equal(lb_write_file(path, "A LUKS header\n", 14, 0600), 0);
 	p = plan_on(f, "machine-stack-blank.xml", &o);
 	assert_true(any_says(p, "luks0: "));
+	assert_int_equal(p->n_steps, 0);
+}
+
+static void test_wrong_key_stops_it(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *wrong = lb_asprintf("%s/wrong", f->dir);
+	char *keys[] = { wrong };
+	struct lb_plan_opts o = { .data = true, .key_files = keys, .n_key_files = 1 };
+	const struct lb_plan *p;
+
+	assert_int_equal(lb_write_file(wrong, "not it", 6, 0600), 0);
+	p = plan_on(f, "machine-stack-blank.xml", &o);
+	assert_true(any_says(p, "luks0: none of the --key-file keys opens its recorded LUKS header"));
 	assert_int_equal(p->n_steps, 0);
 }
 
@@ -241,6 +288,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mixed_disks_never_half_a_pack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_excluded_member_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_header_stops_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_key_stops_it, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
