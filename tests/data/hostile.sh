@@ -18,8 +18,9 @@ FX_WORKDIR=$LB_WORK
 mnt=$LB_WORK/mnt
 mkdir -p "$mnt"
 trap 'umount -q "$mnt" 2>/dev/null || true; lb_cleanup' EXIT
-wrap=$LB_TOP/build/tests/lb-wrap
-[ -x "$wrap" ] || lb_fail "build/tests/lb-wrap is not built (make check builds it)"
+# (make check runs the sanitized one: LB_WRAP, set by tests/run.sh)
+wrap=${LB_WRAP:-$LB_TOP/build/tests/lb-wrap}
+[ -x "$wrap" ] || lb_fail "$wrap is not built (make check-plain or make check builds it)"
 
 dev=$(fx_attach "$LB_WORK/disk.img" 64M)
 printf 'label: gpt\nsize=40MiB\n' | sfdisk -q "$dev"

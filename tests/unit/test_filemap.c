@@ -272,9 +272,11 @@ static void test_no_fiemap(void **state)
 static void test_real_fallocated(void **state)
 {
 	uint64_t size = 2 * MiB;
-	struct {
+	/* (a union: a struct with the flexible array not at its end is a GNU
+	 * extension clang refuses) */
+	union {
 		struct fiemap fm;
-		struct fiemap_extent fe[1];
+		uint8_t bytes[sizeof(struct fiemap) + sizeof(struct fiemap_extent)];
 	} probe = { .fm = { .fm_length = ~0ull, .fm_extent_count = 1 } };
 	struct lb_filemap m;
 	uint8_t *buf;

@@ -582,7 +582,7 @@ static struct lb_manifest *build_full(void)
 	d = lb_disk_new();
 	d->id = lb_strdup("disk3");
 	d->path = lb_strdup(PATH_CTRL);
-	d->sysname = lb_strdup(PATH_CTRL + 5);
+	d->sysname = lb_strdup(&PATH_CTRL[5]);
 	d->size = 131072;
 	d->sector_size = 512;
 	d->physical_sector_size = 512;
