@@ -60,6 +60,12 @@ static const char *choose(enum lb_data_mode mode, const struct lb_partition *p,
 	if (mode == LB_DATA_NONE || strcmp(v->type, "swap") == 0 || (p && p->content) ||
 	    (p && p->kind == LB_PART_EXTENDED))
 		return NULL;
+	if (v->rt_in_use && mode != LB_DATA_IMAGE) {
+		*ret_note = lb_asprintf("%s: %s: an image of it would not be consistent: no data "
+					"captured (export the pool first)",
+					v->id, v->rt_in_use);
+		return NULL;
+	}
 	if (strcmp(v->type, "ambiguous") == 0) {
 		*ret_note = lb_asprintf("%s: more than one signature: no data captured", v->id);
 		return NULL;
@@ -93,7 +99,24 @@ struct capture_ctx {
 	struct lb_data_opts *o;
 	struct lb_manifest *m;
 	int err;
+	/* the mounted volumes archived so far: another device of the same
+	 * filesystem (a btrfs over several) is archived once */
+	const struct lb_volume **archived;
+	size_t n_archived;
 };
+
+/* The volume already archived that is the same mounted filesystem as v. */
+static const struct lb_volume *archived_as(const struct capture_ctx *c, const struct lb_volume *v)
+{
+	for (size_t i = 0; i < c->n_archived; i++) {
+		const struct lb_volume *a = c->archived[i];
+
+		if (a->uuid && v->uuid && strcmp(a->uuid, v->uuid) == 0 &&
+		    strcmp(a->type, v->type) == 0 && strcmp(a->mountpoint, v->mountpoint) == 0)
+			return a;
+	}
+	return NULL;
+}
 
 /* Volume v's image into out, with progress. */
 static int capture_image(const struct lb_disk *d, const struct lb_volume *v, int out, int level,
@@ -155,6 +178,10 @@ static int check_method(const char *method, const struct lb_partition *p, const 
 		return lb_err(-EBUSY, "%s is in use by device-mapper or md: an image of it would not be "
 				      "consistent; deactivate it first",
 			      v->id);
+	if (strcmp(method, "image") == 0 && v->rt_in_use)
+		return lb_err(-EBUSY, "%s is %s: an image of it would not be consistent; export the "
+				      "pool first",
+			      v->id, v->rt_in_use);
 	if (strcmp(method, "image") == 0 && mounted_rw(v))
 		return lb_err(-EBUSY, "%s is mounted read-write on %s: an image of it would not be "
 				      "consistent; use --data archive (or auto) for it",
@@ -185,6 +212,15 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 		c->err = r;
 		return 1;
 	}
+	if (strcmp(method, "archive") == 0 && v->mountpoint && !v->mount_source) {
+		const struct lb_volume *a = archived_as(c, v);
+
+		if (a) {
+			lb_manifest_warn(c->m, "%s: a device of the %s mounted on %s, archived as %s: "
+					       "no data of its own", v->id, v->type, v->mountpoint, a->id);
+			return 0;
+		}
+	}
 	file = lb_asprintf("%s.data", v->id);
 	path = lb_asprintf("%s/%s", o->outdir, file);
 	out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -204,6 +240,11 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 		v->data->size = size;
 		v->data->sha256 = lb_strdup(sum);
 		v->data_method = lb_strdup(method);
+		if (strcmp(method, "archive") == 0 && v->mountpoint && !v->mount_source) {
+			c->archived = lb_realloc_array(c->archived, c->n_archived + 1,
+						       sizeof(*c->archived));
+			c->archived[c->n_archived++] = v;
+		}
 		lb_debug("data", "%s: %s, %" PRIu64 " bytes of data into %" PRIu64 " in %.2f s", v->id,
 			 method, pr.bytes, size, secs);
 		if (o->report)
@@ -321,5 +362,6 @@ int lb_data_capture(struct lb_manifest *m, struct lb_data_opts *o)
 	lb_manifest_foreach_volume(m, capture_one, &c);
 	if (!c.err)
 		capture_stack(&c);
+	free(c.archived);
 	return c.err;
 }

@@ -161,7 +161,9 @@ static int scan_volume(const struct lb_disk *d, int fd, const struct lb_sysinfo 
 	}
 
 	if (v->rt_major || v->rt_minor) {
-		mt = lb_sysinfo_find_mount(si, v->rt_major, v->rt_minor);
+		/* by the source too: a btrfs (every device of it), FUSE or ZFS
+		 * mount has an anonymous 0:N device number, not the volume's */
+		mt = lb_sysinfo_find_mount_on(si, v->rt_major, v->rt_minor);
 		if (mt) {
 			v->mountpoint = lb_strdup(mt->target);
 			v->mount_options = lb_strdup(mt->options);
@@ -172,6 +174,10 @@ static int scan_volume(const struct lb_disk *d, int fd, const struct lb_sysinfo 
 			v->critical = true;
 		}
 	}
+	/* a ZFS member's label is its pool's name */
+	if (strcmp(v->type, "zfs_member") == 0 && lb_sysinfo_zfs_imported(si, v->label))
+		v->rt_in_use = lb_asprintf("a member of the ZFS pool %s, imported here",
+					   lb_utf8_is_printable(v->label) ? v->label : "(unprintable name)");
 	return 0;
 }
 

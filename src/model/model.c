@@ -118,6 +118,7 @@ void lb_volume_free(struct lb_volume *v)
 	free(v->mountpoint);
 	free(v->mount_options);
 	free(v->mount_source);
+	free(v->rt_in_use);
 	free(v);
 }
 

@@ -145,6 +145,8 @@ struct lb_volume {
 	uint64_t rt_offset;	/* bytes from the start of the disk */
 	uint64_t rt_size;
 	unsigned rt_major, rt_minor;
+	char *rt_in_use;	/* why it is in use here though not mounted (a
+				 * member of an imported ZFS pool), or NULL */
 };
 
 struct lb_partition {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /* What this machine is using right now: mounted filesystems, active swap
- * and holders (device-mapper, md). A disk with any of these is never
- * written. */
+ * holders (device-mapper, md) and imported ZFS pools. A disk with any of
+ * these is never written. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <blkid/blkid.h>
 #include <libmount.h>
 
 #include "base/base.h"
@@ -110,6 +111,39 @@ static void resolve_source(struct lb_mount *mt, const char *fstype)
 		add_btrfs_devs(mt, strrchr(link, '/') + 1);
 }
 
+static void add_zfs_pool(struct lb_sysinfo *si, const char *name, size_t len)
+{
+	if (!len)
+		return;
+	for (size_t i = 0; i < si->n_zfs_pools; i++)
+		if (strlen(si->zfs_pools[i]) == len && strncmp(si->zfs_pools[i], name, len) == 0)
+			return;
+	si->zfs_pools = lb_realloc_array(si->zfs_pools, si->n_zfs_pools + 1, sizeof(*si->zfs_pools));
+	si->zfs_pools[si->n_zfs_pools++] = lb_asprintf("%.*s", (int)len, name);
+}
+
+/* The pools ZFS has imported: a directory each in its kstat tree (the
+ * module's statistics: arcstats and the like are files). No tree, no ZFS
+ * module: none. */
+static void load_zfs_pools(struct lb_sysinfo *si)
+{
+	const char *env = getenv("LIFEBOAT_ZFS_KSTAT");
+	DIR *d = opendir(env ? env : "/proc/spl/kstat/zfs");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		add_zfs_pool(si, de->d_name, strlen(de->d_name));
+	}
+	closedir(d);
+}
+
 /* Mounts from /proc/self/mountinfo, or the file LIFEBOAT_MOUNTINFO names
  * (tests fake mounts with it). */
 static int load_mounts(struct lb_sysinfo *si)
@@ -144,10 +178,13 @@ static int load_mounts(struct lb_sysinfo *si)
 			.major = major(dev),
 			.minor = minor(dev),
 			.target = lb_strdup(target),
+			.root = lb_strdup(mnt_fs_get_root(fs) ? mnt_fs_get_root(fs) : "/"),
 			.options = lb_strdup(opts ? opts : ""),
 			.source = source ? lb_strdup(source) : NULL,
 		};
 		resolve_source(mt, mnt_fs_get_fstype(fs));
+		if (source && mnt_fs_get_fstype(fs) && strcmp(mnt_fs_get_fstype(fs), "zfs") == 0)
+			add_zfs_pool(si, source, strcspn(source, "/@"));
 	}
 	r = 0;
 out:
@@ -194,6 +231,8 @@ int lb_sysinfo_load(struct lb_sysinfo **ret)
 	r = load_mounts(si);
 	if (r >= 0)
 		r = load_swaps(si);
+	if (r >= 0)
+		load_zfs_pools(si);
 	if (r < 0) {
 		lb_sysinfo_free(si);
 		return r;
@@ -208,12 +247,16 @@ void lb_sysinfo_free(struct lb_sysinfo *si)
 		return;
 	for (size_t i = 0; i < si->n_mounts; i++) {
 		free(si->mounts[i].target);
+		free(si->mounts[i].root);
 		free(si->mounts[i].options);
 		free(si->mounts[i].source);
 		free(si->mounts[i].devs);
 	}
 	free(si->mounts);
 	free(si->swaps);
+	for (size_t i = 0; i < si->n_zfs_pools; i++)
+		free(si->zfs_pools[i]);
+	free(si->zfs_pools);
 	free(si);
 }
 
@@ -240,6 +283,18 @@ static bool mount_on(const struct lb_mount *mt, dev_t dev)
 	return false;
 }
 
+/* Whether mount a is the better one to name: the whole filesystem (root
+ * "/") before a subvolume or a bind mount's directory, then the shortest
+ * mount point. */
+static bool better_mount(const struct lb_mount *a, const struct lb_mount *b)
+{
+	bool a_whole = strcmp(a->root, "/") == 0, b_whole = strcmp(b->root, "/") == 0;
+
+	if (a_whole != b_whole)
+		return a_whole;
+	return strlen(a->target) < strlen(b->target);
+}
+
 const struct lb_mount *lb_sysinfo_find_mount_on(const struct lb_sysinfo *si, unsigned major,
 						unsigned minor)
 {
@@ -247,7 +302,7 @@ const struct lb_mount *lb_sysinfo_find_mount_on(const struct lb_sysinfo *si, uns
 
 	for (size_t i = 0; i < si->n_mounts; i++)
 		if (mount_on(&si->mounts[i], makedev(major, minor)) &&
-		    (!best || strlen(si->mounts[i].target) < strlen(best->target)))
+		    (!best || better_mount(&si->mounts[i], best)))
 			best = &si->mounts[i];
 	return best;
 }
@@ -269,6 +324,34 @@ bool lb_sysinfo_is_swap(const struct lb_sysinfo *si, unsigned major, unsigned mi
 		if (major(si->swaps[i]) == major && minor(si->swaps[i]) == minor)
 			return true;
 	return false;
+}
+
+bool lb_sysinfo_zfs_imported(const struct lb_sysinfo *si, const char *pool)
+{
+	for (size_t i = 0; pool && i < si->n_zfs_pools; i++)
+		if (strcmp(si->zfs_pools[i], pool) == 0)
+			return true;
+	return false;
+}
+
+/* The pool of the ZFS member on /dev/NAME (its blkid LABEL), or NULL. */
+static char *zfs_pool_of(const char *name)
+{
+	_cleanup_free_ char *node = lb_asprintf("/dev/%s", name);
+	blkid_probe pr = blkid_new_probe_from_filename(node);
+	const char *type = NULL, *label = NULL;
+	char *pool = NULL;
+
+	if (!pr)
+		return NULL;
+	blkid_probe_enable_partitions(pr, 0);
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_LABEL | BLKID_SUBLKS_TYPE);
+	if (blkid_do_safeprobe(pr) == 0 && blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0 &&
+	    strcmp(type, "zfs_member") == 0 && blkid_probe_lookup_value(pr, "LABEL", &label, NULL) == 0)
+		pool = lb_strdup(label);
+	blkid_free_probe(pr);
+	return pool;
 }
 
 static bool has_holders(const char *sysdir)
@@ -304,6 +387,14 @@ static char *node_in_use(const struct lb_sysinfo *si, const char *sysdir, const 
 		return lb_asprintf("%s is active swap", name);
 	if (has_holders(sysdir))
 		return lb_asprintf("%s is held by another device (device-mapper, md or similar)", name);
+	if (si->n_zfs_pools) {
+		_cleanup_free_ char *pool = zfs_pool_of(name);
+
+		/* (a pool's name is the member's label: anyone's bytes) */
+		if (lb_sysinfo_zfs_imported(si, pool))
+			return lb_asprintf("%s is a member of the ZFS pool %s, imported here", name,
+					   lb_utf8_is_printable(pool) ? pool : "(unprintable name)");
+	}
 	return NULL;
 }
 

@@ -11,6 +11,8 @@
 struct lb_mount {
 	unsigned major, minor;	/* the filesystem's (0:N for btrfs, FUSE, ZFS) */
 	char *target;
+	char *root;		/* what of the filesystem is mounted there: "/", a
+				 * btrfs subvolume "/@home", a bind mount's dir */
 	char *options;		/* the mount's own (VFS) options */
 	char *source;
 	dev_t *devs;		/* block devices its source names (btrfs: all of them) */
@@ -22,21 +24,30 @@ struct lb_sysinfo {
 	size_t n_mounts;
 	dev_t *swaps;
 	size_t n_swaps;
+	/* ZFS pools imported here: /proc/spl/kstat/zfs/<pool>/ (or the
+	 * directory LIFEBOAT_ZFS_KSTAT names), and the pool of every zfs
+	 * mount ("pool/dataset"); their member disks are in use */
+	char **zfs_pools;
+	size_t n_zfs_pools;
 };
 
 int lb_sysinfo_load(struct lb_sysinfo **ret);
 void lb_sysinfo_free(struct lb_sysinfo *si);
 const struct lb_mount *lb_sysinfo_find_mount(const struct lb_sysinfo *si, unsigned major, unsigned minor);
 /* The mount whose filesystem lives on block device major:minor: by its
- * device number or by its source's devices. */
+ * device number or by its source's devices; of several, one of the whole
+ * filesystem (root "/") first, then the shortest mount point. */
 const struct lb_mount *lb_sysinfo_find_mount_on(const struct lb_sysinfo *si, unsigned major,
 						unsigned minor);
 /* True when the filesystem with device number fs_dev (a stat's st_dev)
  * lives on block device major:minor. */
 bool lb_sysinfo_fs_on(const struct lb_sysinfo *si, dev_t fs_dev, unsigned major, unsigned minor);
 bool lb_sysinfo_is_swap(const struct lb_sysinfo *si, unsigned major, unsigned minor);
-/* Why a whole disk must not be written: a mounted filesystem, active swap or
- * a holder on it or any partition. Returns 1 and a reason, 0 if free. */
+bool lb_sysinfo_zfs_imported(const struct lb_sysinfo *si, const char *pool);
+/* Why a whole disk must not be written: a mounted filesystem, active swap,
+ * a holder, or a member of an imported ZFS pool (blkid: zfs_member, its
+ * LABEL the pool) on it or any partition. Returns 1 and a reason, 0 if
+ * free. */
 int lb_disk_in_use(const struct lb_sysinfo *si, const char *sysname, char **ret_reason);
 bool lb_mountpoint_is_critical(const char *target);
 bool lb_block_has_holders(const char *sysname);

@@ -4,7 +4,9 @@
  * past the " - " separator and the optional fields, octal escapes (spaces,
  * backslashes, a " - " inside a path), junk lines skipped, and a mount
  * matched to a block device by its source when its own device number is an
- * anonymous 0:N (btrfs, FUSE). */
+ * anonymous 0:N (btrfs, FUSE), the whole filesystem's mount before a
+ * subvolume's, and the ZFS pools imported here (zfs mounts, the kstat
+ * tree: LIFEBOAT_ZFS_KSTAT). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -140,6 +142,85 @@ static void test_source_device(void **state)
 	lb_sysinfo_free(si);
 }
 
+/* Of several mounts of one filesystem, the whole of it (root "/") is the
+ * one to name, then the shortest mount point: a btrfs's subvolume at /home
+ * is not where the filesystem's files all are. */
+static void test_whole_first(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *mi = NULL;
+	struct lb_sysinfo *si;
+	const struct lb_mount *mt;
+
+	if (!make_node("btr", 7, 220))
+		skip();
+	mi = lb_asprintf("36 25 8:3 / / rw - ext4 /dev/sda3 rw\n"
+			 "60 36 0:90 /@home /home rw - btrfs %s/btr rw\n"
+			 "61 36 0:90 / /mnt/the/whole/btrfs ro - btrfs %s/btr rw\n"
+			 "62 36 0:90 /@home/me /h rw - btrfs %s/btr rw\n",
+			 dir, dir, dir);
+	si = load(mi, "Filename\tType\tSize\tUsed\tPriority\n");
+	mt = lb_sysinfo_find_mount_on(si, 7, 220);
+	assert_non_null(mt);
+	assert_string_equal(mt->target, "/mnt/the/whole/btrfs");
+	assert_string_equal(mt->root, "/");
+	assert_string_equal(by_target(si, "/home")->root, "/@home");
+	lb_sysinfo_free(si);
+
+	/* no mount of the whole: the shortest */
+	free(mi);
+	mi = lb_asprintf("60 36 0:90 /@home /home rw - btrfs %s/btr rw\n"
+			 "62 36 0:90 /@home/me /h rw - btrfs %s/btr rw\n",
+			 dir, dir);
+	si = load(mi, "Filename\tType\tSize\tUsed\tPriority\n");
+	mt = lb_sysinfo_find_mount_on(si, 7, 220);
+	assert_non_null(mt);
+	assert_string_equal(mt->target, "/h");
+	lb_sysinfo_free(si);
+}
+
+/* The ZFS pools imported here: each zfs mount's pool (its source up to the
+ * first / or @) and each directory of the kstat tree (files there are the
+ * module's statistics); none at all without either. */
+static void test_zfs_pools(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *kstat = lb_asprintf("%s/kstat", dir), *pool = NULL, *arc = NULL;
+	_cleanup_free_ char *gone = lb_asprintf("%s/no-kstat", dir);
+	struct lb_sysinfo *si;
+	static const char mi[] = "36 25 8:3 / / rw - ext4 /dev/sda3 rw\n"
+				 "70 36 0:100 / /tank rw - zfs tank rw,xattr\n"
+				 "71 36 0:101 / /tank/home rw - zfs tank/home rw,xattr\n"
+				 "72 36 0:102 / /snap ro - zfs rpool/ROOT@daily ro\n"
+				 "73 36 0:103 / /srv rw - tmpfs zfs-not-a-pool rw\n";
+
+	assert_int_equal(mkdir(kstat, 0700), 0);
+	pool = lb_asprintf("%s/kpool", kstat);
+	assert_int_equal(mkdir(pool, 0700), 0);
+	arc = write_file("kstat/arcstats", "13 1 0x01 1 1 1 1\n");
+
+	setenv("LIFEBOAT_ZFS_KSTAT", kstat, 1);
+	si = load(mi, "Filename\tType\tSize\tUsed\tPriority\n");
+	assert_int_equal(si->n_zfs_pools, 3);
+	assert_true(lb_sysinfo_zfs_imported(si, "tank"));
+	assert_true(lb_sysinfo_zfs_imported(si, "rpool"));
+	assert_true(lb_sysinfo_zfs_imported(si, "kpool"));
+	assert_false(lb_sysinfo_zfs_imported(si, "arcstats"));
+	assert_false(lb_sysinfo_zfs_imported(si, "tank/home"));
+	assert_false(lb_sysinfo_zfs_imported(si, "zfs-not-a-pool"));
+	assert_false(lb_sysinfo_zfs_imported(si, "tan"));
+	assert_false(lb_sysinfo_zfs_imported(si, NULL));
+	lb_sysinfo_free(si);
+
+	/* no ZFS module, no zfs mount: no pool */
+	setenv("LIFEBOAT_ZFS_KSTAT", gone, 1);
+	si = load("36 25 8:3 / / rw - ext4 /dev/sda3 rw\n", "Filename\tType\tSize\tUsed\tPriority\n");
+	assert_int_equal(si->n_zfs_pools, 0);
+	assert_false(lb_sysinfo_zfs_imported(si, "tank"));
+	lb_sysinfo_free(si);
+	unsetenv("LIFEBOAT_ZFS_KSTAT");
+}
+
 static void test_swaps(void **state)
 {
 	(void)state;
@@ -201,6 +282,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mountinfo),
 		cmocka_unit_test(test_source_device),
+		cmocka_unit_test(test_whole_first),
+		cmocka_unit_test(test_zfs_pools),
 		cmocka_unit_test(test_swaps),
 		cmocka_unit_test(test_missing),
 	};
