@@ -14,9 +14,11 @@ echo "install-deps: apt-get update"
 apt-get update -qq
 echo "install-deps: apt-get install (a few minutes on a fresh machine)"
 # make and the compilers (clang and its libFuzzer runtime: make fuzz and the
-# fuzz smoke of make check); git lists the tree for make check-asan; xfsprogs and
+# fuzz smoke of make check, and the ASan/UBSan build make check runs the
+# loop-device tests with); git lists the tree (tools/fresh-chroot.sh); xfsprogs and
 # btrfs-progs: tests make xfs and btrfs volumes (capture/offline-system.sh,
-# rescue/archive-kinds.sh); debootstrap builds the Debian machine of
+# rescue/archive-kinds.sh); ntfs-3g: capture/mounted-anon.sh mounts an NTFS
+# with FUSE (fuseblk); debootstrap builds the Debian machine of
 # rescue/live-debian.sh (once, cached in /var/cache/lifeboat-tests); mdadm,
 # lvm2 and cryptsetup go into the rescue image (the host kernel cannot use
 # them: tests/vm/ runs them in a guest), libcryptsetup reads LUKS headers
@@ -26,7 +28,7 @@ apt-get install -y -qq --no-install-recommends \
 	libext2fs-dev comerr-dev libssl-dev libefivar-dev libefiboot-dev libjson-c-dev \
 	libcmocka-dev libzstd-dev libarchive-dev libxxhash-dev libmount-dev libcryptsetup-dev \
 	libkmod-dev libelf-dev \
-	util-linux mount fdisk gdisk parted e2fsprogs dosfstools xfsprogs btrfs-progs mtools xxd \
+	util-linux mount fdisk gdisk parted e2fsprogs dosfstools xfsprogs btrfs-progs ntfs-3g mtools xxd \
 	groff-base python3 attr acl libcap2-bin kmod cppcheck \
 	qemu-system-x86 busybox-static linux-image-amd64 grub-pc-bin grub-efi-amd64-bin \
 	grub2-common ovmf xorriso cpio zstd xz-utils debootstrap \
