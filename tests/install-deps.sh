@@ -15,7 +15,7 @@ apt-get update -qq
 echo "install-deps: apt-get install (a few minutes on a fresh machine)"
 # make and the compilers (clang and its libFuzzer runtime: make fuzz and the
 # fuzz smoke of make check, and the ASan/UBSan build make check runs the
-# loop-device tests with); git lists the tree (tools/fresh-chroot.sh); xfsprogs and
+# loop-device tests with); git, to work on the clone; xfsprogs and
 # btrfs-progs: tests make xfs and btrfs volumes (capture/offline-system.sh,
 # rescue/archive-kinds.sh); ntfs-3g: capture/mounted-anon.sh mounts an NTFS
 # with FUSE (fuseblk); debootstrap builds the Debian machine of
