@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-/* The one process-spawn helper: posix_spawn (vfork and exec, errors of
- * exec reported to the parent), file actions for the child's stdin,
- * stdout and stderr, a pipe read to its end when the output is wanted. */
+/* The one process-spawn helper: fork and exec, the child's stdin, stdout
+ * and stderr set up between the two, exec's error sent back to the parent
+ * through a close-on-exec pipe, a pipe read to its end when the output is
+ * wanted. Each child dies with lifeboat (PR_SET_PDEATHSIG, SIGKILL): a
+ * lifeboat killed with SIGKILL leaves no mkfs, sfdisk or hook running on.
+ * (The signal comes when the thread that forked ends; lb_spawn waits for
+ * its child in that thread, so that is never before lifeboat ends.) */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,33 +35,131 @@ static void trace_argv(char *const argv[])
 	lb_debug("run", "%s", line);
 }
 
+/* Makes fd the child's fd target (the child's side of a fork). */
+static int put_fd(int fd, int target)
+{
+	if (fd == target)
+		return fcntl(fd, F_SETFD, 0) < 0 ? -errno : 0;
+	return dup2(fd, target) < 0 ? -errno : 0;
+}
+
+static int put_file(const char *path, int flags, int target)
+{
+	int fd = open(path, flags | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -errno;
+	r = put_fd(fd, target);
+	close(fd);
+	return r;
+}
+
 /* The child's fds 0, 1 and 2, as O asks; OUT_FD is the write end of the
- * capture pipe, or -1. */
-static int file_actions(posix_spawn_file_actions_t *fa, const struct lb_spawn_opts *o, int out_fd)
+ * capture pipe, or -1. In the child: async-signal-safe calls only. */
+static int child_fds(const struct lb_spawn_opts *o, int out_fd)
 {
 	int r = 0;
 
 	if (o->stdin_path)
-		r = posix_spawn_file_actions_addopen(fa, 0, o->stdin_path, O_RDONLY, 0);
+		r = put_file(o->stdin_path, O_RDONLY, 0);
 	else if (o->stdin_fd < 0)
-		r = posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
+		r = put_file("/dev/null", O_RDONLY, 0);
 	else if (o->stdin_fd > 0)
-		r = posix_spawn_file_actions_adddup2(fa, o->stdin_fd, 0);
-	if (r)
-		return -r;
+		r = put_fd(o->stdin_fd, 0);
+	if (r < 0)
+		return r;
 	if (out_fd >= 0)
-		r = posix_spawn_file_actions_adddup2(fa, out_fd, 1);
+		r = put_fd(out_fd, 1);
 	else if (o->quiet)
-		r = posix_spawn_file_actions_addopen(fa, 1, "/dev/null", O_WRONLY, 0);
+		r = put_file("/dev/null", O_WRONLY, 1);
 	else
-		r = posix_spawn_file_actions_adddup2(fa, 2, 1);
-	if (r)
-		return -r;
+		r = put_fd(2, 1);
+	if (r < 0)
+		return r;
 	if (out_fd >= 0 && o->also_stderr)
-		r = posix_spawn_file_actions_adddup2(fa, out_fd, 2);
+		r = put_fd(out_fd, 2);
 	else if (o->quiet)
-		r = posix_spawn_file_actions_addopen(fa, 2, "/dev/null", O_WRONLY, 0);
-	return -r;
+		r = put_file("/dev/null", O_WRONLY, 2);
+	return r;
+}
+
+/* A process group of its own, signals as a fresh program expects them
+ * (in the child). */
+static int child_pgroup(void)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
+
+	if (setpgid(0, 0) < 0)
+		return -errno;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &dfl, NULL);	/* (fails on the libc's own: fine) */
+	sigemptyset(&none);
+	return sigprocmask(SIG_SETMASK, &none, NULL) < 0 ? -errno : 0;
+}
+
+/* The child: dies with its parent, fds and group as asked, the program;
+ * what failed goes to errfd as an errno. */
+static void __attribute__((noreturn))
+child(char *const argv[], char *const envp[], const struct lb_spawn_opts *o, int out_fd, int errfd,
+      pid_t parent)
+{
+	int r = 0;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		r = -errno;
+	else if (getppid() != parent)
+		_exit(127);	/* lifeboat died before the line above */
+	if (r >= 0 && o->new_pgroup)
+		r = child_pgroup();
+	if (r >= 0)
+		r = child_fds(o, out_fd);
+	if (r >= 0) {
+		execvpe(argv[0], argv, envp);
+		r = -errno;
+	}
+	r = -r;
+	if (write(errfd, &r, sizeof(r)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+/* Starts argv: its pid, or -errno when it could not be run (exec's error
+ * too). */
+static pid_t start(char *const argv[], const struct lb_spawn_opts *o, int out_fd)
+{
+	char *const *envp = o->envp ? o->envp : environ;
+	pid_t parent = getpid(), pid;
+	int errpipe[2], e = 0;
+	ssize_t n;
+
+	if (pipe2(errpipe, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		e = errno;
+		close(errpipe[0]);
+		close(errpipe[1]);
+		return -e;
+	}
+	if (pid == 0) {
+		close(errpipe[0]);
+		child(argv, envp, o, out_fd, errpipe[1], parent);
+	}
+	close(errpipe[1]);
+	do
+		n = read(errpipe[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(errpipe[0]);
+	if (n == (ssize_t)sizeof(e) && e > 0) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return -e;
+	}
+	return pid;
 }
 
 /* Reads FD to its end into *RET (NUL-terminated). */
@@ -211,23 +313,6 @@ static int spawn_watched(pid_t pid, int fd, const struct lb_spawn_opts *o, const
 	return r;
 }
 
-/* A process group of its own, signals as a fresh program expects them. */
-static int spawn_attr(posix_spawnattr_t *attr, const struct lb_spawn_opts *o)
-{
-	sigset_t none, all;
-
-	if (!o->new_pgroup)
-		return 0;
-	sigemptyset(&none);
-	sigfillset(&all);
-	if (posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-						   POSIX_SPAWN_SETSIGDEF) ||
-	    posix_spawnattr_setpgroup(attr, 0) || posix_spawnattr_setsigmask(attr, &none) ||
-	    posix_spawnattr_setsigdefault(attr, &all))
-		return -EINVAL;
-	return 0;
-}
-
 static int wait_child(pid_t pid, const char *name)
 {
 	int status;
@@ -243,8 +328,6 @@ static int wait_child(pid_t pid, const char *name)
 int lb_spawn(char *const argv[], const struct lb_spawn_opts *o)
 {
 	static const struct lb_spawn_opts defaults = { 0 };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
 	_cleanup_free_ char *out = NULL;
 	size_t out_len = 0;
 	int pipefd[2] = { -1, -1 }, r, rr;
@@ -255,20 +338,9 @@ int lb_spawn(char *const argv[], const struct lb_spawn_opts *o)
 	trace_argv(argv);
 	if (o->ret_out && pipe2(pipefd, O_CLOEXEC) < 0)
 		return lb_err(-errno, "cannot make a pipe for %s: %s", argv[0], strerror(errno));
-	if (posix_spawn_file_actions_init(&fa) || posix_spawnattr_init(&attr))
-		abort();
-	r = spawn_attr(&attr, o);
-	if (r >= 0)
-		r = file_actions(&fa, o, pipefd[1]);
-	if (r < 0) {
-		r = lb_err(r, "cannot set up %s's input and output: %s", argv[0], strerror(-r));
-		goto out;
-	}
-	fflush(stdout);
-	fflush(stderr);
-	r = posix_spawnp(&pid, argv[0], &fa, &attr, argv, o->envp ? o->envp : environ);
-	if (r) {
-		r = lb_err(-r, "cannot run %s: %s", argv[0], strerror(r));
+	pid = start(argv, o, pipefd[1]);
+	if (pid < 0) {
+		r = lb_err((int)pid, "cannot run %s: %s", argv[0], strerror((int)-pid));
 		goto out;
 	}
 	if (o->timeout || o->out_max) {
@@ -293,8 +365,6 @@ int lb_spawn(char *const argv[], const struct lb_spawn_opts *o)
 		r = wait_child(pid, argv[0]);
 	}
 out:
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
 	if (pipefd[0] >= 0)
 		close(pipefd[0]);
 	if (pipefd[1] >= 0)

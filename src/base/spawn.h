@@ -44,9 +44,8 @@ struct lb_spawn_opts {
 /* Runs ARGV and waits for it (or, with a timeout, until the time is up). O may be NULL: all defaults (stdin ours,
  * stdout to our stderr, since our stdout is for results; stderr ours).
  * Returns its exit status (>= 0), or -errno with lb_err() said when it
- * could not run (-ENOENT: no such program; where posix_spawn cannot tell,
- * as under valgrind, the child's exit status 127 instead) or was killed
- * by a signal (-EINTR). */
+ * could not run (-ENOENT: no such program) or was killed by a signal
+ * (-EINTR). The child is killed (SIGKILL) when lifeboat dies. */
 int lb_spawn(char *const argv[], const struct lb_spawn_opts *o);
 
 /* lb_spawn with the default options, quiet or not; an exit status of 127

@@ -7,7 +7,9 @@
 #include <ftw.h>
 #include <limits.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -686,9 +688,39 @@ char *lb_udev_unescape(const char *s)
  * (ext4 frees orphan inodes on a read-only mount, journal or not, unless
  * its device is read-only). Every mount is nosuid and nodev. Undo with
  * lb_umount_tmp (the loop device goes with the mount). */
+/* The mount points lb_mount_tmp made for processes that are gone: a
+ * lifeboat killed in its private mount namespace (lb_mounts_private) takes
+ * its mounts with it and leaves their directories, empty. Each is named
+ * for its process (lifeboat-mnt.PID.XXXXXX); one of a PID that is not
+ * running is removed when empty (rmdir: never a mount point or anything
+ * with contents). */
+static void clean_stale_mount_dirs(void)
+{
+	DIR *d = opendir("/tmp");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *end;
+		long pid;
+
+		if (strncmp(e->d_name, "lifeboat-mnt.", 13) != 0)
+			continue;
+		errno = 0;
+		pid = strtol(e->d_name + 13, &end, 10);
+		if (errno || end == e->d_name + 13 || *end != '.' || pid <= 0 || pid == getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) == 0)
+			lb_debug("mount", "removed /tmp/%s, left by process %ld", e->d_name, pid);
+	}
+	closedir(d);
+}
+
 int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_dir)
 {
-	char tmpl[] = "/tmp/lifeboat-mnt.XXXXXX";
+	char tmpl[64];
 	const char *data = NULL, *src = node;
 	_cleanup_free_ char *loop = NULL;
 	/* nosuid, nodev always: a device node or set-id program in the
@@ -702,6 +734,8 @@ int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_d
 		data = "norecovery";
 	else if (readonly && strcmp(type, "btrfs") == 0)
 		data = "rescue=nologreplay";
+	clean_stale_mount_dirs();
+	snprintf(tmpl, sizeof(tmpl), "/tmp/lifeboat-mnt.%d.XXXXXX", (int)getpid());
 	if (readonly) {
 		r = lb_loop_attach_ro(node, &loop, &lfd);
 		if (r < 0)

@@ -131,8 +131,11 @@ static int begin(struct run *st)
 	char buf[4096];
 	ssize_t n;
 
-	if (st->req->into) {
-		int r = lb_gens_clean_partial(st->parent);
+	if (st->req->into || st->req->output) {
+		/* --into: the directory is ours (locked); --output: only what
+		 * a capture to the same name that is gone left */
+		int r = st->req->into ? lb_gens_clean_partial(st->parent)
+				      : lb_gens_clean_dead_partial(st->parent, name);
 
 		if (r > 0)
 			lb_info("removed %d partial capture%s an interrupted run left in %s", r,

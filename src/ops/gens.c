@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +206,44 @@ int lb_gens_clean_partial(const char *dir)
 			continue;
 		path = lb_asprintf("%s/%s", dir, e->d_name);
 		lb_debug("ops", "removing %s, left by an interrupted run", path);
+		if (lb_rm_rf(path) >= 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The PID of .NAME.partial.PID, or 0 when e is no partial of name. */
+static long partial_pid(const char *e, const char *name)
+{
+	size_t len = strlen(name);
+	char *end;
+	long pid;
+
+	if (e[0] != '.' || strncmp(e + 1, name, len) != 0 || strncmp(e + 1 + len, ".partial.", 9) != 0)
+		return 0;
+	errno = 0;
+	pid = strtol(e + 1 + len + 9, &end, 10);
+	return errno || *end || end == e + 1 + len + 9 || pid <= 0 ? 0 : pid;
+}
+
+int lb_gens_clean_dead_partial(const char *dir, const char *name)
+{
+	struct dirent *e;
+	int n = 0;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return errno == ENOENT ? 0 : lb_err(-errno, "%s: %s", dir, strerror(errno));
+	while ((e = readdir(d))) {
+		_cleanup_free_ char *path = NULL;
+		long pid = partial_pid(e->d_name, name);
+
+		/* (a PID taken again since is running: that partial stays) */
+		if (!pid || pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		path = lb_asprintf("%s/%s", dir, e->d_name);
+		lb_debug("ops", "removing %s, left by process %ld, gone", path, pid);
 		if (lb_rm_rf(path) >= 0)
 			n++;
 	}

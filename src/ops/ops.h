@@ -113,6 +113,10 @@ int lb_gens_lock(const char *dir, int *ret_fd);
 /* Removes partial directories an interrupted run left (the lock held);
  * the number removed. */
 int lb_gens_clean_partial(const char *dir);
+/* Without the lock (capture --output): removes dir/.NAME.partial.PID of
+ * every PID that is not running here (a capture killed before it could
+ * clean up); the number removed. */
+int lb_gens_clean_dead_partial(const char *dir, const char *name);
 /* Keeps the keep newest good generations (good: the manifest loads and
  * every artifact is there at its size; each was verified before it got
  * its name) and removes every older one, never 'latest'. Each removed name
