@@ -11,7 +11,6 @@
  * journal's stream, warnings and traces carry their priority as a "<N>"
  * prefix, which journald takes off (SyslogLevelPrefix=, on by default). */
 #include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -59,16 +58,18 @@ const char *lb_term_last_warning(void)
 	return last_warning;
 }
 
-/* "imaging vda1: 120.0 of 512.0 MiB (23%)" as the service's status */
+/* "disk0p2: 120.0 of 512.0 MiB (23%)" as the service's status */
 static void notify_progress(const struct lb_progress *p)
 {
 	char buf[512];
 	int n = snprintf(buf, sizeof(buf), "%s: %.1f MiB", p->what, (double)p->bytes / 1048576.0);
 
-	if (p->total && n > 0 && (size_t)n < sizeof(buf))
-		snprintf(buf + n, sizeof(buf) - (size_t)n, " of %s%.1f MiB (%s%.0f%%)",
-			 p->estimate ? "about " : "", (double)p->total / 1048576.0,
-			 p->estimate ? "about " : "",
+	if (p->total && p->estimate && n > 0 && (size_t)n < sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - (size_t)n, " of about %.1f MiB",
+			 (double)p->total / 1048576.0);
+	else if (p->total && n > 0 && (size_t)n < sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - (size_t)n, " of %.1f MiB (%.0f%%)",
+			 (double)p->total / 1048576.0,
 			 100.0 * (double)(p->bytes < p->total ? p->bytes : p->total) / (double)p->total);
 	lb_sd_status(buf);
 }
