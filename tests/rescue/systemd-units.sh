@@ -101,6 +101,10 @@ case $latest1 in 2*) ;; *) lb_fail "no capture became latest in /var/lib/lifeboa
 has 'UNITS-VERIFY1: rc=0' || lb_fail "the timer's capture does not verify"
 has 'UNITS-STATUS1: rc=0' || lb_fail "lifeboat status did not exit 0 after the timer's capture"
 has 'UNITS-GENS1: 1' || lb_fail "the timer's run did not leave exactly one capture"
+# the service's hardening leaves the capture every system call it uses
+# (RestrictSUIDSGID= made openat2 fail: no installed system looked for)
+! grep -q '^UNITS-WARNING: .*no openat2' "$W/units.txt" ||
+	lb_fail "the service's hardening took openat2 from the capture"
 grep -q '^UNITS-RUN1-STATUSTEXT: capture complete: 1 disk and 1 volume in /var/lib/lifeboat/captures/2' \
 	"$W/units.txt" || lb_fail "the service's status (sd_notify STATUS=) is not the capture's end"
 
