@@ -71,6 +71,7 @@ echo "$out" | grep -q "excluded (--exclude-volume $data)" || { echo "$out"; fail
 echo "$out" | grep -q 'problem' && { echo "$out"; fail "--exclude-volume $data: a problem"; }
 echo "excluded with $data: $(echo "$out" | grep "exclude-volume $data")"
 step grow
+run mdadm --assemble /dev/md/pack /dev/vda1 /dev/vdb1
 run lvm vgchange -q -ay pack
 run lvm lvextend -q -L +4M pack/sys
 stop_all
