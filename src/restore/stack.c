@@ -73,7 +73,8 @@ static int run_tool(char *const argv[], const char *what)
 
 /* The members' recorded UUIDs (1.x; mdadm --create made random ones):
  * the array stopped, each superblock given its member's, assembled
- * again from the same members. */
+ * again from the same members. Not in a drill: mdadm assembles no array
+ * whose UUID is active already, and the machine's own usually is. */
 static int set_dev_uuids(const struct lb_md *md, const char *node, char *const *member_nodes)
 {
 	char *stop[] = { "mdadm", "--stop", (char *)node, NULL };
@@ -170,7 +171,7 @@ int lb_stack_make_md(const struct lb_md *md, char *const *member_nodes, bool dri
 	lb_debug("stack", "%s: mdadm --create %s %s", md->id, node, md->uuid);
 	r = run_tool(argv, md->id);
 	free(argv);
-	if (r >= 0)
+	if (r >= 0 && !drill)
 		r = set_dev_uuids(md, node, member_nodes);
 	if (r < 0)
 		return r;
@@ -290,8 +291,11 @@ int lb_stack_make_vg(const struct lb_manifest *m, const struct lb_vg *vg, char *
 static int take_down(const struct lb_plan_node *pn, bool drill)
 {
 	if (pn->vg) {
+		char *vgs[] = { "lvm", "vgs", "-q", "--", pn->vg->name, NULL };
 		char *argv[] = { "lvm", "vgchange", "-q", "-an", "--", pn->vg->name, NULL };
 
+		if (lb_run(vgs, true) != 0)
+			return 1;	/* not made */
 		return run_tool(argv, pn->id);
 	}
 	if (pn->luks) {

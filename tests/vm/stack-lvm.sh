@@ -103,4 +103,6 @@ b=$(vm_disk b 80M)
 vm_check "$W/script.sh" "$W/serial.log" 800 "$a" "$b"
 grep -q '^GUEST-STEP: ok' <(tr -d '\r' <"$W/serial.log") || lb_fail "the guest never reached its last step"
 tr -d '\r' <"$W/serial.log" | grep -E '^(same |GUEST-STEP: case)'
+# what lvm and blkid said after the restore, the same as before it
+tr -d '\r' <"$W/serial.log" | sed -n '/^GUEST-STEP: keys/,/^GUEST-STEP: ok/p'
 echo "PASS: $(lb_name)"

@@ -106,4 +106,6 @@ c=$(vm_disk c 80M)
 vm_check "$W/script.sh" "$W/serial.log" 800 "$a" "$b" "$c"
 grep -q '^GUEST-STEP: ok' <(tr -d '\r' <"$W/serial.log") || lb_fail "the guest never reached its last step"
 tr -d '\r' <"$W/serial.log" | grep -E '^(same |GUEST-STEP: case)'
+# what the tools said of the RAID5 after the restore, the same as before it
+tr -d '\r' <"$W/serial.log" | sed -n '/^GUEST-STEP: passphrase/,/^GUEST-STEP: ok/p'
 echo "PASS: $(lb_name)"
