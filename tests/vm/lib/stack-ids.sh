@@ -58,10 +58,10 @@ same_tree() {
 	run e2fsck -fn "$1"
 	mkdir -p /mnt/fill
 	run mount -o ro "$1" /mnt/fill
-	(cd /mnt/fill && find . -type f | sort | xargs md5sum) >/tmp/$2.after
+	(cd /mnt/fill && find . -type f | sort | xargs md5sum) >/tmp/$2.tree
 	[ "$(readlink /mnt/fill/dir/link)" = ../name.txt ] || fail "$2: the symlink is not back"
 	run umount /mnt/fill
-	diff /tmp/$2.sums /tmp/$2.after || fail "$2: its files differ after the restore"
+	diff /tmp/$2.sums /tmp/$2.tree || fail "$2: its files differ after the restore"
 	echo "same files on $2 ($1): $(wc -l </tmp/$2.sums)"
 }
 
