@@ -35,17 +35,11 @@
 #include "model/model.h"
 #include "data/data.h"
 #include "data/datafile.h"
+#include "data/cipher-int.h"
 
-/* byte ranges of the data segment, in no order until sorted */
-struct ranges {
-	struct lb_extent *v;
-	size_t n, cap;
-	uint64_t limit;		/* the data segment's bytes */
-};
-
-static int ranges_add(void *ud, uint64_t off, uint64_t len)
+int lb_cipher_ranges_add(void *ud, uint64_t off, uint64_t len)
 {
-	struct ranges *rs = ud;
+	struct lb_cipher_ranges *rs = ud;
 
 	if (len == 0)
 		return 0;
@@ -70,10 +64,7 @@ static int cmp_extent(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
-/* In order, each rounded out to whole encryption sectors of sz bytes (the
- * unit dm-crypt encrypts: a part of one cannot be written alone), those
- * that touch or overlap made one. */
-static void ranges_settle(struct ranges *rs, uint32_t sz)
+void lb_cipher_ranges_settle(struct lb_cipher_ranges *rs, uint32_t sz)
 {
 	size_t n = 0;
 
@@ -239,7 +230,7 @@ static int lv_targets(const char *lv, dev_t dev, struct lv_target **ret, size_t 
 }
 
 struct lv_map {
-	struct ranges *out;
+	struct lb_cipher_ranges *out;
 	const struct lv_target *t;
 	size_t n;
 	const char *lv;
@@ -258,7 +249,7 @@ static int lv_map_run(void *ud, uint64_t off, uint64_t len)
 		if (off < t->start || off >= t->start + t->len)
 			continue;
 		n = t->start + t->len - off < len ? t->start + t->len - off : len;
-		r = ranges_add(mp->out, t->dev_off + (off - t->start), n);
+		r = lb_cipher_ranges_add(mp->out, t->dev_off + (off - t->start), n);
 		off += n;
 		len -= n;
 	}
@@ -290,7 +281,7 @@ static int used_of(const char *node, const struct lb_volume *v, uint64_t dev_byt
 	return lb_image_used_runs(node, v, fn, ud);
 }
 
-static int add_lv(const struct lb_vg *vg, const struct lb_lv *lv, dev_t mapping, struct ranges *rs)
+static int add_lv(const struct lb_vg *vg, const struct lb_lv *lv, dev_t mapping, struct lb_cipher_ranges *rs)
 {
 	_cleanup_free_ char *node = lb_asprintf("/dev/%s/%s", vg->name, lv->name);
 	_cleanup_free_ struct lv_target *t = NULL;
@@ -315,7 +306,7 @@ static int add_lv(const struct lb_vg *vg, const struct lb_lv *lv, dev_t mapping,
 
 /* the PV's label and metadata area, and every LV of its group */
 static int add_vg(const struct lb_manifest *m, const struct lb_luks *l, dev_t mapping,
-		  struct ranges *rs, char **ret_why)
+		  struct lb_cipher_ranges *rs, char **ret_why)
 {
 	const struct lb_vg *vg = NULL;
 	const struct lb_pv *pv = NULL;
@@ -340,7 +331,7 @@ static int add_vg(const struct lb_manifest *m, const struct lb_luks *l, dev_t ma
 	for (size_t i = 0; i < vg->n_lvs; i++)
 		if (vg->lvs[i]->volume && (*ret_why = volume_busy(vg->lvs[i]->volume, l->id)))
 			return 0;
-	ranges_add(rs, 0, pv->pe_start * 512);
+	lb_cipher_ranges_add(rs, 0, pv->pe_start * 512);
 	for (size_t i = 0; i < vg->n_lvs; i++) {
 		int r = add_lv(vg, vg->lvs[i], mapping, rs);
 
@@ -356,7 +347,7 @@ static int add_vg(const struct lb_manifest *m, const struct lb_luks *l, dev_t ma
 
 /* ---- the capture ---- */
 
-static int write_image(const struct lb_luks *l, const struct ranges *rs, const char *under,
+static int write_image(const struct lb_luks *l, const struct lb_cipher_ranges *rs, const char *under,
 		       const struct lb_data_opts *o, char sum[65], uint64_t *ret_size)
 {
 	_cleanup_free_ char *node = lb_asprintf("/dev/%s", under);
@@ -394,7 +385,7 @@ fail:
 /* the ranges in use in container l, opened as dm-N mapping; *ret_why when
  * they cannot be told */
 static int collect(const struct lb_manifest *m, const struct lb_luks *l, const char *dm,
-		   dev_t mapping, struct ranges *rs, char **ret_why)
+		   dev_t mapping, struct lb_cipher_ranges *rs, char **ret_why)
 {
 	_cleanup_free_ char *node = lb_asprintf("/dev/%s", dm);
 	const struct lb_volume *v = l->volume;
@@ -403,13 +394,13 @@ static int collect(const struct lb_manifest *m, const struct lb_luks *l, const c
 		return add_vg(m, l, mapping, rs, ret_why);
 	if ((*ret_why = volume_busy(v, l->id)))
 		return 0;
-	return used_of(node, strcmp(v->type, "raw") == 0 ? NULL : v, rs->limit, ranges_add, rs);
+	return used_of(node, strcmp(v->type, "raw") == 0 ? NULL : v, rs->limit, lb_cipher_ranges_add, rs);
 }
 
 int lb_cipher_capture(struct lb_manifest *m, struct lb_luks *l, const struct lb_data_opts *o)
 {
 	_cleanup_free_ char *dm = NULL, *under = NULL, *why = NULL;
-	struct ranges rs = { .limit = l->size * 512 };
+	struct lb_cipher_ranges rs = { .limit = l->size * 512 };
 	uint64_t size = 0, bytes = 0;
 	dev_t mapping = 0;
 	char sum[65];
@@ -423,7 +414,7 @@ int lb_cipher_capture(struct lb_manifest *m, struct lb_luks *l, const struct lb_
 	if (r >= 0 && !why)
 		r = collect(m, l, dm, mapping, &rs, &why);
 	if (r >= 0 && !why) {
-		ranges_settle(&rs, l->sector_size);
+		lb_cipher_ranges_settle(&rs, l->sector_size);
 		for (size_t i = 0; i < rs.n; i++)
 			bytes += rs.v[i].len;
 		r = write_image(l, &rs, under, o, sum, &size);
