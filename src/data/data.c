@@ -64,6 +64,13 @@ static const char *choose(enum lb_data_mode mode, const struct lb_partition *p,
 		*ret_note = lb_asprintf("%s: more than one signature: no data captured", v->id);
 		return NULL;
 	}
+	if (strcmp(v->type, "crypto_LUKS") == 0 && mode != LB_DATA_IMAGE) {
+		*ret_note = lb_asprintf("%s: a LUKS container not open here: no used-block map to "
+					"capture its ciphertext by, so no data (--data image takes it "
+					"whole: its header and ciphertext, restored without a key)",
+					v->id);
+		return NULL;
+	}
 	if (strcmp(v->type, "LVM2_member") == 0 || strcmp(v->type, "linux_raid_member") == 0 ||
 	    strcmp(v->type, "crypto_LUKS") == 0) {
 		if (mode != LB_DATA_IMAGE) {
@@ -89,11 +96,11 @@ static const char *choose(enum lb_data_mode mode, const struct lb_partition *p,
 	return "image";
 }
 
-/* The container on device ID whose ciphertext was captured, or NULL. */
-static const struct lb_luks *ciphertext_on(const struct lb_manifest *m, const char *id)
+/* The LUKS container on device ID, or NULL. */
+static const struct lb_luks *luks_on(const struct lb_manifest *m, const char *id)
 {
 	for (size_t i = 0; m->stack && i < m->stack->n_luks; i++)
-		if (strcmp(m->stack->luks[i]->on, id) == 0 && m->stack->luks[i]->ciphertext)
+		if (strcmp(m->stack->luks[i]->on, id) == 0)
 			return m->stack->luks[i];
 	return NULL;
 }
@@ -176,6 +183,7 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 	struct capture_ctx *c = ud;
 	struct lb_data_opts *o = c->o;
 	_cleanup_free_ char *note = NULL, *file = NULL, *path = NULL, *mnt = NULL;
+	const struct lb_luks *luks = NULL;
 	const char *method;
 	struct lb_progress pr;
 	char sum[65];
@@ -184,8 +192,12 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 
 	if (!d->selected)
 		return 0;
-	if (v->id && ciphertext_on(c->m, v->id))
-		return 0;	/* (the container's data: its ciphertext) */
+	/* an open container: its data is its ciphertext, or lb_cipher_capture
+	 * said why there is none */
+	if (v->id && (luks = luks_on(c->m, v->id)) && luks->size && o->mode != LB_DATA_IMAGE)
+		return 0;
+	if (luks && luks->ciphertext)
+		return 0;
 	method = choose(o->mode, p, v, &note);
 	if (note)
 		lb_manifest_warn(c->m, "%s", note);
