@@ -12,7 +12,8 @@
  * a restore writes them back under the container and needs no key.
  *
  * Not done (a warning says why, and no data is captured for the container):
- * a container not open here (no used-block map; --data image takes the
+ * a LUKS2 container being re-encrypted (more than one data segment) or with
+ * authenticated encryption (dm-integrity), a container not open here (no used-block map; --data image takes the
  * whole partition), anything inside mounted read-write (an image of it would
  * not be consistent), a volume group reaching outside the container, LVs
  * other than linear ones, arrays or containers inside it.
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include <linux/dm-ioctl.h>
+#include <libcryptsetup.h>
 
 #include "base/base.h"
 #include "model/model.h"
@@ -152,6 +154,34 @@ static int find_mapping(const char *name, char **ret_dm, char **ret_under, dev_t
 		*ret_dev = makedev(maj, mnr);
 	}
 	return 0;
+}
+
+/* Why the open mapping NAME is not one plain data segment at the recorded
+ * offset (a ciphertext copy would not decrypt back), or NULL. */
+static char *segment_trouble(const struct lb_luks *l)
+{
+	struct crypt_device *cd = NULL;
+	struct crypt_active_device cad;
+	struct crypt_params_integrity ip = { 0 };
+	char *why = NULL;
+	int r = crypt_init_by_name(&cd, l->name);
+
+	if (r < 0)
+		return lb_asprintf("libcryptsetup cannot read the mapping %s: %s", lb_esc(l->name),
+				   strerror(-r));
+	if (crypt_reencrypt_status(cd, NULL) != CRYPT_REENCRYPT_NONE)
+		why = lb_strdup("it is being re-encrypted (its data lies in more than one segment)");
+	else if (crypt_get_integrity_info(cd, &ip) == 0 && (ip.integrity || ip.tag_size))
+		why = lb_strdup("it has authenticated encryption (dm-integrity under it)");
+	else if ((r = crypt_get_active_device(cd, l->name, &cad)) < 0)
+		why = lb_asprintf("libcryptsetup cannot read the mapping %s: %s", lb_esc(l->name),
+				  strerror(-r));
+	else if (cad.offset != l->data_offset || cad.size != l->size)
+		why = lb_asprintf("its mapping covers %" PRIu64 " sectors from sector %" PRIu64
+				  ", not the data segment recorded",
+				  (uint64_t)cad.size, (uint64_t)cad.offset);
+	crypt_free(cd);
+	return why;
 }
 
 /* ---- an LV's place in the container: its device-mapper table ---- */
@@ -410,6 +440,8 @@ int lb_cipher_capture(struct lb_manifest *m, struct lb_luks *l, const struct lb_
 		return 0;	/* (closed: its partition's business, --data image) */
 	if (l->sector_size < 512 || l->sector_size > 4096 || l->sector_size & (l->sector_size - 1))
 		why = lb_asprintf("an encryption sector of %u bytes", l->sector_size);
+	if (!why)
+		why = segment_trouble(l);
 	r = why ? 0 : find_mapping(l->name, &dm, &under, &mapping);
 	if (r >= 0 && !why)
 		r = collect(m, l, dm, mapping, &rs, &why);

@@ -133,7 +133,12 @@ echo "$out" | grep -q '^vg0 volume group cvg .*: in-ciphertext' || fail "vg0 is 
 echo "$out" | grep -q 'write-ciphertext' || fail "no write-ciphertext step"
 if echo "$out" | grep -q -E -e '^problem:' -e '^ *[0-9]+\. (open-luks|make-vg|format) '; then fail "the plan needs a key or makes something inside"; fi
 step restore
-run lifeboat restore --yes --quick-format /tmp/cap
+run lifeboat restore --yes --quick-format --marker /tmp/marker.xml /tmp/cap
+# the marker lists what came back inside the ciphertext
+for v in $A lv0 lv1; do
+	grep -q "<volume id=\"$v\" .*action=\"in-ciphertext\" data=\"ciphertext\"" /tmp/marker.xml ||
+		{ cat /tmp/marker.xml; fail "the marker does not say $v came back in the ciphertext"; }
+done
 step after
 run cryptsetup open --key-file /tmp/key /dev/vda1 c0
 run cryptsetup open --key-file /tmp/key /dev/vda2 c1
