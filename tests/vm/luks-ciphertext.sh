@@ -13,7 +13,10 @@
 #     blkid -p and luksDump and the LVM identities are as before, and the
 #     trees (names, types, modes, owners, sizes, times, contents) are too;
 #   - the same with the filesystem inside the first container mounted:
-#     a warning names it, no data for that container, no plaintext;
+#     a warning names it, no data for that container, no plaintext; that
+#     capture restores only with the key (refused before any write
+#     without it): the first container's filesystem is made again inside
+#     it with its identity, the second comes back from its ciphertext;
 #   - verify and show call the data ciphertext; drill rehearses the
 #     restore on loop devices and says what it could not open.
 set -euo pipefail
@@ -100,6 +103,7 @@ run mount -o ro /dev/cvg/data /mnt/b
 tree /mnt/b >/tmp/tree-b.before
 run umount /mnt/b
 grep -q SECRET-IN-LUKS-5d1e0c /tmp/tree-a.before && fail "tree holds contents, not sums"
+blkid -p -o value -s UUID /dev/mapper/c0 >/tmp/uuid-a
 ids >/tmp/ids.before
 step capture
 out=$(lifeboat capture --disk /dev/vda --output /tmp/cap --data auto 2>&1) || { echo "$out"; fail "capture"; }
@@ -158,6 +162,36 @@ run umount /mnt/b
 diff /tmp/tree-a.before /tmp/tree-a.after || fail "the tree inside $A differs"
 diff /tmp/tree-b.before /tmp/tree-b.after || fail "the tree on cvg/data differs"
 wc -l /tmp/tree-a.after /tmp/tree-b.after
+step mixed
+# the capture taken with c0's filesystem mounted: c0 has no ciphertext, so
+# its filesystem is made again inside it, which needs the key; c1 comes
+# back from its ciphertext in the same restore
+run lvm vgchange -q -an cvg
+run cryptsetup close c1
+run cryptsetup close c0
+blkid -p -o export /dev/mapper/c0 >/dev/null 2>&1 && fail "c0 still open"
+run wipefs -q -a /dev/vda1 /dev/vda2 /dev/vda
+dd if=/dev/zero of=/dev/vda bs=1M count=100 2>/dev/null
+out=$(lifeboat restore --yes --quick-format /tmp/capm 2>&1) && { echo "$out"; fail "restored without the key it needs"; }
+echo "$out" | grep -q "$A: what is inside the LUKS container is made again, and that needs its passphrase or key" ||
+	{ echo "$out"; fail "the refusal does not say which container needs a key"; }
+[ -z "$(blkid -p -o value -s TYPE /dev/vda)" ] || fail "vda written by a refused restore"
+out=$(lifeboat restore --yes --quick-format --key-file /tmp/key /tmp/capm 2>&1) || { echo "$out"; fail "restore with the key"; }
+echo "$out"
+echo "$out" | grep -q "$A: opened as " || fail "$A was not opened with the key"
+echo "$out" | grep -q "$B: writing its captured ciphertext" || fail "$B was not written from its ciphertext"
+cryptsetup close c0 2>/dev/null || true
+run cryptsetup open --key-file /tmp/key /dev/vda1 c0
+run cryptsetup open --key-file /tmp/key /dev/vda2 c1
+run lvm vgchange -q -ay cvg
+[ "$(blkid -p -o value -s UUID /dev/mapper/c0)" = "$(cat /tmp/uuid-a)" ] ||
+	fail "the filesystem made inside $A has not its recorded UUID"
+run e2fsck -fn /dev/mapper/c0
+run e2fsck -fn /dev/cvg/data
+run mount -o ro /dev/cvg/data /mnt/b
+tree /mnt/b >/tmp/tree-b.mixed
+run umount /mnt/b
+diff /tmp/tree-b.before /tmp/tree-b.mixed || fail "the tree on cvg/data differs after the mixed restore"
 step drill
 run lvm vgchange -q -an cvg
 run cryptsetup close c1
