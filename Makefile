@@ -78,8 +78,9 @@ build/tests/lb-wrap: tests/tools/lb-wrap.c $(LIB_OBJS) | build
 	@mkdir -p build/tests
 	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
+# (literal paths: an include is expanded where it stands, before ASAN_DIR)
 -include $(wildcard build/*/*.d build/tests/*.d build/fuzz/obj/*/*.d build/fuzz/*.d \
-	$(ASAN_DIR)/obj/*/*.d $(ASAN_DIR)/tests/*.d)
+	build/asan/obj/*/*.d build/asan/tests/*.d)
 
 # ---- the sanitized build (AddressSanitizer, UBSan) ----
 # The library, the binary, the unit tests and lb-wrap again in build/asan,
