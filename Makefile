@@ -8,7 +8,7 @@ MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/lifeboat
 
 CC ?= cc
-PKGS := blkid fdisk libparted uuid libxml-2.0 ext2fs e2p com_err libcrypto efivar efiboot json-c libzstd libarchive mount libkmod libelf libcryptsetup
+PKGS := blkid fdisk libparted uuid libxml-2.0 ext2fs e2p com_err libcrypto efivar efiboot json-c libzstd libarchive mount libkmod libelf libcryptsetup libargon2
 # pkg-config runs when a compile or link first needs its answer, once, not
 # when make reads this file: 'make deps demo' on a fresh machine installs the
 # -dev packages (deps) before anything asks pkg-config about them.
