@@ -19,14 +19,18 @@ struct lb_data_opts {
 	int level;		/* zstd level, 0 for none */
 	const char *outdir;	/* where artifacts go (the partial capture) */
 	const char *final_dir;	/* the capture's final name, left out of archives */
+	const struct lb_key *key;	/* encrypt every data file with it; NULL: not */
 	bool report;
 };
 
 int lb_data_mode_parse(const char *s, enum lb_data_mode *ret);
 int lb_data_capture(struct lb_manifest *m, struct lb_data_opts *o);
 int lb_image_used_bytes(const char *disk_path, const struct lb_volume *v, uint64_t *ret);
+/* key: encrypted with it (datafile-crypt.c), for the file named file in
+ * the capture; NULL: not encrypted */
 int lb_image_capture(const char *disk_path, int disk_fd, const struct lb_volume *v, int out_fd,
-		     int level, void (*progress)(void *, uint64_t), void *pud, char sha256[65],
+		     int level, const struct lb_key *key, const char *file,
+		     void (*progress)(void *, uint64_t), void *pud, char sha256[65],
 		     uint64_t *ret_size);
 int lb_image_restore(int data_fd, const char *name, const struct lb_artifact *a, int dev_fd,
 		     uint64_t dev_size, void (*progress)(void *, uint64_t), void *pud);
@@ -49,7 +53,8 @@ int lb_data_check_sum(int fd, const char *name, const struct lb_artifact *a);
 int lb_data_verify_file(int data_fd, const char *name, const struct lb_artifact *a,
 			uint64_t *ret_bytes);
 int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude, int out_fd,
-		       int level, void (*progress)(void *, uint64_t), void *pud, char sha256[65],
+		       int level, const struct lb_key *key, const char *file,
+		       void (*progress)(void *, uint64_t), void *pud, char sha256[65],
 		       uint64_t *ret_size);
 int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *a,
 		       const char *root, void (*progress)(void *, uint64_t), void *pud);
@@ -69,8 +74,8 @@ struct lb_archive_diffs {
 void lb_archive_diffs_clear(struct lb_archive_diffs *d);
 /* Compares a tree with the archive it came from into ret (cleared first;
  * clear it after, on a failure too: it holds what was found before). */
-int lb_archive_compare(int data_fd, const char *name, const char *root,
-		       struct lb_archive_diffs *ret);
+int lb_archive_compare(int data_fd, const char *name, const struct lb_artifact *a,
+		       const char *root, struct lb_archive_diffs *ret);
 
 /* ---- tree walk with read-ahead (walk.c) ------------------------------ */
 

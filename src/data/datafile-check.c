@@ -195,7 +195,7 @@ int lb_data_verify_file(int data_fd, const char *name, const struct lb_artifact 
 	if (a && fstat(data_fd, &st) == 0 && (uint64_t)st.st_size != a->size)
 		return lb_err(-EBADMSG, "%s: the data file has %" PRIu64 " bytes, the manifest says "
 				     "%" PRIu64, name, (uint64_t)st.st_size, a->size);
-	e = lb_dr_open(data_fd, name, &r);
+	e = lb_dr_open_artifact(data_fd, name, a, &r);
 	if (e < 0)
 		return e;
 	while ((e = lb_dr_next(r, &ch)) > 0)

@@ -23,6 +23,7 @@
 #include <zstd.h>
 
 #include "base/base.h"
+#include "model/model.h"
 #include "data/datafile-int.h"
 #include "data/seqread.h"
 
@@ -160,6 +161,25 @@ uint32_t lb_dr_kind(const struct lb_dr *r)
 uint64_t lb_dr_volume_size(const struct lb_dr *r)
 {
 	return r->c.vol_size;
+}
+
+int lb_dr_open_artifact(int fd, const char *name, const struct lb_artifact *a, struct lb_dr **ret)
+{
+	struct lb_dr *r = NULL;
+	int e;
+
+	e = lb_dr_open(fd, name, &r);
+	if (e >= 0 && a && a->encrypted != (r->c.cipher != 0))
+		e = lb_err(-EBADMSG, "%s: %s is %sencrypted, the manifest says it is %s", name, a->file,
+			   r->c.cipher ? "" : "not ", a->encrypted ? "encrypted" : "not");
+	if (e >= 0 && a)
+		e = lb_dr_set_key(r, a->rt_key, a->file);
+	if (e < 0) {
+		lb_dr_close(r);
+		return e;
+	}
+	*ret = r;
+	return 0;
 }
 
 bool lb_dr_encrypted(const struct lb_dr *r)

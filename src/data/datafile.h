@@ -60,6 +60,10 @@ int lb_dr_next(struct lb_dr *r, struct lb_chunk *ret);
 /* The SHA-256 of everything read; call after lb_dr_next returned 0. */
 int lb_dr_finish(struct lb_dr *r, char sha256[65]);
 void lb_dr_close(struct lb_dr *r);
+/* lb_dr_open, then the artifact's key (a may be NULL): what every reader
+ * of a capture's data file calls. */
+struct lb_artifact;
+int lb_dr_open_artifact(int fd, const char *name, const struct lb_artifact *a, struct lb_dr **ret);
 /* Whether the file is encrypted; its key then (and its name in the
  * capture), before the first lb_dr_next: without one lb_dr_next refuses. */
 bool lb_dr_encrypted(const struct lb_dr *r);

@@ -111,6 +111,18 @@ const struct lb_field lb_mf_artifact_fields[] = {
 	S(lb_artifact, "file", file, 0),
 	N64(lb_artifact, "size", size, 0),
 	S(lb_artifact, "sha256", sha256, 0),
+	B(lb_artifact, "encrypted", encrypted, LB_F_OPT),
+	LB_FIELD_END,
+};
+
+const struct lb_field lb_mf_encryption_fields[] = {
+	S(lb_encryption, "cipher", cipher, 0),
+	S(lb_encryption, "kdf", kdf, 0),
+	N32(lb_encryption, "kdf-time", kdf_time, 0),
+	N32(lb_encryption, "kdf-memory", kdf_memory, 0),
+	N32(lb_encryption, "kdf-lanes", kdf_lanes, 0),
+	S(lb_encryption, "salt", salt, 0),
+	S(lb_encryption, "key-check", key_check, 0),
 	LB_FIELD_END,
 };
 

@@ -138,6 +138,13 @@ void lb_artifact_free(struct lb_artifact *a)
 	free(a);
 }
 
+uint64_t lb_artifact_plain_size(const struct lb_artifact *a)
+{
+	if (!a->encrypted)
+		return a->size;
+	return a->size < LB_SEAL_HDR + LB_TAG_LEN ? 0 : a->size - LB_SEAL_HDR - LB_TAG_LEN;
+}
+
 struct lb_encryption *lb_encryption_new(void)
 {
 	return lb_zalloc(sizeof(struct lb_encryption));

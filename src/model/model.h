@@ -286,6 +286,9 @@ struct lb_volume *lb_volume_new(void);
 void lb_volume_free(struct lb_volume *v);
 struct lb_artifact *lb_artifact_new(void);
 void lb_artifact_free(struct lb_artifact *a);
+/* The bytes an artifact other than a data file holds once opened: its size
+ * less what sealing adds when it is encrypted. */
+uint64_t lb_artifact_plain_size(const struct lb_artifact *a);
 struct lb_encryption *lb_encryption_new(void);
 void lb_encryption_free(struct lb_encryption *e);
 /* Calls fn with every artifact of m (data files too); stops at fn's
