@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
- * lifeboat drill [--workdir DIR] CAPTURE
+ * lifeboat drill [--workdir DIR] [--key-file FILE]... CAPTURE
  *
  * The rehearsal (src/restore/drill.c): the capture restored onto loop
  * devices over sparse files, checked, everything removed; here only the
@@ -20,7 +20,7 @@
 
 static void help(FILE *f)
 {
-	fputs("Usage: lifeboat drill [--workdir DIR] CAPTURE\n\n"
+	fputs("Usage: lifeboat drill [--workdir DIR] [--key-file FILE]... CAPTURE\n\n"
 	      "Rehearse a restore on loop devices over sparse files: make one file per\n"
 	      "recorded disk, restore the capture onto them, check every disk and volume\n"
 	      "against the manifest, print a verdict, and detach and remove everything.\n"
@@ -28,6 +28,8 @@ static void help(FILE *f)
 	      "Options:\n"
 	      "  -w, --workdir DIR   where the sparse files go (default: a new directory\n"
 	      "                      under /var/tmp)\n"
+	      "  -k, --key-file FILE the key of an encrypted capture, or a LUKS\n"
+	      "                      container's (repeatable: each is tried)\n"
 	      "  -h, --help          show this help\n\n"
 	      "Exit status: 0 the rehearsal restored everything exactly; 1 it did not;\n"
 	      "2 bad options or an unreadable or invalid capture.\n",
@@ -65,6 +67,7 @@ int cmd_drill(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "workdir", required_argument, NULL, 'w' },
+		{ "key-file", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -77,11 +80,16 @@ int cmd_drill(int argc, char **argv)
 	struct lb_manifest *m = NULL;
 	_cleanup_free_ char *instance = NULL;
 	const char *workdir = NULL;
+	_cleanup_free_ char **keys = NULL;
+	size_t n_keys = 0;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "w:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "w:k:h", opts, NULL)) != -1) {
 		if (c == 'w') {
 			workdir = optarg;
+		} else if (c == 'k') {
+			keys = lb_realloc_array(keys, n_keys + 1, sizeof(*keys));
+			keys[n_keys++] = optarg;
 		} else if (c == 'h') {
 			help(stdout);
 			return LB_EXIT_OK;
@@ -104,11 +112,16 @@ int cmd_drill(int argc, char **argv)
 	if (lb_mounts_private() < 0)
 		lb_debug("drill", "%s", lb_errmsg());
 	r = lb_manifest_load(argv[optind], &m);
+	/* an encrypted capture: the key file that opens it (none: the plan
+	 * refuses, before anything is made) */
+	if (r >= 0)
+		r = lb_manifest_unlock(m, keys, n_keys);
 	if (r < 0) {
 		lb_warn("drill: %s", lb_errmsg());
+		lb_manifest_free(m);
 		return LB_EXIT_USAGE;
 	}
-	r = lb_drill_run(m, workdir, &ui, &instance);
+	r = lb_drill_run(m, workdir, keys, n_keys, &ui, &instance);
 	lb_manifest_free(m);
 	if (r < 0) {
 		lb_warn("drill: %s", lb_esc(lb_errmsg()));

@@ -48,7 +48,8 @@ int lb_data_check_framing(int fd, const char *name, const struct lb_artifact *a)
  * nothing readable): a progress total, not a check. */
 uint64_t lb_data_raw_total(int fd);
 /* The framing, then the whole file against its SHA-256 (the damaged chunk
- * named when there is one), nothing decompressed. */
+ * named when there is one), nothing decompressed or decrypted: what can be
+ * checked of an encrypted file without its key. */
 int lb_data_check_sum(int fd, const char *name, const struct lb_artifact *a);
 int lb_data_verify_file(int data_fd, const char *name, const struct lb_artifact *a,
 			uint64_t *ret_bytes);

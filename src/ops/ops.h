@@ -194,6 +194,7 @@ struct lb_capture_req {
 	struct lb_scan_opts *scan;
 	struct lb_data_opts *data;
 	const char *data_mode;	/* as given, recorded in the manifest */
+	const char *key_file;	/* encrypt with the key from it; NULL: do not */
 	char *const *pre;	/* hooks */
 	size_t n_pre;
 	char *const *post;

@@ -55,11 +55,25 @@ static int check_size(const struct lb_manifest *m, const struct lb_artifact *a)
 	return 0;
 }
 
+/* Its SHA-256; encrypted and with the key, opened too (its tag checked). */
+static int check_whole(const struct lb_manifest *m, const struct lb_artifact *a)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r = lb_artifact_verify(m, a);
+
+	if (r < 0 || !a->encrypted || !a->rt_key)
+		return r;
+	r = lb_artifact_load(m, a, &buf, &len);
+	free(buf);
+	return r;
+}
+
 static void check_artifact(struct vstate *st, const char *what, const struct lb_artifact *a)
 {
 	if (!a)
 		return;
-	note(st, what, a, st->quick ? check_size(st->m, a) : lb_artifact_verify(st->m, a), 0);
+	note(st, what, a, st->quick ? check_size(st->m, a) : check_whole(st->m, a), 0);
 }
 
 static int check_data(struct vstate *st, const struct lb_volume *v, uint64_t *ret_bytes)
@@ -72,6 +86,10 @@ static int check_data(struct vstate *st, const struct lb_volume *v, uint64_t *re
 	fd = lb_open_artifact(path);
 	if (fd < 0)
 		return fd;
+	/* encrypted, no key: what can be checked without it (the chunks are
+	 * only opened with it) */
+	if (v->data->encrypted && !v->data->rt_key)
+		return lb_data_check_sum(fd, v->id, v->data);
 	return lb_data_verify_file(fd, v->id, v->data, ret_bytes);
 }
 
@@ -95,6 +113,22 @@ static int check_volume(struct lb_disk *d, struct lb_partition *p, struct lb_vol
 	return 0;
 }
 
+static void check_stack_volumes(struct vstate *st)
+{
+	const struct lb_stack *s = st->m->stack;
+
+	for (size_t i = 0; s && i < s->n_mds; i++)
+		if (s->mds[i]->volume)
+			check_volume(NULL, NULL, s->mds[i]->volume, st);
+	for (size_t i = 0; s && i < s->n_luks; i++)
+		if (s->luks[i]->volume)
+			check_volume(NULL, NULL, s->luks[i]->volume, st);
+	for (size_t i = 0; s && i < s->n_vgs; i++)
+		for (size_t j = 0; j < s->vgs[i]->n_lvs; j++)
+			if (s->vgs[i]->lvs[j]->volume)
+				check_volume(NULL, NULL, s->vgs[i]->lvs[j]->volume, st);
+}
+
 static int run(const struct lb_manifest *m, bool quick, lb_verify_fn fn, void *ud,
 	       unsigned *ret_ok, unsigned *ret_bad)
 {
@@ -109,7 +143,22 @@ static int run(const struct lb_manifest *m, bool quick, lb_verify_fn fn, void *u
 		snprintf(what, sizeof(what), "%s post-MBR boot code", m->disks[i]->id);
 		check_artifact(&st, what, m->disks[i]->mbr_gap);
 	}
+	for (size_t i = 0; m->stack && i < m->stack->n_luks; i++) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "%s LUKS header", m->stack->luks[i]->id);
+		check_artifact(&st, what, m->stack->luks[i]->header);
+	}
+	for (size_t i = 0; m->stack && i < m->stack->n_vgs; i++) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "%s LVM metadata", m->stack->vgs[i]->id);
+		check_artifact(&st, what, m->stack->vgs[i]->metadata);
+	}
 	lb_manifest_foreach_volume(m, check_volume, &st);
+	/* (volumes of arrays and LVs: lb_manifest_foreach_volume walks the
+	 * disks' own) */
+	check_stack_volumes(&st);
 	if (st.bad)
 		r = lb_err(-EBADMSG, "%u artifact%s damaged or missing, first %s", st.bad,
 			   st.bad == 1 ? "" : "s", st.first);

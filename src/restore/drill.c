@@ -371,10 +371,15 @@ static void cleanup(struct drill *dr)
 	free(dr->po.maps);
 }
 
-int lb_drill_run(struct lb_manifest *m, const char *workdir, const struct lb_drill_ui *ui,
-		 char **ret_instance)
+int lb_drill_run(struct lb_manifest *m, const char *workdir, char **key_files, size_t n_key_files,
+		 const struct lb_drill_ui *ui, char **ret_instance)
 {
-	struct drill dr = { .m = m, .ui = ui, .po = { .data = true, .no_efi = true } };
+	struct drill dr = { .m = m,
+			    .ui = ui,
+			    .po = { .data = true,
+				    .no_efi = true,
+				    .key_files = key_files,
+				    .n_key_files = n_key_files } };
 	int r;
 
 	r = make_workdir(&dr, workdir);

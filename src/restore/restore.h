@@ -34,9 +34,11 @@ struct lb_drill_ui {
 };
 
 /* Rehearses a restore of m on loop devices over sparse files in workdir
- * (NULL: a new directory under /var/tmp); 0 when everything came back
- * exactly, < 0 (with lb_err) when not, or on an error. */
-int lb_drill_run(struct lb_manifest *m, const char *workdir, const struct lb_drill_ui *ui,
-		 char **ret_instance);
+ * (NULL: a new directory under /var/tmp), with the key files given
+ * (--key-file: LUKS keys; an encrypted capture's is m's already,
+ * lb_manifest_unlock); 0 when everything came back exactly, < 0 (with
+ * lb_err) when not, or on an error. */
+int lb_drill_run(struct lb_manifest *m, const char *workdir, char **key_files, size_t n_key_files,
+		 const struct lb_drill_ui *ui, char **ret_instance);
 
 #endif
