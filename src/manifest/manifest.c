@@ -336,6 +336,7 @@ int lb_artifact_verify(const struct lb_manifest *m, const struct lb_artifact *a)
 		return lb_err(-EBADMSG, "%s: %" PRIu64 " bytes, the manifest says %" PRIu64, path, size,
 			      a->size);
 	if (strcmp(sum, a->sha256) != 0)
-		return lb_err(-EBADMSG, "%s: SHA-256 does not match the manifest", path);
+		return lb_err(-EBADMSG, "%s: SHA-256 does not match the manifest%s", path,
+			      a->encrypted ? ": the encrypted artifact was damaged or tampered with" : "");
 	return 0;
 }
