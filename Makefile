@@ -120,9 +120,9 @@ build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_OBJS) | build
 fuzz-build: $(FUZZ_BINS)
 
 # decodes a data file (fuzz/make-seeds.sh: the archive harness's seeds)
-build/fuzz/lb-decode: fuzz/decode.c $(LIB_OBJS) | build
+build/fuzz/lb-decode: fuzz/decode.c fuzz/fuzz.h $(LIB_OBJS) | build
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+	$(CC) $(CFLAGS) -I. $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
 # run-fuzz-<harness>: one harness for FUZZ_TIME seconds
 run-fuzz-%: build/fuzz/fuzz_%
