@@ -8,6 +8,7 @@
 #   - verify without the key passes, with a wrong key fails;
 #   - restore and drill without the key, or with a wrong one, are refused
 #     before any write (the wiped disk's checksum unchanged);
+#   - drill with the key passes;
 #   - restore with the key (among other key files) brings back the layout
 #     and identities (lb_oracle), the root's tree and the known files;
 #   - a flipped byte in a data file and in an artifact: verify fails with
@@ -83,6 +84,11 @@ rc=0
 [ "$rc" -eq 1 ] && grep -q 'wrong key' "$LB_WORK/v.out" ||
 	lb_fail "verify with a wrong key: exit $rc, $(cat "$LB_WORK/v.out")"
 
+# ---- compare: the layout is readable without the key --------------------
+rc=0
+"$LIFEBOAT" compare "$LB_WORK/cap" >"$LB_WORK/c.out" 2>&1 || rc=$?
+[ "$rc" -eq 0 ] || lb_fail "compare without the key on the intact disk: exit $rc: $(cat "$LB_WORK/c.out")"
+
 # ---- refused before any write without the key --------------------------
 lb_wipe "$d" 2>/dev/null
 partprobe "$d" 2>/dev/null || true
@@ -137,6 +143,12 @@ for f in "$root_data" "$bios"; do
 		lb_fail "restore of a capture with $f tampered: exit $rc: $(cat "$LB_WORK/r.out")"
 	lb_disk_sums "$d" | cmp -s - "$LB_WORK/sum.wiped" || lb_fail "restore with $f tampered wrote"
 done
+
+# ---- the rehearsal with the key -----------------------------------------
+"$LIFEBOAT" drill --workdir "$LB_WORK/drill" --key-file "$LB_WORK/key" "$LB_WORK/cap" \
+	>"$LB_WORK/d.out" 2>&1 || lb_fail "drill with the key failed: $(tail -n 20 "$LB_WORK/d.out")"
+grep -q '^drill: PASSED' "$LB_WORK/d.out" || lb_fail "drill with the key did not pass"
+lb_disk_sums "$d" | cmp -s - "$LB_WORK/sum.wiped" || lb_fail "drill wrote to the disk"
 
 # ---- the round trip with the key ---------------------------------------
 "$LIFEBOAT" restore --yes --quick-format --key-file "$LB_WORK/wrong-key" --key-file "$LB_WORK/key" \
