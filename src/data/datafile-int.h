@@ -7,6 +7,7 @@
  *   datafile-write.c   lb_dw_*: the writer
  *   datafile-read.c    lb_dr_*: the reader
  *   datafile-check.c   checks of a whole file (framing, SHA-256, every chunk)
+ *   datafile-crypt.c   an encrypted file's chunks and end tag
  *
  * The work is a pipeline over a fixed pool of chunk buffers (page-aligned,
  * so device reads and writes can bypass the page cache; the pool is the
