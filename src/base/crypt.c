@@ -10,6 +10,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 
 #include "base/base.h"
@@ -123,6 +124,24 @@ int lb_key_file_key(const struct lb_key *k, const char *purpose,
 
 	return hkdf(k->master, sizeof(k->master), rand, LB_FILE_RAND_LEN, (const uint8_t *)info,
 		    info_len, out, LB_KEY_LEN);
+}
+
+int lb_key_mac(const struct lb_key *k, const char *purpose, const void *msg, size_t len,
+	       uint8_t out[32])
+{
+	_cleanup_free_ char *info = lb_asprintf("lifeboat v1 mac %s", purpose);
+	uint8_t mk[LB_KEY_LEN];
+	unsigned n = 0;
+	int r;
+
+	r = hkdf(k->master, sizeof(k->master), NULL, 0, (const uint8_t *)info, strlen(info), mk,
+		 sizeof(mk));
+	if (r < 0)
+		return r;
+	if (!HMAC(EVP_sha256(), mk, sizeof(mk), msg, len, out, &n) || n != 32)
+		r = lb_err(-EIO, "HMAC-SHA256 failed (OpenSSL)");
+	OPENSSL_cleanse(mk, sizeof(mk));
+	return r;
 }
 
 void lb_nonce(uint8_t nonce[LB_NONCE_LEN], uint64_t seq, uint32_t kind)

@@ -61,6 +61,11 @@ void lb_key_wipe(struct lb_key *k);
 int lb_key_file_key(const struct lb_key *k, const char *purpose,
 		    const uint8_t rand[LB_FILE_RAND_LEN], const char *name, uint8_t out[LB_KEY_LEN]);
 
+/* HMAC-SHA256 of msg under the key's own key for purpose (HKDF of the
+ * master key, info "lifeboat v1 mac PURPOSE"). */
+int lb_key_mac(const struct lb_key *k, const char *purpose, const void *msg, size_t len,
+	       uint8_t out[32]);
+
 /* AES-256-GCM over in (len bytes) into out (may be in), the additional
  * data the n_aad pieces of aad. open: -EBADMSG when the tag does not
  * match (nothing said: the caller names the file). */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "base/base.h"
 #include "model/model.h"
@@ -104,6 +105,91 @@ int lb_manifest_seal_artifacts(struct lb_manifest *m, const char *dir, const str
 	return lb_manifest_foreach_artifact(m, seal_one, &sc);
 }
 
+/* ---- the manifest's own MAC ------------------------------------------------ */
+
+#define MAC_ATTR "manifest-mac=\""
+#define MAC_HEX 64
+
+/* The MAC's 64 hex digits in the text: after the first manifest-mac=". */
+static char *mac_at(const char *buf, size_t len)
+{
+	const char *at = memmem(buf, len, MAC_ATTR, strlen(MAC_ATTR));
+
+	if (!at || (size_t)(at - buf) + strlen(MAC_ATTR) + MAC_HEX > len)
+		return NULL;
+	return (char *)at + strlen(MAC_ATTR);
+}
+
+/* SHA-256 of the text with the MAC's digits zero. */
+static int zeroed_digest(const char *buf, size_t len, const char *at, uint8_t out[32])
+{
+	_cleanup_free_ char *copy = lb_zalloc(len + 1);
+	unsigned n = 0;
+
+	memcpy(copy, buf, len);
+	memset(copy + (at - buf), '0', MAC_HEX);
+	if (!EVP_Digest(copy, len, out, &n, EVP_sha256(), NULL) || n != 32)
+		return lb_err(-EIO, "SHA-256 failed (OpenSSL)");
+	return 0;
+}
+
+void lb_manifest_mac_prepare(struct lb_manifest *m)
+{
+	free(m->encryption->manifest_mac);
+	m->encryption->manifest_mac = lb_zalloc(MAC_HEX + 1);
+	memset(m->encryption->manifest_mac, '0', MAC_HEX);
+}
+
+int lb_manifest_mac_fill(const struct lb_key *k, char *buf, size_t len)
+{
+	char *at = mac_at(buf, len), *hex;
+	uint8_t digest[32], mac[32];
+	int r;
+
+	if (!at)
+		return lb_err(-EINVAL, "the manifest written has no manifest-mac");
+	r = zeroed_digest(buf, len, at, digest);
+	if (r >= 0)
+		r = lb_key_mac(k, "manifest", digest, sizeof(digest), mac);
+	if (r < 0)
+		return r;
+	hex = lb_hex_encode(mac, sizeof(mac));
+	memcpy(at, hex, MAC_HEX);
+	free(hex);
+	return 0;
+}
+
+void lb_manifest_mac_digest(struct lb_manifest *m, const char *buf, size_t len)
+{
+	const char *at = mac_at(buf, len);
+
+	m->encryption->rt_has_digest =
+		at && zeroed_digest(buf, len, at, m->encryption->rt_digest) >= 0;
+}
+
+int lb_manifest_mac_check(const struct lb_manifest *m, const struct lb_key *k)
+{
+	const struct lb_encryption *e = m->encryption;
+	uint8_t mac[32];
+	char *hex;
+	bool same;
+
+	if (!e->rt_has_digest || !e->manifest_mac)
+		return lb_err(-EBADMSG, "%s: the encrypted capture's manifest has no MAC of its own: "
+					"it was changed since the capture (tampered with)",
+			      LB_MANIFEST_NAME);
+	if (lb_key_mac(k, "manifest", e->rt_digest, sizeof(e->rt_digest), mac) < 0)
+		return -EIO;
+	hex = lb_hex_encode(mac, sizeof(mac));
+	same = CRYPTO_memcmp(hex, e->manifest_mac, MAC_HEX) == 0;
+	free(hex);
+	if (!same)
+		return lb_err(-EBADMSG, "%s: its MAC does not match under the capture's key: the "
+					"manifest was changed since the capture (tampered with)",
+			      LB_MANIFEST_NAME);
+	return 0;
+}
+
 /* The KDF's parameters as the manifest records them. */
 static int manifest_kdf(const struct lb_encryption *e, struct lb_kdf *kdf)
 {
@@ -141,6 +227,13 @@ int lb_manifest_unlock(struct lb_manifest *m, char *const *key_files, size_t n)
 		r = lb_key_from_file(key_files[i], &kdf, k);
 		if (r >= 0 && CRYPTO_memcmp(k->check, m->encryption->key_check, sizeof(k->check) - 1) == 0) {
 			lb_debug("crypt", "key file %s opens the capture", key_files[i]);
+			/* the key is right: the manifest must be as it was written */
+			r = lb_manifest_mac_check(m, k);
+			if (r < 0) {
+				lb_key_wipe(k);
+				free(k);
+				return r;
+			}
 			lb_manifest_set_key(m, k);
 			return 1;
 		}

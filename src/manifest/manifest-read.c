@@ -436,6 +436,8 @@ int lb_manifest_load_mem(const char *buf, size_t len, const char *name, struct l
 	}
 	if (r >= 0)
 		r = lb_mf_check(&rd, root, m);
+	if (r >= 0 && m->encryption)
+		lb_manifest_mac_digest(m, buf, len);
 	if (r >= 0)
 		*ret = TAKE_PTR(m);
 out:

@@ -123,6 +123,7 @@ const struct lb_field lb_mf_encryption_fields[] = {
 	N32(lb_encryption, "kdf-lanes", kdf_lanes, 0),
 	S(lb_encryption, "salt", salt, 0),
 	S(lb_encryption, "key-check", key_check, 0),
+	S(lb_encryption, "manifest-mac", manifest_mac, LB_F_OPT),
 	LB_FIELD_END,
 };
 

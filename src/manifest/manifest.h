@@ -30,8 +30,17 @@ int lb_manifest_seal_artifacts(struct lb_manifest *m, const char *dir, const str
 /* The first of the key files that opens an encrypted m becomes its key
  * (lb_manifest_set_key): 1 when one did, 0 when none did or m is not
  * encrypted, < 0 when the manifest's encryption is not one this lifeboat
- * knows. Each try is the KDF's work: a few tenths of a second. */
+ * knows or its MAC says it was changed (-EBADMSG). Each try is the KDF's work: a few tenths of a second. */
 int lb_manifest_unlock(struct lb_manifest *m, char *const *key_files, size_t n);
+/* An encrypted manifest carries a MAC of itself under the key: written
+ * with a zero MAC (prepare), then the MAC put into the text written (fill),
+ * checked against the text read (digest, at load) once the key is known
+ * (check; lb_manifest_unlock does). It tells a manifest changed since the
+ * capture: data files renamed, a layout altered. */
+void lb_manifest_mac_prepare(struct lb_manifest *m);
+int lb_manifest_mac_fill(const struct lb_key *k, char *buf, size_t len);
+void lb_manifest_mac_digest(struct lb_manifest *m, const char *buf, size_t len);
+int lb_manifest_mac_check(const struct lb_manifest *m, const struct lb_key *k);
 /* Reads an artifact whole (no link followed), checked against its size and
  * SHA-256, and opened with the capture's key when it is encrypted: the
  * plaintext, *ret_len bytes. */

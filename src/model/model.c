@@ -158,6 +158,7 @@ void lb_encryption_free(struct lb_encryption *e)
 	free(e->kdf);
 	free(e->salt);
 	free(e->key_check);
+	free(e->manifest_mac);
 	free(e);
 }
 

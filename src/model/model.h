@@ -43,6 +43,10 @@ struct lb_encryption {
 	uint32_t kdf_lanes;
 	char *salt;		/* hex */
 	char *key_check;	/* hex: HKDF of the key (crypt.c) */
+	char *manifest_mac;	/* hex: HMAC of the manifest (manifest-crypt.c) */
+	/* runtime: SHA-256 of the manifest as read, its MAC zeroed */
+	uint8_t rt_digest[32];
+	bool rt_has_digest;
 };
 
 /* A field table: an element's attributes, each a member of a struct, in the

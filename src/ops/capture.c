@@ -212,7 +212,11 @@ static int capture(struct run *st)
 		lb_warn("note: %s", lb_esc(st->m->system->notes[i]));
 
 	/* what is written must read back and validate, or it is no capture */
+	if (st->key)
+		lb_manifest_mac_prepare(st->m);
 	r = lb_manifest_write_mem(st->m, &buf, &len);
+	if (r >= 0 && st->key)
+		r = lb_manifest_mac_fill(st->key, buf, len);
 	if (r >= 0)
 		r = lb_manifest_load_mem(buf, len, LB_MANIFEST_NAME, &check);
 	lb_manifest_free(check);
@@ -243,6 +247,11 @@ static int verify(struct run *st)
 
 		memcpy(k, st->key, sizeof(*k));
 		lb_manifest_set_key(m, k);
+		r = lb_manifest_mac_check(m, k);
+		if (r < 0) {
+			lb_manifest_free(m);
+			return lb_err(r, "the capture does not verify: %s", lb_errmsg());
+		}
 	}
 	r = lb_capture_verify(m, NULL, NULL, &ok, &bad);
 	lb_manifest_free(m);

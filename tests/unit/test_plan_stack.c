@@ -305,6 +305,9 @@ static void test_encrypted_capture(void **state)
 	char *only_luks[] = { luks_key }, *both[] = { luks_key, cap_key };
 	struct lb_plan_opts o = { .data = true, .key_files = only_luks, .n_key_files = 1 };
 	const struct lb_plan *p;
+	_cleanup_free_ char *text = NULL;
+	struct lb_manifest *m = NULL;
+	size_t len = 0;
 
 	memset(kdf.salt, 7, sizeof(kdf.salt));
 	assert_int_equal(lb_write_file(cap_key, "capture secret\n", 15, 0600), 0);
@@ -313,6 +316,20 @@ static void test_encrypted_capture(void **state)
 	assert_int_equal(lb_manifest_seal_artifacts(f->m, f->dir, &key), 0);
 	lb_manifest_encrypted(f->m, &kdf, &key);
 	assert_true(f->m->stack->luks[0]->header->encrypted);
+	/* written with its MAC and read back, as capture leaves it */
+	lb_manifest_mac_prepare(f->m);
+	assert_int_equal(lb_manifest_write_mem(f->m, &text, &len), 0);
+	assert_int_equal(lb_manifest_mac_fill(&key, text, len), 0);
+	assert_int_equal(lb_manifest_load_mem(text, len, "manifest.xml", &m), 0);
+	m->rt_dir = lb_strdup(f->dir);
+	lb_manifest_free(f->m);
+	f->m = m;
+	/* a changed byte of it: the key is right, the manifest is not */
+	memcpy(strstr(text, "nas01"), "nas02", 5);
+	assert_int_equal(lb_manifest_load_mem(text, len, "manifest.xml", &m), 0);
+	assert_int_equal(lb_manifest_unlock(m, both, 2), -EBADMSG);
+	assert_non_null(strstr(lb_errmsg(), "tampered"));
+	lb_manifest_free(m);
 
 	/* the LUKS key opens no capture */
 	assert_int_equal(lb_manifest_unlock(f->m, only_luks, 1), 0);
