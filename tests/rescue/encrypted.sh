@@ -24,7 +24,14 @@ mkdir -p "$LB_WORK/backup/keys"
 cp "$LB_WORK/key" "$LB_WORK/backup/keys/capture.key"
 rs_oracle "$RS_MACHINE" >"$LB_WORK/before"
 rs_release_backup
+sync "$LB_WORK/backup.img"
 backup_sum=$(lb_sha256 "$LB_WORK/backup.img" | cut -d' ' -f1)
+cp --sparse=always "$LB_WORK/backup.img" "$LB_WORK/backup.orig"
+backup_check() { # WHEN
+	[ "$(lb_sha256 "$LB_WORK/backup.img" | cut -d' ' -f1)" = "$backup_sum" ] && return 0
+	cmp -l "$LB_WORK/backup.orig" "$LB_WORK/backup.img" | head -n 5 >&2 || true
+	lb_fail "the backup disk was written ($1)"
+}
 truncate -s "$RS_MACHINE_SIZE" "$LB_WORK/target.img"
 target_sum=$(lb_sha256 "$LB_WORK/target.img" | cut -d' ' -f1)
 rs_rescue_image "$LB_WORK/rescue.img"
@@ -50,6 +57,7 @@ case $result in
 esac
 [ "$(lb_sha256 "$LB_WORK/target.img" | cut -d' ' -f1)" = "$target_sum" ] ||
 	lb_fail "the target disk was written without the key"
+backup_check "the boot without the key"
 
 # with the key on the capture's medium
 boot "$LB_WORK/serial.log" "lifeboat.key-file=/keys/capture.key"
@@ -61,8 +69,7 @@ case $result in
 	tr -d '\r' <"$LB_WORK/serial.log" | tail -n 40
 	lb_fail "the unattended restore with lifeboat.key-file did not succeed" ;;
 esac
-[ "$(lb_sha256 "$LB_WORK/backup.img" | cut -d' ' -f1)" = "$backup_sum" ] ||
-	lb_fail "the backup disk was written"
+backup_check "the boot with the key"
 target=$(losetup -f --show "$LB_WORK/target.img")
 printf '%s\n' "$target" >>"$LB_WORK/loops"
 fx_reread "$target"
