@@ -13,7 +13,7 @@ SYSTEMDUNITDIR ?= $(or $(shell pkg-config --variable=systemdsystemunitdir system
 CATALOGDIR ?= $(or $(shell pkg-config --variable=catalogdir systemd 2>/dev/null),/usr/lib/systemd/catalog)
 
 CC ?= cc
-PKGS := blkid fdisk libparted uuid libxml-2.0 ext2fs e2p com_err libcrypto efivar efiboot json-c libzstd libarchive mount libkmod libelf libcryptsetup
+PKGS := blkid fdisk libparted uuid libxml-2.0 ext2fs e2p com_err libcrypto efivar efiboot json-c libzstd libarchive mount libkmod libelf libcryptsetup libargon2
 # pkg-config runs when a compile or link first needs its answer, once, not
 # when make reads this file: 'make deps demo' on a fresh machine installs the
 # -dev packages (deps) before anything asks pkg-config about them.
@@ -129,9 +129,9 @@ build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_OBJS) | build
 fuzz-build: $(FUZZ_BINS)
 
 # decodes a data file (fuzz/make-seeds.sh: the archive harness's seeds)
-build/fuzz/lb-decode: fuzz/decode.c $(LIB_OBJS) | build
+build/fuzz/lb-decode: fuzz/decode.c fuzz/fuzz.h $(LIB_OBJS) | build
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+	$(CC) $(CFLAGS) -I. $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
 # run-fuzz-<harness>: one harness for FUZZ_TIME seconds
 run-fuzz-%: build/fuzz/fuzz_%

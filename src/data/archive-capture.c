@@ -277,8 +277,8 @@ static int capture_entry(struct capture *c, struct lb_walk_entry *we)
 	return r < 0 ? r : 0;
 }
 
-static int capture_open(struct capture *c, int out_fd, int level, lb_progress_fn progress,
-			void *pud)
+static int capture_open(struct capture *c, int out_fd, int level, const struct lb_key *key,
+			const char *file, lb_progress_fn progress, void *pud)
 {
 	int r;
 
@@ -288,7 +288,7 @@ static int capture_open(struct capture *c, int out_fd, int level, lb_progress_fn
 	c->buf = malloc(COPY_BUF);
 	if (!c->buf)
 		return lb_err(-ENOMEM, "out of memory");
-	r = lb_dw_open(out_fd, LB_CONTAINER_STREAM, 0, 0, level, &c->w);
+	r = lb_dw_open_key(out_fd, LB_CONTAINER_STREAM, 0, 0, level, key, file, &c->w);
 	if (r < 0)
 		return r;
 	lb_dw_set_progress(c->w, progress, pud);
@@ -340,15 +340,15 @@ static void capture_free(struct capture *c)
 }
 
 int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude, int out_fd,
-		       int level, lb_progress_fn progress, void *pud, char sha256[65],
-		       uint64_t *ret_size)
+		       int level, const struct lb_key *key, const char *file, lb_progress_fn progress,
+		       void *pud, char sha256[65], uint64_t *ret_size)
 {
 	struct capture c = { 0 };
 	struct lb_walk *walk = NULL;
 	struct lb_walk_entry we;
 	int r;
 
-	r = capture_open(&c, out_fd, level, progress, pud);
+	r = capture_open(&c, out_fd, level, key, file, progress, pud);
 	if (r >= 0)
 		r = lb_walk_start(root, exclude, n_exclude, &walk);
 	while (r >= 0 && (r = lb_walk_next(walk, &we)) > 0)

@@ -352,7 +352,7 @@ int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *
 	int cwd = -1, r, fe;
 	char sum[65];
 
-	r = lb_dr_open(data_fd, name, &c.dr);
+	r = lb_dr_open_artifact(data_fd, name, a, &c.dr);
 	if (r < 0)
 		return r;
 	if (lb_dr_kind(c.dr) != LB_CONTAINER_STREAM) {

@@ -112,8 +112,9 @@ struct capture_ctx {
 };
 
 /* Volume v's image into out, with progress. */
-static int capture_image(const struct lb_disk *d, const struct lb_volume *v, int out, int level,
-			 struct lb_progress *pr, char sum[65], uint64_t *size)
+static int capture_image(const struct lb_disk *d, const struct lb_volume *v, int out,
+			 const struct lb_data_opts *o, const char *file, struct lb_progress *pr,
+			 char sum[65], uint64_t *size)
 {
 	uint64_t total = 0;
 	int dfd, r;
@@ -123,7 +124,8 @@ static int capture_image(const struct lb_disk *d, const struct lb_volume *v, int
 		return lb_err(-errno, "%s: %s", d->path, strerror(errno));
 	lb_image_used_bytes(d->path, v, &total);
 	lb_progress_begin(pr, v->id, total);
-	r = lb_image_capture(d->path, dfd, v, out, level, lb_progress_update, pr, sum, size);
+	r = lb_image_capture(d->path, dfd, v, out, o->level, o->key, file, lb_progress_update, pr,
+			     sum, size);
 	lb_progress_end(pr);
 	close(dfd);
 	return r;
@@ -132,8 +134,8 @@ static int capture_image(const struct lb_disk *d, const struct lb_volume *v, int
 /* Volume v's files into out, with progress: where it is mounted, or
  * mounted read-only for it on *mnt. */
 static int capture_archive(const struct lb_partition *p, const struct lb_volume *v,
-			   const struct lb_data_opts *o, int out, char **mnt, struct lb_progress *pr,
-			   char sum[65], uint64_t *size)
+			   const struct lb_data_opts *o, int out, const char *file, char **mnt,
+			   struct lb_progress *pr, char sum[65], uint64_t *size)
 {
 	const char *root = v->mount_source ? NULL : v->mountpoint;
 	char *excl[3];
@@ -158,7 +160,8 @@ static int capture_archive(const struct lb_partition *p, const struct lb_volume 
 	 * use (metadata too, so somewhat more) stands in */
 	if (statvfs(root, &sv) == 0 && sv.f_blocks >= sv.f_bfree)
 		lb_progress_estimate(pr, (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize);
-	r = lb_archive_capture(root, excl, n_excl, out, o->level, lb_progress_update, pr, sum, size);
+	r = lb_archive_capture(root, excl, n_excl, out, o->level, o->key, file, lb_progress_update,
+			       pr, sum, size);
 	lb_progress_end(pr);
 	return r;
 }
@@ -216,9 +219,9 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 		return 1;
 	}
 	if (strcmp(method, "image") == 0)
-		r = capture_image(d, v, out, o->level, &pr, sum, &size);
+		r = capture_image(d, v, out, o, file, &pr, sum, &size);
 	else
-		r = capture_archive(p, v, o, out, &mnt, &pr, sum, &size);
+		r = capture_archive(p, v, o, out, file, &mnt, &pr, sum, &size);
 	if (r >= 0) {
 		double secs = lb_progress_seconds(&pr);
 
@@ -226,6 +229,7 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 		v->data->file = TAKE_PTR(file);
 		v->data->size = size;
 		v->data->sha256 = lb_strdup(sum);
+		v->data->encrypted = o->key != NULL;
 		v->data_method = lb_strdup(method);
 		lb_debug("data", "%s: %s, %" PRIu64 " bytes of data into %" PRIu64 " in %.2f s", v->id,
 			 method, pr.bytes, size, secs);

@@ -88,14 +88,14 @@ int lb_image_used_bytes(const char *disk_path, const struct lb_volume *v, uint64
 }
 
 int lb_image_capture(const char *disk_path, int disk_fd, const struct lb_volume *v, int out_fd,
-		     int level, lb_progress_fn progress, void *pud, char sha256[65],
-		     uint64_t *ret_size)
+		     int level, const struct lb_key *key, const char *file, lb_progress_fn progress,
+		     void *pud, char sha256[65], uint64_t *ret_size)
 {
 	uint32_t bs = v->ext ? v->ext->block_size : 4096;
 	struct lb_dw *w = NULL;
 	int direct, r;
 
-	r = lb_dw_open(out_fd, LB_CONTAINER_IMAGE, v->rt_size, bs, level, &w);
+	r = lb_dw_open_key(out_fd, LB_CONTAINER_IMAGE, v->rt_size, bs, level, key, file, &w);
 	if (r < 0)
 		return r;
 	/* the data is read once: straight from the device, not via the cache */
@@ -179,7 +179,7 @@ int lb_image_restore_at(int data_fd, const char *name, const struct lb_artifact 
 	uint64_t done = 0;
 	int e;
 
-	e = lb_dr_open(data_fd, name, &r);
+	e = lb_dr_open_artifact(data_fd, name, a, &r);
 	if (e < 0)
 		return e;
 	if (lb_dr_kind(r) != LB_CONTAINER_IMAGE) {

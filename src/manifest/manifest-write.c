@@ -192,6 +192,8 @@ static xmlDocPtr build_doc(const struct lb_manifest *m)
 	xmlNewProp(root, BAD_CAST "generator",
 		   BAD_CAST(m->generator ? m->generator : "lifeboat " LB_VERSION));
 	add_child(root, "capture", lb_mf_capture_fields, m);
+	if (m->encryption)
+		add_child(root, "encryption", lb_mf_encryption_fields, m->encryption);
 	if (m->system) {
 		xmlNodePtr sn = add_child(root, "system", lb_mf_system_fields, m->system);
 

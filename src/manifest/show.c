@@ -145,6 +145,11 @@ int lb_show_text(const struct lb_manifest *m, FILE *f)
 	if (m->hostname)
 		fprintf(f, ", host %s", lb_esc(m->hostname));
 	fputc('\n', f);
+	if (m->encryption)
+		fprintf(f, "encrypted: every data file and artifact, %s; key from the key file by %s "
+			"(time %u, memory %u KiB, lanes %u)\n",
+			lb_esc(m->encryption->cipher), lb_esc(m->encryption->kdf),
+			m->encryption->kdf_time, m->encryption->kdf_memory, m->encryption->kdf_lanes);
 	if (m->system) {
 		fputs("system read from the disk:", f);
 		if (m->system->root)
@@ -265,6 +270,21 @@ static json_object *js_artifact(const struct lb_artifact *a)
 	js_str(o, "file", a->file);
 	js_u64(o, "size", a->size);
 	js_str(o, "sha256", a->sha256);
+	js_bool(o, "encrypted", a->encrypted);
+	return o;
+}
+
+static json_object *js_encryption(const struct lb_encryption *e)
+{
+	json_object *o = json_object_new_object();
+
+	js_str(o, "cipher", e->cipher);
+	js_str(o, "kdf", e->kdf);
+	js_u64(o, "kdf_time", e->kdf_time);
+	js_u64(o, "kdf_memory", e->kdf_memory);
+	js_u64(o, "kdf_lanes", e->kdf_lanes);
+	js_str(o, "salt", e->salt);
+	js_str(o, "key_check", e->key_check);
 	return o;
 }
 
@@ -469,6 +489,8 @@ int lb_show_json(const struct lb_manifest *m, FILE *f)
 	for (size_t i = 0; i < m->n_disks; i++)
 		json_object_array_add(disks, js_disk(m->disks[i]));
 	json_object_object_add(root, "disks", disks);
+	if (m->encryption)
+		json_object_object_add(root, "encryption", js_encryption(m->encryption));
 	if (m->stack)
 		json_object_object_add(root, "storage", js_storage(m->stack));
 	if (m->system) {

@@ -27,8 +27,26 @@ enum lb_part_kind {
 struct lb_artifact {
 	char *file;		/* relative to the capture directory */
 	uint64_t size;
-	char *sha256;		/* lowercase hex */
+	char *sha256;		/* lowercase hex: of the file as stored */
+	bool encrypted;		/* sealed or an encrypted data file (crypt.h) */
 	long rt_line;		/* runtime: its element's line in the manifest */
+	const struct lb_key *rt_key;	/* runtime: the capture's key, when known */
+};
+
+/* How a capture is encrypted (base/crypt.h): what the manifest records,
+ * never key material. */
+struct lb_encryption {
+	char *cipher;		/* aes-256-gcm */
+	char *kdf;		/* argon2id */
+	uint32_t kdf_time;
+	uint32_t kdf_memory;	/* KiB */
+	uint32_t kdf_lanes;
+	char *salt;		/* hex */
+	char *key_check;	/* hex: HKDF of the key (crypt.c) */
+	char *manifest_mac;	/* hex: HMAC of the manifest (manifest-crypt.c) */
+	/* runtime: SHA-256 of the manifest as read, its MAC zeroed */
+	uint8_t rt_digest[32];
+	bool rt_has_digest;
 };
 
 /* A field table: an element's attributes, each a member of a struct, in the
@@ -254,10 +272,12 @@ struct lb_manifest {
 	struct lb_boot *boot;
 	struct lb_system *system;	/* offline captures only */
 	struct lb_stack *stack;		/* MD, LUKS, LVM; NULL: none */
+	struct lb_encryption *encryption;	/* NULL: nothing encrypted */
 
 	char *rt_dir;		/* runtime: the capture directory */
 	char **rt_warnings;	/* runtime: what the scanner could not read */
 	size_t n_rt_warnings;
+	struct lb_key *rt_key;	/* runtime: the key that opens it (owned) */
 };
 
 struct lb_manifest *lb_manifest_new(void);
@@ -270,6 +290,17 @@ struct lb_volume *lb_volume_new(void);
 void lb_volume_free(struct lb_volume *v);
 struct lb_artifact *lb_artifact_new(void);
 void lb_artifact_free(struct lb_artifact *a);
+/* The bytes an artifact other than a data file holds once opened: its size
+ * less what sealing adds when it is encrypted. */
+uint64_t lb_artifact_plain_size(const struct lb_artifact *a);
+struct lb_encryption *lb_encryption_new(void);
+void lb_encryption_free(struct lb_encryption *e);
+/* Calls fn with every artifact of m (data files too); stops at fn's
+ * first non-zero result and returns it. */
+int lb_manifest_foreach_artifact(struct lb_manifest *m,
+				 int (*fn)(struct lb_artifact *a, void *ud), void *ud);
+/* Takes key as the one that opens m (NULL: none): every artifact gets it. */
+void lb_manifest_set_key(struct lb_manifest *m, struct lb_key *key);
 struct lb_boot *lb_boot_new(void);
 void lb_boot_free(struct lb_boot *b);
 struct lb_efi_entry *lb_efi_entry_new(void);

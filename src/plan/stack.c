@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -277,10 +278,31 @@ static void check_keys(struct lb_plan *p, const struct lb_plan_node *pn)
 {
 	const struct lb_artifact *a = pn->luks->header;
 	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1;
 
 	if (!a || lb_artifact_verify(p->m, a) < 0)
 		return;	/* (check_node says so) */
-	path = lb_asprintf("%s/%s", p->m->rt_dir, a->file);
+	if (a->encrypted) {
+		/* the header opened, in memory only (the capture's key is checked
+		 * for the whole plan: lb_plan_build_steps) */
+		_cleanup_free_ uint8_t *buf = NULL;
+		size_t len = 0;
+
+		if (!a->rt_key)
+			return;
+		if (lb_artifact_load(p->m, a, &buf, &len) < 0) {
+			lb_plan_problem(p, "%s: %s", pn->id, lb_errmsg());
+			return;
+		}
+		fd = memfd_create("lifeboat-luks-header", MFD_CLOEXEC);
+		if (fd < 0 || lb_pwrite_all(fd, buf, len, 0) < 0) {
+			lb_plan_problem(p, "%s: cannot hold its LUKS header in memory", pn->id);
+			return;
+		}
+		path = lb_asprintf("/proc/self/fd/%d", fd);
+	} else {
+		path = lb_asprintf("%s/%s", p->m->rt_dir, a->file);
+	}
 	for (size_t i = 0; i < p->n_key_files; i++)
 		if (lb_luks_key_opens(path, p->key_files[i]) > 0)
 			return;

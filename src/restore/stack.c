@@ -26,10 +26,11 @@ static int private_copy(const struct lb_manifest *m, const struct lb_artifact *a
 {
 	_cleanup_free_ uint8_t *buf = NULL;
 	const char *tmp = getenv("TMPDIR");
+	size_t len = 0;
 	char *path;
 	int fd, r;
 
-	r = lb_run_load_artifact(m, a, &buf);
+	r = lb_artifact_load(m, a, &buf, &len);
 	if (r < 0)
 		return r;
 	path = lb_asprintf("%s/lifeboat-%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", a->file);
@@ -39,7 +40,7 @@ static int private_copy(const struct lb_manifest *m, const struct lb_artifact *a
 		free(path);
 		return r;
 	}
-	r = lb_pwrite_all(fd, buf, a->size, 0);
+	r = lb_pwrite_all(fd, buf, len, 0);
 	if (close(fd) < 0 && r >= 0)
 		r = -errno;
 	if (r < 0) {
