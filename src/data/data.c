@@ -298,7 +298,9 @@ static char *node_of(unsigned major, unsigned minor)
 
 /* A volume on an array or an LV is captured like a partition's, from the
  * node it had at capture (an image from offset 0, or an archive); one in
- * or above a LUKS container is not captured at all. */
+ * or above a LUKS container only in an encrypted capture (its plaintext
+ * never goes into a capture unencrypted), when the container's ciphertext
+ * could not be taken. */
 static int capture_stack_volume(struct capture_ctx *c, struct lb_volume *v)
 {
 	_cleanup_free_ char *node = NULL;
@@ -315,7 +317,7 @@ static int capture_stack_volume(struct capture_ctx *c, struct lb_volume *v)
 		lb_debug("data", "%s: in the ciphertext of %s", v->id, luks->id);
 		return 0;
 	}
-	if (luks) {
+	if (luks && !c->o->key) {
 		/* (the container's own volume: lb_cipher_capture said why not) */
 		if (luks->volume != v)
 			lb_manifest_warn(c->m, "%s: inside the LUKS container %s, whose ciphertext is "
