@@ -74,7 +74,8 @@ static int add_run(void *ud, uint64_t off, uint64_t len)
 /* Whether the filesystem's own map of its used blocks can be read: walked
  * once without writing anything, so a map that turns out bad midway never
  * leaves half an image (the whole volume is imaged then, with a warning). */
-static bool fs_used_ok(const char *disk_path, int fd, const struct lb_volume *v, uint64_t *ret)
+static bool fs_used_ok(const char *disk_path, int fd, const struct lb_volume *v, bool warn,
+		       uint64_t *ret)
 {
 	const struct lb_fs_ops *ops = lb_fs_ops_find(v->type);
 	uint64_t used = 0;
@@ -82,8 +83,9 @@ static bool fs_used_ok(const char *disk_path, int fd, const struct lb_volume *v,
 	if (!ops || !ops->used)
 		return false;
 	if (ops->used(disk_path, fd, v->rt_offset, v->rt_size, NULL, NULL, &used) < 0) {
-		lb_warn("%s: %s: its used blocks cannot be read (%s): imaging all of it", v->id,
-			v->type, lb_errmsg());
+		if (warn)
+			lb_warn("%s: %s: its used blocks cannot be read (%s): imaging all of it", v->id,
+				v->type, lb_errmsg());
 		return false;
 	}
 	if (ret)
@@ -98,7 +100,7 @@ int lb_image_used_bytes(const char *disk_path, const struct lb_volume *v, uint64
 	if (lb_type_is_ext(v->type))
 		return ext_used_runs(disk_path, v->rt_offset, NULL, NULL, ret);
 	fd = open(disk_path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && fs_used_ok(disk_path, fd, v, ret))
+	if (fd >= 0 && fs_used_ok(disk_path, fd, v, false, ret))
 		return 0;
 	*ret = v->rt_size;
 	return 0;
@@ -121,7 +123,7 @@ int lb_image_capture(const char *disk_path, int disk_fd, const struct lb_volume 
 	lb_dw_set_progress(w, progress, pud);
 	if (lb_type_is_ext(v->type)) {
 		r = ext_used_runs(disk_path, v->rt_offset, add_run, w, NULL);
-	} else if (fs_used_ok(disk_path, disk_fd, v, NULL)) {
+	} else if (fs_used_ok(disk_path, disk_fd, v, true, NULL)) {
 		r = lb_fs_ops_find(v->type)->used(disk_path, disk_fd, v->rt_offset, v->rt_size, add_run,
 						  w, NULL);
 	} else {

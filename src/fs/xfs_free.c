@@ -196,6 +196,9 @@ int lb_xfs_used_runs(int fd, uint64_t offset, uint64_t size, int (*fn)(void *, u
 		return lb_err(-EUCLEAN, "the xfs (%" PRIu64 " blocks of %u bytes) is larger than the "
 					"%" PRIu64 " bytes that hold it",
 			      sb.dblocks, sb.block_size, size);
+	r = lb_xfs_log_clean(fd, offset, &sb);
+	if (r < 0)
+		return r;
 	w.v5 = (sb.versionnum & XFS_SB_VERSION_NUMBITS) == 5;
 	w.uuid = w.v5 && (sb.incompat & XFS_SB_FEAT_INCOMPAT_META_UUID) ? sb.meta_uuid : sb.uuid;
 	for (int l = 0; l < BTREE_MAXLEVELS; l++)
