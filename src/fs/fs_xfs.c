@@ -16,6 +16,9 @@
 #include "fs/fs.h"
 #include "fs/xfs-int.h"
 
+#define XFS_MIN_SUPPORTED_BYTES (300ull << 20)
+#define XFS_MIN_SUPPORTED_LOG_BYTES (64ull << 20)
+
 static int xfs_read(const char *dev, int fd, uint64_t offset, uint64_t size, void **ret)
 {
 	struct lb_xfs_geom *g = NULL;
@@ -119,6 +122,12 @@ static char **xfs_mkfs_argv(const struct lb_volume *v, const char *dev, bool qui
 		lb_argv_add(&argv, "%s", dev);
 		return argv;
 	}
+	/* mkfs.xfs 5.19 and later refuse to make what they no longer call
+	 * supported (under 300 MB, a log under 64 MB) unless told: older ones
+	 * made such filesystems by default, and the same one is wanted */
+	if (g->blocks * g->block_size < XFS_MIN_SUPPORTED_BYTES ||
+	    (uint64_t)g->log_blocks * g->block_size < XFS_MIN_SUPPORTED_LOG_BYTES)
+		lb_argv_add(&argv, "--unsupported");
 	lb_argv_add(&argv, "-b");
 	lb_argv_add(&argv, "size=%u", g->block_size);
 	lb_argv_add(&argv, "-s");

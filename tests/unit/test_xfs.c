@@ -200,6 +200,8 @@ static void test_made_again(void **state)
 		{ "-m", "reflink=0,finobt=0,uuid=" UUID_A, "-i", "size=1024,maxpct=5,sparse=0", "-n",
 		  "size=16384", NULL },
 		{ "-m", "uuid=" UUID_A, "-s", "size=4096", "-i", "nrext64=1", NULL },
+		/* what an older mkfs.xfs made by default: a small log */
+		{ "--unsupported", "-m", "uuid=" UUID_A, "-l", "size=10m", NULL },
 	};
 
 	(void)state;
