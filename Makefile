@@ -159,6 +159,7 @@ bench: lifeboat
 	bench/restore-layout.sh
 	bench/data.sh
 	bench/rescue.sh
+	bench/xfs.sh
 
 # (sh: the same command the README gives for a machine without make)
 deps:
@@ -168,7 +169,7 @@ deps:
 # a benchmark skips a missing one with a note)
 bench-deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		partclone fsarchiver rear time >/dev/null
+		partclone fsarchiver rear time xfsdump >/dev/null
 
 demo: lifeboat
 	@tests/demo.sh
