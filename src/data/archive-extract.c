@@ -181,7 +181,8 @@ static int parse_prealloc(const void *val, size_t vlen, uint64_t size, struct lb
 
 /* Takes PREALLOC_XATTR and PROJECT_XATTR off the entry (they are no
  * attributes to set) and returns the preallocated ranges (none when it has
- * none) and the project (proj->set when it has one). */
+ * none) and the project (proj->set when it has one): -EBADMSG when the
+ * ranges are not valid, -ERANGE when the project is not. */
 static int take_prealloc(struct archive_entry *e, struct lb_filemap *ret, struct lb_ar_project *proj)
 {
 	struct kept {
@@ -211,8 +212,10 @@ static int take_prealloc(struct archive_entry *e, struct lb_filemap *ret, struct
 			continue;
 		}
 		if (strcmp(name, PROJECT_XATTR) == 0) {
-			if (!proj->set && r == 0 && !archive_entry_hardlink(e))
-				r = lb_ar_project_parse(val, size, proj);
+			/* (-ERANGE: told apart from the ranges' -EBADMSG) */
+			if (!proj->set && r == 0 && !archive_entry_hardlink(e) &&
+			    lb_ar_project_parse(val, size, proj) < 0)
+				r = -ERANGE;
 			found = true;
 			continue;
 		}
@@ -295,10 +298,11 @@ static int extract_entry(struct archive *in, struct archive *out, struct archive
 	la_int64_t off;
 	int zeros = 0, r = 0;
 
-	if (take_prealloc(e, pre, &proj) < 0)
-		return lb_err(-EBADMSG, "%s: %s: the record of its preallocated ranges or project is "
-					"not valid",
-			      name, archive_entry_pathname(e));
+	r = take_prealloc(e, pre, &proj);
+	if (r < 0)
+		return lb_err(-EBADMSG, "%s: %s: the record of its %s is not valid", name,
+			      archive_entry_pathname(e),
+			      r == -ERANGE ? "project ID" : "preallocated ranges");
 	if (archive_write_header(out, e) < ARCHIVE_WARN)
 		return lb_err(-EPERM, "%s: refused to extract %s: %s", name, archive_entry_pathname(e),
 			      archive_error_string(out));
