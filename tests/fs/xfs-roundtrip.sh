@@ -13,8 +13,9 @@
 # (xfs_admin -U); v4 when this mkfs.xfs makes it (imaged, and made again
 # with --no-data: this kernel may not mount v4); and a log left dirty, which
 # must be imaged whole (its free-space trees are not the whole truth) and
-# give the same tree once mounted. Last, a drill of an archive with project
-# IDs passes (its compare reads them back).
+# give the same tree once mounted. An xfs with a realtime device is refused
+# clearly: a warning that names it, no geometry recorded. Last, a drill of
+# an archive with project IDs passes (its compare reads them back).
 . "$(dirname "$0")/../lib.sh"
 lb_need_root
 set -euo pipefail
@@ -200,6 +201,21 @@ umount "$mnt"
 diff -u "$LB_WORK/tree.before" "$LB_WORK/tree.after" || lb_fail "dirty-log: tree differs"
 xfs_repair -n "$dev" >/dev/null 2>&1 || lb_fail "dirty-log: xfs_repair -n finds problems"
 echo "ok dirty-log"
+
+# a realtime section: lifeboat cannot make its device again, and says so
+case=realtime
+dev=$(fx_attach "$LB_WORK/rt-data.img" 1G)
+rt=$(fx_attach "$LB_WORK/rt-rt.img" 200M)
+mkfs.xfs -q -f -L rt -r rtdev="$rt" "$dev"
+rm -rf "$LB_WORK/cap-rt"
+"$LIFEBOAT" capture --disk "$dev" --output "$LB_WORK/cap-rt" >"$LB_WORK/capture.out" 2>&1 ||
+	lb_fail "realtime: capture failed"
+grep -q "xfs geometry not recorded: the xfs has a realtime section" "$LB_WORK/capture.out" || {
+	cat "$LB_WORK/capture.out"
+	lb_fail "realtime: no warning that names the realtime section"
+}
+! grep -q "<xfs " "$LB_WORK/cap-rt/manifest.xml" || lb_fail "realtime: a geometry was recorded"
+echo "ok realtime"
 
 # a drill compares the rehearsal with the archive, project IDs too (no ACLs
 # in this tree: the drill's compare takes a file with an ACL mask for a
