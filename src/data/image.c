@@ -71,18 +71,19 @@ static int add_run(void *ud, uint64_t off, uint64_t len)
 	return lb_dw_add_extent(ud, off, len);
 }
 
-/* Whether the filesystem's own map of its used blocks can be read: walked
- * once without writing anything, so a map that turns out bad midway never
- * leaves half an image (the whole volume is imaged then, with a warning). */
-static bool fs_used_ok(const char *disk_path, int fd, const struct lb_volume *v, bool warn,
-		       uint64_t *ret)
+/* Whether the filesystem's own map of its used blocks (v at offset of fd)
+ * can be read: walked once without writing anything, so a map that turns
+ * out bad midway never leaves half an image (the whole volume is imaged
+ * then, with a warning). */
+static bool fs_used_ok(const char *disk_path, int fd, const struct lb_volume *v, uint64_t offset,
+		       bool warn, uint64_t *ret)
 {
 	const struct lb_fs_ops *ops = lb_fs_ops_find(v->type);
 	uint64_t used = 0;
 
 	if (!ops || !ops->used)
 		return false;
-	if (ops->used(disk_path, fd, v->rt_offset, v->rt_size, NULL, NULL, &used) < 0) {
+	if (ops->used(disk_path, fd, offset, v->rt_size, NULL, NULL, &used) < 0) {
 		if (warn)
 			lb_warn("%s: %s: its used blocks cannot be read (%s): imaging all of it", v->id,
 				v->type, lb_errmsg());
@@ -93,6 +94,22 @@ static bool fs_used_ok(const char *disk_path, int fd, const struct lb_volume *v,
 	return true;
 }
 
+int lb_image_used_runs(const char *dev, const struct lb_volume *v,
+		       int (*fn)(void *, uint64_t, uint64_t), void *ud)
+{
+	if (lb_type_is_ext(v->type))
+		return ext_used_runs(dev, 0, fn, ud, NULL);
+	if (lb_fs_ops_find(v->type) && lb_fs_ops_find(v->type)->used) {
+		_cleanup_close_ int fd = open(dev, O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0 && fs_used_ok(dev, fd, v, 0, true, NULL))
+			return lb_fs_ops_find(v->type)->used(dev, fd, 0, v->rt_size, fn, ud, NULL);
+	}
+	if (strcmp(v->type, "swap") == 0)
+		return fn(ud, 0, v->swap && v->swap->page_size ? v->swap->page_size : 4096);
+	return fn(ud, 0, v->rt_size);
+}
+
 int lb_image_used_bytes(const char *disk_path, const struct lb_volume *v, uint64_t *ret)
 {
 	_cleanup_close_ int fd = -1;
@@ -100,7 +117,7 @@ int lb_image_used_bytes(const char *disk_path, const struct lb_volume *v, uint64
 	if (lb_type_is_ext(v->type))
 		return ext_used_runs(disk_path, v->rt_offset, NULL, NULL, ret);
 	fd = open(disk_path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && fs_used_ok(disk_path, fd, v, false, ret))
+	if (fd >= 0 && fs_used_ok(disk_path, fd, v, v->rt_offset, false, ret))
 		return 0;
 	*ret = v->rt_size;
 	return 0;
@@ -123,7 +140,7 @@ int lb_image_capture(const char *disk_path, int disk_fd, const struct lb_volume 
 	lb_dw_set_progress(w, progress, pud);
 	if (lb_type_is_ext(v->type)) {
 		r = ext_used_runs(disk_path, v->rt_offset, add_run, w, NULL);
-	} else if (fs_used_ok(disk_path, disk_fd, v, true, NULL)) {
+	} else if (fs_used_ok(disk_path, disk_fd, v, v->rt_offset, true, NULL)) {
 		r = lb_fs_ops_find(v->type)->used(disk_path, disk_fd, v->rt_offset, v->rt_size, add_run,
 						  w, NULL);
 	} else {
@@ -163,6 +180,7 @@ int lb_image_restore(int data_fd, const char *name, const struct lb_artifact *a,
 struct sink_ctx {
 	const char *name;
 	int dev_fd, direct_fd;
+	uint64_t base;		/* the volume's first byte on the device */
 };
 
 /* On a worker thread: one checked chunk onto the device. */
@@ -172,10 +190,11 @@ static int write_chunk(void *ud, const struct lb_chunk *ch)
 	const uint8_t *p = ch->data;
 
 	for (uint32_t i = 0; i < ch->n_ext; i++) {
-		int w = write_extent(c->dev_fd, c->direct_fd, p, ch->ext[i].len, ch->ext[i].off);
+		int w = write_extent(c->dev_fd, c->direct_fd, p, ch->ext[i].len,
+				     c->base + ch->ext[i].off);
 
 		if (w < 0)
-			return lb_err(w, "cannot write at byte %" PRIu64 ": %s", ch->ext[i].off,
+			return lb_err(w, "cannot write at byte %" PRIu64 ": %s", c->base + ch->ext[i].off,
 				      strerror(-w));
 		p += ch->ext[i].len;
 	}
@@ -185,7 +204,14 @@ static int write_chunk(void *ud, const struct lb_chunk *ch)
 int lb_image_restore_direct(int data_fd, const char *name, const struct lb_artifact *a, int dev_fd,
 			    int direct_fd, uint64_t dev_size, lb_progress_fn progress, void *pud)
 {
-	struct sink_ctx sc = { .name = name, .dev_fd = dev_fd, .direct_fd = direct_fd };
+	return lb_image_restore_at(data_fd, name, a, dev_fd, direct_fd, 0, dev_size, progress, pud);
+}
+
+int lb_image_restore_at(int data_fd, const char *name, const struct lb_artifact *a, int dev_fd,
+			int direct_fd, uint64_t base, uint64_t dev_size, lb_progress_fn progress,
+			void *pud)
+{
+	struct sink_ctx sc = { .name = name, .dev_fd = dev_fd, .direct_fd = direct_fd, .base = base };
 	struct lb_dr *r = NULL;
 	struct lb_chunk ch;
 	char sum[65];
