@@ -93,14 +93,14 @@ check: lifeboat $(UNIT_BINS) build/tests/lb-wrap fuzz-smoke
 # build/fuzz/corpus/<harness>/, where what it finds goes; a failing input
 # is saved as build/fuzz/<harness>-crash-* (add it to the seeds once fixed).
 # make fuzz: each for FUZZ_SECONDS (one after the other); make fuzz-smoke:
-# all four for about a minute in all (make check runs it).
+# each for FUZZ_SMOKE_SECONDS, about a minute in all (make check runs it).
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 15
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS = -O1 -g $(FUZZ_SAN) -std=gnu11 $(WARN) -Isrc -I. $(PKG_CFLAGS) -D_GNU_SOURCE \
 	-fno-strict-aliasing
-FUZZERS := manifest datafile archive plan
+FUZZERS := manifest datafile archive plan xfs
 FUZZ_BINS := $(FUZZERS:%=build/fuzz/fuzz_%)
 FUZZ_OBJS := $(patsubst build/%,build/fuzz/obj/%,$(LIB_OBJS))
 # (a slow input is a finding too: a manifest or data file that takes
@@ -168,6 +168,7 @@ bench: lifeboat
 	bench/restore-layout.sh
 	bench/data.sh
 	bench/rescue.sh
+	bench/xfs.sh
 
 # (sh: the same command the README gives for a machine without make)
 deps:
@@ -177,7 +178,7 @@ deps:
 # a benchmark skips a missing one with a note)
 bench-deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		partclone fsarchiver rear time >/dev/null
+		partclone fsarchiver rear time xfsdump >/dev/null
 
 demo: lifeboat
 	@tests/demo.sh

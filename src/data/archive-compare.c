@@ -80,6 +80,13 @@ static void compare_xattrs(struct archive_entry *e, const char *path,
 		/* (preallocated ranges, not an attribute) */
 		if (strcmp(name, PREALLOC_XATTR) == 0)
 			continue;
+		if (strcmp(name, PROJECT_XATTR) == 0) {
+			if (!lb_ar_project_matches(path, val, size)) {
+				differ(d, path, "project ID");
+				return;
+			}
+			continue;
+		}
 		got = lgetxattr(path, name, buf, sizeof(buf));
 
 		if (got < 0 || (size_t)got != size || memcmp(buf, val, size) != 0) {

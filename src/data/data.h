@@ -29,8 +29,9 @@ int lb_data_capture(struct lb_manifest *m, struct lb_data_opts *o);
  * consistent. */
 bool lb_data_mounted_rw(const struct lb_volume *v);
 /* Calls fn for every run of bytes v uses, in bytes of the volume, v read
- * from dev at offset 0: ext2/3/4 from the block bitmap, swap its header
- * page, anything else whole. */
+ * from dev at offset 0: ext2/3/4 from the block bitmap, a filesystem whose
+ * ops tell (xfs: its free-space trees, when they can be read; else whole,
+ * with a warning), swap its header page, anything else whole. */
 int lb_image_used_runs(const char *dev, const struct lb_volume *v,
 		       int (*fn)(void *, uint64_t, uint64_t), void *ud);
 /* cipher.c: the data segment of open container l as ciphertext, into

@@ -109,6 +109,7 @@ void lb_volume_free(struct lb_volume *v)
 	lb_ext_geom_free(v->ext);
 	lb_vfat_geom_free(v->vfat);
 	lb_swap_geom_free(v->swap);
+	lb_xfs_geom_free(v->xfs);
 	lb_artifact_free(v->data);
 	free(v->data_method);
 	free(v->id);
@@ -262,6 +263,20 @@ void lb_vfat_geom_free(struct lb_vfat_geom *g)
 		return;
 	free(g->serial);
 	free(g->boot_label);
+	free(g);
+}
+
+struct lb_xfs_geom *lb_xfs_geom_new(void)
+{
+	return lb_zalloc(sizeof(struct lb_xfs_geom));
+}
+
+void lb_xfs_geom_free(struct lb_xfs_geom *g)
+{
+	if (!g)
+		return;
+	free(g->features);
+	free(g->meta_uuid);
 	free(g);
 }
 

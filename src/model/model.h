@@ -128,6 +128,29 @@ struct lb_vfat_geom {
 	char *boot_label;	/* label in the boot sector (may differ from blkid's) */
 };
 
+/* What mkfs.xfs needs to make the same xfs again, read from its primary
+ * superblock (src/fs/fs_xfs.c). Sizes in bytes unless said. */
+struct lb_xfs_geom {
+	uint32_t version;	/* superblock version: 4 or 5 */
+	uint32_t block_size;
+	uint32_t sector_size;
+	uint64_t blocks;	/* data section, in blocks */
+	uint32_t ag_count;
+	uint32_t ag_blocks;
+	uint32_t inode_size;
+	uint32_t imaxpct;
+	uint32_t dir_block_size;
+	uint32_t stripe_unit;	/* blocks (sb_unit) */
+	uint32_t stripe_width;	/* blocks (sb_width) */
+	uint32_t log_blocks;
+	uint64_t log_start;	/* filesystem block of the internal log */
+	uint32_t log_version;
+	uint32_t log_sector_size;
+	uint32_t log_stripe_unit;	/* bytes (sb_logsunit) */
+	char *features;		/* names, space separated (crc finobt ...) */
+	char *meta_uuid;	/* when it differs from the UUID (meta_uuid) */
+};
+
 struct lb_swap_geom {
 	uint32_t page_size;
 	uint64_t pages;		/* last_page from the header */
@@ -156,6 +179,7 @@ struct lb_volume {
 	struct lb_ext_geom *ext;
 	struct lb_vfat_geom *vfat;
 	struct lb_swap_geom *swap;
+	struct lb_xfs_geom *xfs;
 	struct lb_artifact *data;
 	char *data_method;	/* image, archive (with data) */
 
@@ -311,6 +335,8 @@ struct lb_ext_geom *lb_ext_geom_new(void);
 void lb_ext_geom_free(struct lb_ext_geom *g);
 struct lb_vfat_geom *lb_vfat_geom_new(void);
 void lb_vfat_geom_free(struct lb_vfat_geom *g);
+struct lb_xfs_geom *lb_xfs_geom_new(void);
+void lb_xfs_geom_free(struct lb_xfs_geom *g);
 struct lb_swap_geom *lb_swap_geom_new(void);
 void lb_swap_geom_free(struct lb_swap_geom *g);
 struct lb_system *lb_system_new(void);

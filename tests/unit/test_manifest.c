@@ -802,6 +802,7 @@ static void test_write_unprintable_without_hex(void **state)
 static const char *const required_fixtures[] = {
 	"valid-gpt-server.xml", "valid-mbr-logical.xml", "valid-4kn.xml",
 	"valid-whole-disk.xml", "valid-excluded.xml", "valid-offline-system.xml",
+	"valid-xfs.xml",
 };
 
 static void test_roundtrip_fixtures(void **state)
@@ -1113,6 +1114,14 @@ static const struct {
 				  "is not one mke2fs knows" },
 	{ "bad-ext-larger-than-partition.xml", ":10: volume disk0p1: its ext4 geometry (1073741824 "
 					       "bytes) does not fit in the 536870912 bytes" },
+	{ "bad-xfs-feature.xml", ":10: volume disk0p1: xfs feature \"exchange\" is not one lifeboat "
+				 "knows" },
+	{ "bad-xfs-log-outside.xml", ":10: volume disk0p1: xfs geometry is not valid: log size or place" },
+	{ "bad-xfs-meta-uuid-without-feature.xml", ":10: volume disk0p1: xfs geometry is not valid: a "
+						   "meta-uuid needs the meta_uuid feature" },
+	{ "bad-xfs-larger-than-partition.xml", ":10: volume disk0p1: its xfs geometry (1228800000 "
+					       "bytes) does not fit in the 1073741824 bytes" },
+	{ "bad-xfs-features-pattern.xml", "Element volume failed to validate content" },
 	/* every area restore writes through the whole disk bounded by its
 	 * recorded geometry, reported at the artifact's own line */
 	{ "bad-boot-code-size.xml", ":9: disk disk0: boot code of 1048576 bytes (the MBR boot-code area is 440)" },
