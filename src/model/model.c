@@ -201,6 +201,7 @@ int lb_manifest_foreach_artifact(struct lb_manifest *m,
 			EACH(s->mds[i]->volume->data);
 	for (size_t i = 0; s && i < s->n_luks; i++) {
 		EACH(s->luks[i]->header);
+		EACH(s->luks[i]->ciphertext);
 		if (s->luks[i]->volume)
 			EACH(s->luks[i]->volume->data);
 	}
