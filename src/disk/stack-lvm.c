@@ -229,3 +229,22 @@ int stack_scan_lvm(struct stack_scan *s)
 	json_object_put(root);
 	return r < 0 ? r : added;
 }
+
+/* For the restore (restore/stack-thin.c): an lvm report's rows, with the
+ * same argv rules as the scan's; a row's field as text ("" when absent) or
+ * as a number (0 when absent or not one). */
+json_object *lb_lvm_report(char *const args[], size_t n_args, const char *kind,
+			   json_object **ret_root)
+{
+	return lvm_report(args, n_args, kind, ret_root);
+}
+
+const char *lb_lvm_field(json_object *row, const char *name)
+{
+	return field(row, name);
+}
+
+uint64_t lb_lvm_field_u64(json_object *row, const char *name)
+{
+	return field_u64(row, name);
+}
