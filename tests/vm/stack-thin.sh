@@ -1,11 +1,12 @@
 #!/bin/bash
 # lb-timeout: 900
 # LVM thin provisioning is restored exactly onto a blank disk (issue 13), in
-# a guest running Debian's kernel: a volume group with a thin pool (chunk
-# 256 KiB) and three thin volumes, ext4 each with files: "data", "snap" (a
-# thin snapshot of data, activated, then changed) and "other". Captured
-# with their data (images), the disk's signatures wiped (the pool's old
-# kernel metadata stays where it was, as on a reused disk), restored. A
+# a guest running Debian's kernel: a volume group over two disks, a linear
+# LV "plain" on the first, a thin pool (chunk 256 KiB) on the second with
+# three thin volumes, ext4 each with files: "data", "snap" (a thin snapshot
+# of data, activated, then changed) and "other". Captured with their data
+# (images), the disks' signatures wiped (the pool's old kernel metadata
+# stays where it was, as on a reused disk), restored. A
 # first restore is made to fail halfway through the pool (a dmsetup that
 # refuses the second thin device): it must say so and leave nothing
 # active; the second restore over that half-made pool must finish. After
@@ -14,7 +15,7 @@
 # the recorded transaction id, blkid -p of each thin volume as before, fsck
 # clean, every file back, and compare keeps the group. Then captured again
 # with the snapshot inactive (its data not in the capture): the restore is
-# refused before any write.
+# refused before any write, and neither disk is written.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 . "$LB_TOP/tests/vm/lib/vm.sh"
@@ -30,12 +31,12 @@ ids() {
 	lvm lvs -a --noheadings -o lv_name,lv_uuid,segtype,devices,thin_id,transaction_id,chunk_size,origin,lv_size tvg
 	# the kernel's own: the pool's transaction id
 	dmsetup status tvg-pool-tpool | cut -d' ' -f4
-	for v in data snap other; do
+	for v in plain data snap other; do
 		blkid -p -o export /dev/tvg/$v | grep -E '^(TYPE|UUID|LABEL)='
 	done
 }
 trees() {
-	for v in data snap other; do
+	for v in plain data snap other; do
 		mount -o ro /dev/tvg/$v /mnt/t || return 1
 		(cd /mnt/t && find . -type f ! -path './lost+found/*' | sort | xargs md5sum)
 		umount /mnt/t
@@ -50,11 +51,17 @@ fill() {
 }
 step build
 mkdir -p /mnt/t
-printf 'label: gpt\nstart=2048, size=190000, type=E6D6D379-F507-44C2-A23C-238F2A3DF928, name=pv\n' |
-	sfdisk -q /dev/vda || fail "sfdisk"
-run lvm pvcreate -q /dev/vda1
-run lvm vgcreate -q -s 1M tvg /dev/vda1
-run lvm lvcreate -q --type thin-pool -L 48M -c 256k -n pool tvg
+for d in vda vdb; do
+	printf 'label: gpt\nstart=2048, size=110000, type=E6D6D379-F507-44C2-A23C-238F2A3DF928, name=pv\n' |
+		sfdisk -q /dev/$d || fail "sfdisk $d"
+done
+run lvm pvcreate -q /dev/vda1 /dev/vdb1
+run lvm vgcreate -q -s 1M tvg /dev/vda1 /dev/vdb1
+run lvm lvcreate -q -n plain -L 12M tvg /dev/vda1
+run mkfs.ext4 -q -L plain /dev/tvg/plain
+fill /dev/tvg/plain "linear beside the pool" 200
+# the pool's data and metadata on the second PV
+run lvm lvcreate -q --type thin-pool -L 48M -c 256k -n pool tvg /dev/vdb1
 run lvm lvcreate -q -V 32M -T tvg/pool -n data
 run mkfs.ext4 -q -L data /dev/tvg/data
 fill /dev/tvg/data "the origin" 900
@@ -71,14 +78,16 @@ ids >/tmp/ids.before
 trees >/tmp/trees.before || fail "trees before"
 cat /tmp/ids.before
 step capture
-run lifeboat capture --disk /dev/vda --output /tmp/cap --data auto
-# data, other, snap: each thin volume's image (the pool itself has none)
-[ "$(ls /tmp/cap/lv*.data | wc -l)" = 3 ] || { ls /tmp/cap; fail "not three thin volumes' data"; }
+run lifeboat capture --disk /dev/vda --disk /dev/vdb --output /tmp/cap --data auto
+# plain, data, other, snap: each one's image (the pool itself has none)
+[ "$(ls /tmp/cap/lv*.data | wc -l)" = 4 ] || { ls /tmp/cap; fail "not four LVs' data"; }
 step wipe
 run lvm vgchange -q -an tvg
-run wipefs -q -a /dev/vda1
-run wipefs -q -a /dev/vda
-[ -z "$(blkid -p -o value -s PTTYPE /dev/vda)" ] || fail "vda is not blank"
+for d in vda vdb; do
+	run wipefs -q -a /dev/${d}1
+	run wipefs -q -a /dev/$d
+	[ -z "$(blkid -p -o value -s PTTYPE /dev/$d)" ] || fail "$d is not blank"
+done
 step half
 # a restore stopped halfway through the pool: the second thin device fails
 mkdir -p /tmp/fake
@@ -102,7 +111,7 @@ run lvm vgchange -q -ay -K tvg
 ids >/tmp/ids.after
 diff /tmp/ids.before /tmp/ids.after || fail "identities differ after the restore"
 cat /tmp/ids.after
-for v in data snap other; do run e2fsck -fn /dev/tvg/$v; done
+for v in plain data snap other; do run e2fsck -fn /dev/tvg/$v; done
 trees >/tmp/trees.after || fail "trees after"
 diff /tmp/trees.before /tmp/trees.after || fail "the files differ after the restore"
 grep -q snap-only /tmp/trees.after || fail "the snapshot's own file is missing"
@@ -113,22 +122,27 @@ step refuse
 # the snapshot not active at capture (as thin snapshots are unless told):
 # its data is not captured, and a pool made again would hold it empty
 run lvm lvchange -q -an tvg/snap
-run lifeboat capture --disk /dev/vda --output /tmp/cap2 --data auto
+run lifeboat capture --disk /dev/vda --disk /dev/vdb --output /tmp/cap2 --data auto
 run lvm vgchange -q -an tvg
-run wipefs -q -a /dev/vda1
-run wipefs -q -a /dev/vda
+for d in vda vdb; do
+	run wipefs -q -a /dev/${d}1
+	run wipefs -q -a /dev/$d
+done
 if out=$(lifeboat restore --yes --quick-format /tmp/cap2 2>&1); then
 	echo "$out"; fail "a pool without its snapshot's data was restored"
 fi
 echo "$out" | grep 'thin pool'
 echo "$out" | grep -q 'thin pool pool: the capture holds the data of data but not of snap (not active at capture)' ||
 	{ echo "$out"; fail "no refusal of the pool without the snapshot's data"; }
-[ -z "$(blkid -p -o value -s PTTYPE /dev/vda)" ] || fail "the refused restore wrote vda"
+for d in vda vdb; do
+	[ -z "$(blkid -p -o value -s PTTYPE /dev/$d)" ] || fail "the refused restore wrote $d"
+done
 step ok
 G
 vm_script "$W/script.sh" "$W/body.sh"
-a=$(vm_disk a 100M)
-vm_check "$W/script.sh" "$W/serial.log" 800 "$a"
+a=$(vm_disk a 60M)
+b=$(vm_disk b 60M)
+vm_check "$W/script.sh" "$W/serial.log" 800 "$a" "$b"
 grep -q '^GUEST-STEP: ok' <(tr -d '\r' <"$W/serial.log") || lb_fail "the guest never reached its last step"
 tr -d '\r' <"$W/serial.log" | sed -n '/^GUEST-STEP: after/,/^GUEST-STEP: ok/p'
 echo "PASS: $(lb_name)"
