@@ -81,6 +81,12 @@ step capture
 run lifeboat capture --disk /dev/vda --disk /dev/vdb --output /tmp/cap --data auto
 # plain, data, other, snap: each one's image (the pool itself has none)
 [ "$(ls /tmp/cap/lv*.data | wc -l)" = 4 ] || { ls /tmp/cap; fail "not four LVs' data"; }
+# the manifest records the pool's chunk and transaction id, each thin
+# volume's pool, device id and origin
+out=$(lifeboat show /tmp/cap) || { echo "$out"; fail "show"; }
+echo "$out" | grep -E ' lv |chunks of|thin id'
+echo "$out" | grep -q '^       chunks of 256.0K, transaction id 3$' || fail "show: the pool's chunk or transaction id"
+echo "$out" | grep -q '^       in pool pool, thin id 2, snapshot of data$' || fail "show: the snapshot's thin id"
 step wipe
 run lvm vgchange -q -an tvg
 for d in vda vdb; do
