@@ -150,6 +150,9 @@ struct lb_plan_opts {
 	size_t n_maps;
 	char **exclude;		/* manifest ids or recorded paths */
 	size_t n_exclude;
+	char **exclude_volumes;	/* --exclude-volume: every disk a volume lives
+				 * on (ids, recorded paths or mount points) */
+	size_t n_exclude_volumes;
 	char **include;
 	size_t n_include;
 	char **volumes;		/* --volume: ids, recorded paths or mount points */

@@ -137,7 +137,7 @@ static int make_md(struct lb_run *run, const struct lb_md *md)
 		return r;
 	lb_run_say(run, "%s: making the %s array %s (UUID %s) on %zu devices", md->id, md->level,
 		   md->name ? lb_esc(md->name) : "", md->uuid, md->n_members);
-	r = lb_stack_make_md(md, nodes, &node);
+	r = lb_stack_make_md(md, nodes, run->o->drill, &node);
 	free_nodes(nodes, md->n_members);
 	if (r < 0)
 		return r;
@@ -172,7 +172,7 @@ static int open_luks(struct lb_run *run, const struct lb_luks *l)
 	for (size_t i = 0; i < run->p->n_key_files; i++) {
 		_cleanup_free_ char *mapped = NULL;
 
-		r = lb_stack_open_luks(l, node, run->p->key_files[i], &mapped);
+		r = lb_stack_open_luks(l, node, run->p->key_files[i], run->o->drill, &mapped);
 		if (r >= 0) {
 			lb_run_say(run, "%s: opened as %s with %s", l->id, mapped,
 				   lb_esc(run->p->key_files[i]));

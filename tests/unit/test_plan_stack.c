@@ -219,7 +219,18 @@ static void test_intact_disks_keep_the_stack(void **state)
 	assert_true(lb_plan_all_intact(p));
 }
 
-static void test_mixed_disks_never_half_a_pack(void **state)
+static const struct lb_plan_disk *pdisk(const struct lb_plan *p, const char *id)
+{
+	for (size_t i = 0; i < p->n_disks; i++)
+		if (strcmp(p->disks[i].disk->id, id) == 0)
+			return &p->disks[i];
+	fail_msg("no disk %s in the plan", id);
+	return NULL;
+}
+
+/* ASR: one member disk recreated, the whole pack is made again, and with
+ * it every disk of the pack (disk0 is intact: recreated all the same) */
+static void test_one_recreated_disk_makes_the_whole_pack(void **state)
 {
 	struct fixture *f = *state;
 	_cleanup_free_ char *key = lb_asprintf("%s/key", f->dir);
@@ -227,10 +238,76 @@ static void test_mixed_disks_never_half_a_pack(void **state)
 	struct lb_plan_opts o = { .data = true, .key_files = keys, .n_key_files = 1 };
 	const struct lb_plan *p = plan_on(f, "machine-stack-mixed.xml", &o);
 
-	assert_true(any_says(p, "md1: lives on intact and recreated disks"));
+	assert_int_equal(p->n_problems, 0);
+	assert_int_equal(pdisk(p, "disk0")->verdict, LB_VERDICT_RECREATE);
+	assert_non_null(strstr(pdisk(p, "disk0")->why, "is made again whole: disk1 is recreated"));
+	assert_int_equal(pdisk(p, "disk1")->verdict, LB_VERDICT_RECREATE);
 	for (size_t i = 0; i < p->n_nodes; i++)
-		assert_int_equal(p->nodes[i].action, LB_NODE_SKIP);
-	assert_int_equal(pvol(p, "lv0")->action, LB_VOL_SKIP);
+		assert_int_equal(p->nodes[i].action, LB_NODE_MAKE);
+	assert_int_equal(pvol(p, "lv0")->action, LB_VOL_FORMAT);
+	assert_true(step_at(p, LB_STEP_WRITE_TABLE, NULL) < step_at(p, LB_STEP_MAKE_MD, "md1"));
+}
+
+/* a member wiped on an intact disk (its table as recorded): the pack is
+ * not intact, and is made again whole, every disk of it */
+static void test_wiped_member_makes_the_whole_pack(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *key = lb_asprintf("%s/key", f->dir);
+	char *keys[] = { key };
+	struct lb_plan_opts o = { .data = true, .key_files = keys, .n_key_files = 1 };
+	const struct lb_plan *p = plan_on(f, "machine-stack-wiped.xml", &o);
+
+	assert_int_equal(p->n_problems, 0);
+	for (size_t i = 0; i < p->n_disks; i++)
+		assert_int_equal(p->disks[i].verdict, LB_VERDICT_RECREATE);
+	assert_non_null(strstr(pdisk(p, "disk0")->why, "disk1p2 no longer holds its linux_raid_member"));
+	for (size_t i = 0; i < p->n_nodes; i++)
+		assert_int_equal(p->nodes[i].action, LB_NODE_MAKE);
+	step_at(p, LB_STEP_MAKE_VG, "vg0");
+}
+
+/* an intact machine: excluding one member disk of a pack holding / is
+ * refused (the disk holds no critical volume of its own) */
+static void test_excluding_a_member_of_a_critical_pack(void **state)
+{
+	struct fixture *f = *state;
+	char *excl[] = { "disk1" };
+	struct lb_plan_opts o = { .data = true, .exclude = excl, .n_exclude = 1 };
+	const struct lb_plan *p = plan_on(f, "valid-stack.xml", &o);
+
+	assert_true(any_says(p, "--exclude-disk disk1: it holds a volume the system needs to boot"));
+	assert_true(p->usage_error);
+}
+
+/* --exclude-volume: a critical volume is refused, an unknown one is a
+ * usage error, any other excludes every disk it lives on */
+static void test_exclude_volume(void **state)
+{
+	struct fixture *f = *state;
+	char *crit[] = { "/" }, *unknown[] = { "lv9" }, *lv0[] = { "lv0" };
+	struct lb_plan_opts o = { .data = true, .exclude_volumes = crit, .n_exclude_volumes = 1 };
+	const struct lb_plan *p = plan_on(f, "valid-stack.xml", &o);
+	struct lb_stack *s = f->m->stack;
+
+	assert_true(any_says(p, "--exclude-volume /: lv0 is a volume the system needs to boot"));
+	assert_true(p->usage_error);
+	lb_plan_free(f->p);
+	o.exclude_volumes = unknown;
+	p = plan_on(f, "valid-stack.xml", &o);
+	assert_true(any_says(p, "--exclude-volume lv9: no such volume in the capture"));
+	lb_plan_free(f->p);
+	/* nothing critical any more: lv0's disks (those of vg0's PV, through
+	 * luks0 and md1) are excluded, and its pack with them */
+	s->mds[0]->volume->critical = false;
+	for (size_t i = 0; i < s->vgs[0]->n_lvs; i++)
+		s->vgs[0]->lvs[i]->volume->critical = false;
+	o.exclude_volumes = lv0;
+	p = plan_on(f, "machine-stack-blank.xml", &o);
+	assert_int_equal(p->n_problems, 0);
+	assert_int_equal(pdisk(p, "disk0")->verdict, LB_VERDICT_EXCLUDED);
+	assert_string_equal(pdisk(p, "disk1")->why, "--exclude-volume lv0");
+	assert_int_equal(node(p, "vg0")->action, LB_NODE_SKIP);
 	assert_int_equal(p->n_steps, 0);
 }
 
@@ -245,6 +322,7 @@ static void test_excluded_member_disk(void **state)
 	const struct lb_plan *p = plan_on(f, "machine-stack-blank.xml", &o);
 
 	/* disk1 holds critical volumes (through the stack): refused */
+	assert_true(any_says(p, "--exclude-disk disk1: it holds a volume the system needs to boot"));
 	assert_true(any_says(p, "md1: lives on disk1, which is excluded"));
 	assert_int_equal(node(p, "vg0")->action, LB_NODE_SKIP);
 	assert_int_equal(p->n_steps, 0);
@@ -361,7 +439,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blank_disks_make_the_stack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_key_no_steps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intact_disks_keep_the_stack, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mixed_disks_never_half_a_pack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_recreated_disk_makes_the_whole_pack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wiped_member_makes_the_whole_pack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_excluding_a_member_of_a_critical_pack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exclude_volume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_excluded_member_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_header_stops_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_key_stops_it, setup, teardown),
