@@ -191,6 +191,8 @@ static int check_data(struct lb_plan *p, bool single_pass)
 
 	for (size_t i = 0; i < p->n_vols; i++)
 		any |= p->vols[i].action == LB_VOL_IMAGE || p->vols[i].extract;
+	for (size_t i = 0; i < p->n_nodes; i++)
+		any |= p->nodes[i].ciphertext;
 	if (!any)
 		return 0;
 	lb_warn("restore: checking the capture's data files%s before anything is written",

@@ -43,6 +43,7 @@ static const char *const action_names[] = {
 	[LB_VOL_NOTHING] = "nothing",
 	[LB_VOL_SKIP] = "skip",
 	[LB_VOL_IMAGE] = "write-image",
+	[LB_VOL_CIPHERTEXT] = "in-ciphertext",
 };
 
 static const char *const rollback_names[] = {
@@ -298,6 +299,15 @@ static void stack_volume_layout(struct lb_plan *p, struct lb_plan_volume *pv)
 		pv->action = LB_VOL_SKIP;
 		pv->why = lb_asprintf("on %s, which is not restored", pn->id);
 		break;
+	case LB_NODE_CIPHERTEXT:
+		pv->action = LB_VOL_CIPHERTEXT;
+		pv->why = lb_asprintf("on %s, %s", pn->id, pn->why);
+		break;
+	}
+	if (pn->ciphertext) {
+		pv->action = LB_VOL_CIPHERTEXT;
+		free(pv->why);
+		pv->why = lb_asprintf("in the ciphertext written under %s", pn->id);
 	}
 }
 

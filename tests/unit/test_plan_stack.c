@@ -4,7 +4,9 @@
  * valid-stack.xml are disk packs, made again whole on blank disks (with a
  * key for what is inside LUKS), kept whole on intact ones, refused when
  * mixed; the steps make each node once what it sits on is there, after
- * every table and before any volume. This machine is a fixture manifest
+ * every table and before any volume; a container whose ciphertext was
+ * captured is written back from it with no key, and what is inside comes
+ * with it unmade. This machine is a fixture manifest
  * (LIFEBOAT_MACHINE): no device is touched. The LUKS header (a real one,
  * made by cryptsetup on a scratch file: the keys are tried against it) and
  * the LVM metadata are files in a temporary capture directory whose sizes
@@ -433,6 +435,72 @@ static void test_thin_pool_layout_only_or_whole(void **state)
 	assert_false(any_says(p, "thin pool pool: the capture"));
 }
 
+/* a captured ciphertext for luks0 (not a real image: the plan does not
+ * read it; lb_plan_check_data does, and refuses it) */
+static void add_ciphertext(struct fixture *f)
+{
+	struct lb_luks *l = f->m->stack->luks[0];
+
+	l->ciphertext = lb_artifact_new();
+	l->ciphertext->file = lb_strdup("luks0.data");
+	make_artifact(f, l->ciphertext, "not an image\n");
+}
+
+static bool has_step(const struct lb_plan *p, enum lb_step_kind k)
+{
+	for (size_t i = 0; i < p->n_steps; i++)
+		if (p->steps[i].kind == k)
+			return true;
+	return false;
+}
+
+static void test_ciphertext_needs_no_key(void **state)
+{
+	struct fixture *f = *state;
+	struct lb_plan_opts o = { .data = true };
+	struct lb_plan *p;
+
+	add_ciphertext(f);
+	p = plan_on(f, "machine-stack-blank.xml", &o);
+	for (size_t i = 0; i < p->n_problems; i++)
+		print_message("problem: %s\n", p->problems[i]);
+	assert_int_equal(p->n_problems, 0);
+	assert_int_equal(node(p, "md1")->action, LB_NODE_MAKE);
+	assert_int_equal(node(p, "luks0")->action, LB_NODE_MAKE);
+	assert_true(node(p, "luks0")->ciphertext);
+	assert_false(node(p, "luks0")->open);
+	/* the group and its LVs come back inside the ciphertext, unmade */
+	assert_int_equal(node(p, "vg0")->action, LB_NODE_CIPHERTEXT);
+	assert_int_equal(pvol(p, "lv0")->action, LB_VOL_CIPHERTEXT);
+	assert_int_equal(pvol(p, "lv1")->action, LB_VOL_CIPHERTEXT);
+	assert_int_equal(pvol(p, "md0")->action, LB_VOL_FORMAT);
+	assert_true(step_at(p, LB_STEP_MAKE_MD, "md1") < step_at(p, LB_STEP_MAKE_LUKS, "luks0"));
+	assert_true(step_at(p, LB_STEP_MAKE_LUKS, "luks0") <
+		    step_at(p, LB_STEP_WRITE_CIPHERTEXT, "luks0"));
+	assert_false(has_step(p, LB_STEP_OPEN_LUKS));
+	assert_false(has_step(p, LB_STEP_MAKE_VG));
+	/* the root is inside it, never opened: no marker there, said why */
+	assert_non_null(p->no_marker);
+	assert_non_null(strstr(p->no_marker, "lv0: the root volume comes back inside LUKS ciphertext"));
+	/* the data is checked before any write: this is no image */
+	assert_true(lb_plan_check_data(p, true) < 0);
+	assert_true(any_says(p, "luks0: its ciphertext is damaged"));
+}
+
+static void test_ciphertext_unused_with_no_data(void **state)
+{
+	struct fixture *f = *state;
+	struct lb_plan_opts o = { .data = false };
+	const struct lb_plan *p;
+
+	add_ciphertext(f);
+	p = plan_on(f, "machine-stack-blank.xml", &o);
+	/* --no-data: what is inside is made again, and that needs the key */
+	assert_false(node(p, "luks0")->ciphertext);
+	assert_int_equal(node(p, "vg0")->action, LB_NODE_MAKE);
+	assert_true(any_says(p, "luks0: what is inside the LUKS container is made again"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -448,6 +516,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_key_stops_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thin_pool_without_all_its_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thin_pool_layout_only_or_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ciphertext_needs_no_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ciphertext_unused_with_no_data, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
