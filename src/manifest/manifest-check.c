@@ -388,6 +388,27 @@ static xmlNodePtr next_elem(xmlNodePtr n, const char *name)
 	return n;
 }
 
+/* a thin volume is in a thin pool of its group, with a device id no other
+ * volume of that pool has (restore makes the pool's devices from them) */
+static int check_thin(const struct lb_mf_reader *rd, xmlNodePtr n, const struct lb_vg *vg,
+		      const struct lb_lv *lv)
+{
+	const struct lb_lv *pool = NULL;
+
+	for (size_t i = 0; lv->pool && i < vg->n_lvs; i++)
+		if (strcmp(vg->lvs[i]->name, lv->pool) == 0 && strcmp(vg->lvs[i]->segtype, "thin-pool") == 0)
+			pool = vg->lvs[i];
+	if (!pool)
+		return lb_mf_bad(rd, n, "%s: a thin volume whose pool is not a thin pool of %s", lv->id,
+				 vg->id);
+	for (size_t i = 0; lv->thin_id && i < vg->n_lvs; i++)
+		if (vg->lvs[i] != lv && vg->lvs[i]->thin_id == lv->thin_id && vg->lvs[i]->pool &&
+		    strcmp(vg->lvs[i]->pool, lv->pool) == 0)
+			return lb_mf_bad(rd, n, "%s: thin id %" PRIu32 " is %s's too", lv->id, lv->thin_id,
+					 vg->lvs[i]->id);
+	return 0;
+}
+
 static int check_vg(const struct lb_mf_reader *rd, xmlNodePtr n, const struct lb_manifest *m,
 		    const struct lb_vg *vg, struct id_list *vols, struct id_list *used)
 {
@@ -397,9 +418,12 @@ static int check_vg(const struct lb_mf_reader *rd, xmlNodePtr n, const struct lb
 	for (size_t i = 0; i < vg->n_pvs && r >= 0; i++, c = c ? next_elem(c->next, "pv") : NULL)
 		r = check_on(rd, c ? c : n, m, vg->id, vg->pvs[i]->on, used);
 	c = next_elem(n->children, "lv");
-	for (size_t i = 0; i < vg->n_lvs && r >= 0; i++, c = c ? next_elem(c->next, "lv") : NULL)
+	for (size_t i = 0; i < vg->n_lvs && r >= 0; i++, c = c ? next_elem(c->next, "lv") : NULL) {
 		r = check_node(rd, c ? c : n, m, vg->lvs[i]->id, LB_DEV_LV, vg->lvs[i]->volume,
 			       vg->lvs[i]->size, vols);
+		if (r >= 0 && strcmp(vg->lvs[i]->segtype, "thin") == 0)
+			r = check_thin(rd, c ? c : n, vg, vg->lvs[i]);
+	}
 	return r;
 }
 

@@ -235,6 +235,10 @@ const struct lb_field lb_mf_lv_fields[] = {
 	N64(lb_lv, "size", size, 0),
 	N32(lb_lv, "stripes", stripes, LB_F_OPT),
 	S(lb_lv, "pool", pool, LB_F_OPT),
+	S(lb_lv, "origin", origin, LB_F_OPT),
+	N32(lb_lv, "thin-id", thin_id, LB_F_OPT),
+	N64(lb_lv, "transaction-id", transaction_id, LB_F_OPT),
+	N32(lb_lv, "chunk-size", chunk_size, LB_F_OPT),
 	B(lb_lv, "active", active, 0),
 	LB_FIELD_END,
 };

@@ -60,6 +60,21 @@ static void show_volume(FILE *f, const char *indent, const struct lb_volume *v)
 	fputc('\n', f);
 }
 
+/* a thin pool's chunk and transaction id, a thin volume's pool, device id
+ * and origin */
+static void show_thin(FILE *f, const struct lb_lv *lv)
+{
+	char size[32];
+
+	if (strcmp(lv->segtype, "thin-pool") == 0) {
+		human_size((uint64_t)lv->chunk_size * 512, size, sizeof(size));
+		fprintf(f, "       chunks of %s, transaction id %" PRIu64 "\n", size, lv->transaction_id);
+	} else if (strcmp(lv->segtype, "thin") == 0) {
+		fprintf(f, "       in pool %s, thin id %" PRIu32 "%s%s\n", lv->pool ? lb_esc(lv->pool) : "?",
+			lv->thin_id, lv->origin ? ", snapshot of " : "", lv->origin ? lb_esc(lv->origin) : "");
+	}
+}
+
 static void show_storage(FILE *f, const struct lb_stack *s)
 {
 	char size[32];
@@ -131,6 +146,7 @@ static void show_storage(FILE *f, const struct lb_stack *s)
 			human_size(lv->size * 512, size, sizeof(size));
 			fprintf(f, "    %s lv %s %s %s UUID=%s%s\n", lv->id, lb_esc(lv->name),
 				lb_esc(lv->segtype), size, lb_esc(lv->uuid), lv->active ? "" : " [inactive]");
+			show_thin(f, lv);
 			if (lv->volume)
 				show_volume(f, "       `- ", lv->volume);
 		}

@@ -137,6 +137,7 @@ static void lv_free(struct lb_lv *lv)
 	free(lv->uuid);
 	free(lv->segtype);
 	free(lv->pool);
+	free(lv->origin);
 	lb_volume_free(lv->volume);
 	free(lv);
 }

@@ -77,6 +77,10 @@ struct lb_lv {
 	uint64_t size;		/* 512-byte sectors */
 	uint32_t stripes;
 	char *pool;		/* thin: its pool's name */
+	char *origin;		/* a snapshot's origin LV; NULL: none */
+	uint32_t thin_id;	/* thin: its device id in the pool; 0: none */
+	uint64_t transaction_id;	/* thin-pool: the pool's transaction id */
+	uint32_t chunk_size;	/* thin-pool: 512-byte sectors */
 	bool active;
 	struct lb_volume *volume;	/* when active and holding one */
 };

@@ -138,6 +138,51 @@ static struct lb_plan_node *add_node(struct lb_plan *p, enum lb_dev_kind kind, c
 	return pn;
 }
 
+static bool lv_has_data(const struct lb_lv *lv)
+{
+	return lv->volume && lv->volume->data;
+}
+
+/* A thin pool being made comes back exactly or not at all: its thin
+ * volumes are made empty (restore/stack-thin.c) and get their data from
+ * the capture, so when the pool's data is restored, every one of them
+ * needs its own (a thin snapshot is inactive unless activated, and then
+ * has none). Making a pool takes dmsetup's messages. */
+static void check_thin(struct lb_plan *p, const struct lb_plan_node *pn, bool data)
+{
+	const struct lb_vg *vg = pn->vg;
+
+	for (size_t i = 0; i < vg->n_lvs; i++) {
+		const struct lb_lv *pool = vg->lvs[i];
+		const struct lb_lv *with = NULL, *without = NULL;
+
+		if (strcmp(pool->segtype, "thin-pool") != 0)
+			continue;
+		if (!lb_program_exists("dmsetup"))
+			lb_plan_problem(p, "%s: thin pool %s: dmsetup is needed to make it and is not "
+					   "installed", pn->id, pool->name);
+		for (size_t j = 0; j < vg->n_lvs; j++) {
+			const struct lb_lv *lv = vg->lvs[j];
+
+			if (strcmp(lv->segtype, "thin") != 0 || !lv->pool ||
+			    strcmp(lv->pool, pool->name) != 0)
+				continue;
+			if (lv_has_data(lv))
+				with = with ? with : lv;
+			else
+				without = without ? without : lv;
+		}
+		if (data && with && without)
+			lb_plan_problem(p, "%s: thin pool %s: the capture holds the data of %s but not of "
+					   "%s (%s at capture): made again, the pool would give it back empty; "
+					   "capture again with it active (lvchange -ay -K %s/%s), or "
+					   "restore with --no-data",
+					pn->id, pool->name, with->name, without->name,
+					without->active ? "no filesystem" : "not active", vg->name,
+					without->name);
+	}
+}
+
 /* Whether everything node pn sits on is inside ciphertext written back:
  * a device of a container whose ciphertext is written, or of a node that
  * comes back with one. */
@@ -207,6 +252,10 @@ void lb_plan_stack_nodes(struct lb_plan *p, const struct lb_plan_opts *opts)
 		decide(p, &p->nodes[i]);
 	if (opts->data)
 		mark_ciphertext(p);
+	/* (a group inside ciphertext written back comes with it, not made) */
+	for (size_t i = 0; i < p->n_nodes; i++)
+		if (p->nodes[i].vg && p->nodes[i].action == LB_NODE_MAKE)
+			check_thin(p, &p->nodes[i], opts->data);
 }
 
 /* The node whose device ID is, or that holds the LV ID. */

@@ -181,7 +181,9 @@ static int volume_step(struct lb_run *run, const struct lb_step *s, bool last)
 	if (volume_failed(pv))
 		return 0;
 	r = lb_run_disk_close(run);
-	if (r >= 0 && pv->pd->verdict == LB_VERDICT_INTACT)
+	/* (a volume of a node this restore made: the node holds the disk) */
+	if (r >= 0 && pv->pd->verdict == LB_VERDICT_INTACT &&
+	    !(pv->node && pv->node->action == LB_NODE_MAKE))
 		r = lb_run_check_not_in_use(pv->pd->target);
 	if (r < 0)
 		return r;

@@ -856,6 +856,33 @@ static struct lb_manifest *load_fixture(const char *name)
 	return m;
 }
 
+/* valid-thin.xml (captured in a guest by tests/vm/stack-thin.sh): the
+ * pool's chunk and transaction id, each thin volume's pool, device id and
+ * origin */
+static void test_thin_fields(void **state)
+{
+	struct lb_manifest *m = load_fixture("valid-thin.xml");
+	const struct lb_vg *vg;
+
+	(void)state;
+	assert_non_null(m->stack);
+	assert_int_equal(m->stack->n_vgs, 1);
+	vg = m->stack->vgs[0];
+	assert_int_equal(vg->n_lvs, 5);
+	assert_string_equal(vg->lvs[3]->segtype, "thin-pool");
+	assert_int_equal(vg->lvs[3]->chunk_size, 512);
+	assert_int_equal(vg->lvs[3]->transaction_id, 3);
+	assert_int_equal(vg->lvs[3]->thin_id, 0);
+	assert_string_equal(vg->lvs[4]->segtype, "thin");
+	assert_string_equal(vg->lvs[4]->pool, "pool");
+	assert_string_equal(vg->lvs[4]->origin, "data");
+	assert_int_equal(vg->lvs[4]->thin_id, 2);
+	assert_int_equal(vg->lvs[0]->thin_id, 1);
+	assert_null(vg->lvs[0]->origin);
+	assert_null(vg->lvs[2]->pool);
+	lb_manifest_free(m);
+}
+
 static size_t count_kind(const struct lb_disk *d, enum lb_part_kind k)
 {
 	size_t n = 0;
@@ -1058,6 +1085,7 @@ static const struct {
 	{ "bad-stack-unknown-on.xml", "disk7p1: no such device in the manifest" },
 	{ "bad-stack-used-twice.xml", "device disk0p1 is used by two layers of the stack" },
 	{ "bad-stack-id-clash.xml", "disk1p2: the id names another device of this manifest" },
+	{ "bad-stack-thin-pool.xml", "lv0: a thin volume whose pool is not a thin pool of vg0" },
 	{ "bad-truncated.xml", "not well-formed XML" },
 	{ "bad-root.xml", "Expecting element lifeboat-manifest, got lifeboat-capture" },
 	{ "bad-format2.xml", "manifest format 2 is not supported" },
@@ -1366,6 +1394,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_write_unprintable_without_hex),
 		cmocka_unit_test(test_write_gpt_zero_fields),
 		cmocka_unit_test(test_roundtrip_fixtures),
+		cmocka_unit_test(test_thin_fields),
 		cmocka_unit_test(test_fixture_contents),
 		cmocka_unit_test(test_fixture_offline_system),
 		cmocka_unit_test(test_write_and_load_directory),

@@ -359,6 +359,82 @@ static void test_wrong_key_stops_it(void **state)
 	assert_int_equal(p->n_steps, 0);
 }
 
+/* vg0 with a thin pool: lv0 (root, with data) a thin volume in it, and a
+ * thin snapshot "snap", inactive at capture: no volume, no data */
+static void make_thin(struct fixture *f)
+{
+	struct lb_vg *vg = f->m->stack->vgs[0];
+	struct lb_lv *root = vg->lvs[0], *pool = lb_lv_new(), *snap = lb_lv_new();
+
+	free(root->segtype);
+	root->segtype = lb_strdup("thin");
+	root->pool = lb_strdup("pool");
+	root->volume->data = lb_artifact_new();
+	root->volume->data->file = lb_strdup("lv0.data");
+	make_artifact(f, root->volume->data, "the root's data\n");
+	pool->id = lb_strdup("lv8");
+	pool->name = lb_strdup("pool");
+	pool->uuid = lb_strdup("3dbq5T-JADn-YUGA-nOXq-WBMd-EHZ8-rqGliB");
+	pool->segtype = lb_strdup("thin-pool");
+	pool->size = 98304;
+	pool->active = true;
+	lb_vg_add_lv(vg, pool);
+	snap->id = lb_strdup("lv9");
+	snap->name = lb_strdup("snap");
+	snap->uuid = lb_strdup("NxYO2o-3uHf-mKSz-Cz56-3X0n-2Lnt-JExWUO");
+	snap->segtype = lb_strdup("thin");
+	snap->pool = lb_strdup("pool");
+	snap->size = 57344;
+	lb_vg_add_lv(vg, snap);
+}
+
+#define THIN_REFUSED "thin pool pool: the capture holds the data of root but not of snap (not active"
+
+/* a pool whose data comes back must come back whole: a thin volume
+ * without data would be made empty, so the plan refuses */
+static void test_thin_pool_without_all_its_data(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *key = lb_asprintf("%s/key", f->dir);
+	char *keys[] = { key };
+	struct lb_plan_opts o = { .data = true, .key_files = keys, .n_key_files = 1 };
+	const struct lb_plan *p;
+
+	make_thin(f);
+	p = plan_on(f, "machine-stack-blank.xml", &o);
+	for (size_t i = 0; i < p->n_problems; i++)
+		print_message("problem: %s\n", p->problems[i]);
+	assert_int_equal(node(p, "vg0")->action, LB_NODE_MAKE);
+	assert_true(any_says(p, THIN_REFUSED));
+}
+
+/* with --no-data nothing of the pool's data comes back: no refusal; nor
+ * when the snapshot has its data too */
+static void test_thin_pool_layout_only_or_whole(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *key = lb_asprintf("%s/key", f->dir);
+	char *keys[] = { key };
+	struct lb_plan_opts o = { .data = false, .key_files = keys, .n_key_files = 1 };
+	struct lb_vg *vg;
+	const struct lb_plan *p;
+
+	make_thin(f);
+	p = plan_on(f, "machine-stack-blank.xml", &o);
+	assert_int_equal(node(p, "vg0")->action, LB_NODE_MAKE);
+	assert_false(any_says(p, "thin pool"));
+	lb_plan_free(f->p);
+	f->p = NULL;
+	/* the snapshot active at capture, with its data */
+	vg = f->m->stack->vgs[0];
+	vg->lvs[vg->n_lvs - 1]->active = true;
+	vg->lvs[vg->n_lvs - 1]->volume = vg->lvs[0]->volume;
+	o.data = true;
+	p = plan_on(f, "machine-stack-blank.xml", &o);
+	vg->lvs[vg->n_lvs - 1]->volume = NULL;	/* (lv0's, freed with it) */
+	assert_false(any_says(p, "thin pool pool: the capture"));
+}
+
 /* a captured ciphertext for luks0 (not a real image: the plan does not
  * read it; lb_plan_check_data does, and refuses it) */
 static void add_ciphertext(struct fixture *f)
@@ -509,6 +585,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_excluded_member_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_header_stops_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_key_stops_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thin_pool_without_all_its_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thin_pool_layout_only_or_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ciphertext_needs_no_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ciphertext_unused_with_no_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_encrypted_capture, setup, teardown),
