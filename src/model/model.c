@@ -108,6 +108,7 @@ void lb_volume_free(struct lb_volume *v)
 	lb_swap_geom_free(v->swap);
 	lb_artifact_free(v->data);
 	free(v->data_method);
+	free(v->data_source);
 	free(v->id);
 	free(v->type);
 	free(v->usage);

@@ -140,6 +140,9 @@ struct lb_volume {
 	struct lb_swap_geom *swap;
 	struct lb_artifact *data;
 	char *data_method;	/* image, archive (with data) */
+	char *data_source;	/* where the data was read: NULL the volume
+				 * itself, "lvm-snapshot" an LVM snapshot of
+				 * it taken for the capture */
 
 	/* runtime only, never written */
 	uint64_t rt_offset;	/* bytes from the start of the disk */

@@ -3,8 +3,9 @@
 # tests, sourced after tests/lib.sh and tests/rescue/lib/rescue.sh.
 #
 # The machine's root tree is a debootstrap (minbase, systemd, Debian's
-# kernel and initramfs-tools, GRUB for BIOS and UEFI, efibootmgr, and the
-# libraries lifeboat links), made once and kept as a tarball in the cache:
+# kernel and initramfs-tools, GRUB for BIOS and UEFI, efibootmgr, the
+# libraries lifeboat links, and lvm2, mdadm and cryptsetup with their
+# initramfs hooks for the machines whose root is on LVM, MD or LUKS), made once and kept as a tarball in the cache:
 # $LB_CACHE (default /var/cache/lifeboat-tests), named by a digest of the
 # package list and the mirror, so a change of either makes a new one. Each
 # test then lays it onto a disk image of its own.
@@ -15,6 +16,7 @@ DG_PACKAGES=(
 	e2fsprogs dosfstools efibootmgr grub-efi-amd64-bin grub-pc-bin grub2-common zstd
 	libacl1 libarchive13 libblkid1 libefiboot1 libefivar1 libext2fs2 libfdisk1
 	libjson-c5 libssl3 libuuid1 libxml2 libxxhash0 libzstd1 libkmod2 libelf1 libcryptsetup12 libmount1
+	lvm2 mdadm cryptsetup cryptsetup-initramfs
 )
 
 # dg_mirror: the Debian mirror this machine's apt uses (deb822 or one-line
