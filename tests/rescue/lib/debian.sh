@@ -109,10 +109,8 @@ T
 
 	mkdir -p "$mnt"
 	mount -t ext4 "$root" "$mnt"
-	zstd -dc "$tarball" | tar -C "$mnt" --numeric-owner --xattrs --xattrs-include='*' --acls -xf -
-	kver=$(cd "$mnt/boot" && ls vmlinuz-* | sed 's/^vmlinuz-//' | sort -V | tail -n 1)
-	[ -n "$kver" ] && [ -f "$mnt/boot/initrd.img-$kver" ] || { umount "$mnt"; lb_fail "the Debian tree has no kernel and initrd"; }
-	mkdir -p "$mnt/boot/efi"
+	dg_fill_tree "$tarball" "$mnt"
+	kver=$DG_KVER
 	cat >"$mnt/etc/fstab" <<F
 # /etc/fstab of lifeboat's Debian test machine
 UUID=$DG_ROOT_UUID / ext4 errors=remount-ro 0 1
@@ -120,28 +118,10 @@ UUID=${DG_ESP_ID:0:4}-${DG_ESP_ID:4:4} /boot/efi vfat umask=0077 0 1
 UUID=$DG_SWAP_UUID none swap sw 0 0
 /swap.img none swap sw 0 0
 F
-	echo lifeboat-e2e >"$mnt/etc/hostname"
-	: >"$mnt/etc/machine-id"
 	# the swap file as Ubuntu's installer makes it: written, not fallocated
 	dd if=/dev/zero of="$mnt/swap.img" bs=1M count=64 status=none
 	chmod 600 "$mnt/swap.img"
 	mkswap -q "$mnt/swap.img"
-	install -m 0755 "$LIFEBOAT" "$mnt/usr/local/sbin/lifeboat"
-	# every library lifeboat links is in the machine (DG_PACKAGES): a
-	# missing one would only show as a failed capture inside the guest
-	chroot "$mnt" /usr/local/sbin/lifeboat --version >/dev/null 2>"$LB_WORK/chroot-lifeboat.err" || {
-		cat "$LB_WORK/chroot-lifeboat.err" >&2
-		lb_fail "lifeboat does not run in the Debian machine: a library it links is not in DG_PACKAGES"
-	}
-	install -m 0755 "$LB_TOP/tests/rescue/debian/lifeboat-e2e" "$mnt/usr/local/sbin/lifeboat-e2e"
-	install -m 0644 "$LB_TOP/tests/rescue/debian/lifeboat-e2e.service" "$mnt/etc/systemd/system/"
-	mkdir -p "$mnt/etc/systemd/system/multi-user.target.wants"
-	ln -sf /etc/systemd/system/lifeboat-e2e.service "$mnt/etc/systemd/system/multi-user.target.wants/"
-	# nothing else to wait for at boot: no logins, no timers
-	for u in getty@tty1.service serial-getty@ttyS0.service apt-daily.timer apt-daily-upgrade.timer \
-		e2scrub_all.timer fstrim.timer; do
-		ln -sf /dev/null "$mnt/etc/systemd/system/$u"
-	done
 	mkdir -p "$mnt/boot/grub"
 	cat >"$mnt/boot/grub/grub.cfg" <<G
 serial --unit=0 --speed=115200
@@ -156,6 +136,40 @@ menuentry "Debian GNU/Linux (lifeboat test machine)" {
 G
 	# GRUB for BIOS, and for UEFI until the first boot installs its own
 	rs_install_grub "$d" "$mnt" "$DG_ROOT_UUID"
+}
+
+# dg_fill_tree TARBALL MNT: the machine's root tree onto MNT (its root
+# filesystem, with /boot mounted below it when that is a filesystem of its
+# own): the debootstrap, /boot/efi, its hostname, an empty machine-id, this
+# lifeboat in /usr/local/sbin (run there in a chroot: a library it links
+# missing from DG_PACKAGES fails here, by name) and the test's own unit
+# (tests/rescue/debian/), with nothing else to wait for at boot. Sets
+# DG_KVER, the kernel's version; the fstab and grub.cfg are the caller's.
+dg_fill_tree() {
+	local tarball=$1 mnt=$2 u
+	zstd -dc "$tarball" | tar -C "$mnt" --numeric-owner --xattrs --xattrs-include='*' --acls -xf -
+	DG_KVER=$(cd "$mnt/boot" && ls vmlinuz-* | sed 's/^vmlinuz-//' | sort -V | tail -n 1)
+	[ -n "$DG_KVER" ] && [ -f "$mnt/boot/initrd.img-$DG_KVER" ] || { umount -R "$mnt"; lb_fail "the Debian tree has no kernel and initrd"; }
+	mkdir -p "$mnt/boot/efi"
+	echo lifeboat-e2e >"$mnt/etc/hostname"
+	: >"$mnt/etc/machine-id"
+	install -m 0755 "$LIFEBOAT" "$mnt/usr/local/sbin/lifeboat"
+	# every library lifeboat links is in the machine (DG_PACKAGES): a
+	# missing one would only show as a failed capture inside the guest
+	chroot "$mnt" /usr/local/sbin/lifeboat --version >/dev/null 2>"$LB_WORK/chroot-lifeboat.err" || {
+		cat "$LB_WORK/chroot-lifeboat.err" >&2
+		umount -R "$mnt"
+		lb_fail "lifeboat does not run in the Debian machine: a library it links is not in DG_PACKAGES"
+	}
+	install -m 0755 "$LB_TOP/tests/rescue/debian/lifeboat-e2e" "$mnt/usr/local/sbin/lifeboat-e2e"
+	install -m 0644 "$LB_TOP/tests/rescue/debian/lifeboat-e2e.service" "$mnt/etc/systemd/system/"
+	mkdir -p "$mnt/etc/systemd/system/multi-user.target.wants"
+	ln -sf /etc/systemd/system/lifeboat-e2e.service "$mnt/etc/systemd/system/multi-user.target.wants/"
+	# nothing else to wait for at boot: no logins, no timers
+	for u in getty@tty1.service serial-getty@ttyS0.service apt-daily.timer apt-daily-upgrade.timer \
+		e2scrub_all.timer fstrim.timer; do
+		ln -sf /dev/null "$mnt/etc/systemd/system/$u"
+	done
 }
 
 # dg_boot NAME LOG TIMEOUT [qemu args...]: boots the Debian machine (2 CPUs
