@@ -362,17 +362,19 @@ static int capture_snapshot(struct capture_ctx *c, struct lb_disk *d, struct lb_
 		c->err = lb_err(r, "%s", why);
 		return 1;
 	}
-	/* it filled up while it was read: what it gave is no one moment */
+	/* it filled up while it was read (or lvm cannot say it did not):
+	 * what it gave is of no one moment */
 	drop_data(c->o, v);
-	lb_manifest_warn(c->m, "%s: the snapshot of %s filled up while it was read: archived instead "
-			       "(more free extents in volume group %s give it more room)",
-			 v->id, origin, ref.vg->name);
+	free(why);
+	why = valid == 0 ? lb_asprintf("the snapshot of %s filled up while it was read (more free "
+				       "extents in volume group %s give it more room)",
+				       origin, ref.vg->name)
+			 : lb_asprintf("lvm cannot say whether the snapshot of %s stayed whole", origin);
 	if (c->o->mode == LB_DATA_IMAGE) {
-		c->err = lb_err(-EBUSY, "%s: the snapshot of %s filled up while it was read: use --data "
-					"archive (or auto) for it",
-				v->id, origin);
+		c->err = lb_err(-EBUSY, "%s: %s: use --data archive (or auto) for it", v->id, why);
 		return 1;
 	}
+	lb_manifest_warn(c->m, "%s: %s: archived instead", v->id, why);
 	return capture_one(d, p, v, c);
 }
 
