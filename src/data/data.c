@@ -223,6 +223,26 @@ static void drop_data(const struct lb_data_opts *o, struct lb_volume *v)
 	v->data_method = NULL;
 }
 
+/* Whether device ID is a member of a recorded array, LUKS container or
+ * volume group: what is on it is captured through the stack. */
+static bool feeds_stack(const struct lb_manifest *m, const char *id)
+{
+	const struct lb_stack *s = m->stack;
+
+	for (size_t i = 0; s && i < s->n_mds; i++)
+		for (size_t j = 0; j < s->mds[i]->n_members; j++)
+			if (strcmp(s->mds[i]->members[j]->on, id) == 0)
+				return true;
+	for (size_t i = 0; s && i < s->n_luks; i++)
+		if (strcmp(s->luks[i]->on, id) == 0)
+			return true;
+	for (size_t i = 0; s && i < s->n_vgs; i++)
+		for (size_t j = 0; j < s->vgs[i]->n_pvs; j++)
+			if (strcmp(s->vgs[i]->pvs[j]->on, id) == 0)
+				return true;
+	return false;
+}
+
 static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volume *v, void *ud)
 {
 	struct capture_ctx *c = ud;
@@ -233,7 +253,8 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 	if (!d->selected)
 		return 0;
 	method = choose(c->o->mode, p, v, &note);
-	if (note)
+	/* (a member of the recorded stack: its volumes get data of their own) */
+	if (note && !(method == NULL && v->id && feeds_stack(c->m, v->id)))
 		lb_manifest_warn(c->m, "%s", note);
 	if (!method)
 		return 0;
