@@ -128,6 +128,7 @@ int cmd_verify(int argc, char **argv)
 		check(&st, what, m->stack->vgs[i]->metadata);
 	}
 	lb_manifest_foreach_volume(m, check_volume, &st);
+	lb_stack_foreach_volume(m, check_volume, &st);
 	printf("%u artifacts intact, %u damaged or missing\n", st.ok, st.bad);
 	lb_manifest_free(m);
 	return st.bad ? LB_EXIT_FAIL : LB_EXIT_OK;

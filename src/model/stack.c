@@ -338,3 +338,25 @@ struct lb_volume *lb_stack_volume_by_path(const struct lb_manifest *m, const cha
 			return s->mds[i]->volume;
 	return NULL;
 }
+
+int lb_stack_foreach_volume(const struct lb_manifest *m,
+			    int (*fn)(struct lb_disk *, struct lb_partition *, struct lb_volume *,
+				      void *),
+			    void *ud)
+{
+	const struct lb_stack *s = m->stack;
+	int r;
+
+	for (size_t i = 0; s && i < s->n_mds; i++)
+		if (s->mds[i]->volume && (r = fn(NULL, NULL, s->mds[i]->volume, ud)) != 0)
+			return r;
+	for (size_t i = 0; s && i < s->n_luks; i++)
+		if (s->luks[i]->volume && (r = fn(NULL, NULL, s->luks[i]->volume, ud)) != 0)
+			return r;
+	for (size_t i = 0; s && i < s->n_vgs; i++)
+		for (size_t j = 0; j < s->vgs[i]->n_lvs; j++)
+			if (s->vgs[i]->lvs[j]->volume &&
+			    (r = fn(NULL, NULL, s->vgs[i]->lvs[j]->volume, ud)) != 0)
+				return r;
+	return 0;
+}

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /* A capture checked in this process, as 'lifeboat verify' checks it: each
- * disk's boot code areas, each partition's recorded contents, each volume's
- * data file (framing, chunks and SHA-256). */
+ * disk's boot code areas, the stack's LUKS headers and LVM metadata, each
+ * partition's recorded contents, each volume's data file (framing, chunks
+ * and SHA-256), those on arrays, LUKS mappings and LVs too. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -109,7 +110,20 @@ static int run(const struct lb_manifest *m, bool quick, lb_verify_fn fn, void *u
 		snprintf(what, sizeof(what), "%s post-MBR boot code", m->disks[i]->id);
 		check_artifact(&st, what, m->disks[i]->mbr_gap);
 	}
+	for (size_t i = 0; m->stack && i < m->stack->n_luks; i++) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "%s LUKS header", m->stack->luks[i]->id);
+		check_artifact(&st, what, m->stack->luks[i]->header);
+	}
+	for (size_t i = 0; m->stack && i < m->stack->n_vgs; i++) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "%s LVM metadata", m->stack->vgs[i]->id);
+		check_artifact(&st, what, m->stack->vgs[i]->metadata);
+	}
 	lb_manifest_foreach_volume(m, check_volume, &st);
+	lb_stack_foreach_volume(m, check_volume, &st);
 	if (st.bad)
 		r = lb_err(-EBADMSG, "%u artifact%s damaged or missing, first %s", st.bad,
 			   st.bad == 1 ? "" : "s", st.first);

@@ -9,6 +9,7 @@
 # output full) removes its snapshot too. Then both disks are wiped and the
 # capture restored: the PV, VG and LV UUIDs and the filesystems' UUIDs are
 # the same, fsck finds the snapshot's image clean, and the files are back.
+# verify checks the LVs' data (a byte changed in it is found).
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 . "$LB_TOP/tests/vm/lib/vm.sh"
@@ -92,6 +93,17 @@ grep -q 'ext4 LABEL="data" .*mounted="/mnt/f" data=archive' /tmp/show.txt ||
 grep -q 'method="image" source="lvm-snapshot"' /tmp/cap/manifest.xml ||
 	fail "the manifest does not record the snapshot"
 run lifeboat verify /tmp/cap
+echo "$out" | grep -q '^ok     lv0 data (lv0.data, image' || fail "verify did not check the root LV's data"
+echo "$out" | grep -q '^ok     vg0 LVM metadata' || fail "verify did not check vg0's metadata"
+# a damaged image of the snapshot is found
+cp -a /tmp/cap /tmp/bad
+printf 'X' | dd of=/tmp/bad/lv0.data bs=1 seek=20000 conv=notrunc 2>/dev/null
+if lifeboat verify /tmp/bad >/tmp/bad.log 2>&1; then
+	cat /tmp/bad.log
+	fail "verify passed a damaged lv0.data"
+fi
+grep -q '^FAILED lv0 data' /tmp/bad.log || { cat /tmp/bad.log; fail "verify did not name lv0's data"; }
+rm -rf /tmp/bad
 step wipe
 run umount /mnt/r
 run umount /mnt/f
