@@ -241,6 +241,7 @@ static void test_resolve_stack(void **state)
 	lv->id = lb_strdup("lv0");
 	lv->name = lb_strdup("root");
 	lv->volume = stack_volume("lv0", "ext4");
+	lv->volume->uuid = lb_strdup("0ff1e000-0000-4000-8000-0000000000f1");
 	lb_vg_add_lv(vg, lv);
 	lv = lb_lv_new();
 	lv->id = lb_strdup("lv1");
@@ -260,6 +261,7 @@ static void test_resolve_stack(void **state)
 	md->path = lb_strdup("/dev/md127");
 	md->name = lb_strdup("nas01:boot");
 	md->volume = stack_volume("md0", "ext4");
+	md->volume->label = lb_strdup("mdboot");
 	lb_stack_add_md(m->stack, md);
 
 	assert_string_equal(resolved(m, "/dev/mapper/nas01--vg-root"), "lv0");
@@ -273,6 +275,11 @@ static void test_resolve_stack(void **state)
 	assert_string_equal(resolved(m, "/dev/md127"), "md0");
 	assert_string_equal(resolved(m, "/dev/md/boot"), "md0");
 	assert_string_equal(resolved(m, "/dev/md/root"), "(none)");
+	/* and by their identities, as the disks' volumes are */
+	assert_string_equal(resolved(m, "UUID=0FF1E000-0000-4000-8000-0000000000F1"), "lv0");
+	assert_string_equal(resolved(m, "/dev/disk/by-uuid/0ff1e000-0000-4000-8000-0000000000f1"), "lv0");
+	assert_string_equal(resolved(m, "LABEL=mdboot"), "md0");
+	assert_string_equal(resolved(m, "PARTUUID=0ff1e000-0000-4000-8000-0000000000f1"), "(none)");
 	lb_manifest_free(m);
 }
 
