@@ -6,6 +6,11 @@ DESTDIR ?=
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/lifeboat
+SYSCONFDIR ?= /etc
+LIBEXECDIR ?= $(PREFIX)/libexec/lifeboat
+# systemd's directories: what its pkg-config file says, else Debian's
+SYSTEMDUNITDIR ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+CATALOGDIR ?= $(or $(shell pkg-config --variable=catalogdir systemd 2>/dev/null),/usr/lib/systemd/catalog)
 
 CC ?= cc
 PKGS := blkid fdisk libparted uuid libxml-2.0 ext2fs e2p com_err libcrypto efivar efiboot json-c libzstd libarchive mount libkmod libelf libcryptsetup
@@ -32,6 +37,10 @@ OBJS := $(patsubst src/%.c,build/%.o,$(SRCS)) build/manifest/schema.o
 LIB_OBJS := $(filter-out build/cmd/lifeboat.o,$(OBJS))
 MAN8 := $(wildcard man/*.8)
 MAN5 := $(wildcard man/*.5)
+MAN7 := $(wildcard man/*.7)
+# systemd/*.in get the installed paths (lifeboat-systemd(7))
+SUBST_PATHS = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	-e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g'
 
 all: lifeboat
 
@@ -173,13 +182,35 @@ bench-deps:
 demo: lifeboat
 	@tests/demo.sh
 
+# The systemd units (with the paths of this install), the journal catalog,
+# the alert helper and the configuration example; an existing
+# $(SYSCONFDIR)/lifeboat/lifeboat.conf is never overwritten. Installed into
+# this machine (no DESTDIR), the catalog's database is rebuilt; the units
+# wait for 'systemctl daemon-reload' and 'systemctl enable --now
+# lifeboat-capture.timer'.
 install: lifeboat
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBEXECDIR) \
+		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(CATALOGDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/lifeboat/failure.d build/systemd
 	install -m 0755 lifeboat $(DESTDIR)$(SBINDIR)/lifeboat
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/
 	install -m 0644 schema/lifeboat-manifest.rng $(DESTDIR)$(DATADIR)/
 	cp -r initramfs $(DESTDIR)$(DATADIR)/
+	for f in lifeboat-capture.service lifeboat-failure@.service lifeboat-failure; do \
+		$(SUBST_PATHS) systemd/$$f.in >build/systemd/$$f || exit 1; done
+	install -m 0644 build/systemd/lifeboat-capture.service build/systemd/lifeboat-failure@.service \
+		systemd/lifeboat-capture.timer $(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 0755 build/systemd/lifeboat-failure $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0644 systemd/lifeboat.catalog $(DESTDIR)$(CATALOGDIR)/
+	install -m 0644 etc/lifeboat.conf $(DESTDIR)$(DATADIR)/lifeboat.conf.example
+	install -m 0644 systemd/failure-mail.example $(DESTDIR)$(DATADIR)/
+	test -e $(DESTDIR)$(SYSCONFDIR)/lifeboat/lifeboat.conf || \
+		install -m 0644 etc/lifeboat.conf $(DESTDIR)$(SYSCONFDIR)/lifeboat/lifeboat.conf
+	if [ -z "$(DESTDIR)" ] && command -v journalctl >/dev/null 2>&1; then \
+		journalctl --update-catalog || true; fi
 
 clean:
 	rm -rf build lifeboat

@@ -19,7 +19,10 @@ echo "install-deps: apt-get install (a few minutes on a fresh machine)"
 # rescue/archive-kinds.sh); debootstrap builds the Debian machine of
 # rescue/live-debian.sh (once, cached in /var/cache/lifeboat-tests); mdadm,
 # lvm2 and cryptsetup go into the rescue image (the host kernel cannot use
-# them: tests/vm/ runs them in a guest), libcryptsetup reads LUKS headers
+# them: tests/vm/ runs them in a guest), libcryptsetup reads LUKS headers;
+# systemd for systemd-analyze, journalctl and systemctl --root
+# (tests/ops/units.sh, tests/rescue/systemd-units.sh: installed, not booted
+# into; Debian 12 has it already but in a minimal chroot)
 apt-get install -y -qq --no-install-recommends \
 	build-essential make pkgconf git clang libclang-rt-dev \
 	libblkid-dev libfdisk-dev libparted-dev uuid-dev libxml2-dev \
@@ -30,5 +33,5 @@ apt-get install -y -qq --no-install-recommends \
 	groff-base python3 attr acl libcap2-bin kmod cppcheck \
 	qemu-system-x86 busybox-static linux-image-amd64 grub-pc-bin grub-efi-amd64-bin \
 	grub2-common ovmf xorriso cpio zstd xz-utils debootstrap \
-	mdadm lvm2 cryptsetup-bin >/dev/null
+	mdadm lvm2 cryptsetup-bin systemd >/dev/null
 echo "install-deps: done"

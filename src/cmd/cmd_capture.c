@@ -181,6 +181,21 @@ static int settle(const struct args *a, const struct lb_config *cf, struct lb_ca
 	return LB_EXIT_OK;
 }
 
+/* Under systemd: the entry with the MESSAGE_ID for success or failure
+ * (lifeboat-systemd(7)); the reason is what the last warning said. */
+static void journal_end(int code, const struct lb_capture_result *res)
+{
+	const char *why = lb_term_last_warning();
+
+	if (code == LB_EXIT_OK) {
+		lb_journal_capture_ok(res->dir, res->n_disks, res->n_volumes);
+		return;
+	}
+	if (!*why)
+		why = code == LB_EXIT_USAGE ? "bad usage (see lifeboat capture --help)" : "unknown error";
+	lb_journal_capture_failed(res->dir, why, code);
+}
+
 int cmd_capture(int argc, char **argv)
 {
 	struct args a = { 0 };
@@ -189,6 +204,7 @@ int cmd_capture(int argc, char **argv)
 	struct lb_data_opts dopts = { .mode = LB_DATA_AUTO, .level = 1, .report = true };
 	struct lb_capture_req req = { .scan = &so, .data = &dopts };
 	struct lb_capture_result res = { 0 };
+	bool ran = false;	/* not just --help: the journal hears how it ended */
 	int code, r;
 
 	code = parse(argc, argv, &a);
@@ -196,6 +212,7 @@ int cmd_capture(int argc, char **argv)
 		code = LB_EXIT_OK;
 		goto out;
 	}
+	ran = true;
 	if (code != LB_EXIT_OK)
 		goto out;
 	if (lb_config_load(&cf, a.config) < 0) {
@@ -229,6 +246,8 @@ int cmd_capture(int argc, char **argv)
 	printf("%s\n", res.dir);
 	code = res.late_failure ? LB_EXIT_FAIL : LB_EXIT_OK;
 out:
+	if (ran)
+		journal_end(code, &res);
 	lb_capture_result_clear(&res);
 	lb_config_clear(&cf);
 	free(a.disks);
