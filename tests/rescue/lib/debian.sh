@@ -5,7 +5,8 @@
 # The machine's root tree is a debootstrap (minbase, systemd, Debian's
 # kernel and initramfs-tools, GRUB for BIOS and UEFI, efibootmgr, the
 # libraries lifeboat links, and lvm2, mdadm and cryptsetup with their
-# initramfs hooks for the machines whose root is on LVM, MD or LUKS), made once and kept as a tarball in the cache:
+# initramfs hooks for the machines whose root is on LVM, MD or LUKS),
+# made once and kept as a tarball in the cache:
 # $LB_CACHE (default /var/cache/lifeboat-tests), named by a digest of the
 # package list and the mirror, so a change of either makes a new one. Each
 # test then lays it onto a disk image of its own.
