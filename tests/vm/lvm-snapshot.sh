@@ -9,7 +9,9 @@
 # output full) removes its snapshot too. Then both disks are wiped and the
 # capture restored: the PV, VG and LV UUIDs and the filesystems' UUIDs are
 # the same, fsck finds the snapshot's image clean, and the files are back.
-# verify checks the LVs' data (a byte changed in it is found).
+# verify checks the LVs' data (a byte changed in it is found). A snapshot
+# of one extent that fills up while it is read (the volume rewritten) is
+# thrown away and the volume archived.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 . "$LB_TOP/tests/vm/lib/vm.sh"
@@ -129,12 +131,45 @@ run umount /mnt/r
 run mount -o ro /dev/vgfull/data /mnt/f
 [ "$(cat /mnt/f/full.txt)" = "on the full group" ] || fail "the archived volume's file is not back"
 run umount /mnt/f
+step overflow
+# a snapshot with one extent of room, the volume rewritten while it is
+# read: the snapshot fills up, its image is thrown away, the volume is
+# archived instead, and the snapshot is gone
+printf 'label: gpt\nstart=2048, type=E6D6D379-F507-44C2-A23C-238F2A3DF928, name=lvm\n' |
+	sfdisk -q /dev/vdc || fail "sfdisk vdc"
+run lvm pvcreate -q /dev/vdc1
+run lvm vgcreate -q vgtight /dev/vdc1
+run lvm lvcreate -q -n busy -L 40M vgtight
+free=$(lvm vgs --noheadings -o vg_free_count vgtight | tr -d ' ')
+run lvm lvcreate -q -n filler -l $((free - 1)) vgtight
+run mkfs.ext4 -q -L busy /dev/vgtight/busy
+mkdir -p /mnt/t
+run mount /dev/vgtight/busy /mnt/t
+dd if=/dev/urandom of=/mnt/t/seed bs=1M count=30 2>/dev/null
+sync
+( while :; do dd if=/dev/urandom of=/mnt/t/seed bs=1M count=30 conv=notrunc oflag=direct 2>/dev/null; done ) &
+writer=$!
+lifeboat capture --disk /dev/vdc --output /tmp/cap3 --data auto >/tmp/cap3.log 2>&1
+rc=$?
+kill $writer 2>/dev/null || true
+wait $writer 2>/dev/null || true
+cat /tmp/cap3.log
+[ $rc = 0 ] || fail "the capture with a snapshot that filled up failed"
+grep -q 'imaging .*a snapshot of vgtight/busy (4.0 MiB of copy-on-write space)' /tmp/cap3.log ||
+	fail "no snapshot of one extent was taken"
+grep -q 'the snapshot of vgtight/busy filled up while it was read (more free extents in volume group vgtight give it more room): archived instead' /tmp/cap3.log ||
+	fail "the filled-up snapshot was not said, or the volume not archived"
+no_snapshot "after a snapshot filled up"
+lifeboat show /tmp/cap3 | grep -q 'ext4 LABEL="busy" .*mounted="/mnt/t" data=archive' ||
+	fail "the busy volume was not archived"
+run umount /mnt/t
 step ok
 G
 vm_script "$W/script.sh" "$W/body.sh"
 a=$(vm_disk a 80M)
 b=$(vm_disk b 80M)
-vm_check "$W/script.sh" "$W/serial.log" 800 "$a" "$b"
+c=$(vm_disk c 80M)
+vm_check "$W/script.sh" "$W/serial.log" 800 "$a" "$b" "$c"
 grep -q '^GUEST-STEP: ok' <(tr -d '\r' <"$W/serial.log") || lb_fail "the guest never reached its last step"
 tr -d '\r' <"$W/serial.log" | grep -E 'lifeboat: (lv|removed|warning)|imaging' || true
 echo "PASS: $(lb_name)"
