@@ -14,7 +14,8 @@
 static void help(FILE *f)
 {
 	fputs("Usage: lifeboat compare [--json] [--disk-map FROM=TO]... [--exclude-disk D]...\n"
-	      "                        [--include-disk D]... [--volume V]... [--all-volumes]\n"
+	      "                        [--exclude-volume V]... [--include-disk D]...\n"
+	      "                        [--volume V]... [--all-volumes]\n"
 	      "                        [--key-file FILE]... CAPTURE\n\n"
 	      "Match the capture's disks to this machine's (by map, signature, serial,\n"
 	      "WWN, path and size, or a blank replacement disk) and print what a restore\n"
@@ -27,6 +28,8 @@ static void help(FILE *f)
 	      "      --disk-map FROM=TO     use device TO for the disk FROM (manifest id\n"
 	      "                             or recorded path); repeatable\n"
 	      "      --exclude-disk D       leave disk D out; repeatable\n"
+	      "      --exclude-volume V     leave out every disk volume V lives on (through\n"
+	      "                             arrays, LUKS and volume groups); repeatable\n"
 	      "      --include-disk D       take in disk D excluded at capture; repeatable\n"
 	      "      --volume V             plan to put volume V's data back although its\n"
 	      "                             disk is intact (a volume id such as disk0p3,\n"

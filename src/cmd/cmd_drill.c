@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
- * lifeboat drill [--workdir DIR] CAPTURE
+ * lifeboat drill [--workdir DIR] [--key-file FILE]... CAPTURE
  *
  * The rehearsal (src/restore/drill.c): the capture restored onto loop
  * devices over sparse files, checked, everything removed; here only the
@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "base/base.h"
 #include "model/model.h"
@@ -20,7 +21,7 @@
 
 static void help(FILE *f)
 {
-	fputs("Usage: lifeboat drill [--workdir DIR] CAPTURE\n\n"
+	fputs("Usage: lifeboat drill [--workdir DIR] [--key-file FILE]... CAPTURE\n\n"
 	      "Rehearse a restore on loop devices over sparse files: make one file per\n"
 	      "recorded disk, restore the capture onto them, check every disk and volume\n"
 	      "against the manifest, print a verdict, and detach and remove everything.\n"
@@ -28,6 +29,8 @@ static void help(FILE *f)
 	      "Options:\n"
 	      "  -w, --workdir DIR   where the sparse files go (default: a new directory\n"
 	      "                      under /var/tmp)\n"
+	      "  -k, --key-file FILE a LUKS passphrase or key for the capture's containers\n"
+	      "                      (what is inside them is made again); repeatable\n"
 	      "  -h, --help          show this help\n\n"
 	      "Exit status: 0 the rehearsal restored everything exactly; 1 it did not;\n"
 	      "2 bad options or an unreadable or invalid capture.\n",
@@ -65,6 +68,7 @@ int cmd_drill(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "workdir", required_argument, NULL, 'w' },
+		{ "key-file", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -77,26 +81,36 @@ int cmd_drill(int argc, char **argv)
 	struct lb_manifest *m = NULL;
 	_cleanup_free_ char *instance = NULL;
 	const char *workdir = NULL;
+	char **keys = NULL;
+	size_t n_keys = 0;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "w:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "w:k:h", opts, NULL)) != -1) {
 		if (c == 'w') {
 			workdir = optarg;
+		} else if (c == 'k') {
+			/* (optarg lives in argv: only the array is ours) */
+			keys = lb_realloc_array(keys, n_keys + 1, sizeof(*keys));
+			keys[n_keys++] = optarg;
 		} else if (c == 'h') {
+			free(keys);
 			help(stdout);
 			return LB_EXIT_OK;
 		} else {
+			free(keys);
 			help(stderr);
 			return LB_EXIT_USAGE;
 		}
 	}
 	if (optind + 1 != argc) {
+		free(keys);
 		lb_warn("drill: expects one CAPTURE");
 		return LB_EXIT_USAGE;
 	}
 	/* one restore, capture or drill at a time (a restore could take the
 	 * drill's blank loop disks for replaced ones) */
 	if (lb_lock_take("drill") < 0) {
+		free(keys);
 		lb_warn("drill: %s; nothing was written", lb_errmsg());
 		return LB_EXIT_FAIL;
 	}
@@ -105,10 +119,12 @@ int cmd_drill(int argc, char **argv)
 		lb_debug("drill", "%s", lb_errmsg());
 	r = lb_manifest_load(argv[optind], &m);
 	if (r < 0) {
+		free(keys);
 		lb_warn("drill: %s", lb_errmsg());
 		return LB_EXIT_USAGE;
 	}
-	r = lb_drill_run(m, workdir, &ui, &instance);
+	r = lb_drill_run(m, workdir, keys, n_keys, &ui, &instance);
+	free(keys);
 	lb_manifest_free(m);
 	if (r < 0) {
 		lb_warn("drill: %s", lb_esc(lb_errmsg()));

@@ -25,6 +25,11 @@ int lb_plan_opt(struct lb_plan_opts *po, int c, const char *arg)
 		po->exclude = lb_realloc_array(po->exclude, po->n_exclude + 1, sizeof(char *));
 		po->exclude[po->n_exclude++] = lb_strdup(arg);
 		return 1;
+	case LB_OPT_EXCLUDE_VOLUME:
+		po->exclude_volumes = lb_realloc_array(po->exclude_volumes, po->n_exclude_volumes + 1,
+						       sizeof(char *));
+		po->exclude_volumes[po->n_exclude_volumes++] = lb_strdup(arg);
+		return 1;
 	case LB_OPT_INCLUDE:
 		po->include = lb_realloc_array(po->include, po->n_include + 1, sizeof(char *));
 		po->include[po->n_include++] = lb_strdup(arg);
@@ -54,6 +59,9 @@ void lb_plan_opts_clear(struct lb_plan_opts *po)
 	for (size_t i = 0; i < po->n_exclude; i++)
 		free(po->exclude[i]);
 	free(po->exclude);
+	for (size_t i = 0; i < po->n_exclude_volumes; i++)
+		free(po->exclude_volumes[i]);
+	free(po->exclude_volumes);
 	for (size_t i = 0; i < po->n_include; i++)
 		free(po->include[i]);
 	free(po->include);

@@ -15,6 +15,7 @@ enum {
 	LB_OPT_VOLUME,
 	LB_OPT_ALL_VOLUMES,
 	LB_OPT_KEY_FILE,
+	LB_OPT_EXCLUDE_VOLUME,
 };
 
 #define LB_PLAN_LONGOPTS                                                   \
@@ -23,7 +24,8 @@ enum {
 	{ "include-disk", required_argument, NULL, LB_OPT_INCLUDE },       \
 	{ "volume", required_argument, NULL, LB_OPT_VOLUME },              \
 	{ "all-volumes", no_argument, NULL, LB_OPT_ALL_VOLUMES },         \
-	{ "key-file", required_argument, NULL, LB_OPT_KEY_FILE }
+	{ "key-file", required_argument, NULL, LB_OPT_KEY_FILE },          \
+	{ "exclude-volume", required_argument, NULL, LB_OPT_EXCLUDE_VOLUME }
 
 /* Returns 1 when c was a plan option, 0 when not, < 0 on a bad value. */
 int lb_plan_opt(struct lb_plan_opts *po, int c, const char *arg);

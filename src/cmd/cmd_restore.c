@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /* lifeboat restore [--dry-run] [--yes] [--quick-format|--full-format]
- *                  [--exclude-disk D]... [--include-disk D]...
+ *                  [--exclude-disk D]... [--exclude-volume V]... [--include-disk D]...
  *                  [--disk-map FROM=TO]... [--volume V]... [--all-volumes]
  *                  [--data|--no-data]
  *                  [--marker PATH] [--single-pass] CAPTURE
@@ -23,7 +23,8 @@
 static void help(FILE *f)
 {
 	fputs("Usage: lifeboat restore [--dry-run] [--yes] [--quick-format|--full-format]\n"
-	      "                        [--exclude-disk D]... [--include-disk D]...\n"
+	      "                        [--exclude-disk D]... [--exclude-volume V]...\n"
+	      "                        [--include-disk D]...\n"
 	      "                        [--disk-map FROM=TO]... [--volume V]... [--all-volumes]\n"
 	      "                        [--data|--no-data] [--marker PATH] [--single-pass]\n"
 	      "                        [--key-file FILE]...\n"
@@ -44,6 +45,8 @@ static void help(FILE *f)
 	      "      --disk-map FROM=TO   use device TO for disk FROM (manifest id or\n"
 	      "                           recorded path); repeatable\n"
 	      "      --exclude-disk D     leave disk D alone; repeatable\n"
+	      "      --exclude-volume V   leave alone every disk volume V lives on (through\n"
+	      "                           arrays, LUKS and volume groups); repeatable\n"
 	      "      --include-disk D     restore disk D although excluded at capture\n"
 	      "      --volume V           put volume V's data back although its disk is\n"
 	      "                           intact and it is not critical (a volume id such\n"
@@ -188,6 +191,8 @@ static int check_data(struct lb_plan *p, bool single_pass)
 
 	for (size_t i = 0; i < p->n_vols; i++)
 		any |= p->vols[i].action == LB_VOL_IMAGE || p->vols[i].extract;
+	for (size_t i = 0; i < p->n_nodes; i++)
+		any |= p->nodes[i].ciphertext;
 	if (!any)
 		return 0;
 	lb_warn("restore: checking the capture's data files%s before anything is written",

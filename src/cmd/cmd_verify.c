@@ -45,6 +45,29 @@ static void check(struct verify_state *st, const char *what, const struct lb_art
 	}
 }
 
+/* a data file: its framing, chunks and SHA-256 */
+static void check_data(struct verify_state *st, const char *what, const char *method,
+		       const struct lb_artifact *a)
+{
+	_cleanup_free_ char *path = lb_asprintf("%s/%s", st->m->rt_dir, a->file);
+	int fd = lb_open_artifact(path);
+	uint64_t bytes = 0;
+
+	if (fd < 0) {
+		printf("FAILED %s (%s): %s\n", what, a->file, lb_errmsg());
+		st->bad++;
+		return;
+	}
+	if (lb_data_verify_file(fd, what, a, &bytes) < 0) {
+		printf("FAILED %s (%s): %s\n", what, a->file, lb_errmsg());
+		st->bad++;
+	} else {
+		printf("ok     %s (%s, %s, %" PRIu64 " bytes of data)\n", what, a->file, method, bytes);
+		st->ok++;
+	}
+	close(fd);
+}
+
 static int check_volume(struct lb_disk *d, struct lb_partition *p, struct lb_volume *v, void *ud)
 {
 	struct verify_state *st = ud;
@@ -56,26 +79,37 @@ static int check_volume(struct lb_disk *d, struct lb_partition *p, struct lb_vol
 		check(st, what, p->content);
 	}
 	if (v->data) {
-		_cleanup_free_ char *path = lb_asprintf("%s/%s", st->m->rt_dir, v->data->file);
-		int fd = lb_open_artifact(path);
-		uint64_t bytes = 0;
-
-		if (fd < 0) {
-			printf("FAILED %s data (%s): %s\n", v->id, v->data->file, lb_errmsg());
-			st->bad++;
-			return 0;
-		}
-		if (lb_data_verify_file(fd, v->id, v->data, &bytes) < 0) {
-			printf("FAILED %s data (%s): %s\n", v->id, v->data->file, lb_errmsg());
-			st->bad++;
-		} else {
-			printf("ok     %s data (%s, %s, %" PRIu64 " bytes of data)\n", v->id, v->data->file,
-			       v->data_method ? v->data_method : "image", bytes);
-			st->ok++;
-		}
-		close(fd);
+		snprintf(what, sizeof(what), "%s data", v->id);
+		check_data(st, what, v->data_method ? v->data_method : "image", v->data);
 	}
 	return 0;
+}
+
+/* the stack's artifacts: LUKS headers and ciphertext, LVM metadata, the
+ * data of volumes on arrays, LUKS mappings and LVs */
+static void check_stack(struct verify_state *st, const struct lb_stack *s)
+{
+	char what[160];
+
+	for (size_t i = 0; i < s->n_mds; i++)
+		if (s->mds[i]->volume)
+			check_volume(NULL, NULL, s->mds[i]->volume, st);
+	for (size_t i = 0; i < s->n_luks; i++) {
+		snprintf(what, sizeof(what), "%s LUKS header", s->luks[i]->id);
+		check(st, what, s->luks[i]->header);
+		snprintf(what, sizeof(what), "%s data", s->luks[i]->id);
+		if (s->luks[i]->ciphertext)
+			check_data(st, what, "ciphertext", s->luks[i]->ciphertext);
+		if (s->luks[i]->volume)
+			check_volume(NULL, NULL, s->luks[i]->volume, st);
+	}
+	for (size_t i = 0; i < s->n_vgs; i++) {
+		snprintf(what, sizeof(what), "%s LVM metadata", s->vgs[i]->id);
+		check(st, what, s->vgs[i]->metadata);
+		for (size_t j = 0; j < s->vgs[i]->n_lvs; j++)
+			if (s->vgs[i]->lvs[j]->volume)
+				check_volume(NULL, NULL, s->vgs[i]->lvs[j]->volume, st);
+	}
 }
 
 int cmd_verify(int argc, char **argv)
@@ -115,20 +149,9 @@ int cmd_verify(int argc, char **argv)
 		snprintf(what, sizeof(what), "%s post-MBR boot code", m->disks[i]->id);
 		check(&st, what, m->disks[i]->mbr_gap);
 	}
-	for (size_t i = 0; m->stack && i < m->stack->n_luks; i++) {
-		char what[128];
-
-		snprintf(what, sizeof(what), "%s LUKS header", m->stack->luks[i]->id);
-		check(&st, what, m->stack->luks[i]->header);
-	}
-	for (size_t i = 0; m->stack && i < m->stack->n_vgs; i++) {
-		char what[160];
-
-		snprintf(what, sizeof(what), "%s LVM metadata", m->stack->vgs[i]->id);
-		check(&st, what, m->stack->vgs[i]->metadata);
-	}
 	lb_manifest_foreach_volume(m, check_volume, &st);
-	lb_stack_foreach_volume(m, check_volume, &st);
+	if (m->stack)
+		check_stack(&st, m->stack);
 	printf("%u artifacts intact, %u damaged or missing\n", st.ok, st.bad);
 	lb_manifest_free(m);
 	return st.bad ? LB_EXIT_FAIL : LB_EXIT_OK;

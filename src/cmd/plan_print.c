@@ -107,7 +107,8 @@ static void print_nodes(const struct lb_plan *p, FILE *f)
 				pn->luks->uuid);
 		else
 			fprintf(f, "%s volume group %s (UUID %s)", pn->id, pn->vg->name, pn->vg->uuid);
-		fprintf(f, ": %s%s", lb_node_action_name(pn->action), pn->open ? "+open" : "");
+		fprintf(f, ": %s%s%s", lb_node_action_name(pn->action), pn->open ? "+open" : "",
+			pn->ciphertext ? "+ciphertext" : "");
 		if (pn->why)
 			fprintf(f, " (%s)", lb_esc(pn->why));
 		fputc('\n', f);
@@ -178,6 +179,7 @@ static json_object *nodes_json(const struct lb_plan *p)
 		json_object_object_add(o, "kind", json_object_new_string(pn->md ? "md" : pn->luks ? "luks" : "vg"));
 		json_object_object_add(o, "action", json_object_new_string(lb_node_action_name(pn->action)));
 		json_object_object_add(o, "open", json_object_new_boolean(pn->open));
+		json_object_object_add(o, "ciphertext", json_object_new_boolean(pn->ciphertext));
 		json_object_object_add(o, "why", str_or_null(pn->why));
 		for (size_t j = 0; j < p->n_vols; j++)
 			if (p->vols[j].node == pn)

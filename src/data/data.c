@@ -44,7 +44,7 @@ int lb_data_mode_parse(const char *s, enum lb_data_mode *ret)
 	return -EINVAL;
 }
 
-static bool mounted_rw(const struct lb_volume *v)
+bool lb_data_mounted_rw(const struct lb_volume *v)
 {
 	if (!v->mountpoint || v->mount_source)
 		return false;	/* (a mount point read from the disk: not mounted here) */
@@ -67,6 +67,13 @@ static const char *choose(enum lb_data_mode mode, const struct lb_partition *p,
 		*ret_note = lb_asprintf("%s: more than one signature: no data captured", v->id);
 		return NULL;
 	}
+	if (strcmp(v->type, "crypto_LUKS") == 0 && mode != LB_DATA_IMAGE) {
+		*ret_note = lb_asprintf("%s: a LUKS container not open here: no used-block map to "
+					"capture its ciphertext by, so no data (--data image takes it "
+					"whole: its header and ciphertext, restored without a key)",
+					v->id);
+		return NULL;
+	}
 	if (strcmp(v->type, "LVM2_member") == 0 || strcmp(v->type, "linux_raid_member") == 0 ||
 	    strcmp(v->type, "crypto_LUKS") == 0) {
 		if (mode != LB_DATA_IMAGE) {
@@ -77,9 +84,9 @@ static const char *choose(enum lb_data_mode mode, const struct lb_partition *p,
 		}
 		return "image";
 	}
-	if (mode == LB_DATA_ARCHIVE || (mode == LB_DATA_AUTO && mounted_rw(v))) {
+	if (mode == LB_DATA_ARCHIVE || (mode == LB_DATA_AUTO && lb_data_mounted_rw(v))) {
 		if (strcmp(v->type, "raw") == 0 || !lb_fs_ops_find(v->type)) {
-			if (!mounted_rw(v))
+			if (!lb_data_mounted_rw(v))
 				return "image";
 			*ret_note = lb_asprintf("%s: %s mounted read-write: lifeboat cannot make %s "
 						"volumes to extract an archive into, and an image would "
@@ -90,6 +97,15 @@ static const char *choose(enum lb_data_mode mode, const struct lb_partition *p,
 		return "archive";
 	}
 	return "image";
+}
+
+/* The LUKS container on device ID, or NULL. */
+static const struct lb_luks *luks_on(const struct lb_manifest *m, const char *id)
+{
+	for (size_t i = 0; m->stack && i < m->stack->n_luks; i++)
+		if (strcmp(m->stack->luks[i]->on, id) == 0)
+			return m->stack->luks[i];
+	return NULL;
 }
 
 struct capture_ctx {
@@ -158,7 +174,7 @@ static int check_method(const char *method, const struct lb_partition *p, const 
 		return lb_err(-EBUSY, "%s is in use by device-mapper or md: an image of it would not be "
 				      "consistent; deactivate it first",
 			      v->id);
-	if (strcmp(method, "image") == 0 && mounted_rw(v))
+	if (strcmp(method, "image") == 0 && lb_data_mounted_rw(v))
 		return lb_err(-EBUSY, "%s is mounted read-write on %s: an image of it would not be "
 				      "consistent; use --data archive (or auto) for it",
 			      v->id, v->mountpoint);
@@ -247,10 +263,17 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 {
 	struct capture_ctx *c = ud;
 	_cleanup_free_ char *note = NULL;
+	const struct lb_luks *luks = NULL;
 	const char *method;
 	int r;
 
 	if (!d->selected)
+		return 0;
+	/* an open container: its data is its ciphertext, or lb_cipher_capture
+	 * said why there is none */
+	if (v->id && (luks = luks_on(c->m, v->id)) && luks->size && c->o->mode != LB_DATA_IMAGE)
+		return 0;
+	if (luks && luks->ciphertext)
 		return 0;
 	method = choose(c->o->mode, p, v, &note);
 	/* (a member of the recorded stack: its volumes get data of their own) */
@@ -270,18 +293,18 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 
 /* ---- volumes of the stack (arrays, LUKS containers, LVs) ---- */
 
-/* Whether device ID is, or sits on, a LUKS container: what is on it is
- * plaintext, which never goes into a capture. */
-static bool under_luks(const struct lb_manifest *m, const char *id, int depth)
+/* The LUKS container device ID is, or sits on (NULL: none): what is on it
+ * is plaintext, which never goes into a capture. */
+static const struct lb_luks *under_luks(const struct lb_manifest *m, const char *id, int depth)
 {
 	struct lb_dev_ref ref = lb_manifest_find_dev(m, id);
-	bool found = false;
+	const struct lb_luks *found = NULL;
 
 	if (depth > 16)
-		return true;	/* (a loop: the manifest check refuses it) */
+		return NULL;	/* (a loop: the manifest check refuses it) */
 	switch (ref.kind) {
 	case LB_DEV_LUKS:
-		return true;
+		return ref.luks;
 	case LB_DEV_MD:
 		for (size_t i = 0; i < ref.md->n_members && !found; i++)
 			found = under_luks(m, ref.md->members[i]->on, depth + 1);
@@ -291,7 +314,7 @@ static bool under_luks(const struct lb_manifest *m, const char *id, int depth)
 			found = under_luks(m, ref.vg->pvs[i]->on, depth + 1);
 		return found;
 	default:
-		return false;
+		return NULL;
 	}
 }
 
@@ -326,7 +349,7 @@ static bool snapshot_wanted(const struct capture_ctx *c, const struct lb_volume 
 {
 	struct lb_dev_ref ref = lb_manifest_find_dev(c->m, v->id);
 
-	if (ref.kind != LB_DEV_LV || !mounted_rw(v) ||
+	if (ref.kind != LB_DEV_LV || !lb_data_mounted_rw(v) ||
 	    (c->o->mode != LB_DATA_AUTO && c->o->mode != LB_DATA_IMAGE))
 		return false;
 	if (strcmp(ref.lv->segtype, "thin") == 0 || strcmp(v->type, "btrfs") == 0) {
@@ -407,15 +430,24 @@ static int capture_stack_volume(struct capture_ctx *c, struct lb_volume *v)
 	_cleanup_free_ char *node = NULL;
 	struct lb_partition node_part = { 0 };
 	struct lb_disk node_disk = { .selected = true };
+	const struct lb_luks *luks;
 
 	if (c->o->mode == LB_DATA_NONE || strcmp(v->type, "swap") == 0)
 		return 0;
 	if (lb_dev_foreach_disk(c->m, v->id, all_selected, NULL) != 0)
 		return 0;
-	if (under_luks(c->m, v->id, 0)) {
-		lb_manifest_warn(c->m, "%s: inside a LUKS container: no data captured (its plaintext never "
-				       "goes into a capture)",
-				 v->id);
+	luks = under_luks(c->m, v->id, 0);
+	if (luks && luks->ciphertext) {
+		lb_debug("data", "%s: in the ciphertext of %s", v->id, luks->id);
+		return 0;
+	}
+	if (luks) {
+		/* (the container's own volume: lb_cipher_capture said why not) */
+		if (luks->volume != v)
+			lb_manifest_warn(c->m, "%s: inside the LUKS container %s, whose ciphertext is "
+					       "not captured: no data captured (its plaintext never goes "
+					       "into a capture)",
+					 v->id, luks->id);
 		return 0;
 	}
 	node = v->rt_major || v->rt_minor ? node_of(v->rt_major, v->rt_minor) : NULL;
@@ -450,7 +482,12 @@ int lb_data_capture(struct lb_manifest *m, struct lb_data_opts *o)
 {
 	struct capture_ctx c = { .o = o, .m = m };
 
-	lb_manifest_foreach_volume(m, capture_one, &c);
+	/* first: a container's ciphertext stands for its partition's data */
+	for (size_t i = 0; m->stack && i < m->stack->n_luks && !c.err; i++)
+		if (lb_dev_foreach_disk(m, m->stack->luks[i]->id, all_selected, NULL) == 0)
+			c.err = lb_cipher_capture(m, m->stack->luks[i], o);
+	if (!c.err)
+		lb_manifest_foreach_volume(m, capture_one, &c);
 	if (!c.err)
 		capture_stack(&c);
 	return c.err;

@@ -24,6 +24,17 @@ struct lb_data_opts {
 
 int lb_data_mode_parse(const char *s, enum lb_data_mode *ret);
 int lb_data_capture(struct lb_manifest *m, struct lb_data_opts *o);
+/* True when v is mounted read-write here: an image of it would not be
+ * consistent. */
+bool lb_data_mounted_rw(const struct lb_volume *v);
+/* Calls fn for every run of bytes v uses, in bytes of the volume, v read
+ * from dev at offset 0: ext2/3/4 from the block bitmap, swap its header
+ * page, anything else whole. */
+int lb_image_used_runs(const char *dev, const struct lb_volume *v,
+		       int (*fn)(void *, uint64_t, uint64_t), void *ud);
+/* cipher.c: the data segment of open container l as ciphertext, into
+ * l->ciphertext; a warning in m, and none, when that cannot be done. */
+int lb_cipher_capture(struct lb_manifest *m, struct lb_luks *l, const struct lb_data_opts *o);
 int lb_image_used_bytes(const char *disk_path, const struct lb_volume *v, uint64_t *ret);
 int lb_image_capture(const char *disk_path, int disk_fd, const struct lb_volume *v, int out_fd,
 		     int level, void (*progress)(void *, uint64_t), void *pud, char sha256[65],
@@ -35,6 +46,11 @@ int lb_image_restore(int data_fd, const char *name, const struct lb_artifact *a,
 int lb_image_restore_direct(int data_fd, const char *name, const struct lb_artifact *a, int dev_fd,
 			    int direct_fd, uint64_t dev_size, void (*progress)(void *, uint64_t),
 			    void *pud);
+/* The same, the volume starting at byte base of the device and dev_size
+ * bytes long (a LUKS container's data segment): nothing is written outside. */
+int lb_image_restore_at(int data_fd, const char *name, const struct lb_artifact *a, int dev_fd,
+			int direct_fd, uint64_t base, uint64_t dev_size,
+			void (*progress)(void *, uint64_t), void *pud);
 /* The header alone: the container's kind (LB_CONTAINER_*, datafile.h) and
  * the size of the volume it was taken from (0 for a stream). */
 int lb_data_read_header(int fd, const char *name, uint32_t *ret_kind, uint64_t *ret_vol_size);

@@ -69,6 +69,16 @@ static int add_run(void *ud, uint64_t off, uint64_t len)
 	return lb_dw_add_extent(ud, off, len);
 }
 
+int lb_image_used_runs(const char *dev, const struct lb_volume *v,
+		       int (*fn)(void *, uint64_t, uint64_t), void *ud)
+{
+	if (lb_type_is_ext(v->type))
+		return ext_used_runs(dev, 0, fn, ud, NULL);
+	if (strcmp(v->type, "swap") == 0)
+		return fn(ud, 0, v->swap && v->swap->page_size ? v->swap->page_size : 4096);
+	return fn(ud, 0, v->rt_size);
+}
+
 int lb_image_used_bytes(const char *disk_path, const struct lb_volume *v, uint64_t *ret)
 {
 	if (lb_type_is_ext(v->type))
@@ -131,6 +141,7 @@ int lb_image_restore(int data_fd, const char *name, const struct lb_artifact *a,
 struct sink_ctx {
 	const char *name;
 	int dev_fd, direct_fd;
+	uint64_t base;		/* the volume's first byte on the device */
 };
 
 /* On a worker thread: one checked chunk onto the device. */
@@ -140,10 +151,11 @@ static int write_chunk(void *ud, const struct lb_chunk *ch)
 	const uint8_t *p = ch->data;
 
 	for (uint32_t i = 0; i < ch->n_ext; i++) {
-		int w = write_extent(c->dev_fd, c->direct_fd, p, ch->ext[i].len, ch->ext[i].off);
+		int w = write_extent(c->dev_fd, c->direct_fd, p, ch->ext[i].len,
+				     c->base + ch->ext[i].off);
 
 		if (w < 0)
-			return lb_err(w, "cannot write at byte %" PRIu64 ": %s", ch->ext[i].off,
+			return lb_err(w, "cannot write at byte %" PRIu64 ": %s", c->base + ch->ext[i].off,
 				      strerror(-w));
 		p += ch->ext[i].len;
 	}
@@ -153,7 +165,14 @@ static int write_chunk(void *ud, const struct lb_chunk *ch)
 int lb_image_restore_direct(int data_fd, const char *name, const struct lb_artifact *a, int dev_fd,
 			    int direct_fd, uint64_t dev_size, lb_progress_fn progress, void *pud)
 {
-	struct sink_ctx sc = { .name = name, .dev_fd = dev_fd, .direct_fd = direct_fd };
+	return lb_image_restore_at(data_fd, name, a, dev_fd, direct_fd, 0, dev_size, progress, pud);
+}
+
+int lb_image_restore_at(int data_fd, const char *name, const struct lb_artifact *a, int dev_fd,
+			int direct_fd, uint64_t base, uint64_t dev_size, lb_progress_fn progress,
+			void *pud)
+{
+	struct sink_ctx sc = { .name = name, .dev_fd = dev_fd, .direct_fd = direct_fd, .base = base };
 	struct lb_dr *r = NULL;
 	struct lb_chunk ch;
 	char sum[65];

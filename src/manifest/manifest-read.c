@@ -267,6 +267,8 @@ static int read_luks(const struct lb_mf_reader *rd, xmlNodePtr n, struct lb_stac
 	for (xmlNodePtr c = n->children; c && r >= 0; c = c->next) {
 		if (lb_mf_is_elem(c, "header"))
 			r = read_artifact(rd, c, &l->header);
+		else if (lb_mf_is_elem(c, "ciphertext"))
+			r = read_artifact(rd, c, &l->ciphertext);
 		else if (lb_mf_is_elem(c, "volume"))
 			r = read_volume(rd, c, &l->volume);
 	}

@@ -160,6 +160,8 @@ static void write_storage(xmlNodePtr root, const struct lb_stack *s)
 
 		if (l->header)
 			add_child(n, "header", lb_mf_artifact_fields, l->header);
+		if (l->ciphertext)
+			add_child(n, "ciphertext", lb_mf_artifact_fields, l->ciphertext);
 		if (l->volume)
 			write_volume(n, l->volume);
 	}

@@ -106,6 +106,10 @@ static void show_storage(FILE *f, const struct lb_stack *s)
 		if (l->header)
 			fprintf(f, ", header %s", l->header->file);
 		fputc('\n', f);
+		if (l->ciphertext)
+			fprintf(f, "    data=ciphertext(%" PRIu64 " bytes) of everything in it: restored "
+				   "without a key\n",
+				l->ciphertext->size);
 		if (l->volume)
 			show_volume(f, "    `- ", l->volume);
 		else if (!l->size)
@@ -423,6 +427,8 @@ static json_object *js_storage(const struct lb_stack *s)
 
 		if (s->luks[i]->header)
 			json_object_object_add(l, "header", js_artifact(s->luks[i]->header));
+		if (s->luks[i]->ciphertext)
+			json_object_object_add(l, "ciphertext", js_artifact(s->luks[i]->ciphertext));
 		if (s->luks[i]->volume)
 			json_object_object_add(l, "volume", js_volume(s->luks[i]->volume));
 		json_object_array_add(luks, l);

@@ -99,6 +99,7 @@ void lb_luks_free(struct lb_luks *l)
 	free(l->subsystem);
 	free(l->cipher);
 	lb_artifact_free(l->header);
+	lb_artifact_free(l->ciphertext);
 	lb_volume_free(l->volume);
 	free(l);
 }

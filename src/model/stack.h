@@ -54,6 +54,11 @@ struct lb_luks {
 	uint64_t data_offset;	/* 512-byte sectors from the container's start */
 	uint64_t size;		/* the mapping, 512-byte sectors; 0: not open */
 	struct lb_artifact *header;	/* header and keyslots, byte for byte */
+	/* the data segment's sectors in use (by the filesystem in it, or the
+	 * PV and LVs on it), as ciphertext copied from underneath the opened
+	 * mapping: an image whose offsets count from the data segment's start.
+	 * With the header it brings back everything inside without a key. */
+	struct lb_artifact *ciphertext;
 	struct lb_volume *volume;	/* NULL when not open at capture */
 };
 

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /* A capture checked in this process, as 'lifeboat verify' checks it: each
- * disk's boot code areas, the stack's LUKS headers and LVM metadata, each
- * partition's recorded contents, each volume's data file (framing, chunks
- * and SHA-256), those on arrays, LUKS mappings and LVs too. */
+ * disk's boot code areas, each partition's recorded contents, each volume's
+ * data file (framing, chunks and SHA-256). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -63,17 +62,18 @@ static void check_artifact(struct vstate *st, const char *what, const struct lb_
 	note(st, what, a, st->quick ? check_size(st->m, a) : lb_artifact_verify(st->m, a), 0);
 }
 
-static int check_data(struct vstate *st, const struct lb_volume *v, uint64_t *ret_bytes)
+static int check_data(struct vstate *st, const char *name, const struct lb_artifact *a,
+		      uint64_t *ret_bytes)
 {
-	_cleanup_free_ char *path = lb_asprintf("%s/%s", st->m->rt_dir, v->data->file);
+	_cleanup_free_ char *path = lb_asprintf("%s/%s", st->m->rt_dir, a->file);
 	_cleanup_close_ int fd = -1;
 
 	if (st->quick)
-		return check_size(st->m, v->data);
+		return check_size(st->m, a);
 	fd = lb_open_artifact(path);
 	if (fd < 0)
 		return fd;
-	return lb_data_verify_file(fd, v->id, v->data, ret_bytes);
+	return lb_data_verify_file(fd, name, a, ret_bytes);
 }
 
 static int check_volume(struct lb_disk *d, struct lb_partition *p, struct lb_volume *v, void *ud)
@@ -88,12 +88,45 @@ static int check_volume(struct lb_disk *d, struct lb_partition *p, struct lb_vol
 	}
 	if (v->data) {
 		uint64_t bytes = 0;
-		int r = check_data(st, v, &bytes);
+		int r = check_data(st, v->id, v->data, &bytes);
 
 		snprintf(what, sizeof(what), "%s data", v->id);
 		note(st, what, v->data, r, bytes);
 	}
 	return 0;
+}
+
+/* the stack's artifacts: LUKS headers and ciphertext, LVM metadata, the
+ * data of volumes on arrays, LUKS mappings and LVs */
+static void check_stack(struct vstate *st, const struct lb_stack *s)
+{
+	char what[160];
+
+	for (size_t i = 0; i < s->n_mds; i++)
+		if (s->mds[i]->volume)
+			check_volume(NULL, NULL, s->mds[i]->volume, st);
+	for (size_t i = 0; i < s->n_luks; i++) {
+		const struct lb_luks *l = s->luks[i];
+
+		snprintf(what, sizeof(what), "%s LUKS header", l->id);
+		check_artifact(st, what, l->header);
+		if (l->ciphertext) {
+			uint64_t bytes = 0;
+			int r = check_data(st, l->id, l->ciphertext, &bytes);
+
+			snprintf(what, sizeof(what), "%s data (ciphertext)", l->id);
+			note(st, what, l->ciphertext, r, bytes);
+		}
+		if (l->volume)
+			check_volume(NULL, NULL, l->volume, st);
+	}
+	for (size_t i = 0; i < s->n_vgs; i++) {
+		snprintf(what, sizeof(what), "%s LVM metadata", s->vgs[i]->id);
+		check_artifact(st, what, s->vgs[i]->metadata);
+		for (size_t j = 0; j < s->vgs[i]->n_lvs; j++)
+			if (s->vgs[i]->lvs[j]->volume)
+				check_volume(NULL, NULL, s->vgs[i]->lvs[j]->volume, st);
+	}
 }
 
 static int run(const struct lb_manifest *m, bool quick, lb_verify_fn fn, void *ud,
@@ -110,20 +143,9 @@ static int run(const struct lb_manifest *m, bool quick, lb_verify_fn fn, void *u
 		snprintf(what, sizeof(what), "%s post-MBR boot code", m->disks[i]->id);
 		check_artifact(&st, what, m->disks[i]->mbr_gap);
 	}
-	for (size_t i = 0; m->stack && i < m->stack->n_luks; i++) {
-		char what[160];
-
-		snprintf(what, sizeof(what), "%s LUKS header", m->stack->luks[i]->id);
-		check_artifact(&st, what, m->stack->luks[i]->header);
-	}
-	for (size_t i = 0; m->stack && i < m->stack->n_vgs; i++) {
-		char what[160];
-
-		snprintf(what, sizeof(what), "%s LVM metadata", m->stack->vgs[i]->id);
-		check_artifact(&st, what, m->stack->vgs[i]->metadata);
-	}
 	lb_manifest_foreach_volume(m, check_volume, &st);
-	lb_stack_foreach_volume(m, check_volume, &st);
+	if (m->stack)
+		check_stack(&st, m->stack);
 	if (st.bad)
 		r = lb_err(-EBADMSG, "%u artifact%s damaged or missing, first %s", st.bad,
 			   st.bad == 1 ? "" : "s", st.first);

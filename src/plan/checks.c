@@ -155,9 +155,38 @@ static int check_data_header(const struct lb_plan_volume *pv, int fd)
  * SHA-256: a damaged capture costs no disk. Without whole, the data is
  * only checked chunk by chunk as it is written (the capture is read once).
  * A problem for each one that fails. */
+/* The ciphertext of a LUKS container: an image no larger than its data
+ * segment, sound (whole: every byte against its SHA-256). */
+static int check_ciphertext(const struct lb_plan *p, const struct lb_luks *l, bool whole)
+{
+	_cleanup_free_ char *path = lb_asprintf("%s/%s", p->m->rt_dir, l->ciphertext->file);
+	_cleanup_close_ int fd = lb_open_artifact(path);
+	uint64_t vol_size;
+	uint32_t kind;
+	int r;
+
+	if (fd < 0)
+		return fd;
+	r = lb_data_read_header(fd, l->ciphertext->file, &kind, &vol_size);
+	if (r < 0)
+		return r;
+	if (kind != LB_CONTAINER_IMAGE || vol_size > l->size * 512)
+		return lb_err(-EBADMSG, "%s: not an image of a data segment of at most %" PRIu64 " bytes",
+			      l->ciphertext->file, l->size * 512);
+	return whole ? lb_data_check_sum(fd, l->id, l->ciphertext)
+		     : lb_data_check_framing(fd, l->id, l->ciphertext);
+}
+
 int lb_plan_check_data(struct lb_plan *p, bool whole)
 {
 	unsigned bad = 0;
+
+	for (size_t i = 0; i < p->n_nodes; i++)
+		if (p->nodes[i].ciphertext && check_ciphertext(p, p->nodes[i].luks, whole) < 0) {
+			lb_plan_problem(p, "%s: its ciphertext is damaged: %s", p->nodes[i].id,
+					lb_errmsg());
+			bad++;
+		}
 
 	for (size_t i = 0; i < p->n_vols; i++) {
 		const struct lb_plan_volume *pv = &p->vols[i];

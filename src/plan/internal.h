@@ -28,6 +28,11 @@ struct lb_plan_node *lb_plan_node_using(const struct lb_plan *p, const char *id)
 struct lb_plan_disk *lb_plan_node_disk(const struct lb_plan *p, const char *id);
 void lb_plan_free_nodes(struct lb_plan *p);
 
+/* packs.c */
+bool lb_plan_disk_critical(const struct lb_manifest *m, const struct lb_disk *d);
+void lb_plan_exclude_volumes(struct lb_plan *p, const struct lb_plan_opts *opts);
+void lb_plan_packs(struct lb_plan *p);
+
 /* steps.c */
 void lb_plan_build_steps(struct lb_plan *p, const struct lb_plan_opts *opts);
 void lb_plan_free_steps(struct lb_plan *p);

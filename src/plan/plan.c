@@ -43,6 +43,7 @@ static const char *const action_names[] = {
 	[LB_VOL_NOTHING] = "nothing",
 	[LB_VOL_SKIP] = "skip",
 	[LB_VOL_IMAGE] = "write-image",
+	[LB_VOL_CIPHERTEXT] = "in-ciphertext",
 };
 
 static const char *const rollback_names[] = {
@@ -298,6 +299,15 @@ static void stack_volume_layout(struct lb_plan *p, struct lb_plan_volume *pv)
 		pv->action = LB_VOL_SKIP;
 		pv->why = lb_asprintf("on %s, which is not restored", pn->id);
 		break;
+	case LB_NODE_CIPHERTEXT:
+		pv->action = LB_VOL_CIPHERTEXT;
+		pv->why = lb_asprintf("on %s, %s", pn->id, pn->why);
+		break;
+	}
+	if (pn->ciphertext) {
+		pv->action = LB_VOL_CIPHERTEXT;
+		free(pv->why);
+		pv->why = lb_asprintf("in the ciphertext written under %s", pn->id);
 	}
 }
 
@@ -407,7 +417,7 @@ static void plan_exclusions(struct lb_plan *p, const struct lb_plan_opts *opts)
 		if (lb_plan_listed(opts->exclude, opts->n_exclude, d)) {
 			pd->verdict = LB_VERDICT_EXCLUDED;
 			pd->why = lb_strdup("--exclude-disk");
-			if (lb_disk_is_critical(d)) {
+			if (lb_plan_disk_critical(m, d)) {
 				lb_plan_problem(p, "--exclude-disk %s: it holds a volume the system needs to boot", d->id);
 				p->usage_error = true;
 			}
@@ -416,6 +426,7 @@ static void plan_exclusions(struct lb_plan *p, const struct lb_plan_opts *opts)
 			pd->why = lb_strdup(d->exclude_reason ? d->exclude_reason : "not selected at capture");
 		}
 	}
+	lb_plan_exclude_volumes(p, opts);
 }
 
 /* Each matched disk: intact (its blank boot code written, unless in use
@@ -522,6 +533,8 @@ int lb_plan_build(struct lb_manifest *m, const struct lb_plan_opts *opts,
 	lb_plan_match(p, opts);
 	for (size_t i = 0; i < p->n_disks; i++)
 		plan_verdict(p, &p->disks[i]);
+	/* a pack is made again whole: every disk of it recreated */
+	lb_plan_packs(p);
 	/* what an interrupted restore of this capture left: made again */
 	if (lb_journal_load(m, &p->unfinished, &p->n_unfinished) < 0)
 		lb_plan_warning(p, "cannot read what an earlier restore left unfinished: %s", lb_errmsg());

@@ -33,6 +33,8 @@ enum lb_vol_action {
 	LB_VOL_NOTHING,		/* raw space: nothing to make */
 	LB_VOL_SKIP,		/* its disk is excluded or missing */
 	LB_VOL_IMAGE,		/* write its captured image (no mkfs) */
+	LB_VOL_CIPHERTEXT,	/* inside a LUKS container written from its
+				 * ciphertext: it comes back with it */
 };
 
 /* Why a volume on an intact disk gets its content back. */
@@ -77,6 +79,8 @@ enum lb_node_action {
 	LB_NODE_KEEP = 0,	/* every disk it lives on is intact */
 	LB_NODE_MAKE,		/* every disk it lives on is recreated */
 	LB_NODE_SKIP,		/* its disks are excluded, missing or mixed */
+	LB_NODE_CIPHERTEXT,	/* inside a LUKS container written from its
+				 * ciphertext: it comes back with it, unmade */
 };
 
 struct lb_plan_node {
@@ -87,6 +91,8 @@ struct lb_plan_node {
 	const char *id;
 	enum lb_node_action action;
 	bool open;		/* LUKS: opened once made: something in it is made */
+	bool ciphertext;	/* LUKS: its captured ciphertext is written back
+				 * under it (no key needed) */
 	char *why;
 };
 
@@ -125,6 +131,7 @@ enum lb_step_kind {
 	LB_STEP_MAKE_MD,	/* mdadm --create with the recorded identity */
 	LB_STEP_MAKE_LUKS,	/* the recorded LUKS header and keyslots */
 	LB_STEP_OPEN_LUKS,	/* open it with a --key-file */
+	LB_STEP_WRITE_CIPHERTEXT,	/* its captured ciphertext under it (no key) */
 	LB_STEP_MAKE_VG,	/* PVs with their UUIDs, vgcfgrestore, activate */
 	LB_STEP_EFI_ENTRIES,	/* this machine's EFI boot entries */
 	LB_STEP_MARKER,		/* the restore-session marker */
@@ -150,6 +157,9 @@ struct lb_plan_opts {
 	size_t n_maps;
 	char **exclude;		/* manifest ids or recorded paths */
 	size_t n_exclude;
+	char **exclude_volumes;	/* --exclude-volume: every disk a volume lives
+				 * on (ids, recorded paths or mount points) */
+	size_t n_exclude_volumes;
 	char **include;
 	size_t n_include;
 	char **volumes;		/* --volume: ids, recorded paths or mount points */

@@ -25,6 +25,7 @@ static const char *const node_action_names[] = {
 	[LB_NODE_KEEP] = "keep",
 	[LB_NODE_MAKE] = "make",
 	[LB_NODE_SKIP] = "skip",
+	[LB_NODE_CIPHERTEXT] = "in-ciphertext",
 };
 
 const char *lb_node_action_name(enum lb_node_action a)
@@ -136,6 +137,55 @@ static struct lb_plan_node *add_node(struct lb_plan *p, enum lb_dev_kind kind, c
 	return pn;
 }
 
+/* Whether everything node pn sits on is inside ciphertext written back:
+ * a device of a container whose ciphertext is written, or of a node that
+ * comes back with one. */
+static bool inside_ciphertext(const struct lb_plan *p, const struct lb_plan_node *pn)
+{
+	const char *on[64];
+	size_t n = 0;
+
+	for (size_t i = 0; pn->md && i < pn->md->n_members && n < LB_ARRAY_SIZE(on); i++)
+		on[n++] = pn->md->members[i]->on;
+	if (pn->luks)
+		on[n++] = pn->luks->on;
+	for (size_t i = 0; pn->vg && i < pn->vg->n_pvs && n < LB_ARRAY_SIZE(on); i++)
+		on[n++] = pn->vg->pvs[i]->on;
+	for (size_t i = 0; i < n; i++) {
+		const struct lb_plan_node *under = lb_plan_node_of(p, on[i]);
+
+		if (!under || !(under->ciphertext || under->action == LB_NODE_CIPHERTEXT))
+			return false;
+	}
+	return n > 0;
+}
+
+/* A LUKS container made again whose ciphertext was captured gets it back:
+ * everything inside it (a filesystem, or a PV with its group and LVs)
+ * comes with it, made by nobody, and needs no key. */
+static void mark_ciphertext(struct lb_plan *p)
+{
+	bool more = true;
+
+	for (size_t i = 0; i < p->n_nodes; i++)
+		p->nodes[i].ciphertext = p->nodes[i].luks && p->nodes[i].action == LB_NODE_MAKE &&
+					 p->nodes[i].luks->ciphertext;
+	while (more) {
+		more = false;
+		for (size_t i = 0; i < p->n_nodes; i++) {
+			struct lb_plan_node *pn = &p->nodes[i];
+
+			if (pn->action != LB_NODE_MAKE || !inside_ciphertext(p, pn))
+				continue;
+			pn->action = LB_NODE_CIPHERTEXT;
+			pn->ciphertext = false;
+			free(pn->why);
+			pn->why = lb_strdup("inside a LUKS container's ciphertext: it comes back with it");
+			more = true;
+		}
+	}
+}
+
 void lb_plan_stack_nodes(struct lb_plan *p, const struct lb_plan_opts *opts)
 {
 	const struct lb_stack *s = p->m->stack;
@@ -154,6 +204,8 @@ void lb_plan_stack_nodes(struct lb_plan *p, const struct lb_plan_opts *opts)
 		add_node(p, LB_DEV_LV, s->vgs[i]->id)->vg = s->vgs[i];
 	for (size_t i = 0; i < p->n_nodes; i++)
 		decide(p, &p->nodes[i]);
+	if (opts->data)
+		mark_ciphertext(p);
 }
 
 /* The node whose device ID is, or that holds the LV ID. */
@@ -202,7 +254,10 @@ static void check_node(struct lb_plan *p, const struct lb_plan_node *pn)
 	if (pn->md && !getenv("LIFEBOAT_MACHINE") && access("/proc/mdstat", F_OK) < 0)
 		lb_plan_problem(p, "%s: this kernel has no MD RAID (no /proc/mdstat; modprobe md_mod)",
 				pn->id);
-	if (!pn->md && !getenv("LIFEBOAT_MACHINE") && access("/dev/mapper/control", F_OK) < 0)
+	/* (a LUKS header and its ciphertext are written without the kernel's
+	 * help: opening it needs device-mapper) */
+	if (!pn->md && !(pn->luks && !pn->open) && !getenv("LIFEBOAT_MACHINE") &&
+	    access("/dev/mapper/control", F_OK) < 0)
 		lb_plan_problem(p, "%s: this kernel has no device-mapper (no /dev/mapper/control; "
 				   "modprobe dm_mod%s)",
 				pn->id, pn->luks ? " dm_crypt" : "");

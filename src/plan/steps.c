@@ -24,8 +24,9 @@
  *      must know their partitions (a restore stopped before tell-kernel).
  *   2b. The stack, bottom up, once every disk has its table: make-md (the
  *      array with its UUID, name and geometry on its members), make-luks
- *      (the recorded header and keyslots) and open-luks (with a key file,
- *      when something inside is made), make-vg (each PV with its UUID, the
+ *      (the recorded header and keyslots), write-ciphertext (its captured
+ *      ciphertext under it: what is inside comes back without a key) or
+ *      open-luks (with a key file, when something inside is made), make-vg (each PV with its UUID, the
  *      recorded metadata, activated): each node once everything it sits
  *      on has been made.
  *   3. Each volume in the manifest's order, once every disk has its table:
@@ -60,6 +61,7 @@ static const char *const step_names[] = {
 	[LB_STEP_MAKE_MD] = "make-md",
 	[LB_STEP_MAKE_LUKS] = "make-luks",
 	[LB_STEP_OPEN_LUKS] = "open-luks",
+	[LB_STEP_WRITE_CIPHERTEXT] = "write-ciphertext",
 	[LB_STEP_MAKE_VG] = "make-vg",
 	[LB_STEP_EFI_ENTRIES] = "efi-entries",
 	[LB_STEP_MARKER] = "marker",
@@ -210,6 +212,10 @@ static void node_steps(struct builder *b, struct lb_plan_node *pn)
 	case LB_DEV_LUKS:
 		add(b, LB_STEP_MAKE_LUKS, NULL, NULL, pn->luks->header,
 		    lb_asprintf("LUKS%u, UUID %s", pn->luks->version, pn->luks->uuid))->pn = pn;
+		if (pn->ciphertext)
+			add(b, LB_STEP_WRITE_CIPHERTEXT, NULL, NULL, pn->luks->ciphertext,
+			    lb_strdup("everything inside it, as captured ciphertext: no key needed"))
+				->pn = pn;
 		if (pn->open)
 			add(b, LB_STEP_OPEN_LUKS, NULL, NULL, NULL,
 			    lb_strdup("what is inside it is made"))->pn = pn;
@@ -317,6 +323,14 @@ static void marker_step(struct builder *b, const struct lb_plan_opts *opts)
 		     pv->action == LB_VOL_IMAGE))
 			root = pv;
 	}
+	for (size_t i = 0; i < p->n_vols && !root; i++)
+		if (p->vols[i].vol->mountpoint && strcmp(p->vols[i].vol->mountpoint, "/") == 0 &&
+		    p->vols[i].action == LB_VOL_CIPHERTEXT) {
+			p->no_marker = lb_asprintf("%s: the root volume comes back inside LUKS ciphertext, "
+						   "which is never opened here; use --marker",
+						   p->vols[i].vol->id);
+			return;
+		}
 	if (!root)
 		p->no_marker = lb_strdup("no root volume among the restored ones and no --marker");
 	else if (root->pd->target->in_use)

@@ -29,6 +29,8 @@
 #include "plan/plan.h"
 #include "data/data.h"
 #include "restore/restore.h"
+#include "restore/stack.h"
+#include "restore/drill-int.h"
 
 struct drill_disk {
 	char *file;
@@ -45,6 +47,7 @@ struct drill {
 	size_t n;			/* entries of dd to clean up */
 	struct lb_plan_opts po;
 	struct lb_plan *p, *after;
+	bool restored;			/* the stack is up: taken down first */
 };
 
 static void line(const struct drill *d, const char *fmt, ...) _printf_(2, 3);
@@ -83,7 +86,35 @@ static bool same_features(const char *a, const char *b)
 	return strcmp(x, y) == 0;
 }
 
-/* After the restore: every volume that was made must have its identity. */
+/* One volume made: its identity and geometry as recorded (cur: what is
+ * on it now). */
+static unsigned check_volume(const struct drill *dr, const struct lb_volume *v,
+			     const struct lb_volume *cur)
+{
+	if (!cur || !same(v->type, cur->type) || !same(v->uuid, cur->uuid) ||
+	    !same(v->label, cur->label)) {
+		line(dr, "%s: recorded %s %s, found %s %s", v->id, v->type,
+		     v->uuid ? lb_esc(v->uuid) : "-", cur ? lb_esc(cur->type) : "nothing",
+		     cur && cur->uuid ? lb_esc(cur->uuid) : "-");
+		return 1;
+	}
+	if (v->ext && cur->ext &&
+	    (v->ext->blocks != cur->ext->blocks || v->ext->inodes != cur->ext->inodes ||
+	     v->ext->block_size != cur->ext->block_size ||
+	     v->ext->inode_size != cur->ext->inode_size ||
+	     v->ext->reserved_blocks != cur->ext->reserved_blocks ||
+	     !same_features(v->ext->features, cur->ext->features))) {
+		line(dr, "%s: ext geometry differs (blocks %" PRIu64 "/%" PRIu64
+			 ", inodes %" PRIu64 "/%" PRIu64 ", features '%s' / '%s')",
+		     v->id, v->ext->blocks, cur->ext->blocks, v->ext->inodes, cur->ext->inodes,
+		     lb_esc(v->ext->features), lb_esc(cur->ext->features));
+		return 1;
+	}
+	return 0;
+}
+
+/* After the restore: every volume that was made must have its identity;
+ * one on the stack is probed on the node the drill made for it. */
 static unsigned check_volumes(const struct drill *dr)
 {
 	const struct lb_plan *p = dr->after;
@@ -91,33 +122,31 @@ static unsigned check_volumes(const struct drill *dr)
 
 	for (size_t i = 0; i < p->n_vols; i++) {
 		const struct lb_plan_volume *pv = &p->vols[i];
-		const struct lb_volume *v = pv->vol, *cur;
 		const struct lb_partition *cp;
+		struct lb_volume *node_vol = NULL;
 
 		if (pv->action == LB_VOL_SKIP || !pv->pd->target || !pv->pd->target->state)
 			continue;
-		cp = pv->part ? lb_disk_find_partition(pv->pd->target->state, pv->part->number) : NULL;
-		cur = pv->part ? (cp ? cp->volume : NULL) : pv->pd->target->state->volume;
-		if (!cur || !same(v->type, cur->type) || !same(v->uuid, cur->uuid) ||
-		    !same(v->label, cur->label)) {
-			line(dr, "%s: recorded %s %s, found %s %s", v->id, v->type,
-			     v->uuid ? lb_esc(v->uuid) : "-", cur ? lb_esc(cur->type) : "nothing",
-			     cur && cur->uuid ? lb_esc(cur->uuid) : "-");
-			bad++;
+		/* (the same manifest, so the same volumes in the same order) */
+		if (i < dr->p->n_vols && dr->p->vols[i].action == LB_VOL_CIPHERTEXT) {
+			line(dr, "%s: inside LUKS ciphertext written back: not opened, so not checked "
+				 "(its container's header and UUID are)",
+			     pv->vol->id);
 			continue;
 		}
-		if (v->ext && cur->ext &&
-		    (v->ext->blocks != cur->ext->blocks || v->ext->inodes != cur->ext->inodes ||
-		     v->ext->block_size != cur->ext->block_size ||
-		     v->ext->inode_size != cur->ext->inode_size ||
-		     v->ext->reserved_blocks != cur->ext->reserved_blocks ||
-		     !same_features(v->ext->features, cur->ext->features))) {
-			line(dr, "%s: ext geometry differs (blocks %" PRIu64 "/%" PRIu64
-				 ", inodes %" PRIu64 "/%" PRIu64 ", features '%s' / '%s')",
-			     v->id, v->ext->blocks, cur->ext->blocks, v->ext->inodes, cur->ext->inodes,
-			     lb_esc(v->ext->features), lb_esc(cur->ext->features));
-			bad++;
+		if (pv->node) {
+			if (lb_drill_node_volume(pv, dr->m, &node_vol) < 0) {
+				line(dr, "%s: %s", pv->vol->id, lb_esc(lb_errmsg()));
+				bad++;
+				continue;
+			}
+			bad += check_volume(dr, pv->vol, node_vol);
+			lb_volume_free(node_vol);
+			continue;
 		}
+		cp = pv->part ? lb_disk_find_partition(pv->pd->target->state, pv->part->number) : NULL;
+		bad += check_volume(dr, pv->vol,
+				    pv->part ? (cp ? cp->volume : NULL) : pv->pd->target->state->volume);
 	}
 	return bad;
 }
@@ -189,12 +218,14 @@ static unsigned check_data(const struct drill *dr)
 
 		if (pv->action != LB_VOL_IMAGE && !pv->extract)
 			continue;
-		if (pv->part)
+		if (pv->node)
+			node = lb_drill_node_of(dr->m, v->id);
+		else if (pv->part)
 			r = lb_partition_node(dr->after->disks[pv->pd - done->disks].target->sysname,
 					      pv->part->number, &node);
 		else
 			node = lb_strdup(pv->pd->target->path);
-		if (r < 0) {
+		if (r < 0 || !node) {
 			line(dr, "%s: no device node to check", v->id);
 			bad++;
 			continue;
@@ -325,7 +356,7 @@ static int check_result(struct drill *dr)
 
 static int rehearse(struct drill *dr, char **ret_instance)
 {
-	const struct lb_restore_opts ro = { .quick = true };
+	const struct lb_restore_opts ro = { .quick = true, .drill = true };
 	int r;
 
 	r = attach_disks(dr);
@@ -340,6 +371,10 @@ static int rehearse(struct drill *dr, char **ret_instance)
 			dr->ui->problem(dr->ui->ud, dr->p->problems[i]);
 		return lb_err(-EINVAL, "the plan has problems; nothing was restored");
 	}
+	r = lb_drill_check_stack(dr->p, dr->ui->problem, dr->ui->ud);
+	if (r < 0)
+		return lb_err(r, "%s; nothing was restored", lb_errmsg());
+	dr->restored = true;
 	r = lb_restore_run(dr->p, &ro, ret_instance, NULL);
 	if (r < 0)
 		return lb_err(r, "restore failed: %s", lb_errmsg());
@@ -350,6 +385,9 @@ static int rehearse(struct drill *dr, char **ret_instance)
 
 static void cleanup(struct drill *dr)
 {
+	/* the arrays, mappings and groups on the loop devices first */
+	if (dr->restored && dr->p && lb_stack_take_down(dr->p, true) < 0)
+		lb_warn("drill: %s", lb_errmsg());
 	for (size_t i = 0; i < dr->n; i++) {
 		if (dr->dd[i].fd >= 0 && lb_loop_detach(dr->dd[i].fd) < 0)
 			lb_warn("drill: cannot detach %s", dr->dd[i].dev);
@@ -371,10 +409,12 @@ static void cleanup(struct drill *dr)
 	free(dr->po.maps);
 }
 
-int lb_drill_run(struct lb_manifest *m, const char *workdir, const struct lb_drill_ui *ui,
-		 char **ret_instance)
+int lb_drill_run(struct lb_manifest *m, const char *workdir, char **key_files, size_t n_key_files,
+		 const struct lb_drill_ui *ui, char **ret_instance)
 {
-	struct drill dr = { .m = m, .ui = ui, .po = { .data = true, .no_efi = true } };
+	struct drill dr = { .m = m, .ui = ui, .po = { .data = true, .no_efi = true,
+						    .key_files = key_files,
+						    .n_key_files = n_key_files } };
 	int r;
 
 	r = make_workdir(&dr, workdir);

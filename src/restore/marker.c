@@ -68,6 +68,8 @@ int lb_marker_render(const struct lb_plan *p, char **ret_xml, size_t *ret_len, c
 		xmlNewProp(n, BAD_CAST "action", BAD_CAST lb_vol_action_name(pv->action));
 		if (pv->vol->data && (pv->action == LB_VOL_IMAGE || pv->extract))
 			xmlNewProp(n, BAD_CAST "data", BAD_CAST pv->vol->data_method);
+		else if (pv->action == LB_VOL_CIPHERTEXT)
+			xmlNewProp(n, BAD_CAST "data", BAD_CAST "ciphertext");
 		/* ASR's RestoredVolumes on a disk kept as it was: why this
 		 * volume's content was put back */
 		if (pv->rollback)

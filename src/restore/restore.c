@@ -326,6 +326,7 @@ static int run_steps(struct lb_run *run, char **ret_instance)
 		case LB_STEP_MAKE_MD:
 		case LB_STEP_MAKE_LUKS:
 		case LB_STEP_OPEN_LUKS:
+		case LB_STEP_WRITE_CIPHERTEXT:
 		case LB_STEP_MAKE_VG:
 			r = lb_run_disk_close(run);
 			/* a node begun stays so until the whole restore is done */

@@ -11,6 +11,8 @@ struct lb_restore_opts {
 	bool quick;		/* --quick-format */
 	bool log;		/* keep a restore log (LIFEBOAT_LOG_DIR, or
 				 * /var/log/lifeboat), copied into the restored root */
+	bool drill;		/* a rehearsal: arrays and LUKS mappings get
+				 * names of their own (stack.h) */
 };
 
 /* Carries out p's steps in order; ret_log_path: the log written, if any
@@ -34,9 +36,10 @@ struct lb_drill_ui {
 };
 
 /* Rehearses a restore of m on loop devices over sparse files in workdir
- * (NULL: a new directory under /var/tmp); 0 when everything came back
+ * (NULL: a new directory under /var/tmp), LUKS containers opened with
+ * KEY_FILES; the stack it made is taken down before the loop devices go; 0 when everything came back
  * exactly, < 0 (with lb_err) when not, or on an error. */
-int lb_drill_run(struct lb_manifest *m, const char *workdir, const struct lb_drill_ui *ui,
-		 char **ret_instance);
+int lb_drill_run(struct lb_manifest *m, const char *workdir, char **key_files, size_t n_key_files,
+		 const struct lb_drill_ui *ui, char **ret_instance);
 
 #endif

@@ -14,6 +14,7 @@
 #include "base/base.h"
 #include "model/model.h"
 #include "disk/disk.h"
+#include "data/data.h"
 #include "plan/plan.h"
 #include "restore/stack.h"
 #include "restore/internal.h"
@@ -137,7 +138,7 @@ static int make_md(struct lb_run *run, const struct lb_md *md)
 		return r;
 	lb_run_say(run, "%s: making the %s array %s (UUID %s) on %zu devices", md->id, md->level,
 		   md->name ? lb_esc(md->name) : "", md->uuid, md->n_members);
-	r = lb_stack_make_md(md, nodes, &node);
+	r = lb_stack_make_md(md, nodes, run->o->drill, &node);
 	free_nodes(nodes, md->n_members);
 	if (r < 0)
 		return r;
@@ -172,7 +173,7 @@ static int open_luks(struct lb_run *run, const struct lb_luks *l)
 	for (size_t i = 0; i < run->p->n_key_files; i++) {
 		_cleanup_free_ char *mapped = NULL;
 
-		r = lb_stack_open_luks(l, node, run->p->key_files[i], &mapped);
+		r = lb_stack_open_luks(l, node, run->p->key_files[i], run->o->drill, &mapped);
 		if (r >= 0) {
 			lb_run_say(run, "%s: opened as %s with %s", l->id, mapped,
 				   lb_esc(run->p->key_files[i]));
@@ -182,6 +183,41 @@ static int open_luks(struct lb_run *run, const struct lb_luks *l)
 		lb_debug("restore", "%s: %s", l->id, lb_errmsg());
 	}
 	return lb_err(r, "%s: none of the --key-file keys opens it", l->id);
+}
+
+/* The captured ciphertext onto the container's data segment, under the
+ * header just put back (the same volume key: it decrypts as it did). No
+ * key: nothing is opened. Bounded by the recorded data segment. */
+static int write_ciphertext(struct lb_run *run, const struct lb_luks *l)
+{
+	const char *node = lb_run_dev_node(run, l->id);
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1, dfd = -1;
+	uint64_t size = 0, base = l->data_offset * 512, room = l->size * 512;
+	struct lb_progress pr;
+	int r;
+
+	if (!node)
+		return lb_err(-ENODEV, "%s: not made by this restore", l->id);
+	fd = open(node, O_RDWR | O_CLOEXEC | O_EXCL);
+	if (fd < 0)
+		return lb_err(-errno, "%s: cannot open it exclusively: %s", node, strerror(errno));
+	if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+		return lb_err(-errno, "%s: %s", node, strerror(errno));
+	if (base > size || room > size - base)
+		return lb_err(-ENOSPC, "%s: its data segment (%" PRIu64 " bytes at byte %" PRIu64
+				       ") does not fit on %s (%" PRIu64 " bytes)",
+			      l->id, room, base, node, size);
+	path = lb_asprintf("%s/%s", run->p->m->rt_dir, l->ciphertext->file);
+	dfd = lb_open_artifact(path);
+	if (dfd < 0)
+		return dfd;
+	lb_run_say(run, "%s: writing its captured ciphertext under it on %s (no key needed)", l->id,
+		   node);
+	lb_progress_begin(&pr, l->id, lb_data_raw_total(dfd));
+	r = lb_image_restore_at(dfd, l->id, l->ciphertext, fd, -1, base, room, lb_progress_update, &pr);
+	lb_progress_end(&pr);
+	return r;
 }
 
 static int make_vg(struct lb_run *run, const struct lb_vg *vg)
@@ -221,6 +257,8 @@ int lb_run_stack_step(struct lb_run *run, const struct lb_step *s)
 		return make_luks(run, pn->luks);
 	case LB_STEP_OPEN_LUKS:
 		return open_luks(run, pn->luks);
+	case LB_STEP_WRITE_CIPHERTEXT:
+		return write_ciphertext(run, pn->luks);
 	case LB_STEP_MAKE_VG:
 		return make_vg(run, pn->vg);
 	default:

@@ -71,9 +71,56 @@ static int run_tool(char *const argv[], const char *what)
 		      out && *out ? ": " : "", out ? lb_esc(out) : "");
 }
 
-int lb_stack_make_md(const struct lb_md *md, char *const *member_nodes, char **ret_node)
+/* The members' recorded UUIDs (1.x; mdadm --create made random ones):
+ * the array stopped, each superblock given its member's, assembled
+ * again from the same members. Not in a drill: mdadm assembles no array
+ * whose UUID is active already, and the machine's own usually is. */
+static int set_dev_uuids(const struct lb_md *md, const char *node, char *const *member_nodes)
 {
-	_cleanup_free_ char *node = lb_asprintf("/dev/md/lifeboat-%s", md->id);
+	char *stop[] = { "mdadm", "--stop", (char *)node, NULL };
+	char **argv;
+	size_t n = 0;
+	bool any = false;
+	int r;
+
+	for (size_t i = 0; i < md->n_members; i++)
+		any |= md->members[i]->dev_uuid != NULL;
+	if (!any || strncmp(md->metadata, "1.", 2) != 0)
+		return 0;
+	r = run_tool(stop, md->id);
+	for (size_t i = 0; i < md->n_members && r >= 0; i++)
+		if (md->members[i]->dev_uuid)
+			r = lb_md_set_dev_uuid(md, member_nodes[i], md->members[i]->dev_uuid);
+	if (r < 0)
+		return r;
+	argv = lb_zalloc((md->n_members + 5) * sizeof(*argv));
+	argv[n++] = "mdadm";
+	argv[n++] = "--assemble";
+	argv[n++] = (char *)node;
+	argv[n++] = "--run";
+	for (size_t i = 0; i < md->n_members; i++)
+		argv[n++] = member_nodes[i];
+	r = run_tool(argv, md->id);
+	free(argv);
+	return r;
+}
+
+char *lb_stack_md_node(const struct lb_md *md, bool drill)
+{
+	return lb_asprintf("/dev/md/lifeboat-%s%s", drill ? "drill-" : "", md->id);
+}
+
+char *lb_stack_luks_name(const struct lb_luks *l, bool drill)
+{
+	if (drill)
+		return lb_asprintf("lifeboat-drill-%s", l->id);
+	return l->name ? lb_strdup(l->name) : lb_asprintf("lifeboat-%s", l->id);
+}
+
+int lb_stack_make_md(const struct lb_md *md, char *const *member_nodes, bool drill,
+		     char **ret_node)
+{
+	_cleanup_free_ char *node = lb_stack_md_node(md, drill);
 	_cleanup_free_ char *uuid = lb_asprintf("--uuid=%s", md->uuid);
 	_cleanup_free_ char *level = lb_asprintf("--level=%s", md->level);
 	_cleanup_free_ char *meta = lb_asprintf("--metadata=%s", md->metadata);
@@ -124,6 +171,8 @@ int lb_stack_make_md(const struct lb_md *md, char *const *member_nodes, char **r
 	lb_debug("stack", "%s: mdadm --create %s %s", md->id, node, md->uuid);
 	r = run_tool(argv, md->id);
 	free(argv);
+	if (r >= 0 && !drill)
+		r = set_dev_uuids(md, node, member_nodes);
 	if (r < 0)
 		return r;
 	*ret_node = TAKE_PTR(node);
@@ -153,9 +202,9 @@ int lb_stack_make_luks(const struct lb_manifest *m, const struct lb_luks *l, con
 }
 
 int lb_stack_open_luks(const struct lb_luks *l, const char *node, const char *key_file,
-		       char **ret_node)
+		       bool drill, char **ret_node)
 {
-	_cleanup_free_ char *name = l->name ? lb_strdup(l->name) : lb_asprintf("lifeboat-%s", l->id);
+	_cleanup_free_ char *name = lb_stack_luks_name(l, drill);
 	_cleanup_free_ char *key = NULL;
 	struct crypt_device *cd = NULL;
 	int r, n;
@@ -235,5 +284,64 @@ int lb_stack_make_vg(const struct lb_manifest *m, const struct lb_vg *vg, char *
 		r = run_tool(argv, vg->id);
 	}
 	unlink(copy);
+	return r;
+}
+
+/* one node of a plan taken down: 0, 1 when it was not there, < 0 busy */
+static int take_down(const struct lb_plan_node *pn, bool drill)
+{
+	if (pn->vg) {
+		char *vgs[] = { "lvm", "vgs", "-q", "--", pn->vg->name, NULL };
+		char *argv[] = { "lvm", "vgchange", "-q", "-an", "--", pn->vg->name, NULL };
+
+		if (lb_run(vgs, true) != 0)
+			return 1;	/* not made */
+		return run_tool(argv, pn->id);
+	}
+	if (pn->luks) {
+		_cleanup_free_ char *name = lb_stack_luks_name(pn->luks, drill);
+		_cleanup_free_ char *node = lb_asprintf("/dev/mapper/%s", name);
+		int r;
+
+		if (access(node, F_OK) < 0)
+			return 1;
+		r = crypt_deactivate(NULL, name);
+		return r < 0 ? lb_err(r, "%s: cannot close %s: %s", pn->id, name, strerror(-r)) : 0;
+	}
+	if (pn->md) {
+		_cleanup_free_ char *node = lb_stack_md_node(pn->md, drill);
+		char *argv[] = { "mdadm", "--stop", node, NULL };
+
+		if (access(node, F_OK) < 0)
+			return 1;
+		return run_tool(argv, pn->id);
+	}
+	return 1;
+}
+
+int lb_stack_take_down(const struct lb_plan *p, bool drill)
+{
+	bool *down = lb_zalloc(sizeof(*down) * (p->n_nodes + 1));
+	int r = 0;
+
+	/* top down: the nodes are listed arrays, containers, groups; a
+	 * node still holding another one above it is tried on the next pass */
+	for (int pass = 0; pass < 4; pass++) {
+		r = 0;
+		for (size_t i = p->n_nodes; i-- > 0;) {
+			int k;
+
+			if (down[i] || p->nodes[i].action != LB_NODE_MAKE)
+				continue;
+			k = take_down(&p->nodes[i], drill);
+			if (k >= 0)
+				down[i] = true;
+			else
+				r = k;
+		}
+		if (r >= 0)
+			break;
+	}
+	free(down);
 	return r;
 }

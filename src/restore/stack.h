@@ -13,20 +13,35 @@
 #define LIFEBOAT_RESTORE_STACK_H
 
 #include "model/model.h"
+#include "plan/plan.h"
 
+/* Where a restore makes a node: the array's node (/dev/md/lifeboat-ID),
+ * the LUKS mapping's name (its recorded one, or lifeboat-ID). A drill's
+ * nodes have names of their own (lifeboat-drill-ID): the machine's own
+ * arrays and mappings of the same capture are never touched. */
+char *lb_stack_md_node(const struct lb_md *md, bool drill);
+char *lb_stack_luks_name(const struct lb_luks *l, bool drill);
 /* MEMBER_NODES: the members' device nodes, in md->members order. The
- * array's node: *ret_node. */
-int lb_stack_make_md(const struct lb_md *md, char *const *member_nodes, char **ret_node);
+ * array's node (lb_stack_md_node): *ret_node. */
+int lb_stack_make_md(const struct lb_md *md, char *const *member_nodes, bool drill,
+		     char **ret_node);
+/* md-super.c: the recorded member UUID DEV_UUID written into the 1.x
+ * superblock of member NODE of the stopped array MD (checked to be its). */
+int lb_md_set_dev_uuid(const struct lb_md *md, const char *node, const char *dev_uuid);
 /* The container's recorded header and keyslots onto NODE. */
 int lb_stack_make_luks(const struct lb_manifest *m, const struct lb_luks *l, const char *node);
-/* Opens the container on NODE with KEY_FILE as its recorded mapping name
- * (or lifeboat-ID); the mapping's node: *ret_node. */
+/* Opens the container on NODE with KEY_FILE as lb_stack_luks_name; the
+ * mapping's node: *ret_node. */
 int lb_stack_open_luks(const struct lb_luks *l, const char *node, const char *key_file,
-		       char **ret_node);
+		       bool drill, char **ret_node);
 /* PV_NODES: the PVs' device nodes, in vg->pvs order. Makes each PV with
  * its UUID, restores the group's metadata and activates it. */
 int lb_stack_make_vg(const struct lb_manifest *m, const struct lb_vg *vg, char *const *pv_nodes);
 /* The device node of an active LV: /dev/mapper/VG-LV, dashes doubled. */
 char *lb_stack_lv_node(const struct lb_vg *vg, const struct lb_lv *lv);
+/* Takes down what a plan's MAKE nodes made (a drill's, when done): each
+ * group deactivated, each LUKS mapping closed, each array stopped, top
+ * down; what is still busy is tried again. < 0 when something stays. */
+int lb_stack_take_down(const struct lb_plan *p, bool drill);
 
 #endif

@@ -4,7 +4,9 @@
  * valid-stack.xml are disk packs, made again whole on blank disks (with a
  * key for what is inside LUKS), kept whole on intact ones, refused when
  * mixed; the steps make each node once what it sits on is there, after
- * every table and before any volume. This machine is a fixture manifest
+ * every table and before any volume; a container whose ciphertext was
+ * captured is written back from it with no key, and what is inside comes
+ * with it unmade. This machine is a fixture manifest
  * (LIFEBOAT_MACHINE): no device is touched. The LUKS header (a real one,
  * made by cryptsetup on a scratch file: the keys are tried against it) and
  * the LVM metadata are files in a temporary capture directory whose sizes
@@ -219,7 +221,18 @@ static void test_intact_disks_keep_the_stack(void **state)
 	assert_true(lb_plan_all_intact(p));
 }
 
-static void test_mixed_disks_never_half_a_pack(void **state)
+static const struct lb_plan_disk *pdisk(const struct lb_plan *p, const char *id)
+{
+	for (size_t i = 0; i < p->n_disks; i++)
+		if (strcmp(p->disks[i].disk->id, id) == 0)
+			return &p->disks[i];
+	fail_msg("no disk %s in the plan", id);
+	return NULL;
+}
+
+/* ASR: one member disk recreated, the whole pack is made again, and with
+ * it every disk of the pack (disk0 is intact: recreated all the same) */
+static void test_one_recreated_disk_makes_the_whole_pack(void **state)
 {
 	struct fixture *f = *state;
 	_cleanup_free_ char *key = lb_asprintf("%s/key", f->dir);
@@ -227,10 +240,76 @@ static void test_mixed_disks_never_half_a_pack(void **state)
 	struct lb_plan_opts o = { .data = true, .key_files = keys, .n_key_files = 1 };
 	const struct lb_plan *p = plan_on(f, "machine-stack-mixed.xml", &o);
 
-	assert_true(any_says(p, "md1: lives on intact and recreated disks"));
+	assert_int_equal(p->n_problems, 0);
+	assert_int_equal(pdisk(p, "disk0")->verdict, LB_VERDICT_RECREATE);
+	assert_non_null(strstr(pdisk(p, "disk0")->why, "is made again whole: disk1 is recreated"));
+	assert_int_equal(pdisk(p, "disk1")->verdict, LB_VERDICT_RECREATE);
 	for (size_t i = 0; i < p->n_nodes; i++)
-		assert_int_equal(p->nodes[i].action, LB_NODE_SKIP);
-	assert_int_equal(pvol(p, "lv0")->action, LB_VOL_SKIP);
+		assert_int_equal(p->nodes[i].action, LB_NODE_MAKE);
+	assert_int_equal(pvol(p, "lv0")->action, LB_VOL_FORMAT);
+	assert_true(step_at(p, LB_STEP_WRITE_TABLE, NULL) < step_at(p, LB_STEP_MAKE_MD, "md1"));
+}
+
+/* a member wiped on an intact disk (its table as recorded): the pack is
+ * not intact, and is made again whole, every disk of it */
+static void test_wiped_member_makes_the_whole_pack(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *key = lb_asprintf("%s/key", f->dir);
+	char *keys[] = { key };
+	struct lb_plan_opts o = { .data = true, .key_files = keys, .n_key_files = 1 };
+	const struct lb_plan *p = plan_on(f, "machine-stack-wiped.xml", &o);
+
+	assert_int_equal(p->n_problems, 0);
+	for (size_t i = 0; i < p->n_disks; i++)
+		assert_int_equal(p->disks[i].verdict, LB_VERDICT_RECREATE);
+	assert_non_null(strstr(pdisk(p, "disk0")->why, "disk1p2 no longer holds its linux_raid_member"));
+	for (size_t i = 0; i < p->n_nodes; i++)
+		assert_int_equal(p->nodes[i].action, LB_NODE_MAKE);
+	step_at(p, LB_STEP_MAKE_VG, "vg0");
+}
+
+/* an intact machine: excluding one member disk of a pack holding / is
+ * refused (the disk holds no critical volume of its own) */
+static void test_excluding_a_member_of_a_critical_pack(void **state)
+{
+	struct fixture *f = *state;
+	char *excl[] = { "disk1" };
+	struct lb_plan_opts o = { .data = true, .exclude = excl, .n_exclude = 1 };
+	const struct lb_plan *p = plan_on(f, "valid-stack.xml", &o);
+
+	assert_true(any_says(p, "--exclude-disk disk1: it holds a volume the system needs to boot"));
+	assert_true(p->usage_error);
+}
+
+/* --exclude-volume: a critical volume is refused, an unknown one is a
+ * usage error, any other excludes every disk it lives on */
+static void test_exclude_volume(void **state)
+{
+	struct fixture *f = *state;
+	char *crit[] = { "/" }, *unknown[] = { "lv9" }, *lv0[] = { "lv0" };
+	struct lb_plan_opts o = { .data = true, .exclude_volumes = crit, .n_exclude_volumes = 1 };
+	const struct lb_plan *p = plan_on(f, "valid-stack.xml", &o);
+	struct lb_stack *s = f->m->stack;
+
+	assert_true(any_says(p, "--exclude-volume /: lv0 is a volume the system needs to boot"));
+	assert_true(p->usage_error);
+	lb_plan_free(f->p);
+	o.exclude_volumes = unknown;
+	p = plan_on(f, "valid-stack.xml", &o);
+	assert_true(any_says(p, "--exclude-volume lv9: no such volume in the capture"));
+	lb_plan_free(f->p);
+	/* nothing critical any more: lv0's disks (those of vg0's PV, through
+	 * luks0 and md1) are excluded, and its pack with them */
+	s->mds[0]->volume->critical = false;
+	for (size_t i = 0; i < s->vgs[0]->n_lvs; i++)
+		s->vgs[0]->lvs[i]->volume->critical = false;
+	o.exclude_volumes = lv0;
+	p = plan_on(f, "machine-stack-blank.xml", &o);
+	assert_int_equal(p->n_problems, 0);
+	assert_int_equal(pdisk(p, "disk0")->verdict, LB_VERDICT_EXCLUDED);
+	assert_string_equal(pdisk(p, "disk1")->why, "--exclude-volume lv0");
+	assert_int_equal(node(p, "vg0")->action, LB_NODE_SKIP);
 	assert_int_equal(p->n_steps, 0);
 }
 
@@ -245,6 +324,7 @@ static void test_excluded_member_disk(void **state)
 	const struct lb_plan *p = plan_on(f, "machine-stack-blank.xml", &o);
 
 	/* disk1 holds critical volumes (through the stack): refused */
+	assert_true(any_says(p, "--exclude-disk disk1: it holds a volume the system needs to boot"));
 	assert_true(any_says(p, "md1: lives on disk1, which is excluded"));
 	assert_int_equal(node(p, "vg0")->action, LB_NODE_SKIP);
 	assert_int_equal(p->n_steps, 0);
@@ -279,16 +359,87 @@ static void test_wrong_key_stops_it(void **state)
 	assert_int_equal(p->n_steps, 0);
 }
 
+/* a captured ciphertext for luks0 (not a real image: the plan does not
+ * read it; lb_plan_check_data does, and refuses it) */
+static void add_ciphertext(struct fixture *f)
+{
+	struct lb_luks *l = f->m->stack->luks[0];
+
+	l->ciphertext = lb_artifact_new();
+	l->ciphertext->file = lb_strdup("luks0.data");
+	make_artifact(f, l->ciphertext, "not an image\n");
+}
+
+static bool has_step(const struct lb_plan *p, enum lb_step_kind k)
+{
+	for (size_t i = 0; i < p->n_steps; i++)
+		if (p->steps[i].kind == k)
+			return true;
+	return false;
+}
+
+static void test_ciphertext_needs_no_key(void **state)
+{
+	struct fixture *f = *state;
+	struct lb_plan_opts o = { .data = true };
+	struct lb_plan *p;
+
+	add_ciphertext(f);
+	p = plan_on(f, "machine-stack-blank.xml", &o);
+	for (size_t i = 0; i < p->n_problems; i++)
+		print_message("problem: %s\n", p->problems[i]);
+	assert_int_equal(p->n_problems, 0);
+	assert_int_equal(node(p, "md1")->action, LB_NODE_MAKE);
+	assert_int_equal(node(p, "luks0")->action, LB_NODE_MAKE);
+	assert_true(node(p, "luks0")->ciphertext);
+	assert_false(node(p, "luks0")->open);
+	/* the group and its LVs come back inside the ciphertext, unmade */
+	assert_int_equal(node(p, "vg0")->action, LB_NODE_CIPHERTEXT);
+	assert_int_equal(pvol(p, "lv0")->action, LB_VOL_CIPHERTEXT);
+	assert_int_equal(pvol(p, "lv1")->action, LB_VOL_CIPHERTEXT);
+	assert_int_equal(pvol(p, "md0")->action, LB_VOL_FORMAT);
+	assert_true(step_at(p, LB_STEP_MAKE_MD, "md1") < step_at(p, LB_STEP_MAKE_LUKS, "luks0"));
+	assert_true(step_at(p, LB_STEP_MAKE_LUKS, "luks0") <
+		    step_at(p, LB_STEP_WRITE_CIPHERTEXT, "luks0"));
+	assert_false(has_step(p, LB_STEP_OPEN_LUKS));
+	assert_false(has_step(p, LB_STEP_MAKE_VG));
+	/* the root is inside it, never opened: no marker there, said why */
+	assert_non_null(p->no_marker);
+	assert_non_null(strstr(p->no_marker, "lv0: the root volume comes back inside LUKS ciphertext"));
+	/* the data is checked before any write: this is no image */
+	assert_true(lb_plan_check_data(p, true) < 0);
+	assert_true(any_says(p, "luks0: its ciphertext is damaged"));
+}
+
+static void test_ciphertext_unused_with_no_data(void **state)
+{
+	struct fixture *f = *state;
+	struct lb_plan_opts o = { .data = false };
+	const struct lb_plan *p;
+
+	add_ciphertext(f);
+	p = plan_on(f, "machine-stack-blank.xml", &o);
+	/* --no-data: what is inside is made again, and that needs the key */
+	assert_false(node(p, "luks0")->ciphertext);
+	assert_int_equal(node(p, "vg0")->action, LB_NODE_MAKE);
+	assert_true(any_says(p, "luks0: what is inside the LUKS container is made again"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_blank_disks_make_the_stack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_key_no_steps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intact_disks_keep_the_stack, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mixed_disks_never_half_a_pack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_recreated_disk_makes_the_whole_pack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wiped_member_makes_the_whole_pack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_excluding_a_member_of_a_critical_pack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exclude_volume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_excluded_member_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_header_stops_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_key_stops_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ciphertext_needs_no_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ciphertext_unused_with_no_data, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,7 +9,10 @@
 # LV UUIDs), the original passphrase opens the container, the filesystems
 # and swap have their UUIDs and labels and fsck finds them clean, and the
 # files captured on /boot (the array's image) are back, and the plaintext
-# of / (inside LUKS) is nowhere in the capture.
+# of / (inside LUKS) is nowhere in the capture. Then drill rehearses the
+# capture on loop devices in the same guest with the key (refused while
+# the machine's own group is visible, and without a key), and leaves
+# nothing of its own behind.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 . "$LB_TOP/tests/vm/lib/vm.sh"
@@ -105,6 +108,29 @@ step reopen
 run lvm vgchange -q -an nas01-vg
 run cryptsetup close md1_crypt
 run cryptsetup open --test-passphrase --key-file /tmp/key /dev/md/root
+step drill-refused
+# the machine's own group is visible (its container open): a drill cannot
+# make a second group of that name, and says so before making anything
+run cryptsetup open --key-file /tmp/key /dev/md/root md1_crypt
+if out=$(lifeboat drill --key-file /tmp/key /tmp/cap 2>&1); then echo "$out"; fail "drill with the group here"; fi
+echo "$out" | grep -q 'a volume group named nas01-vg is on this machine' || { echo "$out"; fail "drill: no word of the group"; }
+[ -z "$(losetup -a 2>/dev/null)" ] || fail "drill left loop devices: $(losetup -a)"
+run cryptsetup close md1_crypt
+# without the key, what is inside LUKS cannot be made: refused
+if out=$(lifeboat drill /tmp/cap 2>&1); then echo "$out"; fail "drill without a key"; fi
+echo "$out" | grep -q -- '--key-file FILE' || { echo "$out"; fail "drill: no word of the key"; }
+step drill
+out=$(lifeboat drill --key-file /tmp/key /tmp/cap 2>&1) || { echo "$out"; fail "drill of the stack"; }
+echo "$out"
+echo "$out" | grep -q '^drill: PASSED' || fail "drill did not pass"
+# taken down: no drill array, mapping, group or loop device is left, and
+# the machine's own arrays are still there
+# (mdadm without udev leaves its /dev/md/ links: the kernel's list counts)
+[ "$(grep -c '^md[0-9]* : active' /proc/mdstat)" = 2 ] || fail "drill left arrays: $(cat /proc/mdstat)"
+[ ! -e /dev/mapper/lifeboat-drill-luks0 ] || fail "drill left its LUKS mapping"
+[ -z "$(losetup -a 2>/dev/null)" ] || fail "drill left loop devices: $(losetup -a)"
+[ -z "$(lvm vgs --noheadings -o vg_name 2>/dev/null)" ] || fail "drill left a group: $(lvm vgs)"
+[ -b /dev/md/boot ] && [ -b /dev/md/root ] || fail "the machine's arrays are gone"
 step ok
 G
 vm_script "$W/script.sh" "$W/body.sh"

@@ -89,7 +89,7 @@ vm_run() {
 	timeout --kill-after=5 "$limit" qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 2 \
 		-nographic -no-reboot -monitor none -serial "file:$log" \
 		-kernel "$VM_KERNEL" -initrd "$VM_IMAGE" \
-		-append "console=ttyS0 panic=1 lifeboat.script lifeboat.wait=5 lifeboat.after=poweroff" \
+		-append "console=ttyS0 panic=1 no_timer_check lifeboat.script lifeboat.wait=5 lifeboat.after=poweroff" \
 		-fw_cfg "name=opt/lifeboat/script,file=$script" \
 		"${args[@]}" </dev/null >/dev/null 2>&1
 	rc=$?
