@@ -156,7 +156,7 @@ terminal_output serial console
 set timeout=0
 menuentry "Debian GNU/Linux (lifeboat test machine, root on LVM)" {
 	search --no-floppy --fs-uuid --set=root $DL_BOOT_UUID
-	linux /vmlinuz-$DG_KVER root=/dev/mapper/lbvg-root resume=/dev/mapper/lbvg-swap ro console=ttyS0 panic=1
+	linux /vmlinuz-$DG_KVER root=/dev/mapper/lbvg-root resume=/dev/mapper/lbvg-swap ro console=ttyS0 panic=1 no_timer_check
 	initrd /initrd.img-$DG_KVER
 }
 G
