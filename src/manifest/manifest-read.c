@@ -124,8 +124,10 @@ static int read_volume(const struct lb_mf_reader *rd, xmlNodePtr n, struct lb_vo
 			r = read_fields(rd, c, k->fields, g);
 		} else if (lb_mf_is_elem(c, "data")) {
 			r = read_artifact(rd, c, &v->data);
-			if (r >= 0)
+			if (r >= 0) {
 				v->data_method = lb_mf_get_prop(c, "method");
+				v->data_source = lb_mf_get_prop(c, "source");
+			}
 		}
 	}
 	if (r < 0) {

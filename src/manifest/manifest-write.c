@@ -103,6 +103,8 @@ static void write_volume(xmlNodePtr parent, const struct lb_volume *v)
 		xmlNodePtr dn = add_child(n, "data", lb_mf_artifact_fields, v->data);
 
 		xmlNewProp(dn, BAD_CAST "method", BAD_CAST(v->data_method ? v->data_method : "image"));
+		if (v->data_source)
+			xmlNewProp(dn, BAD_CAST "source", BAD_CAST v->data_source);
 	}
 }
 

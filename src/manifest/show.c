@@ -55,8 +55,8 @@ static void show_volume(FILE *f, const char *indent, const struct lb_volume *v)
 	if (v->critical)
 		fputs(" [critical]", f);
 	if (v->data)
-		fprintf(f, " data=%s(%" PRIu64 " bytes)", v->data_method ? v->data_method : "image",
-			v->data->size);
+		fprintf(f, " data=%s(%" PRIu64 " bytes%s)", v->data_method ? v->data_method : "image",
+			v->data->size, v->data_source ? ", from an LVM snapshot" : "");
 	fputc('\n', f);
 }
 
@@ -369,6 +369,8 @@ static json_object *js_volume(const struct lb_volume *v)
 		json_object *d = js_artifact(v->data);
 
 		js_str(d, "method", v->data_method);
+		if (v->data_source)
+			js_str(d, "source", v->data_source);
 		json_object_object_add(o, "data", d);
 	}
 	return o;

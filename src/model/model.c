@@ -112,6 +112,7 @@ void lb_volume_free(struct lb_volume *v)
 	lb_xfs_geom_free(v->xfs);
 	lb_artifact_free(v->data);
 	free(v->data_method);
+	free(v->data_source);
 	free(v->id);
 	free(v->type);
 	free(v->usage);
@@ -468,6 +469,22 @@ struct lb_volume *lb_manifest_find_volume(const struct lb_manifest *m, const cha
 	return (struct lb_volume *)want[1];
 }
 
+/* want: the value, "UUID" or "LABEL", and the volume found */
+static int stack_identity_cb(struct lb_disk *d, struct lb_partition *p, struct lb_volume *v,
+			     void *userdata)
+{
+	const char **want = userdata;
+
+	(void)d;
+	(void)p;
+	if (strcmp(want[1], "UUID") == 0 ? v->uuid && strcasecmp(v->uuid, want[0]) == 0
+					 : v->label && strcmp(v->label, want[0]) == 0) {
+		want[2] = (const char *)v;
+		return 1;
+	}
+	return 0;
+}
+
 struct lb_volume *lb_manifest_resolve(const struct lb_manifest *m, const char *key,
 				      const char *value)
 {
@@ -502,6 +519,12 @@ struct lb_volume *lb_manifest_resolve(const struct lb_manifest *m, const char *k
 					return v;
 			}
 		}
+	}
+	if (uuid || label) {
+		const char *want[3] = { value, uuid ? "UUID" : "LABEL", NULL };
+
+		lb_stack_foreach_volume(m, stack_identity_cb, want);
+		return (struct lb_volume *)want[2];
 	}
 	return NULL;
 }

@@ -182,6 +182,9 @@ struct lb_volume {
 	struct lb_xfs_geom *xfs;
 	struct lb_artifact *data;
 	char *data_method;	/* image, archive (with data) */
+	char *data_source;	/* where the data was read: NULL the volume
+				 * itself, "lvm-snapshot" an LVM snapshot of
+				 * it taken for the capture */
 
 	/* runtime only, never written */
 	uint64_t rt_offset;	/* bytes from the start of the disk */
@@ -353,7 +356,8 @@ void lb_manifest_warn(struct lb_manifest *m, const char *fmt, ...) _printf_(2, 3
 struct lb_disk *lb_manifest_find_disk(const struct lb_manifest *m, const char *id_or_path);
 struct lb_partition *lb_disk_find_partition(const struct lb_disk *d, uint32_t number);
 struct lb_volume *lb_manifest_find_volume(const struct lb_manifest *m, const char *id);
-/* The volume an identity names: KEY is UUID, LABEL (the volume's), PARTUUID
+/* The volume an identity names: KEY is UUID, LABEL (the volume's, on a
+ * partition, a whole disk or a node of the stack), PARTUUID
  * or PARTLABEL (its partition's; an MBR PARTUUID is the disk identifier, a
  * dash and the number), compared as blkid and udev do; NULL when none. */
 struct lb_volume *lb_manifest_resolve(const struct lb_manifest *m, const char *key,

@@ -26,6 +26,7 @@
 #include "base/base.h"
 #include "model/model.h"
 #include "manifest/manifest.h"
+#include "system/system.h"
 #include "disk/disk.h"
 #include "data/data.h"
 #include "ops/ops.h"
@@ -171,7 +172,17 @@ static int count_volume(struct lb_disk *d, struct lb_partition *p, struct lb_vol
 	return 0;
 }
 
-/* Scan, data, manifest: the capture itself, into the partial directory. */
+static void snapshot_removed(void *ud, const char *vg, const char *lv)
+{
+	struct run *st = ud;
+
+	lb_info("removed the snapshot %s/%s an interrupted capture left", vg, lv);
+	lb_log(st->logfd, "removed the snapshot %s/%s an interrupted capture left", vg, lv);
+}
+
+/* Scan, data, manifest: the capture itself, into the partial directory.
+ * LVM snapshots an interrupted capture left go first: they are not the
+ * machine's, and its volume groups are recorded without them. */
 static int capture(struct run *st)
 {
 	const struct lb_capture_req *q = st->req;
@@ -180,6 +191,11 @@ static int capture(struct run *st)
 	size_t len = 0;
 	int r;
 
+	r = lb_lvsnap_cleanup(snapshot_removed, st);
+	if (r < 0) {
+		lb_warn("warning: %s", lb_errmsg());
+		lb_log(st->logfd, "warning: %s", lb_errmsg());
+	}
 	q->scan->outdir = st->tmp;
 	r = lb_scan(q->scan, &st->m);
 	if (r < 0) {
