@@ -129,6 +129,10 @@ int cmd_drill(int argc, char **argv)
 		lb_manifest_free(m);
 		return LB_EXIT_USAGE;
 	}
+	if (m->encryption && !workdir)
+		lb_warn("drill: note: this encrypted capture's data is restored, decrypted, into "
+			"sparse files under /var/tmp (removed afterwards); --workdir on a tmpfs keeps "
+			"it off the disk");
 	r = lb_drill_run(m, workdir, keys, n_keys, &ui, &instance);
 	free(keys);
 	lb_manifest_free(m);

@@ -126,6 +126,10 @@ static int walk_tree(struct walk *w, uint32_t agbno, int level)
 	if (level == 0) {
 		if (n > room / 8)
 			return corrupt(w, "a free-space leaf with more records than fit");
+		/* (only a root may be empty: else each leaf read is a free
+		 * extent found, and the walk is bounded by the group's) */
+		if (n == 0 && w->visited > 1)
+			return corrupt(w, "an empty free-space leaf below a node");
 		for (uint16_t i = 0; i < n && r >= 0; i++)
 			r = free_extent(w, lb_be32(b + hdr + 8 * i), lb_be32(b + hdr + 8 * i + 4));
 		return r;

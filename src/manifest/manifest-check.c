@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uuid/uuid.h>
+
 #include <libxml/tree.h>
 
 #include "base/base.h"
@@ -219,7 +221,12 @@ static int check_volume_geometry(const struct lb_mf_reader *rd, xmlNodePtr n,
 				 const struct lb_volume *v, uint64_t room)
 {
 	const struct lb_fs_geom *k;
+	uuid_t u;
 
+	/* (mkfs.xfs takes it inside its -m option list, xfs_db in a command:
+	 * nothing but a UUID may get there) */
+	if (strcmp(v->type, "xfs") == 0 && v->uuid && uuid_parse(v->uuid, u) < 0)
+		return lb_mf_bad(rd, n, "volume %s: xfs UUID '%s' is not a UUID", v->id, lb_esc(v->uuid));
 	for (size_t i = 0; (k = lb_fs_geom_at(i)); i++) {
 		const void *g = lb_fs_geom_get(k, v);
 		_cleanup_free_ char *why = NULL;

@@ -202,6 +202,14 @@ static int capture(struct run *st)
 		st->res->usage = q->scan->bad_args;
 		return r;
 	}
+	/* the scan's artifacts (LUKS headers, LVM metadata, boot code) sealed
+	 * now, not after hours of data: their plaintext lives no longer than
+	 * that (the data files are encrypted as they are written) */
+	if (st->key) {
+		r = lb_manifest_seal_artifacts(st->m, st->tmp, st->key);
+		if (r < 0)
+			return lb_err(r, "cannot encrypt the capture: %s", lb_errmsg());
+	}
 	free(st->m->data_mode);
 	st->m->data_mode = lb_strdup(q->data_mode);
 	q->data->outdir = st->tmp;

@@ -209,7 +209,10 @@ char *lb_thin_zero_transactions(const char *text, size_t len, size_t *ret_len)
 
 		while (q < eol && (*q == '\t' || *q == ' '))
 			q++;
-		if ((size_t)(eol - q) > sizeof(key) - 1 && memcmp(q, key, sizeof(key) - 1) == 0) {
+		/* (only "key = <digit>...": then the line never grows; anything
+		 * else is copied as it is) */
+		if ((size_t)(eol - q) > sizeof(key) - 1 && memcmp(q, key, sizeof(key) - 1) == 0 &&
+		    q[sizeof(key) - 1] >= '0' && q[sizeof(key) - 1] <= '9') {
 			memcpy(o, p, (size_t)(q - p) + sizeof(key) - 1);
 			o += (q - p) + sizeof(key) - 1;
 			*o++ = '0';
@@ -315,7 +318,7 @@ int lb_stack_make_thin(const struct lb_manifest *m, const struct lb_vg *vg, char
 		r = lb_artifact_load(m, vg->metadata, &text, &tlen);
 	if (r >= 0) {
 		variant = lb_thin_zero_transactions((const char *)text, tlen, &vlen);
-		r = lb_stack_private_file("thin.lvm", variant, vlen, &file);
+		r = lb_stack_private_file("thin.lvm", variant, vlen, vg->metadata->encrypted, &file);
 	}
 	if (r >= 0)
 		r = restore_text(vg, file);

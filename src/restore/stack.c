@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libcryptsetup.h>
@@ -20,13 +21,20 @@
 #include "restore/internal.h"
 
 /* A private file holding BUF (N bytes), named after NAME: what a program is
- * then given cannot change under it. *ret_path: the file, to unlink. */
-int lb_stack_private_file(const char *name, const void *buf, size_t n, char **ret_path)
+ * then given cannot change under it. SECRET (an encrypted capture's
+ * artifact, opened): in /run, memory on a systemd machine and in the rescue
+ * system, not in a TMPDIR that may be on a disk. *ret_path: the file, to
+ * unlink. */
+int lb_stack_private_file(const char *name, const void *buf, size_t n, bool secret,
+			  char **ret_path)
 {
 	const char *tmp = getenv("TMPDIR");
+	struct stat st;
 	char *path;
 	int fd, r;
 
+	if (secret && stat("/run", &st) == 0 && S_ISDIR(st.st_mode))
+		tmp = "/run";
 	path = lb_asprintf("%s/lifeboat-%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
 	fd = mkostemp(path, O_CLOEXEC);
 	if (fd < 0) {
@@ -57,7 +65,7 @@ static int private_copy(const struct lb_manifest *m, const struct lb_artifact *a
 	r = lb_artifact_load(m, a, &buf, &len);
 	if (r < 0)
 		return r;
-	return lb_stack_private_file(a->file, buf, len, ret_path);
+	return lb_stack_private_file(a->file, buf, len, a->encrypted, ret_path);
 }
 
 int lb_stack_run_tool(char *const argv[], const char *what)

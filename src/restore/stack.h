@@ -50,7 +50,8 @@ char *lb_thin_zero_transactions(const char *text, size_t len, size_t *ret_len);
 /* stack.c's helpers: ARGV run quietly, its output in the error when it
  * fails (WHAT names the node); a private file holding BUF. */
 int lb_stack_run_tool(char *const argv[], const char *what);
-int lb_stack_private_file(const char *name, const void *buf, size_t n, char **ret_path);
+int lb_stack_private_file(const char *name, const void *buf, size_t n, bool secret,
+			  char **ret_path);
 /* The device node of an active LV: /dev/mapper/VG-LV, dashes doubled. */
 char *lb_stack_lv_node(const struct lb_vg *vg, const struct lb_lv *lv);
 /* Takes down what a plan's MAKE nodes made (a drill's, when done): each

@@ -166,10 +166,11 @@ int lb_lvsnap_valid(const struct lb_lvsnap *s)
 	if (r != 0 || !out)
 		return lb_err(r < 0 ? r : -EIO, "snapshot %s: lvm lvs gave no state", full);
 	attr = trim(out);
-	/* the fifth letter is the state: I for a snapshot that filled up */
+	/* the fifth letter is the state: a (active) is a snapshot that stayed
+	 * whole; I (filled up), S, m, M, X, - and the rest are not */
 	if (strlen(attr) < 5)
 		return lb_err(-EIO, "snapshot %s: lvm lvs: attributes '%s'", full, attr);
-	return attr[4] != 'I';
+	return attr[4] == 'a';
 }
 
 static int remove_lv(const char *vg, const char *name)

@@ -1154,6 +1154,7 @@ static const struct {
 	{ "bad-xfs-larger-than-partition.xml", ":10: volume disk0p1: its xfs geometry (1228800000 "
 					       "bytes) does not fit in the 1073741824 bytes" },
 	{ "bad-xfs-features-pattern.xml", "Element volume failed to validate content" },
+	{ "bad-xfs-uuid.xml", ":10: volume disk0p1: xfs UUID '3401e0d1-0000-4000-8000-0000000000c1,reflink=0' is not a UUID" },
 	/* every area restore writes through the whole disk bounded by its
 	 * recorded geometry, reported at the artifact's own line */
 	{ "bad-boot-code-size.xml", ":9: disk disk0: boot code of 1048576 bytes (the MBR boot-code area is 440)" },
