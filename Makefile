@@ -13,7 +13,7 @@ SYSTEMDUNITDIR ?= $(or $(shell pkg-config --variable=systemdsystemunitdir system
 CATALOGDIR ?= $(or $(shell pkg-config --variable=catalogdir systemd 2>/dev/null),/usr/lib/systemd/catalog)
 
 CC ?= cc
-PKGS := blkid fdisk libparted uuid libxml-2.0 ext2fs e2p com_err libcrypto efivar efiboot json-c libzstd libarchive mount libkmod libelf libcryptsetup
+PKGS := blkid fdisk libparted uuid libxml-2.0 ext2fs e2p com_err libcrypto efivar efiboot json-c libzstd libarchive mount libkmod libelf libcryptsetup libargon2
 # pkg-config runs when a compile or link first needs its answer, once, not
 # when make reads this file: 'make deps demo' on a fresh machine installs the
 # -dev packages (deps) before anything asks pkg-config about them.
@@ -141,14 +141,14 @@ check: lifeboat $(ASAN_BINS) fuzz-smoke
 # build/fuzz/corpus/<harness>/, where what it finds goes; a failing input
 # is saved as build/fuzz/<harness>-crash-* (add it to the seeds once fixed).
 # make fuzz: each for FUZZ_SECONDS (one after the other); make fuzz-smoke:
-# all four for about a minute in all (make check runs it).
+# each for FUZZ_SMOKE_SECONDS, about a minute in all (make check runs it).
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 15
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS = -O1 -g $(FUZZ_SAN) -std=gnu11 $(WARN) -Isrc -I. $(PKG_CFLAGS) -D_GNU_SOURCE \
 	-fno-strict-aliasing
-FUZZERS := manifest datafile archive plan
+FUZZERS := manifest datafile archive plan xfs
 FUZZ_BINS := $(FUZZERS:%=build/fuzz/fuzz_%)
 FUZZ_OBJS := $(patsubst build/%,build/fuzz/obj/%,$(LIB_OBJS))
 # (a slow input is a finding too: a manifest or data file that takes
@@ -177,9 +177,9 @@ build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_OBJS) | build
 fuzz-build: $(FUZZ_BINS)
 
 # decodes a data file (fuzz/make-seeds.sh: the archive harness's seeds)
-build/fuzz/lb-decode: fuzz/decode.c $(LIB_OBJS) | build
+build/fuzz/lb-decode: fuzz/decode.c fuzz/fuzz.h $(LIB_OBJS) | build
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+	$(CC) $(CFLAGS) -I. $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
 # run-fuzz-<harness>: one harness for FUZZ_TIME seconds
 run-fuzz-%: build/fuzz/fuzz_%
@@ -218,6 +218,7 @@ bench: lifeboat
 	bench/restore-layout.sh
 	bench/data.sh
 	bench/rescue.sh
+	bench/xfs.sh
 
 # (sh: the same command the README gives for a machine without make)
 deps:
@@ -227,7 +228,7 @@ deps:
 # a benchmark skips a missing one with a note)
 bench-deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		partclone fsarchiver rear time >/dev/null
+		partclone fsarchiver rear time xfsdump >/dev/null
 
 demo: lifeboat
 	@tests/demo.sh

@@ -51,4 +51,6 @@ for mode in image archive; do
 		done
 	done
 done
+# encrypted: made with the harness's own key (fuzz_key)
+"$LB_TOP/build/fuzz/lb-decode" --encrypted-seeds "$out/datafile"
 ls -l "$out/datafile" "$out/archive"

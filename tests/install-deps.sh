@@ -21,16 +21,17 @@ echo "install-deps: apt-get install (a few minutes on a fresh machine)"
 # with FUSE (fuseblk); debootstrap builds the Debian machine of
 # rescue/live-debian.sh (once, cached in /var/cache/lifeboat-tests); mdadm,
 # lvm2 and cryptsetup go into the rescue image (the host kernel cannot use
-# them: tests/vm/ runs them in a guest), libcryptsetup reads LUKS headers;
-# systemd for systemd-analyze, journalctl and systemctl --root
-# (tests/ops/units.sh, tests/rescue/systemd-units.sh: installed, not booted
-# into; Debian 12 has it already but in a minimal chroot)
+# them: tests/vm/ runs them in a guest), libcryptsetup reads LUKS headers,
+# libargon2 derives an encrypted capture's key; systemd for systemd-analyze,
+# journalctl and systemctl --root (tests/ops/units.sh,
+# tests/rescue/systemd-units.sh: installed, not booted into; Debian 12 has it
+# already but in a minimal chroot)
 apt-get install -y -qq --no-install-recommends \
 	build-essential make pkgconf git clang libclang-rt-dev \
 	libblkid-dev libfdisk-dev libparted-dev uuid-dev libxml2-dev \
 	libext2fs-dev comerr-dev libssl-dev libefivar-dev libefiboot-dev libjson-c-dev \
 	libcmocka-dev libzstd-dev libarchive-dev libxxhash-dev libmount-dev libcryptsetup-dev \
-	libkmod-dev libelf-dev \
+	libkmod-dev libelf-dev libargon2-dev \
 	util-linux mount fdisk gdisk parted e2fsprogs dosfstools xfsprogs btrfs-progs ntfs-3g mtools xxd \
 	groff-base python3 attr acl libcap2-bin kmod cppcheck \
 	qemu-system-x86 busybox-static linux-image-amd64 grub-pc-bin grub-efi-amd64-bin \

@@ -119,6 +119,7 @@ int lb_dev_sysname(const char *dev, char **ret_sysname, bool *ret_is_partition);
 /* ---- running programs (spawn.c) --------------------------------------- */
 
 #include "base/spawn.h"
+#include "base/crypt.h"
 
 /* ---- loop devices (loopdev.c) ----------------------------------------- */
 

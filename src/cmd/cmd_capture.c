@@ -2,6 +2,7 @@
 /* lifeboat capture [--config FILE] [--output DIR | --into DIR [--keep N]]
  *                  [--disk DEV]... [--exclude-disk DEV]...
  *                  [--data none|auto|image|archive] [--compress L]
+ *                  [--encrypt --key-file FILE]
  *
  * Options over the configuration file, then one call: lb_capture_run
  * (src/ops/capture.c) writes the capture beside its destination, verifies
@@ -26,7 +27,8 @@ static void help(FILE *f)
 {
 	fputs("Usage: lifeboat capture [--config FILE] [--output DIR | --into DIR [--keep N]]\n"
 	      "                        [--disk DEV]... [--exclude-disk DEV]...\n"
-	      "                        [--data none|auto|image|archive] [--compress L]\n\n"
+	      "                        [--data none|auto|image|archive] [--compress L]\n"
+	      "                        [--encrypt --key-file FILE]\n\n"
 	      "Record this machine's disks (partition tables, identities, volumes, boot\n"
 	      "configuration) into a capture directory holding manifest.xml.\n\n"
 	      "Options:\n"
@@ -45,8 +47,11 @@ static void help(FILE *f)
 	      "                            or read-only volumes, archive for mounted ones),\n"
 	      "                            image (used blocks), archive (files), none\n"
 	      "      --compress LEVEL      zstd level 1-19 (default 1), or none\n"
-	      "      --encrypt             encrypt the data (not available yet)\n"
-	      "      --key-file FILE       the key for --encrypt\n"
+	      "      --encrypt             encrypt every data file and artifact (AES-256-GCM,\n"
+	      "                            the key by argon2id from --key-file); the\n"
+	      "                            manifest stays readable\n"
+	      "      --key-file FILE       the key (or passphrase) for --encrypt: the whole\n"
+	      "                            file\n"
 	      "  -h, --help                show this help\n",
 	      f);
 }
@@ -66,6 +71,7 @@ struct args {
 	char **exclude;
 	size_t n_exclude;
 	bool encrypt;
+	char **key_files;
 	size_t n_key_files;
 };
 
@@ -105,7 +111,7 @@ static int parse(int argc, char **argv, struct args *a)
 		case OPT_DATA: a->data = optarg; break;
 		case OPT_COMPRESS: a->compress = optarg; break;
 		case OPT_ENCRYPT: a->encrypt = true; break;
-		case OPT_KEY_FILE: a->n_key_files++; break;
+		case OPT_KEY_FILE: add(&a->key_files, &a->n_key_files, optarg); break;
 		case 'h':
 			help(stdout);
 			return HELP_SHOWN;
@@ -161,10 +167,15 @@ static int settle(const struct args *a, const struct lb_config *cf, struct lb_ca
 		return LB_EXIT_USAGE;
 	}
 	if (a->encrypt || (cf->has_encrypt && cf->encrypt)) {
-		lb_warn("capture: --encrypt: encrypted captures are not available in this version");
-		return LB_EXIT_USAGE;
-	}
-	if (a->n_key_files) {
+		char **keys = a->n_key_files ? a->key_files : cf->key_files;
+		size_t n = a->n_key_files ? a->n_key_files : cf->n_key_files;
+
+		if (n != 1) {
+			lb_warn("capture: --encrypt takes one --key-file FILE (%zu given)", n);
+			return LB_EXIT_USAGE;
+		}
+		req->key_file = keys[0];
+	} else if (a->n_key_files) {
 		lb_warn("capture: --key-file goes with --encrypt");
 		return LB_EXIT_USAGE;
 	}
@@ -252,5 +263,6 @@ out:
 	lb_config_clear(&cf);
 	free(a.disks);
 	free(a.exclude);
+	free(a.key_files);
 	return code;
 }

@@ -29,8 +29,9 @@ static void help(FILE *f)
 	      "Options:\n"
 	      "  -w, --workdir DIR   where the sparse files go (default: a new directory\n"
 	      "                      under /var/tmp)\n"
-	      "  -k, --key-file FILE a LUKS passphrase or key for the capture's containers\n"
-	      "                      (what is inside them is made again); repeatable\n"
+	      "  -k, --key-file FILE the key of an encrypted capture, or a LUKS\n"
+	      "                      container's (what is inside is made again);\n"
+	      "                      repeatable: each is tried\n"
 	      "  -h, --help          show this help\n\n"
 	      "Exit status: 0 the rehearsal restored everything exactly; 1 it did not;\n"
 	      "2 bad options or an unreadable or invalid capture.\n",
@@ -118,11 +119,20 @@ int cmd_drill(int argc, char **argv)
 	if (lb_mounts_private() < 0)
 		lb_debug("drill", "%s", lb_errmsg());
 	r = lb_manifest_load(argv[optind], &m);
+	/* an encrypted capture: the key file that opens it (none: the plan
+	 * refuses, before anything is made) */
+	if (r >= 0)
+		r = lb_manifest_unlock(m, keys, n_keys);
 	if (r < 0) {
 		free(keys);
 		lb_warn("drill: %s", lb_errmsg());
+		lb_manifest_free(m);
 		return LB_EXIT_USAGE;
 	}
+	if (m->encryption && !workdir)
+		lb_warn("drill: note: this encrypted capture's data is restored, decrypted, into "
+			"sparse files under /var/tmp (removed afterwards); --workdir on a tmpfs keeps "
+			"it off the disk");
 	r = lb_drill_run(m, workdir, keys, n_keys, &ui, &instance);
 	free(keys);
 	lb_manifest_free(m);

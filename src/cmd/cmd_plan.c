@@ -87,6 +87,14 @@ int lb_plan_for(const char *cmd, const char *capture, const struct lb_plan_opts 
 		lb_warn("%s: %s", cmd, lb_errmsg());
 		return LB_EXIT_USAGE;
 	}
+	/* an encrypted capture: the key file that opens it (none: the plan
+	 * refuses whatever needs it) */
+	r = lb_manifest_unlock(m, po->key_files, po->n_key_files);
+	if (r < 0) {
+		lb_warn("%s: %s", cmd, lb_errmsg());
+		lb_manifest_free(m);
+		return LB_EXIT_USAGE;
+	}
 	r = lb_targets_load(m->rt_dir, false, &targets, &n);
 	if (r < 0) {
 		lb_warn("%s: cannot survey this machine's disks: %s", cmd, lb_errmsg());

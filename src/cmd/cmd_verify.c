@@ -7,152 +7,101 @@
 #include <inttypes.h>
 #include <unistd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
 #include "model/model.h"
 #include "manifest/manifest.h"
-#include "data/data.h"
+#include "ops/ops.h"
 #include "cmd/cmd.h"
 
 static void help(FILE *f)
 {
-	fputs("Usage: lifeboat verify CAPTURE\n\n"
+	fputs("Usage: lifeboat verify [--key-file FILE]... CAPTURE\n\n"
 	      "Check a capture without touching any disk: the manifest against the\n"
-	      "schema, and every artifact against its recorded size and SHA-256.\n"
+	      "schema, every artifact against its recorded size and SHA-256, and every\n"
+	      "data file chunk by chunk. An encrypted capture is checked as far as it\n"
+	      "can be without its key (framing, sizes, the SHA-256 of what is stored);\n"
+	      "with a key file that opens it, every artifact and chunk is decrypted and\n"
+	      "authenticated too.\n"
 	      "Exit status 0 when all is intact, 1 when an artifact is missing or\n"
-	      "damaged, 2 when the manifest cannot be read.\n\n"
+	      "damaged (or no key file given opens an encrypted capture), 2 when the\n"
+	      "manifest cannot be read.\n\n"
 	      "Options:\n"
-	      "  -h, --help   show this help\n",
+	      "  -k, --key-file FILE   a key file to try on an encrypted capture\n"
+	      "                        (repeatable)\n"
+	      "  -h, --help            show this help\n",
 	      f);
 }
 
-struct verify_state {
-	const struct lb_manifest *m;
-	unsigned ok, bad;
-};
-
-static void check(struct verify_state *st, const char *what, const struct lb_artifact *a)
+static void show(void *ud, const char *what, const struct lb_artifact *a, int r, const char *msg,
+		 const char *method, uint64_t bytes)
 {
-	if (!a)
-		return;
-	if (lb_artifact_verify(st->m, a) < 0) {
-		printf("FAILED %s (%s): %s\n", what, a->file, lb_errmsg());
-		st->bad++;
-	} else {
-		printf("ok     %s (%s)\n", what, a->file);
-		st->ok++;
-	}
-}
-
-/* a data file: its framing, chunks and SHA-256 */
-static void check_data(struct verify_state *st, const char *what, const char *method,
-		       const struct lb_artifact *a)
-{
-	_cleanup_free_ char *path = lb_asprintf("%s/%s", st->m->rt_dir, a->file);
-	int fd = lb_open_artifact(path);
-	uint64_t bytes = 0;
-
-	if (fd < 0) {
-		printf("FAILED %s (%s): %s\n", what, a->file, lb_errmsg());
-		st->bad++;
-		return;
-	}
-	if (lb_data_verify_file(fd, what, a, &bytes) < 0) {
-		printf("FAILED %s (%s): %s\n", what, a->file, lb_errmsg());
-		st->bad++;
-	} else {
+	(void)ud;
+	if (r < 0)
+		printf("FAILED %s (%s): %s\n", what, a->file, lb_esc(msg));
+	else if (a->encrypted && !a->rt_key)
+		printf("ok     %s (%s, encrypted: its SHA-256, without the key)\n", what, a->file);
+	else if (method)
 		printf("ok     %s (%s, %s, %" PRIu64 " bytes of data)\n", what, a->file, method, bytes);
-		st->ok++;
-	}
-	close(fd);
-}
-
-static int check_volume(struct lb_disk *d, struct lb_partition *p, struct lb_volume *v, void *ud)
-{
-	struct verify_state *st = ud;
-	char what[128];
-
-	(void)d;
-	if (p && p->content) {
-		snprintf(what, sizeof(what), "%s contents", v->id);
-		check(st, what, p->content);
-	}
-	if (v->data) {
-		snprintf(what, sizeof(what), "%s data", v->id);
-		check_data(st, what, v->data_method ? v->data_method : "image", v->data);
-	}
-	return 0;
-}
-
-/* the stack's artifacts: LUKS headers and ciphertext, LVM metadata, the
- * data of volumes on arrays, LUKS mappings and LVs */
-static void check_stack(struct verify_state *st, const struct lb_stack *s)
-{
-	char what[160];
-
-	for (size_t i = 0; i < s->n_mds; i++)
-		if (s->mds[i]->volume)
-			check_volume(NULL, NULL, s->mds[i]->volume, st);
-	for (size_t i = 0; i < s->n_luks; i++) {
-		snprintf(what, sizeof(what), "%s LUKS header", s->luks[i]->id);
-		check(st, what, s->luks[i]->header);
-		snprintf(what, sizeof(what), "%s data", s->luks[i]->id);
-		if (s->luks[i]->ciphertext)
-			check_data(st, what, "ciphertext", s->luks[i]->ciphertext);
-		if (s->luks[i]->volume)
-			check_volume(NULL, NULL, s->luks[i]->volume, st);
-	}
-	for (size_t i = 0; i < s->n_vgs; i++) {
-		snprintf(what, sizeof(what), "%s LVM metadata", s->vgs[i]->id);
-		check(st, what, s->vgs[i]->metadata);
-		for (size_t j = 0; j < s->vgs[i]->n_lvs; j++)
-			if (s->vgs[i]->lvs[j]->volume)
-				check_volume(NULL, NULL, s->vgs[i]->lvs[j]->volume, st);
-	}
+	else
+		printf("ok     %s (%s)\n", what, a->file);
 }
 
 int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "key-file", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct lb_manifest *m = NULL;
-	struct verify_state st = { 0 };
-	int c, r;
+	char **keys = NULL;
+	size_t n_keys = 0;
+	unsigned ok = 0, bad = 0, key_bad = 0;
+	int c, r, code = LB_EXIT_USAGE;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
+		if (c == 'k') {
+			keys = lb_realloc_array(keys, n_keys + 1, sizeof(*keys));
+			keys[n_keys++] = optarg;
+			continue;
+		}
 		if (c == 'h') {
 			help(stdout);
-			return LB_EXIT_OK;
+			code = LB_EXIT_OK;
+		} else {
+			help(stderr);
 		}
-		help(stderr);
-		return LB_EXIT_USAGE;
+		goto out;
 	}
 	if (optind + 1 != argc) {
 		fputs("lifeboat verify: expects one CAPTURE\n", stderr);
-		return LB_EXIT_USAGE;
+		goto out;
 	}
 	r = lb_manifest_load(argv[optind], &m);
+	if (r >= 0)
+		r = lb_manifest_unlock(m, keys, n_keys);
 	if (r < 0) {
 		lb_warn("%s", lb_errmsg());
-		return LB_EXIT_USAGE;
+		goto out;
 	}
-	st.m = m;
 	printf("ok     manifest (%s)\n", argv[optind]);
-	for (size_t i = 0; i < m->n_disks; i++) {
-		char what[128];
-
-		snprintf(what, sizeof(what), "%s boot code", m->disks[i]->id);
-		check(&st, what, m->disks[i]->boot_code);
-		snprintf(what, sizeof(what), "%s post-MBR boot code", m->disks[i]->id);
-		check(&st, what, m->disks[i]->mbr_gap);
+	if (m->encryption && !m->rt_key && n_keys) {
+		printf("FAILED key: none of the %zu key files opens this encrypted capture (wrong "
+		       "key)\n", n_keys);
+		key_bad = 1;
+	} else if (m->encryption) {
+		printf("%s key: %s\n", m->rt_key ? "ok    " : "note  ",
+		       m->rt_key ? "a key file opens the encrypted capture"
+				 : "encrypted capture, no --key-file: checked without decrypting");
 	}
-	lb_manifest_foreach_volume(m, check_volume, &st);
-	if (m->stack)
-		check_stack(&st, m->stack);
-	printf("%u artifacts intact, %u damaged or missing\n", st.ok, st.bad);
+	lb_capture_verify(m, show, NULL, &ok, &bad);
+	printf("%u artifacts intact, %u damaged or missing\n", ok, bad);
+	code = bad || key_bad ? LB_EXIT_FAIL : LB_EXIT_OK;
+out:
 	lb_manifest_free(m);
-	return st.bad ? LB_EXIT_FAIL : LB_EXIT_OK;
+	free(keys);
+	return code;
 }

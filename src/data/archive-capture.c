@@ -180,6 +180,26 @@ static int set_allocation(struct archive_entry *e, int fd, const char *path)
 	return 0;
 }
 
+/* The entry's project ID, when it has one (a regular file through its
+ * open fd, a directory opened for it). */
+static void set_project(struct archive_entry *e, int fd, const struct lb_walk_entry *we)
+{
+	char val[32];
+	int k, dfd = -1;
+
+	if (S_ISDIR(we->st.st_mode))
+		fd = dfd = open(we->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	else if (!S_ISREG(we->st.st_mode))
+		return;
+	if (fd < 0)
+		return;
+	k = lb_ar_project_get(fd, val, sizeof(val));
+	if (k > 0)
+		archive_entry_xattr_add_entry(e, PROJECT_XATTR, val, (size_t)k);
+	if (dfd >= 0)
+		close(dfd);
+}
+
 /* Whether what the walk saw at we->path is gone or is something else now
  * (a symlink replaced while its target was being read, say). */
 static bool changed(const struct lb_walk_entry *we)
@@ -257,6 +277,8 @@ static int capture_entry(struct capture *c, struct lb_walk_entry *we)
 		r = changed(we) ? 1 : lb_ar_err(c->disk, we->path);
 	if (r == 0 && fd >= 0 && archive_entry_size(e) > 0)
 		r = set_allocation(e, fd, we->path);
+	if (r == 0)
+		set_project(e, fd, we);
 	if (r == 0) {
 		archive_entry_copy_pathname(e, we->rel);
 		archive_entry_linkify(c->lr, &e, &spare);
@@ -277,8 +299,8 @@ static int capture_entry(struct capture *c, struct lb_walk_entry *we)
 	return r < 0 ? r : 0;
 }
 
-static int capture_open(struct capture *c, int out_fd, int level, lb_progress_fn progress,
-			void *pud)
+static int capture_open(struct capture *c, int out_fd, int level, const struct lb_key *key,
+			const char *file, lb_progress_fn progress, void *pud)
 {
 	int r;
 
@@ -288,7 +310,7 @@ static int capture_open(struct capture *c, int out_fd, int level, lb_progress_fn
 	c->buf = malloc(COPY_BUF);
 	if (!c->buf)
 		return lb_err(-ENOMEM, "out of memory");
-	r = lb_dw_open(out_fd, LB_CONTAINER_STREAM, 0, 0, level, &c->w);
+	r = lb_dw_open_key(out_fd, LB_CONTAINER_STREAM, 0, 0, level, key, file, &c->w);
 	if (r < 0)
 		return r;
 	lb_dw_set_progress(c->w, progress, pud);
@@ -340,15 +362,15 @@ static void capture_free(struct capture *c)
 }
 
 int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude, int out_fd,
-		       int level, lb_progress_fn progress, void *pud, char sha256[65],
-		       uint64_t *ret_size)
+		       int level, const struct lb_key *key, const char *file, lb_progress_fn progress,
+		       void *pud, char sha256[65], uint64_t *ret_size)
 {
 	struct capture c = { 0 };
 	struct lb_walk *walk = NULL;
 	struct lb_walk_entry we;
 	int r;
 
-	r = capture_open(&c, out_fd, level, progress, pud);
+	r = capture_open(&c, out_fd, level, key, file, progress, pud);
 	if (r >= 0)
 		r = lb_walk_start(root, exclude, n_exclude, &walk);
 	while (r >= 0 && (r = lb_walk_next(walk, &we)) > 0)

@@ -80,6 +80,13 @@ static void compare_xattrs(struct archive_entry *e, const char *path,
 		/* (preallocated ranges, not an attribute) */
 		if (strcmp(name, PREALLOC_XATTR) == 0)
 			continue;
+		if (strcmp(name, PROJECT_XATTR) == 0) {
+			if (!lb_ar_project_matches(path, val, size)) {
+				differ(d, path, "project ID");
+				return;
+			}
+			continue;
+		}
 		got = lgetxattr(path, name, buf, sizeof(buf));
 
 		if (got < 0 || (size_t)got != size || memcmp(buf, val, size) != 0) {
@@ -154,8 +161,8 @@ static void compare_entry(struct archive *in, struct archive_entry *e, const cha
 
 /* ret is filled as the entries are compared: on a failure too, with what
  * was found before it. */
-int lb_archive_compare(int data_fd, const char *name, const char *root,
-		       struct lb_archive_diffs *ret)
+int lb_archive_compare(int data_fd, const char *name, const struct lb_artifact *a,
+		       const char *root, struct lb_archive_diffs *ret)
 {
 	struct lb_ar_reader c = { 0 };
 	struct archive *in = NULL;
@@ -163,7 +170,7 @@ int lb_archive_compare(int data_fd, const char *name, const char *root,
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	r = lb_dr_open(data_fd, name, &c.dr);
+	r = lb_dr_open_artifact(data_fd, name, a, &c.dr);
 	if (r < 0)
 		return r;
 	in = archive_read_new();

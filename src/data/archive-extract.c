@@ -179,9 +179,11 @@ static int parse_prealloc(const void *val, size_t vlen, uint64_t size, struct lb
 	return 0;
 }
 
-/* Takes PREALLOC_XATTR off the entry (it is no attribute to set) and
- * returns its ranges: none when it has none. */
-static int take_prealloc(struct archive_entry *e, struct lb_filemap *ret)
+/* Takes PREALLOC_XATTR and PROJECT_XATTR off the entry (they are no
+ * attributes to set) and returns the preallocated ranges (none when it has
+ * none) and the project (proj->set when it has one): -EBADMSG when the
+ * ranges are not valid, -ERANGE when the project is not. */
+static int take_prealloc(struct archive_entry *e, struct lb_filemap *ret, struct lb_ar_project *proj)
 {
 	struct kept {
 		char *name;
@@ -196,6 +198,7 @@ static int take_prealloc(struct archive_entry *e, struct lb_filemap *ret)
 	int r = 0;
 
 	*ret = (struct lb_filemap){ 0 };
+	*proj = (struct lb_ar_project){ 0 };
 	if (archive_entry_xattr_reset(e) == 0)
 		return 0;
 	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK) {
@@ -205,6 +208,14 @@ static int take_prealloc(struct archive_entry *e, struct lb_filemap *ret)
 			if (!found && archive_entry_filetype(e) == AE_IFREG &&
 			    archive_entry_size(e) > 0 && !archive_entry_hardlink(e))
 				r = parse_prealloc(val, size, (uint64_t)archive_entry_size(e), ret);
+			found = true;
+			continue;
+		}
+		if (strcmp(name, PROJECT_XATTR) == 0) {
+			/* (-ERANGE: told apart from the ranges' -EBADMSG) */
+			if (!proj->set && r == 0 && !archive_entry_hardlink(e) &&
+			    lb_ar_project_parse(val, size, proj) < 0)
+				r = -ERANGE;
 			found = true;
 			continue;
 		}
@@ -278,16 +289,20 @@ static int write_prealloc_zeros(struct archive *out, struct archive_entry *e,
 /* One entry: its header (libarchive refuses a hostile one: "..",
  * absolute, through a symlink), its preallocated ranges, its data. */
 static int extract_entry(struct archive *in, struct archive *out, struct archive_entry *e,
-			 const char *name, const struct lb_ar_reader *c, struct lb_filemap *pre)
+			 const char *name, const struct lb_ar_reader *c, struct lb_filemap *pre,
+			 struct lb_ar_projects *dirs)
 {
+	struct lb_ar_project proj;
 	const void *buf;
 	size_t size;
 	la_int64_t off;
 	int zeros = 0, r = 0;
 
-	if (take_prealloc(e, pre) < 0)
-		return lb_err(-EBADMSG, "%s: %s: the record of its preallocated ranges is not valid",
-			      name, archive_entry_pathname(e));
+	r = take_prealloc(e, pre, &proj);
+	if (r < 0)
+		return lb_err(-EBADMSG, "%s: %s: the record of its %s is not valid", name,
+			      archive_entry_pathname(e),
+			      r == -ERANGE ? "project ID" : "preallocated ranges");
 	if (archive_write_header(out, e) < ARCHIVE_WARN)
 		return lb_err(-EPERM, "%s: refused to extract %s: %s", name, archive_entry_pathname(e),
 			      archive_error_string(out));
@@ -309,6 +324,10 @@ static int extract_entry(struct archive *in, struct archive *out, struct archive
 	}
 	if (archive_write_finish_entry(out) < ARCHIVE_WARN)
 		return lb_ar_err(out, archive_entry_pathname(e));
+	if (proj.set && archive_entry_filetype(e) == AE_IFDIR)
+		lb_ar_projects_defer(dirs, archive_entry_pathname(e), &proj);
+	else if (proj.set && archive_entry_filetype(e) == AE_IFREG)
+		return lb_ar_project_apply(archive_entry_pathname(e), &proj);
 	return 0;
 }
 
@@ -318,6 +337,7 @@ static int extract_all(struct archive *in, struct archive *out, const char *name
 		       struct lb_ar_reader *c)
 {
 	struct lb_filemap pre = { 0 };
+	struct lb_ar_projects dirs = { 0 };
 	struct archive_entry *e;
 	struct lb_chunk ch;
 	int r;
@@ -331,11 +351,14 @@ static int extract_all(struct archive *in, struct archive *out, const char *name
 			r = c->err < 0 ? c->err : lb_ar_err(in, name);
 			break;
 		}
-		r = extract_entry(in, out, e, name, c, &pre);
+		r = extract_entry(in, out, e, name, c, &pre, &dirs);
 		if (r < 0)
 			break;
 	}
 	lb_filemap_clear(&pre);
+	if (r >= 0)
+		r = lb_ar_projects_apply(&dirs);
+	lb_ar_projects_clear(&dirs);
 	if (r < 0)
 		return r;
 	while ((r = lb_dr_next(c->dr, &ch)) > 0)
@@ -352,7 +375,7 @@ int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *
 	int cwd = -1, r, fe;
 	char sum[65];
 
-	r = lb_dr_open(data_fd, name, &c.dr);
+	r = lb_dr_open_artifact(data_fd, name, a, &c.dr);
 	if (r < 0)
 		return r;
 	if (lb_dr_kind(c.dr) != LB_CONTAINER_STREAM) {

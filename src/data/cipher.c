@@ -392,7 +392,12 @@ static int write_image(const struct lb_luks *l, const struct lb_cipher_ranges *r
 	out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (out < 0)
 		return lb_err(-errno, "%s: %s", path, strerror(errno));
-	r = lb_dw_open(out, LB_CONTAINER_IMAGE, l->size * 512, l->sector_size, o->level, &w);
+	/* (an encrypted capture seals it too: every data file of it is) */
+	if (o->key)
+		r = lb_dw_open_key(out, LB_CONTAINER_IMAGE, l->size * 512, l->sector_size, o->level,
+				   o->key, strrchr(path, '/') + 1, &w);
+	else
+		r = lb_dw_open(out, LB_CONTAINER_IMAGE, l->size * 512, l->sector_size, o->level, &w);
 	if (r < 0)
 		goto fail;
 	direct = getenv("LIFEBOAT_NO_DIRECT") ? -1 : open(node, O_RDONLY | O_CLOEXEC | O_DIRECT);
@@ -454,6 +459,13 @@ int lb_cipher_capture(struct lb_manifest *m, struct lb_luks *l, const struct lb_
 	free(rs.v);
 	if (r < 0)
 		return lb_err(r, "%s: its ciphertext: %s", l->id, lb_errmsg());
+	if (why && o->key) {
+		/* an encrypted capture takes what is inside instead, sealed
+		 * (lb_data_capture's stack volumes) */
+		lb_debug("data", "%s: no ciphertext (%s): what is inside is captured encrypted", l->id,
+			 why);
+		return 0;
+	}
 	if (why) {
 		lb_manifest_warn(m, "%s: no data captured: %s (capture --encrypt --key-file FILE "
 				    "archives what is inside encrypted; or capture from the rescue "
@@ -465,6 +477,7 @@ int lb_cipher_capture(struct lb_manifest *m, struct lb_luks *l, const struct lb_
 	l->ciphertext->file = lb_asprintf("%s.data", l->id);
 	l->ciphertext->size = size;
 	l->ciphertext->sha256 = lb_strdup(sum);
+	l->ciphertext->encrypted = o->key != NULL;
 	if (o->report)
 		lb_info("%s: ciphertext, %.1f MiB of its data segment in %.1f MiB", l->id,
 			(double)bytes / 1048576.0, (double)size / 1048576.0);

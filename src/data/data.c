@@ -4,7 +4,10 @@
  * none|auto|image|archive), and writing its artifact. auto: image for
  * unmounted or read-only volumes, archive for mounted ones. Swap holds no
  * data; a raw partition is imaged whole; a volume in use by device-mapper or
- * md, or one with recorded contents already (BIOS boot), gets none.
+ * md, or one with recorded contents already (BIOS boot), gets none. A
+ * filesystem mounted read-write on a logical volume is imaged from an LVM
+ * snapshot of it when its group has room for one (system/lvsnap.c), and
+ * archived when not.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -135,8 +138,9 @@ static const struct lb_volume *archived_as(const struct capture_ctx *c, const st
 }
 
 /* Volume v's image into out, with progress. */
-static int capture_image(const struct lb_disk *d, const struct lb_volume *v, int out, int level,
-			 struct lb_progress *pr, char sum[65], uint64_t *size)
+static int capture_image(const struct lb_disk *d, const struct lb_volume *v, int out,
+			 const struct lb_data_opts *o, const char *file, struct lb_progress *pr,
+			 char sum[65], uint64_t *size)
 {
 	uint64_t total = 0;
 	int dfd, r;
@@ -146,7 +150,8 @@ static int capture_image(const struct lb_disk *d, const struct lb_volume *v, int
 		return lb_err(-errno, "%s: %s", d->path, strerror(errno));
 	lb_image_used_bytes(d->path, v, &total);
 	lb_progress_begin(pr, v->id, total);
-	r = lb_image_capture(d->path, dfd, v, out, level, lb_progress_update, pr, sum, size);
+	r = lb_image_capture(d->path, dfd, v, out, o->level, o->key, file, lb_progress_update, pr,
+			     sum, size);
 	lb_progress_end(pr);
 	close(dfd);
 	return r;
@@ -155,8 +160,8 @@ static int capture_image(const struct lb_disk *d, const struct lb_volume *v, int
 /* Volume v's files into out, with progress: where it is mounted, or
  * mounted read-only for it on *mnt. */
 static int capture_archive(const struct lb_partition *p, const struct lb_volume *v,
-			   const struct lb_data_opts *o, int out, char **mnt, struct lb_progress *pr,
-			   char sum[65], uint64_t *size)
+			   const struct lb_data_opts *o, int out, const char *file, char **mnt,
+			   struct lb_progress *pr, char sum[65], uint64_t *size)
 {
 	const char *root = v->mount_source ? NULL : v->mountpoint;
 	char *excl[3];
@@ -181,7 +186,8 @@ static int capture_archive(const struct lb_partition *p, const struct lb_volume 
 	 * use (metadata too, so somewhat more) stands in */
 	if (statvfs(root, &sv) == 0 && sv.f_blocks >= sv.f_bfree)
 		lb_progress_estimate(pr, (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize);
-	r = lb_archive_capture(root, excl, n_excl, out, o->level, lb_progress_update, pr, sum, size);
+	r = lb_archive_capture(root, excl, n_excl, out, o->level, o->key, file, lb_progress_update,
+			       pr, sum, size);
 	lb_progress_end(pr);
 	return r;
 }
@@ -205,56 +211,26 @@ static int check_method(const char *method, const struct lb_partition *p, const 
 	return 0;
 }
 
-static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volume *v, void *ud)
+/* Volume v's data by METHOD from the device d/p names, into its artifact. */
+static int capture_with(struct capture_ctx *c, const char *method, struct lb_disk *d,
+			struct lb_partition *p, struct lb_volume *v)
 {
-	struct capture_ctx *c = ud;
 	struct lb_data_opts *o = c->o;
-	_cleanup_free_ char *note = NULL, *file = NULL, *path = NULL, *mnt = NULL;
-	const struct lb_luks *luks = NULL;
-	const char *method;
+	_cleanup_free_ char *file = NULL, *path = NULL, *mnt = NULL;
 	struct lb_progress pr;
 	char sum[65];
 	uint64_t size = 0;
 	int out, r;
 
-	if (!d->selected)
-		return 0;
-	/* an open container: its data is its ciphertext, or lb_cipher_capture
-	 * said why there is none */
-	if (v->id && (luks = luks_on(c->m, v->id)) && luks->size && o->mode != LB_DATA_IMAGE)
-		return 0;
-	if (luks && luks->ciphertext)
-		return 0;
-	method = choose(o->mode, p, v, &note);
-	if (note)
-		lb_manifest_warn(c->m, "%s", note);
-	if (!method)
-		return 0;
-	r = check_method(method, p, v);
-	if (r < 0) {
-		c->err = r;
-		return 1;
-	}
-	if (strcmp(method, "archive") == 0 && v->mountpoint && !v->mount_source) {
-		const struct lb_volume *a = archived_as(c, v);
-
-		if (a) {
-			lb_manifest_warn(c->m, "%s: a device of the %s mounted on %s, archived as %s: "
-					       "no data of its own", v->id, v->type, v->mountpoint, a->id);
-			return 0;
-		}
-	}
 	file = lb_asprintf("%s.data", v->id);
 	path = lb_asprintf("%s/%s", o->outdir, file);
 	out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (out < 0) {
-		c->err = lb_err(-errno, "%s: %s", path, strerror(errno));
-		return 1;
-	}
+	if (out < 0)
+		return lb_err(-errno, "%s: %s", path, strerror(errno));
 	if (strcmp(method, "image") == 0)
-		r = capture_image(d, v, out, o->level, &pr, sum, &size);
+		r = capture_image(d, v, out, o, file, &pr, sum, &size);
 	else
-		r = capture_archive(p, v, o, out, &mnt, &pr, sum, &size);
+		r = capture_archive(p, v, o, out, file, &mnt, &pr, sum, &size);
 	if (r >= 0) {
 		double secs = lb_progress_seconds(&pr);
 
@@ -262,6 +238,7 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 		v->data->file = TAKE_PTR(file);
 		v->data->size = size;
 		v->data->sha256 = lb_strdup(sum);
+		v->data->encrypted = o->key != NULL;
 		v->data_method = lb_strdup(method);
 		if (strcmp(method, "archive") == 0 && v->mountpoint && !v->mount_source) {
 			c->archived = lb_realloc_array(c->archived, c->n_archived + 1,
@@ -278,7 +255,82 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 	close(out);
 	if (r < 0) {
 		unlink(path);
-		c->err = lb_err(r, "%s: %s", v->id, lb_errmsg());
+		return lb_err(r, "%s: %s", v->id, lb_errmsg());
+	}
+	return 0;
+}
+
+/* Forgets v's data artifact and removes its file (to take it again). */
+static void drop_data(const struct lb_data_opts *o, struct lb_volume *v)
+{
+	_cleanup_free_ char *path = NULL;
+
+	if (!v->data)
+		return;
+	path = lb_asprintf("%s/%s", o->outdir, v->data->file);
+	unlink(path);
+	lb_artifact_free(v->data);
+	v->data = NULL;
+	free(v->data_method);
+	v->data_method = NULL;
+}
+
+/* Whether device ID is a member of a recorded array, LUKS container or
+ * volume group: what is on it is captured through the stack. */
+static bool feeds_stack(const struct lb_manifest *m, const char *id)
+{
+	const struct lb_stack *s = m->stack;
+
+	for (size_t i = 0; s && i < s->n_mds; i++)
+		for (size_t j = 0; j < s->mds[i]->n_members; j++)
+			if (strcmp(s->mds[i]->members[j]->on, id) == 0)
+				return true;
+	for (size_t i = 0; s && i < s->n_luks; i++)
+		if (strcmp(s->luks[i]->on, id) == 0)
+			return true;
+	for (size_t i = 0; s && i < s->n_vgs; i++)
+		for (size_t j = 0; j < s->vgs[i]->n_pvs; j++)
+			if (strcmp(s->vgs[i]->pvs[j]->on, id) == 0)
+				return true;
+	return false;
+}
+
+static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volume *v, void *ud)
+{
+	struct capture_ctx *c = ud;
+	_cleanup_free_ char *note = NULL;
+	const struct lb_luks *luks = NULL;
+	const char *method;
+	int r;
+
+	if (!d->selected)
+		return 0;
+	/* an open container: its data is its ciphertext, or lb_cipher_capture
+	 * said why there is none */
+	if (v->id && (luks = luks_on(c->m, v->id)) && luks->size && c->o->mode != LB_DATA_IMAGE)
+		return 0;
+	if (luks && luks->ciphertext)
+		return 0;
+	method = choose(c->o->mode, p, v, &note);
+	/* (a member of the recorded stack: its volumes get data of their own) */
+	if (note && !(method == NULL && v->id && feeds_stack(c->m, v->id)))
+		lb_manifest_warn(c->m, "%s", note);
+	if (!method)
+		return 0;
+	r = check_method(method, p, v);
+	if (r >= 0 && strcmp(method, "archive") == 0 && v->mountpoint && !v->mount_source) {
+		const struct lb_volume *a = archived_as(c, v);
+
+		if (a) {
+			lb_manifest_warn(c->m, "%s: a device of the %s mounted on %s, archived as %s: "
+					       "no data of its own", v->id, v->type, v->mountpoint, a->id);
+			return 0;
+		}
+	}
+	if (r >= 0)
+		r = capture_with(c, method, d, p, v);
+	if (r < 0) {
+		c->err = r;
 		return 1;
 	}
 	return 0;
@@ -333,9 +385,93 @@ static char *node_of(unsigned major, unsigned minor)
 	return NULL;
 }
 
+/* Whether v, a volume on a device of the stack, is to be imaged from an
+ * LVM snapshot: a filesystem mounted read-write here on a logical volume
+ * that is no thin volume (a snapshot of one takes no room of its own and
+ * is left to lvm's thin tools), not btrfs (a second device with its fsid
+ * would be taken for one of its members), and the data by image or auto. */
+static bool snapshot_wanted(const struct capture_ctx *c, const struct lb_volume *v)
+{
+	struct lb_dev_ref ref = lb_manifest_find_dev(c->m, v->id);
+
+	if (ref.kind != LB_DEV_LV || !lb_data_mounted_rw(v) ||
+	    (c->o->mode != LB_DATA_AUTO && c->o->mode != LB_DATA_IMAGE))
+		return false;
+	if (strcmp(ref.lv->segtype, "thin") == 0 || strcmp(v->type, "btrfs") == 0) {
+		lb_manifest_warn(c->m, "%s: %s on a %s logical volume: no LVM snapshot taken of it",
+				 v->id, v->type, ref.lv->segtype);
+		return false;
+	}
+	return true;
+}
+
+/* The image of v taken from an LVM snapshot of its logical volume, which
+ * is removed afterwards whatever happened; archived instead when the group
+ * has no room for one or it filled up while it was read. */
+static int capture_snapshot(struct capture_ctx *c, struct lb_disk *d, struct lb_partition *p,
+			    struct lb_volume *v)
+{
+	struct lb_dev_ref ref = lb_manifest_find_dev(c->m, v->id);
+	struct lb_partition snap_part = { 0 };
+	struct lb_disk snap_disk = { .selected = true };
+	_cleanup_free_ char *why = NULL, *origin = lb_asprintf("%s/%s", ref.vg->name, ref.lv->name);
+	struct lb_lvsnap *snap = NULL;
+	int r, valid;
+
+	r = lb_lvsnap_take(ref.vg->name, ref.lv->name, ref.lv->size, &snap, &why);
+	if (r != 0) {
+		if (!why)
+			why = lb_strdup(lb_errmsg());
+		if (c->o->mode == LB_DATA_IMAGE) {
+			c->err = lb_err(-EBUSY, "%s is mounted read-write on %s and no LVM snapshot of "
+						"%s could be taken (%s): use --data archive (or auto) for it",
+					v->id, v->mountpoint, origin, why);
+			return 1;
+		}
+		lb_manifest_warn(c->m, "%s: mounted read-write on %s and no LVM snapshot of %s could be "
+				       "taken (%s): archived instead",
+				 v->id, v->mountpoint, origin, why);
+		return capture_one(d, p, v, c);
+	}
+	lb_info("%s: imaging %s, a snapshot of %s (%.1f MiB of copy-on-write space)", v->id,
+		snap->path, origin, (double)snap->sectors / 2048.0);
+	snap_disk.path = snap->path;
+	snap_part.path = snap->path;
+	r = capture_with(c, "image", &snap_disk, &snap_part, v);
+	valid = lb_lvsnap_valid(snap);
+	if (r < 0)
+		why = lb_strdup(lb_errmsg());
+	if (lb_lvsnap_drop(snap) < 0)
+		lb_manifest_warn(c->m, "%s (the next capture removes it)", lb_errmsg());
+	if (r >= 0 && valid == 1) {
+		v->data_source = lb_strdup("lvm-snapshot");
+		return 0;
+	}
+	if (valid == 1) {
+		c->err = lb_err(r, "%s", why);
+		return 1;
+	}
+	/* it filled up while it was read (or lvm cannot say it did not):
+	 * what it gave is of no one moment */
+	drop_data(c->o, v);
+	free(why);
+	why = valid == 0 ? lb_asprintf("the snapshot of %s filled up while it was read (more free "
+				       "extents in volume group %s give it more room)",
+				       origin, ref.vg->name)
+			 : lb_asprintf("lvm cannot say whether the snapshot of %s stayed whole", origin);
+	if (c->o->mode == LB_DATA_IMAGE) {
+		c->err = lb_err(-EBUSY, "%s: %s: use --data archive (or auto) for it", v->id, why);
+		return 1;
+	}
+	lb_manifest_warn(c->m, "%s: %s: archived instead", v->id, why);
+	return capture_one(d, p, v, c);
+}
+
 /* A volume on an array or an LV is captured like a partition's, from the
  * node it had at capture (an image from offset 0, or an archive); one in
- * or above a LUKS container is not captured at all. */
+ * or above a LUKS container only in an encrypted capture (its plaintext
+ * never goes into a capture unencrypted), when the container's ciphertext
+ * could not be taken. */
 static int capture_stack_volume(struct capture_ctx *c, struct lb_volume *v)
 {
 	_cleanup_free_ char *node = NULL;
@@ -352,7 +488,7 @@ static int capture_stack_volume(struct capture_ctx *c, struct lb_volume *v)
 		lb_debug("data", "%s: in the ciphertext of %s", v->id, luks->id);
 		return 0;
 	}
-	if (luks) {
+	if (luks && !c->o->key) {
 		/* (the container's own volume: lb_cipher_capture said why not) */
 		if (luks->volume != v)
 			lb_manifest_warn(c->m, "%s: inside the LUKS container %s, whose ciphertext is "
@@ -368,6 +504,8 @@ static int capture_stack_volume(struct capture_ctx *c, struct lb_volume *v)
 	}
 	node_disk.path = node;
 	node_part.path = node;
+	if (snapshot_wanted(c, v))
+		return capture_snapshot(c, &node_disk, &node_part, v);
 	return capture_one(&node_disk, &node_part, v, c);
 }
 

@@ -19,6 +19,7 @@ struct lb_data_opts {
 	int level;		/* zstd level, 0 for none */
 	const char *outdir;	/* where artifacts go (the partial capture) */
 	const char *final_dir;	/* the capture's final name, left out of archives */
+	const struct lb_key *key;	/* encrypt every data file with it; NULL: not */
 	bool report;
 };
 
@@ -28,16 +29,20 @@ int lb_data_capture(struct lb_manifest *m, struct lb_data_opts *o);
  * consistent. */
 bool lb_data_mounted_rw(const struct lb_volume *v);
 /* Calls fn for every run of bytes v uses, in bytes of the volume, v read
- * from dev at offset 0: ext2/3/4 from the block bitmap, swap its header
- * page, anything else whole. */
+ * from dev at offset 0: ext2/3/4 from the block bitmap, a filesystem whose
+ * ops tell (xfs: its free-space trees, when they can be read; else whole,
+ * with a warning), swap its header page, anything else whole. */
 int lb_image_used_runs(const char *dev, const struct lb_volume *v,
 		       int (*fn)(void *, uint64_t, uint64_t), void *ud);
 /* cipher.c: the data segment of open container l as ciphertext, into
  * l->ciphertext; a warning in m, and none, when that cannot be done. */
 int lb_cipher_capture(struct lb_manifest *m, struct lb_luks *l, const struct lb_data_opts *o);
 int lb_image_used_bytes(const char *disk_path, const struct lb_volume *v, uint64_t *ret);
+/* key: encrypted with it (datafile-crypt.c), for the file named file in
+ * the capture; NULL: not encrypted */
 int lb_image_capture(const char *disk_path, int disk_fd, const struct lb_volume *v, int out_fd,
-		     int level, void (*progress)(void *, uint64_t), void *pud, char sha256[65],
+		     int level, const struct lb_key *key, const char *file,
+		     void (*progress)(void *, uint64_t), void *pud, char sha256[65],
 		     uint64_t *ret_size);
 int lb_image_restore(int data_fd, const char *name, const struct lb_artifact *a, int dev_fd,
 		     uint64_t dev_size, void (*progress)(void *, uint64_t), void *pud);
@@ -60,12 +65,14 @@ int lb_data_check_framing(int fd, const char *name, const struct lb_artifact *a)
  * nothing readable): a progress total, not a check. */
 uint64_t lb_data_raw_total(int fd);
 /* The framing, then the whole file against its SHA-256 (the damaged chunk
- * named when there is one), nothing decompressed. */
+ * named when there is one), nothing decompressed or decrypted: what can be
+ * checked of an encrypted file without its key. */
 int lb_data_check_sum(int fd, const char *name, const struct lb_artifact *a);
 int lb_data_verify_file(int data_fd, const char *name, const struct lb_artifact *a,
 			uint64_t *ret_bytes);
 int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude, int out_fd,
-		       int level, void (*progress)(void *, uint64_t), void *pud, char sha256[65],
+		       int level, const struct lb_key *key, const char *file,
+		       void (*progress)(void *, uint64_t), void *pud, char sha256[65],
 		       uint64_t *ret_size);
 int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *a,
 		       const char *root, void (*progress)(void *, uint64_t), void *pud);
@@ -85,8 +92,8 @@ struct lb_archive_diffs {
 void lb_archive_diffs_clear(struct lb_archive_diffs *d);
 /* Compares a tree with the archive it came from into ret (cleared first;
  * clear it after, on a failure too: it holds what was found before). */
-int lb_archive_compare(int data_fd, const char *name, const char *root,
-		       struct lb_archive_diffs *ret);
+int lb_archive_compare(int data_fd, const char *name, const struct lb_artifact *a,
+		       const char *root, struct lb_archive_diffs *ret);
 
 /* ---- tree walk with read-ahead (walk.c) ------------------------------ */
 

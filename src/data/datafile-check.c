@@ -76,6 +76,9 @@ int lb_data_check_framing(int fd, const char *name, const struct lb_artifact *a)
 	if (e >= 0 && a && a->size != c.file_size)
 		e = lb_err(-EBADMSG, "%s: the data file has %" PRIu64 " bytes, the manifest says %" PRIu64,
 			   name, c.file_size, a->size);
+	if (e >= 0 && a && a->encrypted != (c.cipher != 0))
+		e = lb_err(-EBADMSG, "%s: %s is %sencrypted, the manifest says it is %s", name, a->file,
+			   c.cipher ? "" : "not ", a->encrypted ? "encrypted" : "not");
 	if (e < 0)
 		return e;
 	posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
@@ -171,7 +174,11 @@ int lb_data_check_sum(int fd, const char *name, const struct lb_artifact *a)
 	e = hash_file(fd, name, a->size, sha);
 	lb_df_sha_hex(sha, sum);
 	EVP_MD_CTX_free(sha);
-	if (e >= 0 && strcmp(sum, a->sha256) != 0) {
+	if (e >= 0 && strcmp(sum, a->sha256) != 0 && a->encrypted && !a->rt_key)
+		e = lb_err(-EBADMSG, "%s: the encrypted data file %s does not match its SHA-256 in the "
+				     "manifest: it was damaged or tampered with",
+			   name, a->file);
+	else if (e >= 0 && strcmp(sum, a->sha256) != 0) {
 		/* which chunk, if a chunk it is */
 		e = lb_data_verify_file(fd, name, a, NULL);
 		if (e >= 0)
@@ -195,7 +202,7 @@ int lb_data_verify_file(int data_fd, const char *name, const struct lb_artifact 
 	if (a && fstat(data_fd, &st) == 0 && (uint64_t)st.st_size != a->size)
 		return lb_err(-EBADMSG, "%s: the data file has %" PRIu64 " bytes, the manifest says "
 				     "%" PRIu64, name, (uint64_t)st.st_size, a->size);
-	e = lb_dr_open(data_fd, name, &r);
+	e = lb_dr_open_artifact(data_fd, name, a, &r);
 	if (e < 0)
 		return e;
 	while ((e = lb_dr_next(r, &ch)) > 0)

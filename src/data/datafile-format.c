@@ -7,13 +7,20 @@
  * offset. The whole file's SHA-256 goes into the manifest.
  *
  *   header   64 bytes: "LBDATA1\n", version, kind (image|stream), volume
- *            size, chunk size, compression, block size
+ *            size, chunk size, compression, block size; version 2 (an
+ *            encrypted file): the cipher, the file's 16 random bytes
  *   chunk*   "LBCK", extent count, sequence number, data length, stored
  *            length, XXH3-64 of the data, extents (device offset, length)
  *            for images, then the stored (compressed or plain) bytes
  *   index    "LBIX", chunk count, per chunk: file offset, first device
- *            offset, data length, stored length, XXH3-64
+ *            offset, data length, stored length, XXH3-64; encrypted: the
+ *            end tag (16 bytes)
  *   trailer  32 bytes: "LBEND\0\0\0", index offset, chunk count, data bytes
+ *
+ * An encrypted file (datafile-crypt.c) stores each chunk's compressed (or
+ * plain) bytes encrypted with AES-256-GCM and its tag after them; its
+ * XXH3-64 is of what is stored, so a check without the key still names a
+ * damaged chunk. The framing stays readable: it is the layout, not data.
  *
  * All numbers little-endian. This file writes each part into memory and
  * reads the framing (everything but the chunks' stored bytes) back,
@@ -25,6 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <zstd.h>
 
 #include "base/base.h"
@@ -32,11 +40,16 @@
 #include "data/seqread.h"
 
 void lb_df_header_encode(uint8_t hdr[DF_HEADER_SIZE], uint32_t kind, uint64_t vol_size,
-			 uint32_t chunk_size, bool compressed, uint32_t block_size)
+			 uint32_t chunk_size, bool compressed, uint32_t block_size,
+			 const uint8_t *rand)
 {
 	memset(hdr, 0, DF_HEADER_SIZE);
 	memcpy(hdr, "LBDATA1\n", 8);
-	lb_put_le32(hdr + 8, 1);
+	lb_put_le32(hdr + 8, rand ? 2 : 1);
+	if (rand) {
+		lb_put_le32(hdr + DF_HDR_CIPHER, DF_CIPHER_AES256GCM);
+		memcpy(hdr + DF_HDR_RAND, rand, LB_FILE_RAND_LEN);
+	}
 	lb_put_le32(hdr + 12, kind);
 	lb_put_le64(hdr + 16, vol_size);
 	lb_put_le32(hdr + 24, chunk_size);
@@ -101,9 +114,20 @@ int lb_df_read(struct lb_df_cursor *c, void *buf, size_t len)
 
 int lb_df_read_header(struct lb_df_cursor *c, uint8_t hdr[DF_HEADER_SIZE])
 {
+	uint32_t version;
+
 	if (lb_df_read(c, hdr, DF_HEADER_SIZE) < 0 || memcmp(hdr, "LBDATA1\n", 8) != 0 ||
-	    lb_get_le32(hdr + 8) != 1)
+	    ((version = lb_get_le32(hdr + 8)) != 1 && version != 2))
 		return lb_err(-EBADMSG, "%s: not a lifeboat data file (bad header)", c->name);
+	memcpy(c->hdr, hdr, DF_HEADER_SIZE);
+	c->cipher = lb_get_le32(hdr + DF_HDR_CIPHER);
+	/* version 1: nothing after the block size; 2: a cipher, the random
+	 * bytes, then nothing */
+	if ((version == 1 && !lb_is_zero(hdr + DF_HDR_CIPHER, DF_HEADER_SIZE - DF_HDR_CIPHER)) ||
+	    (version == 2 && (c->cipher != DF_CIPHER_AES256GCM ||
+			      !lb_is_zero(hdr + DF_HDR_RAND + LB_FILE_RAND_LEN,
+					  DF_HEADER_SIZE - DF_HDR_RAND - LB_FILE_RAND_LEN))))
+		return lb_err(-EBADMSG, "%s: data file header is damaged", c->name);
 	c->kind = lb_get_le32(hdr + 12);
 	c->vol_size = lb_get_le64(hdr + 16);
 	c->chunk_size = lb_get_le32(hdr + 24);
@@ -121,17 +145,20 @@ int lb_df_read_header(struct lb_df_cursor *c, uint8_t hdr[DF_HEADER_SIZE])
 static int frame_fields(struct lb_df_cursor *c, struct lb_df_job *j, uint64_t at)
 {
 	const uint8_t *h = j->frame;
+	/* encrypted: the stored bytes end in the tag */
+	size_t tag = c->cipher ? LB_TAG_LEN : 0, plain;
 
 	j->file_off = at;
 	j->n_ext = lb_get_le32(h + 4);
 	j->raw_len = lb_get_le32(h + 16);
 	j->stored_len = lb_get_le32(h + 20);
 	j->hash = lb_get_le64(h + 24);
+	plain = j->stored_len - tag;
 	if (memcmp(h, "LBCK", 4) != 0 || lb_get_le64(h + 8) != c->next_seq ||
-	    j->raw_len > c->chunk_size || j->stored_len > ZSTD_compressBound(c->chunk_size) ||
-	    j->n_ext > DF_MAX_EXTENTS || (c->kind == LB_CONTAINER_STREAM && j->n_ext) ||
-	    (c->kind == LB_CONTAINER_IMAGE && !j->n_ext) ||
-	    (!c->compression && j->stored_len != j->raw_len))
+	    j->raw_len > c->chunk_size || j->stored_len < tag ||
+	    plain > ZSTD_compressBound(c->chunk_size) || j->n_ext > DF_MAX_EXTENTS ||
+	    (c->kind == LB_CONTAINER_STREAM && j->n_ext) ||
+	    (c->kind == LB_CONTAINER_IMAGE && !j->n_ext) || (!c->compression && plain != j->raw_len))
 		return lb_err(-EBADMSG, "%s: chunk %" PRIu64 " (file offset %" PRIu64 ") is damaged",
 			      c->name, c->next_seq, at);
 	return 0;
@@ -205,7 +232,7 @@ int lb_df_read_frame(struct lb_df_cursor *c, struct lb_df_job *j)
 
 int lb_df_check_end(struct lb_df_cursor *c, EVP_MD_CTX *sha)
 {
-	uint8_t ih[DF_INDEX_HDR] = "LBIX", tr[DF_TRAILER_SIZE];
+	uint8_t ih[DF_INDEX_HDR] = "LBIX", tr[DF_TRAILER_SIZE], tag[LB_TAG_LEN], end_tag[LB_TAG_LEN];
 	_cleanup_free_ uint8_t *ix = NULL;
 	uint64_t index_off = c->file_off - 4;
 	int e;
@@ -217,6 +244,8 @@ int lb_df_check_end(struct lb_df_cursor *c, EVP_MD_CTX *sha)
 		return lb_err(-EBADMSG, "%s: the chunk index is truncated", c->name);
 	ix = lb_zalloc(c->n_seen * DF_INDEX_ENTRY + 1);
 	e = lb_df_read(c, ix, c->n_seen * DF_INDEX_ENTRY);
+	if (e >= 0 && c->cipher)
+		e = lb_df_read(c, tag, sizeof(tag));
 	if (e < 0)
 		return lb_err(-EBADMSG, "%s: the chunk index is truncated", c->name);
 	for (size_t i = 0; i < c->n_seen; i++) {
@@ -233,9 +262,17 @@ int lb_df_check_end(struct lb_df_cursor *c, EVP_MD_CTX *sha)
 	if (c->file_off != c->file_size)
 		return lb_err(-EBADMSG, "%s: %" PRIu64 " stray bytes after the trailer", c->name,
 			      c->file_size - c->file_off);
+	/* no chunk dropped from the end, none added: the tag says how many */
+	if (c->crypt && (lb_df_end_tag(c->crypt, c->n_seen, c->total_raw, end_tag) < 0 ||
+			 CRYPTO_memcmp(tag, end_tag, sizeof(tag)) != 0))
+		return lb_err(-EBADMSG, "%s: the end of %s fails its authentication: the encrypted "
+					"data file was damaged, cut short or tampered with",
+			      c->name, c->crypt->file);
 	if (sha) {
 		EVP_DigestUpdate(sha, ih, sizeof(ih));
 		EVP_DigestUpdate(sha, ix, c->n_seen * DF_INDEX_ENTRY);
+		if (c->cipher)
+			EVP_DigestUpdate(sha, tag, sizeof(tag));
 		EVP_DigestUpdate(sha, tr, sizeof(tr));
 	}
 	return 0;

@@ -7,6 +7,7 @@
  *   datafile-write.c   lb_dw_*: the writer
  *   datafile-read.c    lb_dr_*: the reader
  *   datafile-check.c   checks of a whole file (framing, SHA-256, every chunk)
+ *   datafile-crypt.c   an encrypted file's chunks and end tag
  *
  * The work is a pipeline over a fixed pool of chunk buffers (page-aligned,
  * so device reads and writes can bypass the page cache; the pool is the
@@ -138,8 +139,39 @@ void lb_df_sha_hex(EVP_MD_CTX *sha, char out[65]);
 
 /* ---- the layout (datafile-format.c) ------------------------------------- */
 
+#define DF_CIPHER_AES256GCM 1
+/* header: the cipher (0: none) at 36, the file's random bytes at 40 */
+#define DF_HDR_CIPHER 36
+#define DF_HDR_RAND 40
+
+/* An encrypted data file's own key, and its header (part of every chunk's
+ * additional data). */
+struct lb_df_crypt {
+	uint8_t key[LB_KEY_LEN];
+	uint8_t hdr[DF_HEADER_SIZE];
+	const char *file;	/* for messages: the file's name in the capture */
+};
+
+/* rand: the file's random bytes when it is encrypted (version 2), else
+ * NULL (version 1). */
 void lb_df_header_encode(uint8_t hdr[DF_HEADER_SIZE], uint32_t kind, uint64_t vol_size,
-			 uint32_t chunk_size, bool compressed, uint32_t block_size);
+			 uint32_t chunk_size, bool compressed, uint32_t block_size,
+			 const uint8_t *rand);
+/* The file key for the header hdr, named file in the capture. */
+int lb_df_crypt_init(struct lb_df_crypt *cr, const struct lb_key *key, const char *file,
+		     const uint8_t hdr[DF_HEADER_SIZE]);
+void lb_df_crypt_wipe(struct lb_df_crypt *cr);
+/* Encrypts in (n bytes: j->raw or j->cbuf) into j->cbuf with its tag, bound
+ * to the header, the chunk's sequence number and its frame; j->stored,
+ * stored_len and hash (XXH3 of what is stored) set. */
+int lb_df_chunk_seal(const struct lb_df_crypt *cr, struct lb_df_job *j, const uint8_t *in,
+		     size_t n);
+/* The other way, j->frame as read: j->stored (stored_len - tag bytes) into
+ * out (may be j->stored); -EBADMSG when it fails its authentication. */
+int lb_df_chunk_open(const struct lb_df_crypt *cr, const struct lb_df_job *j, uint8_t *out);
+/* The end tag: n chunks of total bytes, no more, no fewer. */
+int lb_df_end_tag(const struct lb_df_crypt *cr, uint64_t n, uint64_t total,
+		  uint8_t tag[LB_TAG_LEN]);
 /* j's frame (chunk header and extents) from its fields. */
 void lb_df_frame_encode(struct lb_df_job *j);
 
@@ -165,6 +197,9 @@ struct lb_df_cursor {
 	uint64_t vol_size;
 	uint32_t chunk_size;
 	uint32_t compression;
+	uint32_t cipher;	/* 0, or DF_CIPHER_* */
+	uint8_t hdr[DF_HEADER_SIZE];
+	const struct lb_df_crypt *crypt;	/* its key, when known: checks the end tag */
 	uint64_t file_off;
 	uint64_t file_size;
 	uint64_t next_seq;
@@ -182,7 +217,8 @@ int lb_df_read_header(struct lb_df_cursor *c, uint8_t hdr[DF_HEADER_SIZE]);
  * j->frame holds them as read); c->eof set at the index. Damage in the
  * framing is an error here. */
 int lb_df_read_frame(struct lb_df_cursor *c, struct lb_df_job *j);
-/* The index and trailer must agree with the chunks read; hashed when sha. */
+/* The index and trailer must agree with the chunks read (and an encrypted
+ * file's end tag, when its key is known); hashed when sha. */
 int lb_df_check_end(struct lb_df_cursor *c, EVP_MD_CTX *sha);
 void lb_df_cursor_done(struct lb_df_cursor *c);
 

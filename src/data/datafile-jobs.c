@@ -46,7 +46,8 @@ void lb_df_jobs_done(struct lb_df_jobs *js)
 int lb_df_jobs_init(struct lb_df_jobs *js, size_t n, uint32_t chunk_size, bool need_cbuf,
 		    bool need_ext)
 {
-	size_t cbound = ZSTD_compressBound(chunk_size);
+	/* (an encrypted chunk's tag after its bytes) */
+	size_t cbound = ZSTD_compressBound(chunk_size) + LB_TAG_LEN;
 
 	memset(js, 0, sizeof(*js));
 	js->n = n;

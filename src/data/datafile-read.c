@@ -4,7 +4,7 @@
  * The caller's thread reads the framing and the stored bytes from the
  * read-ahead thread (seqread.c) into chunk buffers; then, one lb_pool:
  *
- *   caller --todo--> workers (decompress, XXH3, the sink: a restore's
+ *   caller --todo--> workers (decrypt, decompress, XXH3, the sink: a restore's
  *                    device writes)         \
  *          --hashq--> hasher (SHA-256)       +-- both finished --> done
  *                                           /    (ordered) --> caller
@@ -23,6 +23,7 @@
 #include <zstd.h>
 
 #include "base/base.h"
+#include "model/model.h"
 #include "data/datafile-int.h"
 #include "data/seqread.h"
 
@@ -42,23 +43,55 @@ struct lb_dr {
 	void *sink_ud;
 	EVP_MD_CTX *sha;
 	struct lb_df_job *held;	/* handed out by lb_dr_next */
+	struct lb_df_crypt *crypt;	/* an encrypted file's key */
+	uint8_t **scratch;	/* per worker: a chunk decrypted, compressed */
+	char *file;		/* its name in the capture */
 };
+
+/* An encrypted chunk: its XXH3 (of what is stored: names damage as a
+ * plain file's does), then its authentication; decrypted into raw when it
+ * was stored plain, else into the worker's own buffer for zstd. (What is
+ * stored is left as it is: the hashing thread reads it meanwhile.) */
+static int open_job(struct lb_dr *r, struct lb_df_job *j, unsigned worker, const uint8_t **src,
+		    size_t *src_len)
+{
+	size_t n = j->stored_len - LB_TAG_LEN;
+	uint8_t *out = n == j->raw_len ? j->raw : r->scratch[worker];
+	char msg[256];
+
+	if (XXH3_64bits(j->stored, j->stored_len) != j->hash)
+		return -EBADMSG;
+	if (lb_df_chunk_open(r->crypt, j, out) < 0) {
+		snprintf(msg, sizeof(msg), "%s fails its authentication (AES-256-GCM): the encrypted "
+			 "data file was damaged or tampered with", r->file);
+		lb_df_job_fail(j, -EBADMSG, msg);
+		return -EBADMSG;
+	}
+	*src = out;
+	*src_len = n;
+	return 0;
+}
 
 static void decompress_job(struct lb_dr *r, struct lb_df_job *j, unsigned worker)
 {
+	const uint8_t *src = j->stored;
+	size_t src_len = j->stored_len;
 	struct lb_chunk ch;
 	int e;
 
-	if (j->stored != j->raw) {
-		size_t n = ZSTD_decompressDCtx(r->dctx[worker], j->raw, r->c.chunk_size, j->stored,
-					       j->stored_len);
+	if (r->crypt && open_job(r, j, worker, &src, &src_len) < 0) {
+		j->err = -EBADMSG;
+		return;
+	}
+	if (src != j->raw) {
+		size_t n = ZSTD_decompressDCtx(r->dctx[worker], j->raw, r->c.chunk_size, src, src_len);
 
 		if (ZSTD_isError(n) || n != j->raw_len) {
 			j->err = -EBADMSG;
 			return;
 		}
 	}
-	if (XXH3_64bits(j->raw, j->raw_len) != j->hash) {
+	if (!r->crypt && XXH3_64bits(j->raw, j->raw_len) != j->hash) {
 		j->err = -EBADMSG;
 		return;
 	}
@@ -130,6 +163,47 @@ uint64_t lb_dr_volume_size(const struct lb_dr *r)
 	return r->c.vol_size;
 }
 
+int lb_dr_open_artifact(int fd, const char *name, const struct lb_artifact *a, struct lb_dr **ret)
+{
+	struct lb_dr *r = NULL;
+	int e;
+
+	e = lb_dr_open(fd, name, &r);
+	if (e >= 0 && a && a->encrypted != (r->c.cipher != 0))
+		e = lb_err(-EBADMSG, "%s: %s is %sencrypted, the manifest says it is %s", name, a->file,
+			   r->c.cipher ? "" : "not ", a->encrypted ? "encrypted" : "not");
+	if (e >= 0 && a)
+		e = lb_dr_set_key(r, a->rt_key, a->file);
+	if (e < 0) {
+		lb_dr_close(r);
+		return e;
+	}
+	*ret = r;
+	return 0;
+}
+
+bool lb_dr_encrypted(const struct lb_dr *r)
+{
+	return r->c.cipher != 0;
+}
+
+int lb_dr_set_key(struct lb_dr *r, const struct lb_key *key, const char *file)
+{
+	int e;
+
+	if (!r->c.cipher || !key)
+		return 0;
+	free(r->file);
+	r->file = lb_strdup(file);
+	if (!r->crypt)
+		r->crypt = lb_zalloc(sizeof(*r->crypt));
+	e = lb_df_crypt_init(r->crypt, key, r->file, r->c.hdr);
+	if (e < 0)
+		return e;
+	r->c.crypt = r->crypt;
+	return 0;
+}
+
 void lb_dr_set_sink(struct lb_dr *r, lb_chunk_sink_fn fn, void *ud)
 {
 	r->sink = fn;
@@ -145,8 +219,13 @@ static void dr_stop(struct lb_dr *r)
 	lb_queue_free(r->done);
 	r->todo = r->hashq = r->done = NULL;
 	lb_df_jobs_done(&r->js);
-	for (size_t i = 0; i < r->n_dctx; i++)
+	for (size_t i = 0; i < r->n_dctx; i++) {
 		ZSTD_freeDCtx(r->dctx[i]);
+		if (r->scratch)
+			free(r->scratch[i]);
+	}
+	free(r->scratch);
+	r->scratch = NULL;
 	free(r->dctx);
 	r->dctx = NULL;
 	r->n_dctx = 0;
@@ -158,17 +237,26 @@ static int dr_start(struct lb_dr *r)
 	size_t n = lb_df_threads(), n_jobs;
 	int e;
 
+	if (r->c.cipher && !r->crypt)
+		return lb_err(-ENOKEY, "%s: the data file is encrypted and no key was given for it "
+				       "(--key-file)",
+			      r->name);
 	/* plain chunks are I/O, not CPU: a few more writes in flight */
 	if (!r->c.compression && r->sink && n < 4)
 		n = 4;
 	n_jobs = n * 2 + 2 < 4 ? 4 : n * 2 + 2;
 	r->dctx = lb_zalloc(n * sizeof(*r->dctx));
+	if (r->crypt && r->c.compression)
+		r->scratch = lb_zalloc(n * sizeof(*r->scratch));
 	for (r->n_dctx = 0; r->n_dctx < n; r->n_dctx++)
-		if (!(r->dctx[r->n_dctx] = ZSTD_createDCtx())) {
+		if (!(r->dctx[r->n_dctx] = ZSTD_createDCtx()) ||
+		    (r->scratch && !(r->scratch[r->n_dctx] =
+					     malloc(ZSTD_compressBound(r->c.chunk_size))))) {
 			e = lb_err(-ENOMEM, "cannot set up zstd");
+			r->n_dctx++;
 			goto fail;
 		}
-	e = lb_df_jobs_init(&r->js, n_jobs, r->c.chunk_size, r->c.compression != 0,
+	e = lb_df_jobs_init(&r->js, n_jobs, r->c.chunk_size, r->c.compression != 0 || r->c.cipher,
 			    r->c.kind == LB_CONTAINER_IMAGE);
 	if (e < 0)
 		goto fail;
@@ -213,8 +301,9 @@ static int dr_read_chunk(struct lb_dr *r, struct lb_df_job *j)
 		lb_df_job_put(&r->js, j);
 		return e;
 	}
-	/* stored plain: straight into the aligned buffer it is used from */
-	j->stored = j->stored_len == j->raw_len ? j->raw : j->cbuf;
+	/* stored plain: straight into the aligned buffer it is used from
+	 * (encrypted: into cbuf, decrypted from there) */
+	j->stored = j->stored_len == j->raw_len && !r->c.cipher ? j->raw : j->cbuf;
 	if (j->stored == j->cbuf && !j->cbuf) {
 		lb_df_job_put(&r->js, j);
 		return lb_err(-EBADMSG, "%s: chunk %" PRIu64 " is compressed in an uncompressed file",
@@ -241,6 +330,10 @@ static int dr_chunk_error(struct lb_dr *r, struct lb_df_job *j)
 
 	if (j->msg)
 		return lb_err(j->err, "%s: chunk %" PRIu64 ": %s", r->name, seq, j->msg);
+	if (r->c.cipher)
+		return lb_err(-EBADMSG, "%s: chunk %" PRIu64 " (file offset %" PRIu64 ") of %s fails "
+					"its checksum: the encrypted data file was damaged or tampered with",
+			      r->name, seq, fo, r->file ? r->file : "the data file");
 	if (r->c.kind == LB_CONTAINER_IMAGE)
 		return lb_err(-EBADMSG, "%s: chunk %" PRIu64 " (device offset %" PRIu64
 					", file offset %" PRIu64 ") fails its checksum",
@@ -326,6 +419,10 @@ void lb_dr_close(struct lb_dr *r)
 	lb_seq_close(r->c.seq);
 	lb_df_cursor_done(&r->c);
 	EVP_MD_CTX_free(r->sha);
+	if (r->crypt)
+		lb_df_crypt_wipe(r->crypt);
+	free(r->crypt);
+	free(r->file);
 	free(r->name);
 	free(r);
 }

@@ -4,7 +4,7 @@
  * chunk buffers, by naming device extents (images) or appending bytes
  * (streams), and hands each on in sequence. Threads, one lb_pool:
  *
- *   caller --todo--> workers (read the extents, XXH3, compress)
+ *   caller --todo--> workers (read the extents, XXH3, compress, encrypt)
  *          --done (ordered)--> writer (chunks into the file in sequence,
  *                              the index kept) --hashq--> hasher (SHA-256,
  *                              the buffer back to the free queue)
@@ -37,6 +37,8 @@ struct lb_dw {
 	uint32_t kind;
 	uint32_t chunk_size;
 	int level;		/* zstd level, 0: stored plain */
+	struct lb_df_crypt *crypt;	/* encrypted: the file's key; NULL: not */
+	char *file;		/* its name in the capture (what its key is bound to) */
 	struct lb_df_jobs js;
 	struct lb_pool *pool;
 	struct lb_queue *todo, *done, *hashq;
@@ -109,6 +111,10 @@ static void compress_job(struct lb_dw *w, struct lb_df_job *j, unsigned worker)
 			j->stored_len = n;
 		}
 	}
+	/* after compressing: what is stored goes into cbuf, sealed (in place
+	 * when it is there already) */
+	if (w->crypt && lb_df_chunk_seal(w->crypt, j, j->stored, j->stored_len) < 0)
+		lb_df_job_fail(j, -EIO, lb_errmsg());
 }
 
 /* A worker: chunks from todo, finished in any order, into done. (A chunk
@@ -289,7 +295,7 @@ static int dw_start(struct lb_dw *w, size_t n)
 	size_t n_jobs = n * 2 + 2 < 4 ? 4 : n * 2 + 2;
 	int r;
 
-	r = lb_df_jobs_init(&w->js, n_jobs, w->chunk_size, w->level != 0,
+	r = lb_df_jobs_init(&w->js, n_jobs, w->chunk_size, w->level != 0 || w->crypt,
 			    w->kind == LB_CONTAINER_IMAGE);
 	if (r < 0)
 		return r;
@@ -312,10 +318,16 @@ static int dw_start(struct lb_dw *w, size_t n)
 int lb_dw_open(int fd, uint32_t kind, uint64_t vol_size, uint32_t block_size, int level,
 	       struct lb_dw **ret)
 {
+	return lb_dw_open_key(fd, kind, vol_size, block_size, level, NULL, NULL, ret);
+}
+
+int lb_dw_open_key(int fd, uint32_t kind, uint64_t vol_size, uint32_t block_size, int level,
+		   const struct lb_key *key, const char *file, struct lb_dw **ret)
+{
 	struct lb_dw *w = lb_zalloc(sizeof(*w));
-	uint8_t hdr[DF_HEADER_SIZE];
+	uint8_t hdr[DF_HEADER_SIZE], rand[LB_FILE_RAND_LEN];
 	size_t n;
-	int r;
+	int r = 0;
 
 	w->fd = fd;
 	w->kind = kind;
@@ -327,8 +339,17 @@ int lb_dw_open(int fd, uint32_t kind, uint64_t vol_size, uint32_t block_size, in
 		free(w);
 		return -ENOMEM;
 	}
-	lb_df_header_encode(hdr, kind, vol_size, w->chunk_size, w->level != 0, block_size);
-	r = dw_plain_write(w, hdr, sizeof(hdr));
+	if (key)
+		r = lb_random(rand, sizeof(rand));
+	lb_df_header_encode(hdr, kind, vol_size, w->chunk_size, w->level != 0, block_size,
+			    key ? rand : NULL);
+	if (r >= 0 && key) {
+		w->crypt = lb_zalloc(sizeof(*w->crypt));
+		w->file = lb_strdup(file);
+		r = lb_df_crypt_init(w->crypt, key, w->file, hdr);
+	}
+	if (r >= 0)
+		r = dw_plain_write(w, hdr, sizeof(hdr));
 	/* images: the workers read the device too; two more keep it busy
 	 * while the others compress */
 	n = lb_df_threads();
@@ -454,6 +475,13 @@ static int dw_finish(struct lb_dw *w)
 		lb_df_index_entry_encode(ix + DF_INDEX_ENTRY * i, &w->index[i]);
 	if (r >= 0)
 		r = dw_plain_write(w, ix, w->n_index * DF_INDEX_ENTRY);
+	if (r >= 0 && w->crypt) {
+		uint8_t tag[LB_TAG_LEN];
+
+		r = lb_df_end_tag(w->crypt, w->n_index, w->total_raw, tag);
+		if (r >= 0)
+			r = dw_plain_write(w, tag, sizeof(tag));
+	}
 	lb_df_trailer_encode(tr, index_off, w->n_index, w->total_raw);
 	if (r >= 0)
 		r = dw_plain_write(w, tr, sizeof(tr));
@@ -498,6 +526,10 @@ void lb_dw_abort(struct lb_dw *w)
 		ZSTD_freeCCtx(w->cctx[i]);
 	free(w->cctx);
 	EVP_MD_CTX_free(w->sha);
+	if (w->crypt)
+		lb_df_crypt_wipe(w->crypt);
+	free(w->crypt);
+	free(w->file);
 	free(w->index);
 	free(w->dev_name);
 	free(w);

@@ -4,7 +4,10 @@
 #ifndef LIFEBOAT_DATAFILE_H
 #define LIFEBOAT_DATAFILE_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "base/base.h"
 
 #define LB_CHUNK_SIZE (4u << 20)
 
@@ -32,6 +35,10 @@ struct lb_dw;
 /* level: zstd compression level; 0 stores chunks plain */
 int lb_dw_open(int fd, uint32_t kind, uint64_t vol_size, uint32_t block_size, int level,
 	       struct lb_dw **ret);
+/* The same, encrypted (datafile-crypt.c) with key, for the file named file
+ * in the capture (its key is bound to the name). */
+int lb_dw_open_key(int fd, uint32_t kind, uint64_t vol_size, uint32_t block_size, int level,
+		   const struct lb_key *key, const char *file, struct lb_dw **ret);
 void lb_dw_set_progress(struct lb_dw *w, lb_progress_fn fn, void *ud);
 /* Images: the device the volume is read from (fd, and the same opened with
  * O_DIRECT or -1), the volume starting at byte base; then its extents, in
@@ -53,6 +60,14 @@ int lb_dr_next(struct lb_dr *r, struct lb_chunk *ret);
 /* The SHA-256 of everything read; call after lb_dr_next returned 0. */
 int lb_dr_finish(struct lb_dr *r, char sha256[65]);
 void lb_dr_close(struct lb_dr *r);
+/* lb_dr_open, then the artifact's key (a may be NULL): what every reader
+ * of a capture's data file calls. */
+struct lb_artifact;
+int lb_dr_open_artifact(int fd, const char *name, const struct lb_artifact *a, struct lb_dr **ret);
+/* Whether the file is encrypted; its key then (and its name in the
+ * capture), before the first lb_dr_next: without one lb_dr_next refuses. */
+bool lb_dr_encrypted(const struct lb_dr *r);
+int lb_dr_set_key(struct lb_dr *r, const struct lb_key *key, const char *file);
 /* Called on the worker threads with each chunk once it is checked, in no
  * particular order (before lb_dr_next hands it out); < 0 with lb_err()
  * fails that chunk. Set before the first lb_dr_next. */

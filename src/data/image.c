@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /* Image data: a volume's used blocks (ext2/3/4, from its block bitmap via
- * libext2fs) or the whole volume (anything else), into the data container;
+ * libext2fs; a filesystem whose ops can tell them, as xfs's free-space
+ * trees do) or the whole volume (anything else), into the data container;
  * and back onto a device, each chunk checked before it is written. */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 
 #include "base/base.h"
 #include "model/model.h"
+#include "fs/fs.h"
 #include "data/data.h"
 #include "data/datafile.h"
 
@@ -69,11 +71,40 @@ static int add_run(void *ud, uint64_t off, uint64_t len)
 	return lb_dw_add_extent(ud, off, len);
 }
 
+/* Whether the filesystem's own map of its used blocks (v at offset of fd)
+ * can be read: walked once without writing anything, so a map that turns
+ * out bad midway never leaves half an image (the whole volume is imaged
+ * then, with a warning). */
+static bool fs_used_ok(const char *disk_path, int fd, const struct lb_volume *v, uint64_t offset,
+		       bool warn, uint64_t *ret)
+{
+	const struct lb_fs_ops *ops = lb_fs_ops_find(v->type);
+	uint64_t used = 0;
+
+	if (!ops || !ops->used)
+		return false;
+	if (ops->used(disk_path, fd, offset, v->rt_size, NULL, NULL, &used) < 0) {
+		if (warn)
+			lb_warn("%s: %s: its used blocks cannot be read (%s): imaging all of it", v->id,
+				v->type, lb_errmsg());
+		return false;
+	}
+	if (ret)
+		*ret = used;
+	return true;
+}
+
 int lb_image_used_runs(const char *dev, const struct lb_volume *v,
 		       int (*fn)(void *, uint64_t, uint64_t), void *ud)
 {
 	if (lb_type_is_ext(v->type))
 		return ext_used_runs(dev, 0, fn, ud, NULL);
+	if (lb_fs_ops_find(v->type) && lb_fs_ops_find(v->type)->used) {
+		_cleanup_close_ int fd = open(dev, O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0 && fs_used_ok(dev, fd, v, 0, true, NULL))
+			return lb_fs_ops_find(v->type)->used(dev, fd, 0, v->rt_size, fn, ud, NULL);
+	}
 	if (strcmp(v->type, "swap") == 0)
 		return fn(ud, 0, v->swap && v->swap->page_size ? v->swap->page_size : 4096);
 	return fn(ud, 0, v->rt_size);
@@ -81,21 +112,26 @@ int lb_image_used_runs(const char *dev, const struct lb_volume *v,
 
 int lb_image_used_bytes(const char *disk_path, const struct lb_volume *v, uint64_t *ret)
 {
+	_cleanup_close_ int fd = -1;
+
 	if (lb_type_is_ext(v->type))
 		return ext_used_runs(disk_path, v->rt_offset, NULL, NULL, ret);
+	fd = open(disk_path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && fs_used_ok(disk_path, fd, v, v->rt_offset, false, ret))
+		return 0;
 	*ret = v->rt_size;
 	return 0;
 }
 
 int lb_image_capture(const char *disk_path, int disk_fd, const struct lb_volume *v, int out_fd,
-		     int level, lb_progress_fn progress, void *pud, char sha256[65],
-		     uint64_t *ret_size)
+		     int level, const struct lb_key *key, const char *file, lb_progress_fn progress,
+		     void *pud, char sha256[65], uint64_t *ret_size)
 {
-	uint32_t bs = v->ext ? v->ext->block_size : 4096;
+	uint32_t bs = v->ext ? v->ext->block_size : v->xfs ? v->xfs->block_size : 4096;
 	struct lb_dw *w = NULL;
 	int direct, r;
 
-	r = lb_dw_open(out_fd, LB_CONTAINER_IMAGE, v->rt_size, bs, level, &w);
+	r = lb_dw_open_key(out_fd, LB_CONTAINER_IMAGE, v->rt_size, bs, level, key, file, &w);
 	if (r < 0)
 		return r;
 	/* the data is read once: straight from the device, not via the cache */
@@ -104,6 +140,9 @@ int lb_image_capture(const char *disk_path, int disk_fd, const struct lb_volume 
 	lb_dw_set_progress(w, progress, pud);
 	if (lb_type_is_ext(v->type)) {
 		r = ext_used_runs(disk_path, v->rt_offset, add_run, w, NULL);
+	} else if (fs_used_ok(disk_path, disk_fd, v, v->rt_offset, true, NULL)) {
+		r = lb_fs_ops_find(v->type)->used(disk_path, disk_fd, v->rt_offset, v->rt_size, add_run,
+						  w, NULL);
 	} else {
 		for (uint64_t off = 0; r >= 0 && off < v->rt_size; off += WHOLE_STEP)
 			r = lb_dw_add_extent(w, off,
@@ -179,7 +218,7 @@ int lb_image_restore_at(int data_fd, const char *name, const struct lb_artifact 
 	uint64_t done = 0;
 	int e;
 
-	e = lb_dr_open(data_fd, name, &r);
+	e = lb_dr_open_artifact(data_fd, name, a, &r);
 	if (e < 0)
 		return e;
 	if (lb_dr_kind(r) != LB_CONTAINER_IMAGE) {

@@ -52,6 +52,15 @@ int lb_kernel_update_partitions(const struct lb_disk *rec, const char *sysname, 
 int lb_kernel_ensure_partitions(const struct lb_disk *rec, const char *sysname, int fd);
 int lb_partition_node_name(const char *sysname, uint32_t number, char **ret);
 int lb_partition_node(const char *sysname, uint32_t number, char **ret);
+/* stack-lvm.c: lvm ARGS... as a JSON report (--units s --nosuffix): the
+ * rows of KIND ("pv", "pvseg", "lv", "seg"); NULL when lvm fails or says
+ * nothing. *ret_root owns them: json_object_put() it. */
+struct json_object;
+struct json_object *lb_lvm_report(char *const args[], size_t n_args, const char *kind,
+				  struct json_object **ret_root);
+const char *lb_lvm_field(struct json_object *row, const char *name);
+uint64_t lb_lvm_field_u64(struct json_object *row, const char *name);
+
 int lb_wipe_signatures(int fd, uint64_t offset, uint64_t size, uint32_t sector_size);
 int lb_zero_range(int fd, uint64_t offset, uint64_t size, bool verify);
 int lb_verify_zero(const char *path, uint64_t offset, uint64_t size);

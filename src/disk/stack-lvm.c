@@ -105,7 +105,8 @@ static int save_metadata(struct stack_scan *s, struct lb_vg *vg)
 static int read_lvs(struct stack_scan *s, struct lb_vg *vg)
 {
 	char *args[] = { "lvs", "-a", "-o",
-			 "lv_name,lv_uuid,lv_size,segtype,stripes,pool_lv,lv_active,lv_dm_path",
+			 "lv_name,lv_uuid,lv_size,segtype,stripes,pool_lv,lv_active,lv_dm_path,"
+			 "origin,thin_id,transaction_id,chunk_size",
 			 vg->name };
 	json_object *root, *rows = lvm_report(args, LB_ARRAY_SIZE(args), "lv", &root);
 	int r = 0;
@@ -131,6 +132,14 @@ static int read_lvs(struct stack_scan *s, struct lb_vg *vg)
 		if (*field(row, "pool_lv"))
 			lv->pool = lb_strdup(field(row, "pool_lv"));
 		lv->active = strcmp(field(row, "lv_active"), "active") == 0;
+		if (*field(row, "origin"))
+			lv->origin = lb_strdup(field(row, "origin"));
+		if (strcmp(lv->segtype, "thin") == 0)
+			lv->thin_id = (uint32_t)field_u64(row, "thin_id");
+		if (strcmp(lv->segtype, "thin-pool") == 0) {
+			lv->transaction_id = field_u64(row, "transaction_id");
+			lv->chunk_size = (uint32_t)field_u64(row, "chunk_size");
+		}
 		lb_vg_add_lv(vg, lv);
 		if (!lv->active || strcmp(lv->segtype, "thin-pool") == 0)
 			continue;
@@ -228,4 +237,23 @@ int stack_scan_lvm(struct stack_scan *s)
 	}
 	json_object_put(root);
 	return r < 0 ? r : added;
+}
+
+/* For the restore (restore/stack-thin.c): an lvm report's rows, with the
+ * same argv rules as the scan's; a row's field as text ("" when absent) or
+ * as a number (0 when absent or not one). */
+json_object *lb_lvm_report(char *const args[], size_t n_args, const char *kind,
+			   json_object **ret_root)
+{
+	return lvm_report(args, n_args, kind, ret_root);
+}
+
+const char *lb_lvm_field(json_object *row, const char *name)
+{
+	return field(row, name);
+}
+
+uint64_t lb_lvm_field_u64(json_object *row, const char *name)
+{
+	return field_u64(row, name);
 }

@@ -39,6 +39,12 @@ struct lb_fs_ops {
 	char **(*mkfs_argv)(const struct lb_volume *vol, const char *dev, bool quick);
 	/* what mkfs cannot set, put right afterwards (may be NULL) */
 	int (*fixup)(const struct lb_volume *vol, const char *dev);
+	/* calls fn(ud, off, len) for each run of bytes the filesystem at offset
+	 * (size bytes) of dev, open as fd, uses, in order, and sums them into
+	 * *ret_used (may be NULL); -errno when it cannot tell (the caller images
+	 * the whole volume then). NULL: the whole volume is in use. */
+	int (*used)(const char *dev, int fd, uint64_t offset, uint64_t size,
+		    int (*fn)(void *ud, uint64_t off, uint64_t len), void *ud, uint64_t *ret_used);
 };
 
 /* ---- the table (fs.c) -------------------------------------------------- */

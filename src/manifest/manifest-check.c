@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uuid/uuid.h>
+
 #include <libxml/tree.h>
 
 #include "base/base.h"
@@ -21,25 +23,27 @@
  * contents fit in it. Restore writes them as recorded, on intact disks too. */
 static int check_areas(const struct lb_mf_reader *rd, const struct lb_disk *d)
 {
-	if (d->boot_code && d->boot_code->size != LB_BOOT_CODE_SIZE)
+	if (d->boot_code && lb_artifact_plain_size(d->boot_code) != LB_BOOT_CODE_SIZE)
 		return lb_mf_bad_artifact(rd, d->boot_code, "disk %s: boot code of %" PRIu64
 					  " bytes (the MBR boot-code area is %d)",
-					  d->id, d->boot_code->size, LB_BOOT_CODE_SIZE);
+					  d->id, lb_artifact_plain_size(d->boot_code), LB_BOOT_CODE_SIZE);
 	if (d->mbr_gap && d->label != LB_LABEL_DOS)
 		return lb_mf_bad_artifact(rd, d->mbr_gap, "disk %s: a post-MBR gap on a disk with %s table "
 					  "(only MBR disks have one)",
 					  d->id, d->label == LB_LABEL_GPT ? "a GPT" : "no partition");
-	if (d->mbr_gap && (d->mbr_gap->size == 0 || d->mbr_gap->size > lb_disk_mbr_gap_room(d)))
+	if (d->mbr_gap && (lb_artifact_plain_size(d->mbr_gap) == 0 ||
+			   lb_artifact_plain_size(d->mbr_gap) > lb_disk_mbr_gap_room(d)))
 		return lb_mf_bad_artifact(rd, d->mbr_gap, "disk %s: post-MBR gap of %" PRIu64 " bytes does "
 					  "not fit before the first partition (%" PRIu64 " bytes there)",
-					  d->id, d->mbr_gap->size, lb_disk_mbr_gap_room(d));
+					  d->id, lb_artifact_plain_size(d->mbr_gap), lb_disk_mbr_gap_room(d));
 	for (size_t i = 0; i < d->n_parts; i++) {
 		const struct lb_partition *p = d->parts[i];
 
-		if (p->content && p->content->size > lb_partition_room(d, p))
+		if (p->content && lb_artifact_plain_size(p->content) > lb_partition_room(d, p))
 			return lb_mf_bad_artifact(rd, p->content, "disk %s: partition %u's contents of %" PRIu64
 						  " bytes do not fit in it (%" PRIu64 " bytes)",
-						  d->id, p->number, p->content->size, lb_partition_room(d, p));
+						  d->id, p->number, lb_artifact_plain_size(p->content),
+						  lb_partition_room(d, p));
 	}
 	return 0;
 }
@@ -217,7 +221,12 @@ static int check_volume_geometry(const struct lb_mf_reader *rd, xmlNodePtr n,
 				 const struct lb_volume *v, uint64_t room)
 {
 	const struct lb_fs_geom *k;
+	uuid_t u;
 
+	/* (mkfs.xfs takes it inside its -m option list, xfs_db in a command:
+	 * nothing but a UUID may get there) */
+	if (strcmp(v->type, "xfs") == 0 && v->uuid && uuid_parse(v->uuid, u) < 0)
+		return lb_mf_bad(rd, n, "volume %s: xfs UUID '%s' is not a UUID", v->id, lb_esc(v->uuid));
 	for (size_t i = 0; (k = lb_fs_geom_at(i)); i++) {
 		const void *g = lb_fs_geom_get(k, v);
 		_cleanup_free_ char *why = NULL;
@@ -386,6 +395,27 @@ static xmlNodePtr next_elem(xmlNodePtr n, const char *name)
 	return n;
 }
 
+/* a thin volume is in a thin pool of its group, with a device id no other
+ * volume of that pool has (restore makes the pool's devices from them) */
+static int check_thin(const struct lb_mf_reader *rd, xmlNodePtr n, const struct lb_vg *vg,
+		      const struct lb_lv *lv)
+{
+	const struct lb_lv *pool = NULL;
+
+	for (size_t i = 0; lv->pool && i < vg->n_lvs; i++)
+		if (strcmp(vg->lvs[i]->name, lv->pool) == 0 && strcmp(vg->lvs[i]->segtype, "thin-pool") == 0)
+			pool = vg->lvs[i];
+	if (!pool)
+		return lb_mf_bad(rd, n, "%s: a thin volume whose pool is not a thin pool of %s", lv->id,
+				 vg->id);
+	for (size_t i = 0; lv->thin_id && i < vg->n_lvs; i++)
+		if (vg->lvs[i] != lv && vg->lvs[i]->thin_id == lv->thin_id && vg->lvs[i]->pool &&
+		    strcmp(vg->lvs[i]->pool, lv->pool) == 0)
+			return lb_mf_bad(rd, n, "%s: thin id %" PRIu32 " is %s's too", lv->id, lv->thin_id,
+					 vg->lvs[i]->id);
+	return 0;
+}
+
 static int check_vg(const struct lb_mf_reader *rd, xmlNodePtr n, const struct lb_manifest *m,
 		    const struct lb_vg *vg, struct id_list *vols, struct id_list *used)
 {
@@ -395,9 +425,12 @@ static int check_vg(const struct lb_mf_reader *rd, xmlNodePtr n, const struct lb
 	for (size_t i = 0; i < vg->n_pvs && r >= 0; i++, c = c ? next_elem(c->next, "pv") : NULL)
 		r = check_on(rd, c ? c : n, m, vg->id, vg->pvs[i]->on, used);
 	c = next_elem(n->children, "lv");
-	for (size_t i = 0; i < vg->n_lvs && r >= 0; i++, c = c ? next_elem(c->next, "lv") : NULL)
+	for (size_t i = 0; i < vg->n_lvs && r >= 0; i++, c = c ? next_elem(c->next, "lv") : NULL) {
 		r = check_node(rd, c ? c : n, m, vg->lvs[i]->id, LB_DEV_LV, vg->lvs[i]->volume,
 			       vg->lvs[i]->size, vols);
+		if (r >= 0 && strcmp(vg->lvs[i]->segtype, "thin") == 0)
+			r = check_thin(rd, c ? c : n, vg, vg->lvs[i]);
+	}
 	return r;
 }
 
@@ -443,6 +476,42 @@ static int check_storage(const struct lb_mf_reader *rd, xmlNodePtr root, const s
 	return r;
 }
 
+struct enc_check {
+	const struct lb_mf_reader *rd;
+	bool encrypted;
+};
+
+static int check_encrypted(struct lb_artifact *a, void *ud)
+{
+	const struct enc_check *ec = ud;
+
+	if (a->encrypted && !ec->encrypted)
+		return lb_mf_bad_artifact(ec->rd, a, "%s is encrypted but the manifest has no "
+						     "<encryption>", a->file);
+	/* (one left plain would be taken as it is: an artifact anyone could
+	 * swap in) */
+	if (!a->encrypted && ec->encrypted)
+		return lb_mf_bad_artifact(ec->rd, a, "%s is not encrypted in an encrypted capture",
+					  a->file);
+	return 0;
+}
+
+/* An encrypted capture encrypts every artifact; its KDF's parameters are
+ * ones this lifeboat will run. */
+static int check_encryption(const struct lb_mf_reader *rd, xmlNodePtr root,
+			    const struct lb_manifest *m)
+{
+	const struct lb_encryption *e = m->encryption;
+	struct enc_check ec = { rd, e != NULL };
+
+	if (e && (e->kdf_time < 1 || e->kdf_time > 64 || e->kdf_lanes < 1 || e->kdf_lanes > 16 ||
+		  e->kdf_memory < 8 * e->kdf_lanes || e->kdf_memory > (4u << 20)))
+		return lb_mf_bad(rd, lb_mf_child_elem(root, "encryption"),
+				 "argon2id parameters out of range (time 1-64, lanes 1-16, memory "
+				 "8 KiB per lane to 4 GiB)");
+	return lb_manifest_foreach_artifact((struct lb_manifest *)m, check_encrypted, &ec);
+}
+
 int lb_mf_check(const struct lb_mf_reader *rd, xmlNodePtr root, const struct lb_manifest *m)
 {
 	_cleanup_free_ struct id_ref *disks = lb_zalloc(m->n_disks * sizeof(*disks) + 1);
@@ -481,6 +550,8 @@ int lb_mf_check(const struct lb_mf_reader *rd, xmlNodePtr root, const struct lb_
 		r = check_storage(rd, root, m, &vols);
 	if (r >= 0 && (twice = find_twice(vols.v, vols.n)))
 		r = lb_mf_bad(rd, twice->node, "volume id %s appears twice", twice->id);
+	if (r >= 0)
+		r = check_encryption(rd, root, m);
 	free(vols.v);
 	return r;
 }

@@ -16,7 +16,8 @@ extern const struct lb_field lb_mf_capture_fields[], lb_mf_disk_fields[],
 	lb_mf_gpt_fields[], lb_mf_partition_fields[], lb_mf_volume_fields[],
 	lb_mf_artifact_fields[], lb_mf_boot_fields[], lb_mf_efi_fields[],
 	lb_mf_system_fields[], lb_mf_ref_fields[], lb_mf_md_fields[], lb_mf_md_member_fields[],
-	lb_mf_luks_fields[], lb_mf_vg_fields[], lb_mf_pv_fields[], lb_mf_lv_fields[];
+	lb_mf_luks_fields[], lb_mf_vg_fields[], lb_mf_pv_fields[], lb_mf_lv_fields[],
+	lb_mf_encryption_fields[];
 
 struct lb_mf_reader {
 	const char *name;	/* file name, for messages */

@@ -124,8 +124,10 @@ static int read_volume(const struct lb_mf_reader *rd, xmlNodePtr n, struct lb_vo
 			r = read_fields(rd, c, k->fields, g);
 		} else if (lb_mf_is_elem(c, "data")) {
 			r = read_artifact(rd, c, &v->data);
-			if (r >= 0)
+			if (r >= 0) {
 				v->data_method = lb_mf_get_prop(c, "method");
+				v->data_source = lb_mf_get_prop(c, "source");
+			}
 		}
 	}
 	if (r < 0) {
@@ -431,9 +433,15 @@ int lb_manifest_load_mem(const char *buf, size_t len, const char *name, struct l
 			r = read_system(&rd, c, m);
 		else if (lb_mf_is_elem(c, "storage"))
 			r = read_storage(&rd, c, m);
+		else if (lb_mf_is_elem(c, "encryption")) {
+			m->encryption = lb_encryption_new();
+			r = read_fields(&rd, c, lb_mf_encryption_fields, m->encryption);
+		}
 	}
 	if (r >= 0)
 		r = lb_mf_check(&rd, root, m);
+	if (r >= 0 && m->encryption)
+		lb_manifest_mac_digest(m, buf, len);
 	if (r >= 0)
 		*ret = TAKE_PTR(m);
 out:

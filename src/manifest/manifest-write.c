@@ -103,6 +103,8 @@ static void write_volume(xmlNodePtr parent, const struct lb_volume *v)
 		xmlNodePtr dn = add_child(n, "data", lb_mf_artifact_fields, v->data);
 
 		xmlNewProp(dn, BAD_CAST "method", BAD_CAST(v->data_method ? v->data_method : "image"));
+		if (v->data_source)
+			xmlNewProp(dn, BAD_CAST "source", BAD_CAST v->data_source);
 	}
 }
 
@@ -192,6 +194,8 @@ static xmlDocPtr build_doc(const struct lb_manifest *m)
 	xmlNewProp(root, BAD_CAST "generator",
 		   BAD_CAST(m->generator ? m->generator : "lifeboat " LB_VERSION));
 	add_child(root, "capture", lb_mf_capture_fields, m);
+	if (m->encryption)
+		add_child(root, "encryption", lb_mf_encryption_fields, m->encryption);
 	if (m->system) {
 		xmlNodePtr sn = add_child(root, "system", lb_mf_system_fields, m->system);
 

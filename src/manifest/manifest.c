@@ -111,6 +111,19 @@ const struct lb_field lb_mf_artifact_fields[] = {
 	S(lb_artifact, "file", file, 0),
 	N64(lb_artifact, "size", size, 0),
 	S(lb_artifact, "sha256", sha256, 0),
+	B(lb_artifact, "encrypted", encrypted, LB_F_OPT),
+	LB_FIELD_END,
+};
+
+const struct lb_field lb_mf_encryption_fields[] = {
+	S(lb_encryption, "cipher", cipher, 0),
+	S(lb_encryption, "kdf", kdf, 0),
+	N32(lb_encryption, "kdf-time", kdf_time, 0),
+	N32(lb_encryption, "kdf-memory", kdf_memory, 0),
+	N32(lb_encryption, "kdf-lanes", kdf_lanes, 0),
+	S(lb_encryption, "salt", salt, 0),
+	S(lb_encryption, "key-check", key_check, 0),
+	S(lb_encryption, "manifest-mac", manifest_mac, LB_F_OPT),
 	LB_FIELD_END,
 };
 
@@ -222,6 +235,10 @@ const struct lb_field lb_mf_lv_fields[] = {
 	N64(lb_lv, "size", size, 0),
 	N32(lb_lv, "stripes", stripes, LB_F_OPT),
 	S(lb_lv, "pool", pool, LB_F_OPT),
+	S(lb_lv, "origin", origin, LB_F_OPT),
+	N32(lb_lv, "thin-id", thin_id, LB_F_OPT),
+	N64(lb_lv, "transaction-id", transaction_id, LB_F_OPT),
+	N32(lb_lv, "chunk-size", chunk_size, LB_F_OPT),
 	B(lb_lv, "active", active, 0),
 	LB_FIELD_END,
 };
@@ -324,6 +341,7 @@ int lb_artifact_verify(const struct lb_manifest *m, const struct lb_artifact *a)
 		return lb_err(-EBADMSG, "%s: %" PRIu64 " bytes, the manifest says %" PRIu64, path, size,
 			      a->size);
 	if (strcmp(sum, a->sha256) != 0)
-		return lb_err(-EBADMSG, "%s: SHA-256 does not match the manifest", path);
+		return lb_err(-EBADMSG, "%s: SHA-256 does not match the manifest%s", path,
+			      a->encrypted ? ": the encrypted artifact was damaged or tampered with" : "");
 	return 0;
 }

@@ -55,9 +55,24 @@ static void show_volume(FILE *f, const char *indent, const struct lb_volume *v)
 	if (v->critical)
 		fputs(" [critical]", f);
 	if (v->data)
-		fprintf(f, " data=%s(%" PRIu64 " bytes)", v->data_method ? v->data_method : "image",
-			v->data->size);
+		fprintf(f, " data=%s(%" PRIu64 " bytes%s)", v->data_method ? v->data_method : "image",
+			v->data->size, v->data_source ? ", from an LVM snapshot" : "");
 	fputc('\n', f);
+}
+
+/* a thin pool's chunk and transaction id, a thin volume's pool, device id
+ * and origin */
+static void show_thin(FILE *f, const struct lb_lv *lv)
+{
+	char size[32];
+
+	if (strcmp(lv->segtype, "thin-pool") == 0) {
+		human_size((uint64_t)lv->chunk_size * 512, size, sizeof(size));
+		fprintf(f, "       chunks of %s, transaction id %" PRIu64 "\n", size, lv->transaction_id);
+	} else if (strcmp(lv->segtype, "thin") == 0) {
+		fprintf(f, "       in pool %s, thin id %" PRIu32 "%s%s\n", lv->pool ? lb_esc(lv->pool) : "?",
+			lv->thin_id, lv->origin ? ", snapshot of " : "", lv->origin ? lb_esc(lv->origin) : "");
+	}
 }
 
 static void show_storage(FILE *f, const struct lb_stack *s)
@@ -131,6 +146,7 @@ static void show_storage(FILE *f, const struct lb_stack *s)
 			human_size(lv->size * 512, size, sizeof(size));
 			fprintf(f, "    %s lv %s %s %s UUID=%s%s\n", lv->id, lb_esc(lv->name),
 				lb_esc(lv->segtype), size, lb_esc(lv->uuid), lv->active ? "" : " [inactive]");
+			show_thin(f, lv);
 			if (lv->volume)
 				show_volume(f, "       `- ", lv->volume);
 		}
@@ -145,6 +161,11 @@ int lb_show_text(const struct lb_manifest *m, FILE *f)
 	if (m->hostname)
 		fprintf(f, ", host %s", lb_esc(m->hostname));
 	fputc('\n', f);
+	if (m->encryption)
+		fprintf(f, "encrypted: every data file and artifact, %s; key from the key file by %s "
+			"(time %u, memory %u KiB, lanes %u)\n",
+			lb_esc(m->encryption->cipher), lb_esc(m->encryption->kdf),
+			m->encryption->kdf_time, m->encryption->kdf_memory, m->encryption->kdf_lanes);
 	if (m->system) {
 		fputs("system read from the disk:", f);
 		if (m->system->root)
@@ -265,6 +286,21 @@ static json_object *js_artifact(const struct lb_artifact *a)
 	js_str(o, "file", a->file);
 	js_u64(o, "size", a->size);
 	js_str(o, "sha256", a->sha256);
+	js_bool(o, "encrypted", a->encrypted);
+	return o;
+}
+
+static json_object *js_encryption(const struct lb_encryption *e)
+{
+	json_object *o = json_object_new_object();
+
+	js_str(o, "cipher", e->cipher);
+	js_str(o, "kdf", e->kdf);
+	js_u64(o, "kdf_time", e->kdf_time);
+	js_u64(o, "kdf_memory", e->kdf_memory);
+	js_u64(o, "kdf_lanes", e->kdf_lanes);
+	js_str(o, "salt", e->salt);
+	js_str(o, "key_check", e->key_check);
 	return o;
 }
 
@@ -333,6 +369,8 @@ static json_object *js_volume(const struct lb_volume *v)
 		json_object *d = js_artifact(v->data);
 
 		js_str(d, "method", v->data_method);
+		if (v->data_source)
+			js_str(d, "source", v->data_source);
 		json_object_object_add(o, "data", d);
 	}
 	return o;
@@ -469,6 +507,8 @@ int lb_show_json(const struct lb_manifest *m, FILE *f)
 	for (size_t i = 0; i < m->n_disks; i++)
 		json_object_array_add(disks, js_disk(m->disks[i]));
 	json_object_object_add(root, "disks", disks);
+	if (m->encryption)
+		json_object_object_add(root, "encryption", js_encryption(m->encryption));
 	if (m->stack)
 		json_object_object_add(root, "storage", js_storage(m->stack));
 	if (m->system) {

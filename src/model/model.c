@@ -35,6 +35,9 @@ void lb_manifest_free(struct lb_manifest *m)
 	free(m->kernel);
 	free(m->machine_id);
 	free(m->data_mode);
+	lb_encryption_free(m->encryption);
+	lb_key_wipe(m->rt_key);
+	free(m->rt_key);
 	free(m->rt_dir);
 	for (size_t i = 0; i < m->n_rt_warnings; i++)
 		free(m->rt_warnings[i]);
@@ -106,8 +109,10 @@ void lb_volume_free(struct lb_volume *v)
 	lb_ext_geom_free(v->ext);
 	lb_vfat_geom_free(v->vfat);
 	lb_swap_geom_free(v->swap);
+	lb_xfs_geom_free(v->xfs);
 	lb_artifact_free(v->data);
 	free(v->data_method);
+	free(v->data_source);
 	free(v->id);
 	free(v->type);
 	free(v->usage);
@@ -134,6 +139,99 @@ void lb_artifact_free(struct lb_artifact *a)
 	free(a->file);
 	free(a->sha256);
 	free(a);
+}
+
+uint64_t lb_artifact_plain_size(const struct lb_artifact *a)
+{
+	if (!a->encrypted)
+		return a->size;
+	return a->size < LB_SEAL_HDR + LB_TAG_LEN ? 0 : a->size - LB_SEAL_HDR - LB_TAG_LEN;
+}
+
+struct lb_encryption *lb_encryption_new(void)
+{
+	return lb_zalloc(sizeof(struct lb_encryption));
+}
+
+void lb_encryption_free(struct lb_encryption *e)
+{
+	if (!e)
+		return;
+	free(e->cipher);
+	free(e->kdf);
+	free(e->salt);
+	free(e->key_check);
+	free(e->manifest_mac);
+	free(e);
+}
+
+/* fn on a, when there is one */
+#define EACH(a)                                    \
+	do {                                       \
+		if ((a) && (r = fn((a), ud)) != 0) \
+			return r;                  \
+	} while (0)
+
+static int foreach_disk_artifact(struct lb_disk *d, int (*fn)(struct lb_artifact *, void *),
+				 void *ud)
+{
+	int r;
+
+	EACH(d->boot_code);
+	EACH(d->mbr_gap);
+	if (d->volume)
+		EACH(d->volume->data);
+	for (size_t i = 0; i < d->n_parts; i++) {
+		EACH(d->parts[i]->content);
+		if (d->parts[i]->volume)
+			EACH(d->parts[i]->volume->data);
+	}
+	return 0;
+}
+
+int lb_manifest_foreach_artifact(struct lb_manifest *m,
+				 int (*fn)(struct lb_artifact *a, void *ud), void *ud)
+{
+	const struct lb_stack *s = m->stack;
+	int r;
+
+	for (size_t i = 0; i < m->n_disks; i++)
+		if ((r = foreach_disk_artifact(m->disks[i], fn, ud)) != 0)
+			return r;
+	for (size_t i = 0; s && i < s->n_mds; i++)
+		if (s->mds[i]->volume)
+			EACH(s->mds[i]->volume->data);
+	for (size_t i = 0; s && i < s->n_luks; i++) {
+		EACH(s->luks[i]->header);
+		EACH(s->luks[i]->ciphertext);
+		if (s->luks[i]->volume)
+			EACH(s->luks[i]->volume->data);
+	}
+	for (size_t i = 0; s && i < s->n_vgs; i++) {
+		EACH(s->vgs[i]->metadata);
+		for (size_t j = 0; j < s->vgs[i]->n_lvs; j++)
+			if (s->vgs[i]->lvs[j]->volume)
+				EACH(s->vgs[i]->lvs[j]->volume->data);
+	}
+	return 0;
+}
+
+#undef EACH
+
+static int give_key(struct lb_artifact *a, void *ud)
+{
+	a->rt_key = ud;
+	return 0;
+}
+
+void lb_manifest_set_key(struct lb_manifest *m, struct lb_key *key)
+{
+	if (m->rt_key != key) {
+		lb_key_wipe(m->rt_key);
+		free(m->rt_key);
+	}
+	m->rt_key = key;
+	lb_manifest_foreach_artifact(m, give_key, key);
 }
 
 struct lb_ext_geom *lb_ext_geom_new(void)
@@ -168,6 +266,20 @@ void lb_vfat_geom_free(struct lb_vfat_geom *g)
 		return;
 	free(g->serial);
 	free(g->boot_label);
+	free(g);
+}
+
+struct lb_xfs_geom *lb_xfs_geom_new(void)
+{
+	return lb_zalloc(sizeof(struct lb_xfs_geom));
+}
+
+void lb_xfs_geom_free(struct lb_xfs_geom *g)
+{
+	if (!g)
+		return;
+	free(g->features);
+	free(g->meta_uuid);
 	free(g);
 }
 
@@ -358,6 +470,22 @@ struct lb_volume *lb_manifest_find_volume(const struct lb_manifest *m, const cha
 	return (struct lb_volume *)want[1];
 }
 
+/* want: the value, "UUID" or "LABEL", and the volume found */
+static int stack_identity_cb(struct lb_disk *d, struct lb_partition *p, struct lb_volume *v,
+			     void *userdata)
+{
+	const char **want = userdata;
+
+	(void)d;
+	(void)p;
+	if (strcmp(want[1], "UUID") == 0 ? v->uuid && strcasecmp(v->uuid, want[0]) == 0
+					 : v->label && strcmp(v->label, want[0]) == 0) {
+		want[2] = (const char *)v;
+		return 1;
+	}
+	return 0;
+}
+
 struct lb_volume *lb_manifest_resolve(const struct lb_manifest *m, const char *key,
 				      const char *value)
 {
@@ -392,6 +520,12 @@ struct lb_volume *lb_manifest_resolve(const struct lb_manifest *m, const char *k
 					return v;
 			}
 		}
+	}
+	if (uuid || label) {
+		const char *want[3] = { value, uuid ? "UUID" : "LABEL", NULL };
+
+		lb_stack_foreach_volume(m, stack_identity_cb, want);
+		return (struct lb_volume *)want[2];
 	}
 	return NULL;
 }

@@ -27,8 +27,26 @@ enum lb_part_kind {
 struct lb_artifact {
 	char *file;		/* relative to the capture directory */
 	uint64_t size;
-	char *sha256;		/* lowercase hex */
+	char *sha256;		/* lowercase hex: of the file as stored */
+	bool encrypted;		/* sealed or an encrypted data file (crypt.h) */
 	long rt_line;		/* runtime: its element's line in the manifest */
+	const struct lb_key *rt_key;	/* runtime: the capture's key, when known */
+};
+
+/* How a capture is encrypted (base/crypt.h): what the manifest records,
+ * never key material. */
+struct lb_encryption {
+	char *cipher;		/* aes-256-gcm */
+	char *kdf;		/* argon2id */
+	uint32_t kdf_time;
+	uint32_t kdf_memory;	/* KiB */
+	uint32_t kdf_lanes;
+	char *salt;		/* hex */
+	char *key_check;	/* hex: HKDF of the key (crypt.c) */
+	char *manifest_mac;	/* hex: HMAC of the manifest (manifest-crypt.c) */
+	/* runtime: SHA-256 of the manifest as read, its MAC zeroed */
+	uint8_t rt_digest[32];
+	bool rt_has_digest;
 };
 
 /* A field table: an element's attributes, each a member of a struct, in the
@@ -110,6 +128,29 @@ struct lb_vfat_geom {
 	char *boot_label;	/* label in the boot sector (may differ from blkid's) */
 };
 
+/* What mkfs.xfs needs to make the same xfs again, read from its primary
+ * superblock (src/fs/fs_xfs.c). Sizes in bytes unless said. */
+struct lb_xfs_geom {
+	uint32_t version;	/* superblock version: 4 or 5 */
+	uint32_t block_size;
+	uint32_t sector_size;
+	uint64_t blocks;	/* data section, in blocks */
+	uint32_t ag_count;
+	uint32_t ag_blocks;
+	uint32_t inode_size;
+	uint32_t imaxpct;
+	uint32_t dir_block_size;
+	uint32_t stripe_unit;	/* blocks (sb_unit) */
+	uint32_t stripe_width;	/* blocks (sb_width) */
+	uint32_t log_blocks;
+	uint64_t log_start;	/* filesystem block of the internal log */
+	uint32_t log_version;
+	uint32_t log_sector_size;
+	uint32_t log_stripe_unit;	/* bytes (sb_logsunit) */
+	char *features;		/* names, space separated (crc finobt ...) */
+	char *meta_uuid;	/* when it differs from the UUID (meta_uuid) */
+};
+
 struct lb_swap_geom {
 	uint32_t page_size;
 	uint64_t pages;		/* last_page from the header */
@@ -138,8 +179,12 @@ struct lb_volume {
 	struct lb_ext_geom *ext;
 	struct lb_vfat_geom *vfat;
 	struct lb_swap_geom *swap;
+	struct lb_xfs_geom *xfs;
 	struct lb_artifact *data;
 	char *data_method;	/* image, archive (with data) */
+	char *data_source;	/* where the data was read: NULL the volume
+				 * itself, "lvm-snapshot" an LVM snapshot of
+				 * it taken for the capture */
 
 	/* runtime only, never written */
 	uint64_t rt_offset;	/* bytes from the start of the disk */
@@ -256,10 +301,12 @@ struct lb_manifest {
 	struct lb_boot *boot;
 	struct lb_system *system;	/* offline captures only */
 	struct lb_stack *stack;		/* MD, LUKS, LVM; NULL: none */
+	struct lb_encryption *encryption;	/* NULL: nothing encrypted */
 
 	char *rt_dir;		/* runtime: the capture directory */
 	char **rt_warnings;	/* runtime: what the scanner could not read */
 	size_t n_rt_warnings;
+	struct lb_key *rt_key;	/* runtime: the key that opens it (owned) */
 };
 
 struct lb_manifest *lb_manifest_new(void);
@@ -272,6 +319,17 @@ struct lb_volume *lb_volume_new(void);
 void lb_volume_free(struct lb_volume *v);
 struct lb_artifact *lb_artifact_new(void);
 void lb_artifact_free(struct lb_artifact *a);
+/* The bytes an artifact other than a data file holds once opened: its size
+ * less what sealing adds when it is encrypted. */
+uint64_t lb_artifact_plain_size(const struct lb_artifact *a);
+struct lb_encryption *lb_encryption_new(void);
+void lb_encryption_free(struct lb_encryption *e);
+/* Calls fn with every artifact of m (data files too); stops at fn's
+ * first non-zero result and returns it. */
+int lb_manifest_foreach_artifact(struct lb_manifest *m,
+				 int (*fn)(struct lb_artifact *a, void *ud), void *ud);
+/* Takes key as the one that opens m (NULL: none): every artifact gets it. */
+void lb_manifest_set_key(struct lb_manifest *m, struct lb_key *key);
 struct lb_boot *lb_boot_new(void);
 void lb_boot_free(struct lb_boot *b);
 struct lb_efi_entry *lb_efi_entry_new(void);
@@ -282,6 +340,8 @@ struct lb_ext_geom *lb_ext_geom_new(void);
 void lb_ext_geom_free(struct lb_ext_geom *g);
 struct lb_vfat_geom *lb_vfat_geom_new(void);
 void lb_vfat_geom_free(struct lb_vfat_geom *g);
+struct lb_xfs_geom *lb_xfs_geom_new(void);
+void lb_xfs_geom_free(struct lb_xfs_geom *g);
 struct lb_swap_geom *lb_swap_geom_new(void);
 void lb_swap_geom_free(struct lb_swap_geom *g);
 struct lb_system *lb_system_new(void);
@@ -298,7 +358,8 @@ void lb_manifest_warn(struct lb_manifest *m, const char *fmt, ...) _printf_(2, 3
 struct lb_disk *lb_manifest_find_disk(const struct lb_manifest *m, const char *id_or_path);
 struct lb_partition *lb_disk_find_partition(const struct lb_disk *d, uint32_t number);
 struct lb_volume *lb_manifest_find_volume(const struct lb_manifest *m, const char *id);
-/* The volume an identity names: KEY is UUID, LABEL (the volume's), PARTUUID
+/* The volume an identity names: KEY is UUID, LABEL (the volume's, on a
+ * partition, a whole disk or a node of the stack), PARTUUID
  * or PARTLABEL (its partition's; an MBR PARTUUID is the disk identifier, a
  * dash and the number), compared as blkid and udev do; NULL when none. */
 struct lb_volume *lb_manifest_resolve(const struct lb_manifest *m, const char *key,

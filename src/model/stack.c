@@ -137,6 +137,7 @@ static void lv_free(struct lb_lv *lv)
 	free(lv->uuid);
 	free(lv->segtype);
 	free(lv->pool);
+	free(lv->origin);
 	lb_volume_free(lv->volume);
 	free(lv);
 }
@@ -280,4 +281,84 @@ int lb_dev_foreach_disk(const struct lb_manifest *m, const char *id,
 			int (*fn)(struct lb_disk *d, void *ud), void *ud)
 {
 	return foreach_disk(m, id, 0, fn, ud);
+}
+
+/* NAME with each '-' doubled, as device-mapper names an LV's parts */
+static char *dm_escape(const char *name)
+{
+	char *r = lb_zalloc(2 * strlen(name) + 1), *o = r;
+
+	for (const char *c = name; *c; c++) {
+		*o++ = *c;
+		if (*c == '-')
+			*o++ = '-';
+	}
+	return r;
+}
+
+static bool names_lv(const char *path, const struct lb_vg *vg, const struct lb_lv *lv)
+{
+	_cleanup_free_ char *ev = dm_escape(vg->name), *el = dm_escape(lv->name);
+	_cleanup_free_ char *mapper = lb_asprintf("/dev/mapper/%s-%s", ev, el);
+	_cleanup_free_ char *short_path = lb_asprintf("/dev/%s/%s", vg->name, lv->name);
+
+	return strcmp(path, mapper) == 0 || strcmp(path, short_path) == 0;
+}
+
+static bool names_md(const char *path, const struct lb_md *md)
+{
+	const char *n = md->name ? strchr(md->name, ':') : NULL;
+	_cleanup_free_ char *by_name = NULL;
+
+	if (md->path && strcmp(path, md->path) == 0)
+		return true;
+	if (!md->name)
+		return false;
+	by_name = lb_asprintf("/dev/md/%s", n ? n + 1 : md->name);
+	return strcmp(path, by_name) == 0;
+}
+
+struct lb_volume *lb_stack_volume_by_path(const struct lb_manifest *m, const char *path)
+{
+	const struct lb_stack *s = m->stack;
+
+	if (!s || strncmp(path, "/dev/", 5) != 0)
+		return NULL;
+	for (size_t i = 0; i < s->n_vgs; i++)
+		for (size_t j = 0; j < s->vgs[i]->n_lvs; j++)
+			if (s->vgs[i]->lvs[j]->volume && names_lv(path, s->vgs[i], s->vgs[i]->lvs[j]))
+				return s->vgs[i]->lvs[j]->volume;
+	for (size_t i = 0; i < s->n_luks; i++) {
+		const struct lb_luks *l = s->luks[i];
+
+		if (l->volume && l->name && strncmp(path, "/dev/mapper/", 12) == 0 &&
+		    strcmp(path + 12, l->name) == 0)
+			return l->volume;
+	}
+	for (size_t i = 0; i < s->n_mds; i++)
+		if (s->mds[i]->volume && names_md(path, s->mds[i]))
+			return s->mds[i]->volume;
+	return NULL;
+}
+
+int lb_stack_foreach_volume(const struct lb_manifest *m,
+			    int (*fn)(struct lb_disk *, struct lb_partition *, struct lb_volume *,
+				      void *),
+			    void *ud)
+{
+	const struct lb_stack *s = m->stack;
+	int r;
+
+	for (size_t i = 0; s && i < s->n_mds; i++)
+		if (s->mds[i]->volume && (r = fn(NULL, NULL, s->mds[i]->volume, ud)) != 0)
+			return r;
+	for (size_t i = 0; s && i < s->n_luks; i++)
+		if (s->luks[i]->volume && (r = fn(NULL, NULL, s->luks[i]->volume, ud)) != 0)
+			return r;
+	for (size_t i = 0; s && i < s->n_vgs; i++)
+		for (size_t j = 0; j < s->vgs[i]->n_lvs; j++)
+			if (s->vgs[i]->lvs[j]->volume &&
+			    (r = fn(NULL, NULL, s->vgs[i]->lvs[j]->volume, ud)) != 0)
+				return r;
+	return 0;
 }

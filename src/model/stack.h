@@ -77,6 +77,10 @@ struct lb_lv {
 	uint64_t size;		/* 512-byte sectors */
 	uint32_t stripes;
 	char *pool;		/* thin: its pool's name */
+	char *origin;		/* a snapshot's origin LV; NULL: none */
+	uint32_t thin_id;	/* thin: its device id in the pool; 0: none */
+	uint64_t transaction_id;	/* thin-pool: the pool's transaction id */
+	uint32_t chunk_size;	/* thin-pool: 512-byte sectors */
 	bool active;
 	struct lb_volume *volume;	/* when active and holding one */
 };
@@ -143,6 +147,20 @@ struct lb_dev_ref {
 struct lb_manifest;
 /* Resolves a device id; kind LB_DEV_NONE when nothing has it. */
 struct lb_dev_ref lb_manifest_find_dev(const struct lb_manifest *m, const char *id);
+/* The volume on the stack's node that PATH names as this machine's system
+ * names it at boot (an fstab's, a crypttab's or a kernel command line's
+ * device path): an LV as /dev/mapper/VG-LV (each '-' of a name doubled)
+ * or /dev/VG/LV, an open LUKS mapping as /dev/mapper/NAME, an array as
+ * its recorded node or /dev/md/NAME (its name without the host); NULL when
+ * none. */
+struct lb_volume *lb_stack_volume_by_path(const struct lb_manifest *m, const char *path);
+/* Calls fn (with no disk and no partition) for the volume on every node of
+ * the stack that holds one: arrays, LUKS mappings, then logical volumes;
+ * stops at fn's first non-zero value and returns it. */
+int lb_stack_foreach_volume(const struct lb_manifest *m,
+			    int (*fn)(struct lb_disk *, struct lb_partition *, struct lb_volume *,
+				      void *),
+			    void *ud);
 /* Calls fn for every disk a device id ultimately lives on (each once per
  * path through the stack); stops at fn's first non-zero value. Depth
  * bounded: a loop in a hostile manifest ends with -ELOOP. */

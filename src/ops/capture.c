@@ -26,6 +26,7 @@
 #include "base/base.h"
 #include "model/model.h"
 #include "manifest/manifest.h"
+#include "system/system.h"
 #include "disk/disk.h"
 #include "data/data.h"
 #include "ops/ops.h"
@@ -41,6 +42,8 @@ struct run {
 	int prelog;		/* the pre-capture hooks' records, until the log is */
 	int logfd;
 	struct lb_manifest *m;
+	struct lb_kdf kdf;	/* encrypted: the KDF's parameters and salt */
+	struct lb_key *key;	/* and the key (NULL: not encrypted) */
 };
 
 static char *absolute(const char *path)
@@ -153,6 +156,9 @@ static int begin(struct run *st)
 	lb_log(st->logfd, "data %s, compress %d, %zu disk%s named, %zu excluded, keep %u (0: all)",
 	       st->req->data_mode, st->req->data->level, st->req->scan->n_disks,
 	       st->req->scan->n_disks == 1 ? "" : "s", st->req->scan->n_exclude, st->req->keep);
+	if (st->key)
+		lb_log(st->logfd, "encrypted: %s, key by %s (time %u, memory %u KiB, lanes %u)",
+		       LB_CIPHER_NAME, LB_KDF_NAME, st->kdf.time, st->kdf.memory, st->kdf.lanes);
 	if (st->prelog >= 0 && lseek(st->prelog, 0, SEEK_SET) == 0)
 		while ((n = read(st->prelog, buf, sizeof(buf))) > 0)
 			if (write(st->logfd, buf, (size_t)n) != n)
@@ -169,7 +175,17 @@ static int count_volume(struct lb_disk *d, struct lb_partition *p, struct lb_vol
 	return 0;
 }
 
-/* Scan, data, manifest: the capture itself, into the partial directory. */
+static void snapshot_removed(void *ud, const char *vg, const char *lv)
+{
+	struct run *st = ud;
+
+	lb_info("removed the snapshot %s/%s an interrupted capture left", vg, lv);
+	lb_log(st->logfd, "removed the snapshot %s/%s an interrupted capture left", vg, lv);
+}
+
+/* Scan, data, manifest: the capture itself, into the partial directory.
+ * LVM snapshots an interrupted capture left go first: they are not the
+ * machine's, and its volume groups are recorded without them. */
 static int capture(struct run *st)
 {
 	const struct lb_capture_req *q = st->req;
@@ -178,11 +194,24 @@ static int capture(struct run *st)
 	size_t len = 0;
 	int r;
 
+	r = lb_lvsnap_cleanup(snapshot_removed, st);
+	if (r < 0) {
+		lb_warn("warning: %s", lb_errmsg());
+		lb_log(st->logfd, "warning: %s", lb_errmsg());
+	}
 	q->scan->outdir = st->tmp;
 	r = lb_scan(q->scan, &st->m);
 	if (r < 0) {
 		st->res->usage = q->scan->bad_args;
 		return r;
+	}
+	/* the scan's artifacts (LUKS headers, LVM metadata, boot code) sealed
+	 * now, not after hours of data: their plaintext lives no longer than
+	 * that (the data files are encrypted as they are written) */
+	if (st->key) {
+		r = lb_manifest_seal_artifacts(st->m, st->tmp, st->key);
+		if (r < 0)
+			return lb_err(r, "cannot encrypt the capture: %s", lb_errmsg());
 	}
 	free(st->m->data_mode);
 	st->m->data_mode = lb_strdup(q->data_mode);
@@ -194,6 +223,14 @@ static int capture(struct run *st)
 		st->res->usage = r == -EBUSY;
 		return r;
 	}
+	/* the data files are encrypted already; every other artifact now, in
+	 * its place, before the manifest names it */
+	if (st->key) {
+		r = lb_manifest_seal_artifacts(st->m, st->tmp, st->key);
+		if (r < 0)
+			return lb_err(r, "cannot encrypt the capture: %s", lb_errmsg());
+		lb_manifest_encrypted(st->m, &st->kdf, st->key);
+	}
 	for (size_t i = 0; i < st->m->n_rt_warnings; i++) {
 		lb_warn("warning: %s", st->m->rt_warnings[i]);
 		lb_log(st->logfd, "warning: %s", st->m->rt_warnings[i]);
@@ -202,7 +239,11 @@ static int capture(struct run *st)
 		lb_warn("note: %s", lb_esc(st->m->system->notes[i]));
 
 	/* what is written must read back and validate, or it is no capture */
+	if (st->key)
+		lb_manifest_mac_prepare(st->m);
 	r = lb_manifest_write_mem(st->m, &buf, &len);
+	if (r >= 0 && st->key)
+		r = lb_manifest_mac_fill(st->key, buf, len);
 	if (r >= 0)
 		r = lb_manifest_load_mem(buf, len, LB_MANIFEST_NAME, &check);
 	lb_manifest_free(check);
@@ -227,6 +268,18 @@ static int verify(struct run *st)
 	r = lb_manifest_load(st->tmp, &m);
 	if (r < 0)
 		return lb_err(r, "the capture does not verify: %s", lb_errmsg());
+	/* encrypted: checked with its key, every chunk opened */
+	if (st->key) {
+		struct lb_key *k = lb_zalloc(sizeof(*k));
+
+		memcpy(k, st->key, sizeof(*k));
+		lb_manifest_set_key(m, k);
+		r = lb_manifest_mac_check(m, k);
+		if (r < 0) {
+			lb_manifest_free(m);
+			return lb_err(r, "the capture does not verify: %s", lb_errmsg());
+		}
+	}
 	r = lb_capture_verify(m, NULL, NULL, &ok, &bad);
 	lb_manifest_free(m);
 	if (r < 0)
@@ -322,6 +375,18 @@ static int steps(struct run *st)
 
 	if (r < 0)
 		return r;
+	/* the key before anything runs: a bad key file stops it all */
+	if (q->key_file) {
+		st->key = lb_zalloc(sizeof(*st->key));
+		r = lb_kdf_init(&st->kdf);
+		if (r >= 0)
+			r = lb_key_from_file(q->key_file, &st->kdf, st->key);
+		if (r < 0) {
+			st->res->usage = r == -ENOENT || r == -EINVAL || r == -EPERM || r == -EFBIG;
+			return lb_err(r, "%s: nothing captured", lb_errmsg());
+		}
+		q->data->key = st->key;
+	}
 	if (q->n_pre) {
 		st->prelog = memfd_create("lifeboat-pre-capture", MFD_CLOEXEC);
 		r = lb_hooks_run(q->pre, q->n_pre, "pre-capture", st->dest, q->hook_timeout,
@@ -371,6 +436,10 @@ int lb_capture_run(const struct lb_capture_req *req, struct lb_capture_result *r
 	if (st.lockfd >= 0)
 		close(st.lockfd);
 	lb_manifest_free(st.m);
+	if (req->data)
+		req->data->key = NULL;
+	lb_key_wipe(st.key);
+	free(st.key);
 	free(st.parent);
 	free(st.dest);
 	free(st.tmp);

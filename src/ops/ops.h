@@ -72,9 +72,10 @@ int lb_parse_compress(const char *s, int *ret);
 /* ---- verifying a capture in this process (verify.c) ------------------- */
 
 /* Called for each artifact: r < 0 when it is damaged or missing (msg says
- * how), bytes are a data file's bytes of data. */
+ * how); a data file's method ("image", "archive", "ciphertext"; NULL for
+ * other artifacts) and bytes of data. */
 typedef void (*lb_verify_fn)(void *ud, const char *what, const struct lb_artifact *a, int r,
-			     const char *msg, uint64_t bytes);
+			     const char *msg, const char *method, uint64_t bytes);
 
 /* What 'lifeboat verify' checks: every artifact against its size and
  * SHA-256, every data file chunk by chunk. 0 when all are intact, else
@@ -198,6 +199,7 @@ struct lb_capture_req {
 	struct lb_scan_opts *scan;
 	struct lb_data_opts *data;
 	const char *data_mode;	/* as given, recorded in the manifest */
+	const char *key_file;	/* encrypt with the key from it; NULL: do not */
 	char *const *pre;	/* hooks */
 	size_t n_pre;
 	char *const *post;

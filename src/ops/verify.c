@@ -26,7 +26,7 @@ struct vstate {
 };
 
 static void note(struct vstate *st, const char *what, const struct lb_artifact *a, int r,
-		 uint64_t bytes)
+		 const char *method, uint64_t bytes)
 {
 	if (r < 0) {
 		st->bad++;
@@ -36,7 +36,7 @@ static void note(struct vstate *st, const char *what, const struct lb_artifact *
 		st->ok++;
 	}
 	if (st->fn)
-		st->fn(st->ud, what, a, r, r < 0 ? lb_errmsg() : NULL, bytes);
+		st->fn(st->ud, what, a, r, r < 0 ? lb_errmsg() : NULL, method, bytes);
 }
 
 /* Size only: the file is a regular file of the recorded size. */
@@ -55,11 +55,25 @@ static int check_size(const struct lb_manifest *m, const struct lb_artifact *a)
 	return 0;
 }
 
+/* Its SHA-256; encrypted and with the key, opened too (its tag checked). */
+static int check_whole(const struct lb_manifest *m, const struct lb_artifact *a)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r = lb_artifact_verify(m, a);
+
+	if (r < 0 || !a->encrypted || !a->rt_key)
+		return r;
+	r = lb_artifact_load(m, a, &buf, &len);
+	free(buf);
+	return r;
+}
+
 static void check_artifact(struct vstate *st, const char *what, const struct lb_artifact *a)
 {
 	if (!a)
 		return;
-	note(st, what, a, st->quick ? check_size(st->m, a) : lb_artifact_verify(st->m, a), 0);
+	note(st, what, a, st->quick ? check_size(st->m, a) : check_whole(st->m, a), NULL, 0);
 }
 
 static int check_data(struct vstate *st, const char *name, const struct lb_artifact *a,
@@ -73,6 +87,10 @@ static int check_data(struct vstate *st, const char *name, const struct lb_artif
 	fd = lb_open_artifact(path);
 	if (fd < 0)
 		return fd;
+	/* encrypted, no key: what can be checked without it (the chunks are
+	 * only opened with it) */
+	if (a->encrypted && !a->rt_key)
+		return lb_data_check_sum(fd, name, a);
 	return lb_data_verify_file(fd, name, a, ret_bytes);
 }
 
@@ -91,7 +109,7 @@ static int check_volume(struct lb_disk *d, struct lb_partition *p, struct lb_vol
 		int r = check_data(st, v->id, v->data, &bytes);
 
 		snprintf(what, sizeof(what), "%s data", v->id);
-		note(st, what, v->data, r, bytes);
+		note(st, what, v->data, r, v->data_method ? v->data_method : "image", bytes);
 	}
 	return 0;
 }
@@ -114,8 +132,8 @@ static void check_stack(struct vstate *st, const struct lb_stack *s)
 			uint64_t bytes = 0;
 			int r = check_data(st, l->id, l->ciphertext, &bytes);
 
-			snprintf(what, sizeof(what), "%s data (ciphertext)", l->id);
-			note(st, what, l->ciphertext, r, bytes);
+			snprintf(what, sizeof(what), "%s data", l->id);
+			note(st, what, l->ciphertext, r, "ciphertext", bytes);
 		}
 		if (l->volume)
 			check_volume(NULL, NULL, l->volume, st);
@@ -144,6 +162,8 @@ static int run(const struct lb_manifest *m, bool quick, lb_verify_fn fn, void *u
 		check_artifact(&st, what, m->disks[i]->mbr_gap);
 	}
 	lb_manifest_foreach_volume(m, check_volume, &st);
+	/* (the stack's artifacts and the volumes of arrays, LUKS mappings and
+	 * LVs: lb_manifest_foreach_volume walks the disks' own) */
 	if (m->stack)
 		check_stack(&st, m->stack);
 	if (st.bad)

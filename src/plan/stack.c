@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -137,6 +138,51 @@ static struct lb_plan_node *add_node(struct lb_plan *p, enum lb_dev_kind kind, c
 	return pn;
 }
 
+static bool lv_has_data(const struct lb_lv *lv)
+{
+	return lv->volume && lv->volume->data;
+}
+
+/* A thin pool being made comes back exactly or not at all: its thin
+ * volumes are made empty (restore/stack-thin.c) and get their data from
+ * the capture, so when the pool's data is restored, every one of them
+ * needs its own (a thin snapshot is inactive unless activated, and then
+ * has none). Making a pool takes dmsetup's messages. */
+static void check_thin(struct lb_plan *p, const struct lb_plan_node *pn, bool data)
+{
+	const struct lb_vg *vg = pn->vg;
+
+	for (size_t i = 0; i < vg->n_lvs; i++) {
+		const struct lb_lv *pool = vg->lvs[i];
+		const struct lb_lv *with = NULL, *without = NULL;
+
+		if (strcmp(pool->segtype, "thin-pool") != 0)
+			continue;
+		if (!lb_program_exists("dmsetup"))
+			lb_plan_problem(p, "%s: thin pool %s: dmsetup is needed to make it and is not "
+					   "installed", pn->id, pool->name);
+		for (size_t j = 0; j < vg->n_lvs; j++) {
+			const struct lb_lv *lv = vg->lvs[j];
+
+			if (strcmp(lv->segtype, "thin") != 0 || !lv->pool ||
+			    strcmp(lv->pool, pool->name) != 0)
+				continue;
+			if (lv_has_data(lv))
+				with = with ? with : lv;
+			else
+				without = without ? without : lv;
+		}
+		if (data && with && without)
+			lb_plan_problem(p, "%s: thin pool %s: the capture holds the data of %s but not of "
+					   "%s (%s at capture): made again, the pool would give it back empty; "
+					   "capture again with it active (lvchange -ay -K %s/%s), or "
+					   "restore with --no-data",
+					pn->id, pool->name, with->name, without->name,
+					without->active ? "no filesystem" : "not active", vg->name,
+					without->name);
+	}
+}
+
 /* Whether everything node pn sits on is inside ciphertext written back:
  * a device of a container whose ciphertext is written, or of a node that
  * comes back with one. */
@@ -206,6 +252,10 @@ void lb_plan_stack_nodes(struct lb_plan *p, const struct lb_plan_opts *opts)
 		decide(p, &p->nodes[i]);
 	if (opts->data)
 		mark_ciphertext(p);
+	/* (a group inside ciphertext written back comes with it, not made) */
+	for (size_t i = 0; i < p->n_nodes; i++)
+		if (p->nodes[i].vg && p->nodes[i].action == LB_NODE_MAKE)
+			check_thin(p, &p->nodes[i], opts->data);
 }
 
 /* The node whose device ID is, or that holds the LV ID. */
@@ -277,10 +327,31 @@ static void check_keys(struct lb_plan *p, const struct lb_plan_node *pn)
 {
 	const struct lb_artifact *a = pn->luks->header;
 	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1;
 
 	if (!a || lb_artifact_verify(p->m, a) < 0)
 		return;	/* (check_node says so) */
-	path = lb_asprintf("%s/%s", p->m->rt_dir, a->file);
+	if (a->encrypted) {
+		/* the header opened, in memory only (the capture's key is checked
+		 * for the whole plan: lb_plan_build_steps) */
+		_cleanup_free_ uint8_t *buf = NULL;
+		size_t len = 0;
+
+		if (!a->rt_key)
+			return;
+		if (lb_artifact_load(p->m, a, &buf, &len) < 0) {
+			lb_plan_problem(p, "%s: %s", pn->id, lb_errmsg());
+			return;
+		}
+		fd = memfd_create("lifeboat-luks-header", MFD_CLOEXEC);
+		if (fd < 0 || lb_pwrite_all(fd, buf, len, 0) < 0) {
+			lb_plan_problem(p, "%s: cannot hold its LUKS header in memory", pn->id);
+			return;
+		}
+		path = lb_asprintf("/proc/self/fd/%d", fd);
+	} else {
+		path = lb_asprintf("%s/%s", p->m->rt_dir, a->file);
+	}
 	for (size_t i = 0; i < p->n_key_files; i++)
 		if (lb_luks_key_opens(path, p->key_files[i]) > 0)
 			return;

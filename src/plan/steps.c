@@ -341,6 +341,41 @@ static void marker_step(struct builder *b, const struct lb_plan_opts *opts)
 		    lb_asprintf("into the restored root %s", root->vol->id));
 }
 
+/* An encrypted capture's artifacts are read only with its key: without it
+ * nothing is written (lb_manifest_unlock found it, or not, before the plan).
+ * When all it would read is volume contents for intact disks (a roll back),
+ * the problem is one of those: the layout still matches (compare, status). */
+static void encrypted_check(struct lb_plan *p)
+{
+	const struct lb_artifact *first = NULL;
+	bool layout = false;
+
+	if (!p->m->encryption || p->m->rt_key)
+		return;
+	for (size_t i = 0; i < p->n_steps; i++) {
+		const struct lb_step *s = &p->steps[i];
+
+		if (!s->art)
+			continue;
+		if (!first)
+			first = s->art;
+		if (!s->pv || s->pv->rollback == LB_ROLLBACK_NONE)
+			layout = true;
+	}
+	if (!first)
+		return;
+	if (p->n_key_files)
+		lb_plan_problem(p, "the capture is encrypted and none of the %zu --key-file key%s "
+				   "opens it (wrong key): %s and the rest cannot be read",
+				p->n_key_files, p->n_key_files == 1 ? "" : "s", first->file);
+	else
+		lb_plan_problem(p, "the capture is encrypted: %s and the rest cannot be read without "
+				   "its key (--key-file FILE)",
+				first->file);
+	if (!layout)
+		p->n_content_problems++;
+}
+
 void lb_plan_build_steps(struct lb_plan *p, const struct lb_plan_opts *opts)
 {
 	struct builder b = { .p = p };
@@ -364,6 +399,7 @@ void lb_plan_build_steps(struct lb_plan *p, const struct lb_plan_opts *opts)
 	 * nothing to do); --marker PATH is written all the same */
 	if (p->n_steps || opts->marker)
 		marker_step(&b, opts);
+	encrypted_check(p);
 	free(b.checked);
 	if (p->n_problems)
 		lb_plan_free_steps(p);

@@ -185,7 +185,7 @@ static unsigned compare_files(const struct drill *dr, const struct lb_volume *v,
 		return 1;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	r = fd < 0 ? -errno : lb_archive_compare(fd, v->id, mnt, &diffs);
+	r = fd < 0 ? -errno : lb_archive_compare(fd, v->id, v->data, mnt, &diffs);
 	if (fd >= 0)
 		close(fd);
 	lb_umount_tmp(mnt);

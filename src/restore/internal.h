@@ -26,10 +26,6 @@ struct lb_run {
  * (lb_esc). */
 void lb_run_say(struct lb_run *run, const char *fmt, ...) _printf_(2, 3);
 
-/* restore.c: an artifact read whole (not through a link), checked against
- * its size and SHA-256 */
-int lb_run_load_artifact(const struct lb_manifest *m, const struct lb_artifact *a, uint8_t **ret);
-
 /* log.c: the restore log, a file of this restore's own */
 int lb_run_log_open(struct lb_run *run);
 void lb_run_log_close(struct lb_run *run);

@@ -22,6 +22,7 @@
 
 #include "base/base.h"
 #include "model/model.h"
+#include "manifest/manifest.h"
 #include "disk/disk.h"
 #include "plan/plan.h"
 #include "restore/internal.h"
@@ -45,30 +46,6 @@ static void fault_point(const char *point)
 	}
 }
 
-/* Reads an artifact and checks it against its SHA-256 before use. */
-int lb_run_load_artifact(const struct lb_manifest *m, const struct lb_artifact *a, uint8_t **ret)
-{
-	_cleanup_free_ char *path = lb_asprintf("%s/%s", m->rt_dir, a->file);
-	char *buf = NULL;
-	char sum[65];
-	int fd, n;
-
-	fd = lb_open_artifact(path);
-	if (fd < 0)
-		return fd;
-	n = lb_read_fd(fd, &buf, 64 << 20);
-	close(fd);
-	if (n < 0)
-		return lb_err(n, "%s: %s", path, strerror(-n));
-	if ((uint64_t)n != a->size || lb_sha256_buf(buf, (size_t)n, sum) < 0 ||
-	    strcmp(sum, a->sha256) != 0) {
-		free(buf);
-		return lb_err(-EBADMSG, "%s: does not match its SHA-256 in the manifest", path);
-	}
-	*ret = (uint8_t *)buf;
-	return 0;
-}
-
 /* Writes an artifact at byte off of the disk, into an area of room bytes
  * (its recorded geometry): never past it, whatever the manifest says (it
  * was checked at load; this is the last line). */
@@ -77,19 +54,22 @@ static int write_artifact(struct lb_run *run, struct lb_plan_disk *pd, const str
 {
 	const char *dev = pd->target->path;
 	_cleanup_free_ uint8_t *buf = NULL;
+	size_t len = 0;
 	int fd, r;
 
-	if (a->size > room)
-		return lb_err(-ERANGE, "%s: will not write %s: %" PRIu64 " bytes at byte %" PRIu64
-				       " where %" PRIu64 " belong to it",
-			      dev, a->file, a->size, off, room);
-	r = lb_run_load_artifact(run->p->m, a, &buf);
+	/* (checked against the artifact's checksum and, encrypted, its key:
+	 * what is written is what the capture holds) */
+	r = lb_artifact_load(run->p->m, a, &buf, &len);
 	if (r < 0)
 		return r;
+	if (len > room)
+		return lb_err(-ERANGE, "%s: will not write %s: %zu bytes at byte %" PRIu64
+				       " where %" PRIu64 " belong to it",
+			      dev, a->file, len, off, room);
 	fd = lb_run_disk_fd(run, pd);
 	if (fd < 0)
 		return fd;
-	r = lb_pwrite_all(fd, buf, (size_t)a->size, off);
+	r = lb_pwrite_all(fd, buf, len, off);
 	if (r < 0)
 		return lb_err(r, "%s: cannot write %s at byte %" PRIu64 ": %s", dev, a->file, off,
 			      strerror(-r));
@@ -201,7 +181,9 @@ static int volume_step(struct lb_run *run, const struct lb_step *s, bool last)
 	if (volume_failed(pv))
 		return 0;
 	r = lb_run_disk_close(run);
-	if (r >= 0 && pv->pd->verdict == LB_VERDICT_INTACT)
+	/* (a volume of a node this restore made: the node holds the disk) */
+	if (r >= 0 && pv->pd->verdict == LB_VERDICT_INTACT &&
+	    !(pv->node && pv->node->action == LB_NODE_MAKE))
 		r = lb_run_check_not_in_use(pv->pd->target);
 	if (r < 0)
 		return r;

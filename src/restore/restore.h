@@ -36,9 +36,11 @@ struct lb_drill_ui {
 };
 
 /* Rehearses a restore of m on loop devices over sparse files in workdir
- * (NULL: a new directory under /var/tmp), LUKS containers opened with
- * KEY_FILES; the stack it made is taken down before the loop devices go; 0 when everything came back
- * exactly, < 0 (with lb_err) when not, or on an error. */
+ * (NULL: a new directory under /var/tmp), with the key files given
+ * (--key-file: LUKS keys; an encrypted capture's is m's already,
+ * lb_manifest_unlock); the stack it made is taken down before the loop
+ * devices go; 0 when everything came back exactly, < 0 (with lb_err) when
+ * not, or on an error. */
 int lb_drill_run(struct lb_manifest *m, const char *workdir, char **key_files, size_t n_key_files,
 		 const struct lb_drill_ui *ui, char **ret_instance);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libcryptsetup.h>
@@ -19,39 +20,55 @@
 #include "restore/stack.h"
 #include "restore/internal.h"
 
-/* A private copy of an artifact, checked against its SHA-256 first: what
- * a program is then given cannot change under it. *ret_path: the copy, to
+/* A private file holding BUF (N bytes), named after NAME: what a program is
+ * then given cannot change under it. SECRET (an encrypted capture's
+ * artifact, opened): in /run, memory on a systemd machine and in the rescue
+ * system, not in a TMPDIR that may be on a disk. *ret_path: the file, to
  * unlink. */
-static int private_copy(const struct lb_manifest *m, const struct lb_artifact *a, char **ret_path)
+int lb_stack_private_file(const char *name, const void *buf, size_t n, bool secret,
+			  char **ret_path)
 {
-	_cleanup_free_ uint8_t *buf = NULL;
 	const char *tmp = getenv("TMPDIR");
+	struct stat st;
 	char *path;
 	int fd, r;
 
-	r = lb_run_load_artifact(m, a, &buf);
-	if (r < 0)
-		return r;
-	path = lb_asprintf("%s/lifeboat-%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", a->file);
+	if (secret && stat("/run", &st) == 0 && S_ISDIR(st.st_mode))
+		tmp = "/run";
+	path = lb_asprintf("%s/lifeboat-%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
 	fd = mkostemp(path, O_CLOEXEC);
 	if (fd < 0) {
-		r = lb_err(-errno, "cannot make a private copy of %s: %s", a->file, strerror(errno));
+		r = lb_err(-errno, "cannot make a private copy of %s: %s", name, strerror(errno));
 		free(path);
 		return r;
 	}
-	r = lb_pwrite_all(fd, buf, a->size, 0);
+	r = lb_pwrite_all(fd, buf, n, 0);
 	if (close(fd) < 0 && r >= 0)
 		r = -errno;
 	if (r < 0) {
 		unlink(path);
 		free(path);
-		return lb_err(r, "cannot write a private copy of %s", a->file);
+		return lb_err(r, "cannot write a private copy of %s", name);
 	}
 	*ret_path = path;
 	return 0;
 }
 
-static int run_tool(char *const argv[], const char *what)
+/* A private copy of an artifact, checked against its SHA-256 first. */
+static int private_copy(const struct lb_manifest *m, const struct lb_artifact *a, char **ret_path)
+{
+	_cleanup_free_ uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	/* (sealed in an encrypted capture: opened with its key) */
+	r = lb_artifact_load(m, a, &buf, &len);
+	if (r < 0)
+		return r;
+	return lb_stack_private_file(a->file, buf, len, a->encrypted, ret_path);
+}
+
+int lb_stack_run_tool(char *const argv[], const char *what)
 {
 	_cleanup_free_ char *out = NULL;
 	struct lb_spawn_opts o = { .quiet = true, .ret_out = &out, .also_stderr = true, .stdin_fd = -1 };
@@ -87,7 +104,7 @@ static int set_dev_uuids(const struct lb_md *md, const char *node, char *const *
 		any |= md->members[i]->dev_uuid != NULL;
 	if (!any || strncmp(md->metadata, "1.", 2) != 0)
 		return 0;
-	r = run_tool(stop, md->id);
+	r = lb_stack_run_tool(stop, md->id);
 	for (size_t i = 0; i < md->n_members && r >= 0; i++)
 		if (md->members[i]->dev_uuid)
 			r = lb_md_set_dev_uuid(md, member_nodes[i], md->members[i]->dev_uuid);
@@ -100,7 +117,7 @@ static int set_dev_uuids(const struct lb_md *md, const char *node, char *const *
 	argv[n++] = "--run";
 	for (size_t i = 0; i < md->n_members; i++)
 		argv[n++] = member_nodes[i];
-	r = run_tool(argv, md->id);
+	r = lb_stack_run_tool(argv, md->id);
 	free(argv);
 	return r;
 }
@@ -169,7 +186,7 @@ int lb_stack_make_md(const struct lb_md *md, char *const *member_nodes, bool dri
 			argv[n++] = member_nodes[i];
 	argv[n] = NULL;
 	lb_debug("stack", "%s: mdadm --create %s %s", md->id, node, md->uuid);
-	r = run_tool(argv, md->id);
+	r = lb_stack_run_tool(argv, md->id);
 	free(argv);
 	if (r >= 0 && !drill)
 		r = set_dev_uuids(md, node, member_nodes);
@@ -270,18 +287,24 @@ int lb_stack_make_vg(const struct lb_manifest *m, const struct lb_vg *vg, char *
 		char *argv[] = { "lvm", "pvcreate", "-ff", "-y", "-q", uuid, file, "--",
 				 pv_nodes[i], NULL };
 
-		r = run_tool(argv, vg->id);
+		r = lb_stack_run_tool(argv, vg->id);
 	}
 	if (r >= 0) {
 		char *argv[] = { "lvm", "vgcfgrestore", "-q", "-f", copy,
 				 has_thin(vg) ? "--force" : "-q", "--", vg->name, NULL };
 
-		r = run_tool(argv, vg->id);
+		r = lb_stack_run_tool(argv, vg->id);
 	}
+	/* the pools' own metadata, which vgcfgrestore does not bring back */
+	if (r >= 0 && has_thin(vg))
+		r = lb_stack_make_thin(m, vg, pv_nodes, copy);
 	if (r >= 0) {
-		char *argv[] = { "lvm", "vgchange", "-q", "-ay", "--", vg->name, NULL };
+		/* (-K: thin snapshots skip activation unless told; one active at
+		 * capture gets its data back like any volume) */
+		char *argv[] = { "lvm", "vgchange", "-q", "-ay", has_thin(vg) ? "-K" : "-q", "--",
+				 vg->name, NULL };
 
-		r = run_tool(argv, vg->id);
+		r = lb_stack_run_tool(argv, vg->id);
 	}
 	unlink(copy);
 	return r;
@@ -296,7 +319,7 @@ static int take_down(const struct lb_plan_node *pn, bool drill)
 
 		if (lb_run(vgs, true) != 0)
 			return 1;	/* not made */
-		return run_tool(argv, pn->id);
+		return lb_stack_run_tool(argv, pn->id);
 	}
 	if (pn->luks) {
 		_cleanup_free_ char *name = lb_stack_luks_name(pn->luks, drill);
@@ -314,7 +337,7 @@ static int take_down(const struct lb_plan_node *pn, bool drill)
 
 		if (access(node, F_OK) < 0)
 			return 1;
-		return run_tool(argv, pn->id);
+		return lb_stack_run_tool(argv, pn->id);
 	}
 	return 1;
 }

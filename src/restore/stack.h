@@ -37,6 +37,21 @@ int lb_stack_open_luks(const struct lb_luks *l, const char *node, const char *ke
 /* PV_NODES: the PVs' device nodes, in vg->pvs order. Makes each PV with
  * its UUID, restores the group's metadata and activates it. */
 int lb_stack_make_vg(const struct lb_manifest *m, const struct lb_vg *vg, char *const *pv_nodes);
+/* Thin pools (stack-thin.c): with the PVs made and the recorded metadata
+ * (in the private file RESTOREFILE) restored, each pool's kernel metadata
+ * made again: its thin devices with their recorded ids and its
+ * transaction id. The pools are left inactive; the recorded metadata is
+ * in place again. */
+int lb_stack_make_thin(const struct lb_manifest *m, const struct lb_vg *vg, char *const *pv_nodes,
+		       const char *restorefile);
+/* The text of LVM metadata with every "transaction_id = N" line's N 0
+ * (LEN bytes in, *ret_len out; NUL-terminated; to free). */
+char *lb_thin_zero_transactions(const char *text, size_t len, size_t *ret_len);
+/* stack.c's helpers: ARGV run quietly, its output in the error when it
+ * fails (WHAT names the node); a private file holding BUF. */
+int lb_stack_run_tool(char *const argv[], const char *what);
+int lb_stack_private_file(const char *name, const void *buf, size_t n, bool secret,
+			  char **ret_path);
 /* The device node of an active LV: /dev/mapper/VG-LV, dashes doubled. */
 char *lb_stack_lv_node(const struct lb_vg *vg, const struct lb_lv *lv);
 /* Takes down what a plan's MAKE nodes made (a drill's, when done): each

@@ -85,6 +85,30 @@ static int volume_node(const struct lb_run *run, const struct lb_plan_volume *pv
 	return 0;
 }
 
+/* A thin volume: writing zeros would allocate every block of it in its
+ * pool (which often holds less than its volumes' sizes); discarding gives
+ * them back, and the volume then reads as zero without taking room. */
+static bool on_thin(const struct lb_run *run, const struct lb_plan_volume *pv)
+{
+	struct lb_dev_ref ref = lb_manifest_find_dev(run->p->m, pv->vol->id);
+
+	return ref.kind == LB_DEV_LV && strcmp(ref.lv->segtype, "thin") == 0;
+}
+
+static int zero_volume(int fd, uint64_t size, bool thin)
+{
+	uint64_t range[2] = { 0, size };
+
+	if (!thin)
+		return lb_zero_range(fd, 0, size, false);
+	if (ioctl(fd, BLKDISCARD, range) == 0)
+		return 0;
+	/* a pool set to ignore discards: zeros, whatever room they take */
+	if (errno == EOPNOTSUPP)
+		return lb_zero_range(fd, 0, size, false);
+	return lb_err(-errno, "cannot discard a thin volume: %s", strerror(errno));
+}
+
 /* Wipes old signatures in a volume's range (and zeroes it all with a full
  * format) before anything is made there. Returns an open, exclusive fd. */
 static int prepare_volume(const struct lb_plan_volume *pv, const char *node, uint64_t size,
@@ -98,8 +122,11 @@ static int prepare_volume(const struct lb_plan_volume *pv, const char *node, uin
 			      strerror(errno));
 	r = lb_wipe_signatures(fd, 0, size, pv->pd->disk->sector_size);
 	if (r >= 0 && !run->o->quick) {
-		lb_run_say(run, "%s: zeroing and checking %s (%" PRIu64 " MiB)", pv->vol->id, node, size >> 20);
-		r = lb_zero_range(fd, 0, size, false);
+		bool thin = on_thin(run, pv);
+
+		lb_run_say(run, "%s: %s and checking %s (%" PRIu64 " MiB)", pv->vol->id,
+			   thin ? "discarding (a thin volume)" : "zeroing", node, size >> 20);
+		r = zero_volume(fd, size, thin);
 		if (r >= 0 && fsync(fd) < 0)
 			r = lb_err(-errno, "cannot sync: %s", strerror(errno));
 		if (r >= 0)

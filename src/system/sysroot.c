@@ -154,7 +154,7 @@ static struct lb_volume *resolve_path(const struct lb_manifest *m, const char *p
 			if (d->parts[j]->path && strcmp(d->parts[j]->path, path) == 0)
 				return d->parts[j]->volume;
 	}
-	return NULL;
+	return lb_stack_volume_by_path(m, path);
 }
 
 struct lb_volume *lb_fstab_resolve(const struct lb_manifest *m, const char *spec)

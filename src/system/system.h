@@ -89,4 +89,32 @@ bool lb_sysroot_exists(const struct lb_sysroot *s, const char *path);
 /* Unmounts everything lb_sysroot_find mounted. */
 void lb_sysroot_free(struct lb_sysroot *s);
 
+/* ---- LVM snapshots for a live capture (lvsnap.c) ---------------------- */
+
+/* A snapshot lifeboat takes is named this and its origin's name: one a
+ * killed capture left is recognised and removed by the next. */
+#define LB_LVSNAP_PREFIX "lifeboat-snap-"
+
+struct lb_lvsnap {
+	char *vg;
+	char *name;		/* lifeboat-snap-<origin> */
+	char *path;		/* its device node */
+	uint64_t sectors;	/* its copy-on-write space, 512-byte sectors */
+};
+
+/* Takes a snapshot of VG/LV (LV_SECTORS long) sized min(a tenth of it, at
+ * least one extent; the group's free extents). 0 and *ret; 1 and *ret_why
+ * (free it) when there is no room or lvm could not make one; < 0 on
+ * error. */
+int lb_lvsnap_take(const char *vg, const char *lv, uint64_t lv_sectors, struct lb_lvsnap **ret,
+		   char **ret_why);
+/* 1 while the snapshot is whole, 0 once it filled up (invalid), < 0 when
+ * lvm cannot tell. */
+int lb_lvsnap_valid(const struct lb_lvsnap *s);
+/* Removes the snapshot (close its node first) and frees s; NULL accepted. */
+int lb_lvsnap_drop(struct lb_lvsnap *s);
+/* Removes every snapshot named lifeboat-snap-* (an interrupted capture's),
+ * calling removed for each; how many, or < 0 when one stayed. */
+int lb_lvsnap_cleanup(void (*removed)(void *ud, const char *vg, const char *lv), void *ud);
+
 #endif

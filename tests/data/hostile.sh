@@ -2,7 +2,8 @@
 # Hostile archive entries never escape the volume being restored: "../",
 # an absolute path, and a symlink followed by a file through it; and a
 # record of preallocated ranges that is not valid (not ranges, past the
-# file's end, out of order) is refused, not half applied. Each is put into
+# file's end, out of order), or of a project ID (not a number and a flag,
+# past 32 bits), is refused, not half applied. Each is put into
 # a capture as an archive volume's data (with a correct SHA-256), and
 # restore must refuse it, name the entry, and create nothing outside.
 # Then the capture's own files as something else than files: a data file
@@ -35,7 +36,8 @@ target=$(fx_attach "$LB_WORK/target.img" 64M)
 outside=$LB_WORK/outside
 mkdir -p "$outside"
 
-for kind in dotdot absolute symlink prealloc-garbage prealloc-beyond prealloc-overlap; do
+for kind in dotdot absolute symlink prealloc-garbage prealloc-beyond prealloc-overlap \
+	project-garbage project-huge; do
 	python3 - "$kind" "$outside" "$LB_WORK/evil.tar" <<'PY'
 import io, sys, tarfile
 kind, outside, out = sys.argv[1:]
@@ -57,6 +59,11 @@ with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tf:
     elif kind == "symlink":
         add(tf, "./link", type=tarfile.SYMTYPE, linkname=outside)
         add(tf, "./link/escaped-symlink")
+    elif kind.startswith("project-"):
+        # a project record that is not one lifeboat writes: not a number
+        # and a flag, a number past 32 bits
+        rec = {"project-garbage": "42 inherit; x", "project-huge": "4294967296"}[kind]
+        add(tf, "./projected", b"data\n", pax_headers={"SCHILY.xattr.lifeboat.project": rec})
     else:
         # a preallocation record that is not one lifeboat writes: not
         # ranges, a range past the file's end, ranges out of order
@@ -81,6 +88,7 @@ PY
 	}
 	case $kind in
 	prealloc-*) said='preallocated: the record of its preallocated ranges is not valid' ;;
+	project-*) said='projected: the record of its project ID is not valid' ;;
 	*) said='refused to extract' ;;
 	esac
 	grep -q "$said" "$LB_WORK/restore.out" || {

@@ -73,7 +73,7 @@ mapfile -t ovmf < <(dg_ovmf "$W/vars-new.fd")
 start=$(date +%s)
 rs_qemu "$W/rescue.log" 900 -smp 2 "${ovmf[@]}" \
 	-kernel "$RS_KERNEL" -initrd "$W/rescue.img" \
-	-append 'console=ttyS0 panic=1 lifeboat.restore=auto' \
+	-append 'console=ttyS0 panic=1 no_timer_check lifeboat.restore=auto' \
 	-drive "file=$W/backup.img,format=raw,if=virtio" \
 	-drive "file=$W/target.img,format=raw,if=virtio" || {
 	tr -d '\r' <"$W/rescue.log" | tail -n 60

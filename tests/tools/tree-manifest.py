@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Prints one line per file under ROOT: path, type, mode, owner, mtime (ns),
-size, content SHA-256, link target, device number, xattrs (POSIX ACLs
-included, as system.posix_acl_*), hard-link group, and each regular file's
+size, content SHA-256, link target, device number, project ID (when set),
+xattrs (POSIX ACLs included, as system.posix_acl_*), hard-link group, and each regular file's
 allocation: its holes (SEEK_DATA/SEEK_HOLE), its unwritten extents (FIEMAP:
 preallocated, reading as zeros) and whether it is fully allocated
 ("allocated": st_blocks covers its size) or not ("sparse"). Two trees with
@@ -112,6 +112,29 @@ def allocation(p, st):
     return words
 
 
+FS_IOC_FSGETXATTR = 0x801C581F
+FS_XFLAG_PROJINHERIT = 0x200
+
+
+def project(p):
+    """A file's or directory's project ID and inherit flag, when it has
+    either (FS_IOC_FSGETXATTR; nothing where the filesystem has none)."""
+    try:
+        fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return []
+    try:
+        buf = fcntl.ioctl(fd, FS_IOC_FSGETXATTR, bytes(28))
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+    xflags, _, _, projid = struct.unpack("=IIII", buf[:16])
+    if not projid and not xflags & FS_XFLAG_PROJINHERIT:
+        return []
+    return [f"project={projid}" + ("+inherit" if xflags & FS_XFLAG_PROJINHERIT else "")]
+
+
 root = sys.argv[1]
 first_path = {}
 lines = []
@@ -140,6 +163,8 @@ for dirpath, dirnames, filenames in os.walk(root):
             parts.append("-> " + repr(os.readlink(p)))
         if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
             parts.append(f"dev={os.major(st.st_rdev)},{os.minor(st.st_rdev)}")
+        if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode):
+            parts += project(p)
         try:
             for x in sorted(os.listxattr(p, follow_symlinks=False)):
                 parts.append(f"xattr {x}={os.getxattr(p, x, follow_symlinks=False).hex()}")

@@ -79,7 +79,7 @@ static void capture(void)
 	int fd = open(data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
 	assert_true(fd >= 0);
-	assert_int_equal(lb_archive_capture(tree, excl, 1, fd, 1, NULL, NULL, sum, &size), 0);
+	assert_int_equal(lb_archive_capture(tree, excl, 1, fd, 1, NULL, NULL, NULL, NULL, sum, &size), 0);
 	close(fd);
 	assert_true(size > 0);
 	assert_int_equal(strlen(sum), 64);
@@ -90,7 +90,7 @@ static int compare(struct lb_archive_diffs *d)
 	int fd = open(data, O_RDONLY | O_CLOEXEC), r;
 
 	assert_true(fd >= 0);
-	r = lb_archive_compare(fd, "vol", tree, d);
+	r = lb_archive_compare(fd, "vol", NULL, tree, d);
 	close(fd);
 	return r;
 }

@@ -75,6 +75,24 @@ static const struct {
 	{ "vfat", "sector-size", "512" },
 	{ "vfat", "serial", "6C1F-EF11" },
 	{ "swap", "page-size", "4096" },
+	{ "xfs", "version", "5" },
+	{ "xfs", "block-size", "4096" },
+	{ "xfs", "sector-size", "512" },
+	{ "xfs", "blocks", "65536" },
+	{ "xfs", "ag-count", "4" },
+	{ "xfs", "ag-blocks", "16384" },
+	{ "xfs", "inode-size", "512" },
+	{ "xfs", "imaxpct", "25" },
+	{ "xfs", "dir-block-size", "8192" },
+	{ "xfs", "stripe-unit", "16" },
+	{ "xfs", "stripe-width", "64" },
+	{ "xfs", "log-blocks", "2560" },
+	{ "xfs", "log-start", "32776" },
+	{ "xfs", "log-version", "2" },
+	{ "xfs", "log-sector-size", "512" },
+	{ "xfs", "log-stripe-unit", "32768" },
+	{ "xfs", "features", "crc finobt rmapbt reflink inobtcount bigtime sparse ftype meta_uuid" },
+	{ "xfs", "meta-uuid", "6c1fe0b0-0002-4c1f-8a00-0000000000d4" },
 };
 
 /* Every field of g set: numbers distinct and small enough to fit a 1 GiB
@@ -416,11 +434,12 @@ static void test_read_geom_through_table(void **state)
 	assert_non_null(strstr(lb_errmsg(), "larger than the 524288 bytes"));
 	/* a type that records no geometry reads nothing */
 	free(v->type);
-	v->type = lb_strdup("xfs");
+	v->type = lb_strdup("btrfs");
 	assert_int_equal(lb_fs_read_geom(v, path, fd), 0);
 	assert_null(v->ext);
 	assert_null(v->vfat);
 	assert_null(v->swap);
+	assert_null(v->xfs);
 	lb_volume_free(v);
 }
 

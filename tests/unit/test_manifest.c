@@ -181,6 +181,7 @@ static void eq_volume(const struct lb_volume *a, const struct lb_volume *b)
 	EQ_OPT(a, b, swap, eq_swap);
 	EQ_OPT(a, b, data, eq_artifact);
 	EQ_STR(a, b, data_method);
+	EQ_STR(a, b, data_source);
 }
 
 static void eq_partition(const struct lb_partition *a, const struct lb_partition *b)
@@ -802,6 +803,7 @@ static void test_write_unprintable_without_hex(void **state)
 static const char *const required_fixtures[] = {
 	"valid-gpt-server.xml", "valid-mbr-logical.xml", "valid-4kn.xml",
 	"valid-whole-disk.xml", "valid-excluded.xml", "valid-offline-system.xml",
+	"valid-xfs.xml",
 };
 
 static void test_roundtrip_fixtures(void **state)
@@ -853,6 +855,33 @@ static struct lb_manifest *load_fixture(const char *name)
 	if (lb_manifest_load(path, &m) < 0)
 		fail_msg("%s", lb_errmsg());
 	return m;
+}
+
+/* valid-thin.xml (captured in a guest by tests/vm/stack-thin.sh): the
+ * pool's chunk and transaction id, each thin volume's pool, device id and
+ * origin */
+static void test_thin_fields(void **state)
+{
+	struct lb_manifest *m = load_fixture("valid-thin.xml");
+	const struct lb_vg *vg;
+
+	(void)state;
+	assert_non_null(m->stack);
+	assert_int_equal(m->stack->n_vgs, 1);
+	vg = m->stack->vgs[0];
+	assert_int_equal(vg->n_lvs, 5);
+	assert_string_equal(vg->lvs[3]->segtype, "thin-pool");
+	assert_int_equal(vg->lvs[3]->chunk_size, 512);
+	assert_int_equal(vg->lvs[3]->transaction_id, 3);
+	assert_int_equal(vg->lvs[3]->thin_id, 0);
+	assert_string_equal(vg->lvs[4]->segtype, "thin");
+	assert_string_equal(vg->lvs[4]->pool, "pool");
+	assert_string_equal(vg->lvs[4]->origin, "data");
+	assert_int_equal(vg->lvs[4]->thin_id, 2);
+	assert_int_equal(vg->lvs[0]->thin_id, 1);
+	assert_null(vg->lvs[0]->origin);
+	assert_null(vg->lvs[2]->pool);
+	lb_manifest_free(m);
 }
 
 static size_t count_kind(const struct lb_disk *d, enum lb_part_kind k)
@@ -1057,6 +1086,7 @@ static const struct {
 	{ "bad-stack-unknown-on.xml", "disk7p1: no such device in the manifest" },
 	{ "bad-stack-used-twice.xml", "device disk0p1 is used by two layers of the stack" },
 	{ "bad-stack-id-clash.xml", "disk1p2: the id names another device of this manifest" },
+	{ "bad-stack-thin-pool.xml", "lv0: a thin volume whose pool is not a thin pool of vg0" },
 	{ "bad-truncated.xml", "not well-formed XML" },
 	{ "bad-root.xml", "Expecting element lifeboat-manifest, got lifeboat-capture" },
 	{ "bad-format2.xml", "manifest format 2 is not supported" },
@@ -1083,6 +1113,9 @@ static const struct {
 	{ "bad-xxe.xml", "must not carry a DTD" },
 	{ "bad-system-root.xml", "system root disk0p9 is not a volume of this manifest" },
 	{ "bad-mount-source.xml", "Invalid attribute mount-source for element volume" },
+	/* (libxml2 names the interleave, not the attribute: the same file
+	 * with source="lvm-snapshot" loads, test_data_source) */
+	{ "bad-data-source.xml", "Element lv has extra content: volume" },
 	/* the semantic checks: each message with the line of the element at fault */
 	{ "bad-partition-overlap.xml", ":12: disk disk0: partitions 1 and 2 overlap" },
 	{ "bad-partition-outside-usable.xml",
@@ -1113,6 +1146,15 @@ static const struct {
 				  "is not one mke2fs knows" },
 	{ "bad-ext-larger-than-partition.xml", ":10: volume disk0p1: its ext4 geometry (1073741824 "
 					       "bytes) does not fit in the 536870912 bytes" },
+	{ "bad-xfs-feature.xml", ":10: volume disk0p1: xfs feature \"exchange\" is not one lifeboat "
+				 "knows" },
+	{ "bad-xfs-log-outside.xml", ":10: volume disk0p1: xfs geometry is not valid: log size or place" },
+	{ "bad-xfs-meta-uuid-without-feature.xml", ":10: volume disk0p1: xfs geometry is not valid: a "
+						   "meta-uuid needs the meta_uuid feature" },
+	{ "bad-xfs-larger-than-partition.xml", ":10: volume disk0p1: its xfs geometry (1228800000 "
+					       "bytes) does not fit in the 1073741824 bytes" },
+	{ "bad-xfs-features-pattern.xml", "Element volume failed to validate content" },
+	{ "bad-xfs-uuid.xml", ":10: volume disk0p1: xfs UUID '3401e0d1-0000-4000-8000-0000000000c1,reflink=0' is not a UUID" },
 	/* every area restore writes through the whole disk bounded by its
 	 * recorded geometry, reported at the artifact's own line */
 	{ "bad-boot-code-size.xml", ":9: disk disk0: boot code of 1048576 bytes (the MBR boot-code area is 440)" },
@@ -1330,6 +1372,41 @@ static void test_reject_mem_names_source(void **state)
 	assert_non_null(strstr(lb_errmsg(), "stdin-capture: not well-formed XML"));
 }
 
+/* A volume's data taken from an LVM snapshot says so, and keeps saying so
+ * through a write and a load; bad-data-source.xml is this manifest with a
+ * source the schema does not know. */
+static void test_data_source(void **state)
+{
+	_cleanup_free_ char *path = fixture("bad-data-source.xml"), *text = NULL, *xml = NULL;
+	struct lb_manifest *m = NULL, *m2 = NULL;
+	struct lb_dev_ref ref;
+	char *at;
+	size_t len = 0;
+	int n;
+
+	(void)state;
+	n = lb_read_file(path, &text, 1 << 20);
+	assert_true(n > 0);
+	at = strstr(text, "source=\"btrfs-snapshot\"");
+	assert_non_null(at);
+	memcpy(at, "source=\"lvm-snapshot\"  ", strlen("source=\"btrfs-snapshot\""));
+	if (lb_manifest_load_mem(text, (size_t)n, path, &m) < 0)
+		fail_msg("%s", lb_errmsg());
+	ref = lb_manifest_find_dev(m, "lv0");
+	assert_int_equal(ref.kind, LB_DEV_LV);
+	assert_non_null(ref.lv->volume->data);
+	assert_string_equal(ref.lv->volume->data_method, "image");
+	assert_string_equal(ref.lv->volume->data_source, "lvm-snapshot");
+	assert_null(lb_manifest_find_dev(m, "md0").md->volume->data_source);
+	assert_int_equal(lb_manifest_write_mem(m, &xml, &len), 0);
+	assert_non_null(strstr(xml, "method=\"image\" source=\"lvm-snapshot\""));
+	if (lb_manifest_load_mem(xml, len, "written", &m2) < 0)
+		fail_msg("%s", lb_errmsg());
+	assert_string_equal(lb_manifest_find_dev(m2, "lv0").lv->volume->data_source, "lvm-snapshot");
+	lb_manifest_free(m);
+	lb_manifest_free(m2);
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 static int canonical(const char *path)
@@ -1357,6 +1434,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_write_unprintable_without_hex),
 		cmocka_unit_test(test_write_gpt_zero_fields),
 		cmocka_unit_test(test_roundtrip_fixtures),
+		cmocka_unit_test(test_thin_fields),
+		cmocka_unit_test(test_data_source),
 		cmocka_unit_test(test_fixture_contents),
 		cmocka_unit_test(test_fixture_offline_system),
 		cmocka_unit_test(test_write_and_load_directory),

@@ -359,6 +359,82 @@ static void test_wrong_key_stops_it(void **state)
 	assert_int_equal(p->n_steps, 0);
 }
 
+/* vg0 with a thin pool: lv0 (root, with data) a thin volume in it, and a
+ * thin snapshot "snap", inactive at capture: no volume, no data */
+static void make_thin(struct fixture *f)
+{
+	struct lb_vg *vg = f->m->stack->vgs[0];
+	struct lb_lv *root = vg->lvs[0], *pool = lb_lv_new(), *snap = lb_lv_new();
+
+	free(root->segtype);
+	root->segtype = lb_strdup("thin");
+	root->pool = lb_strdup("pool");
+	root->volume->data = lb_artifact_new();
+	root->volume->data->file = lb_strdup("lv0.data");
+	make_artifact(f, root->volume->data, "the root's data\n");
+	pool->id = lb_strdup("lv8");
+	pool->name = lb_strdup("pool");
+	pool->uuid = lb_strdup("3dbq5T-JADn-YUGA-nOXq-WBMd-EHZ8-rqGliB");
+	pool->segtype = lb_strdup("thin-pool");
+	pool->size = 98304;
+	pool->active = true;
+	lb_vg_add_lv(vg, pool);
+	snap->id = lb_strdup("lv9");
+	snap->name = lb_strdup("snap");
+	snap->uuid = lb_strdup("NxYO2o-3uHf-mKSz-Cz56-3X0n-2Lnt-JExWUO");
+	snap->segtype = lb_strdup("thin");
+	snap->pool = lb_strdup("pool");
+	snap->size = 57344;
+	lb_vg_add_lv(vg, snap);
+}
+
+#define THIN_REFUSED "thin pool pool: the capture holds the data of root but not of snap (not active"
+
+/* a pool whose data comes back must come back whole: a thin volume
+ * without data would be made empty, so the plan refuses */
+static void test_thin_pool_without_all_its_data(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *key = lb_asprintf("%s/key", f->dir);
+	char *keys[] = { key };
+	struct lb_plan_opts o = { .data = true, .key_files = keys, .n_key_files = 1 };
+	const struct lb_plan *p;
+
+	make_thin(f);
+	p = plan_on(f, "machine-stack-blank.xml", &o);
+	for (size_t i = 0; i < p->n_problems; i++)
+		print_message("problem: %s\n", p->problems[i]);
+	assert_int_equal(node(p, "vg0")->action, LB_NODE_MAKE);
+	assert_true(any_says(p, THIN_REFUSED));
+}
+
+/* with --no-data nothing of the pool's data comes back: no refusal; nor
+ * when the snapshot has its data too */
+static void test_thin_pool_layout_only_or_whole(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *key = lb_asprintf("%s/key", f->dir);
+	char *keys[] = { key };
+	struct lb_plan_opts o = { .data = false, .key_files = keys, .n_key_files = 1 };
+	struct lb_vg *vg;
+	const struct lb_plan *p;
+
+	make_thin(f);
+	p = plan_on(f, "machine-stack-blank.xml", &o);
+	assert_int_equal(node(p, "vg0")->action, LB_NODE_MAKE);
+	assert_false(any_says(p, "thin pool"));
+	lb_plan_free(f->p);
+	f->p = NULL;
+	/* the snapshot active at capture, with its data */
+	vg = f->m->stack->vgs[0];
+	vg->lvs[vg->n_lvs - 1]->active = true;
+	vg->lvs[vg->n_lvs - 1]->volume = vg->lvs[0]->volume;
+	o.data = true;
+	p = plan_on(f, "machine-stack-blank.xml", &o);
+	vg->lvs[vg->n_lvs - 1]->volume = NULL;	/* (lv0's, freed with it) */
+	assert_false(any_says(p, "thin pool pool: the capture"));
+}
+
 /* a captured ciphertext for luks0 (not a real image: the plan does not
  * read it; lb_plan_check_data does, and refuses it) */
 static void add_ciphertext(struct fixture *f)
@@ -425,6 +501,77 @@ static void test_ciphertext_unused_with_no_data(void **state)
 	assert_true(any_says(p, "luks0: what is inside the LUKS container is made again"));
 }
 
+/* the fixture's artifacts without a file are its volumes' data files:
+ * taken as encrypted already (as capture writes them) */
+static int mark_data(struct lb_artifact *a, void *ud)
+{
+	_cleanup_free_ char *path = lb_asprintf("%s/%s", (const char *)ud, a->file);
+
+	if (access(path, F_OK) < 0)
+		a->encrypted = true;
+	return 0;
+}
+
+/* An encrypted capture (its LUKS header and LVM metadata sealed, as
+ * capture --encrypt leaves them): without its key the plan refuses before
+ * any step, naming what it cannot read; with it (among the LUKS key) the
+ * LUKS key is tried against the header opened in memory, and the plan is
+ * sound. */
+static void test_encrypted_capture(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *luks_key = lb_asprintf("%s/key", f->dir);
+	_cleanup_free_ char *cap_key = lb_asprintf("%s/capture.key", f->dir);
+	struct lb_kdf kdf = { .time = 1, .memory = 64, .lanes = 1 };
+	struct lb_key key;
+	char *only_luks[] = { luks_key }, *both[] = { luks_key, cap_key };
+	struct lb_plan_opts o = { .data = true, .key_files = only_luks, .n_key_files = 1 };
+	const struct lb_plan *p;
+	_cleanup_free_ char *text = NULL;
+	struct lb_manifest *m = NULL;
+	size_t len = 0;
+
+	memset(kdf.salt, 7, sizeof(kdf.salt));
+	assert_int_equal(lb_write_file(cap_key, "capture secret\n", 15, 0600), 0);
+	assert_int_equal(lb_key_from_file(cap_key, &kdf, &key), 0);
+	lb_manifest_foreach_artifact(f->m, mark_data, f->dir);
+	assert_int_equal(lb_manifest_seal_artifacts(f->m, f->dir, &key), 0);
+	lb_manifest_encrypted(f->m, &kdf, &key);
+	assert_true(f->m->stack->luks[0]->header->encrypted);
+	/* written with its MAC and read back, as capture leaves it */
+	lb_manifest_mac_prepare(f->m);
+	assert_int_equal(lb_manifest_write_mem(f->m, &text, &len), 0);
+	assert_int_equal(lb_manifest_mac_fill(&key, text, len), 0);
+	assert_int_equal(lb_manifest_load_mem(text, len, "manifest.xml", &m), 0);
+	m->rt_dir = lb_strdup(f->dir);
+	lb_manifest_free(f->m);
+	f->m = m;
+	/* a changed byte of it: the key is right, the manifest is not */
+	memcpy(strstr(text, "nas01"), "nas02", 5);
+	assert_int_equal(lb_manifest_load_mem(text, len, "manifest.xml", &m), 0);
+	assert_int_equal(lb_manifest_unlock(m, both, 2), -EBADMSG);
+	assert_non_null(strstr(lb_errmsg(), "tampered"));
+	lb_manifest_free(m);
+
+	/* the LUKS key opens no capture */
+	assert_int_equal(lb_manifest_unlock(f->m, only_luks, 1), 0);
+	p = plan_on(f, "machine-stack-blank.xml", &o);
+	assert_true(any_says(p, "the capture is encrypted and none of the 1 --key-file key opens it"));
+	assert_int_equal(p->n_steps, 0);
+
+	assert_int_equal(lb_manifest_unlock(f->m, both, 2), 1);
+	lb_plan_free(f->p);
+	f->p = NULL;
+	o.key_files = both;
+	o.n_key_files = 2;
+	p = plan_on(f, "machine-stack-blank.xml", &o);
+	for (size_t i = 0; i < p->n_problems; i++)
+		print_message("problem: %s\n", p->problems[i]);
+	assert_int_equal(p->n_problems, 0);
+	assert_true(node(p, "luks0")->open);
+	assert_true(p->n_steps > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -438,8 +585,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_excluded_member_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_header_stops_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_key_stops_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thin_pool_without_all_its_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thin_pool_layout_only_or_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ciphertext_needs_no_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ciphertext_unused_with_no_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_encrypted_capture, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -213,6 +213,76 @@ static void test_resolve(void **state)
 	lb_manifest_free(m);
 }
 
+static struct lb_volume *stack_volume(const char *id, const char *type)
+{
+	struct lb_volume *v = lb_volume_new();
+
+	v->id = lb_strdup(id);
+	v->type = lb_strdup(type);
+	return v;
+}
+
+/* The names a system gives the stack's nodes at boot: an LV's two (each
+ * '-' of a device-mapper name doubled), an open LUKS mapping's, an
+ * array's node and its /dev/md/ name */
+static void test_resolve_stack(void **state)
+{
+	struct lb_manifest *m = build();
+	struct lb_vg *vg = lb_vg_new();
+	struct lb_lv *lv;
+	struct lb_luks *l = lb_luks_new();
+	struct lb_md *md = lb_md_new();
+
+	(void)state;
+	m->stack = lb_stack_new();
+	vg->id = lb_strdup("vg0");
+	vg->name = lb_strdup("nas01-vg");
+	lv = lb_lv_new();
+	lv->id = lb_strdup("lv0");
+	lv->name = lb_strdup("root");
+	lv->volume = stack_volume("lv0", "ext4");
+	lv->volume->uuid = lb_strdup("0ff1e000-0000-4000-8000-0000000000f1");
+	lb_vg_add_lv(vg, lv);
+	lv = lb_lv_new();
+	lv->id = lb_strdup("lv1");
+	lv->name = lb_strdup("swap-1");
+	lv->volume = stack_volume("lv1", "swap");
+	lb_vg_add_lv(vg, lv);
+	lv = lb_lv_new();
+	lv->id = lb_strdup("lv2");
+	lv->name = lb_strdup("pool");		/* holds no volume */
+	lb_vg_add_lv(vg, lv);
+	lb_stack_add_vg(m->stack, vg);
+	l->id = lb_strdup("luks0");
+	l->name = lb_strdup("cryptdata");
+	l->volume = stack_volume("luks0", "xfs");
+	lb_stack_add_luks(m->stack, l);
+	md->id = lb_strdup("md0");
+	md->path = lb_strdup("/dev/md127");
+	md->name = lb_strdup("nas01:boot");
+	md->volume = stack_volume("md0", "ext4");
+	md->volume->label = lb_strdup("mdboot");
+	lb_stack_add_md(m->stack, md);
+
+	assert_string_equal(resolved(m, "/dev/mapper/nas01--vg-root"), "lv0");
+	assert_string_equal(resolved(m, "/dev/nas01-vg/root"), "lv0");
+	assert_string_equal(resolved(m, "/dev/mapper/nas01--vg-swap--1"), "lv1");
+	assert_string_equal(resolved(m, "/dev/nas01-vg/swap-1"), "lv1");
+	assert_string_equal(resolved(m, "/dev/mapper/nas01-vg-root"), "(none)");	/* not doubled */
+	assert_string_equal(resolved(m, "/dev/mapper/nas01--vg-pool"), "(none)");
+	assert_string_equal(resolved(m, "/dev/mapper/cryptdata"), "luks0");
+	assert_string_equal(resolved(m, "/dev/cryptdata"), "(none)");
+	assert_string_equal(resolved(m, "/dev/md127"), "md0");
+	assert_string_equal(resolved(m, "/dev/md/boot"), "md0");
+	assert_string_equal(resolved(m, "/dev/md/root"), "(none)");
+	/* and by their identities, as the disks' volumes are */
+	assert_string_equal(resolved(m, "UUID=0FF1E000-0000-4000-8000-0000000000F1"), "lv0");
+	assert_string_equal(resolved(m, "/dev/disk/by-uuid/0ff1e000-0000-4000-8000-0000000000f1"), "lv0");
+	assert_string_equal(resolved(m, "LABEL=mdboot"), "md0");
+	assert_string_equal(resolved(m, "PARTUUID=0ff1e000-0000-4000-8000-0000000000f1"), "(none)");
+	lb_manifest_free(m);
+}
+
 static void test_udev_unescape(void **state)
 {
 	static const struct {
@@ -262,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_skip),
 		cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_resolve_stack),
 		cmocka_unit_test(test_udev_unescape),
 		cmocka_unit_test(test_system_note),
 	};

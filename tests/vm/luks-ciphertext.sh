@@ -17,6 +17,10 @@
 #     capture restores only with the key (refused before any write
 #     without it): the first container's filesystem is made again inside
 #     it with its identity, the second comes back from its ciphertext;
+#   - capture --encrypt with that filesystem mounted: it is archived
+#     sealed (no plaintext in the capture), the other container still as
+#     its ciphertext; a restore without the capture's key is refused before
+#     any write, with it and the passphrase both come back, trees equal;
 #   - verify and show call the data ciphertext; drill rehearses the
 #     restore on loop devices and says what it could not open.
 set -euo pipefail
@@ -192,6 +196,56 @@ run mount -o ro /dev/cvg/data /mnt/b
 tree /mnt/b >/tmp/tree-b.mixed
 run umount /mnt/b
 diff /tmp/tree-b.before /tmp/tree-b.mixed || fail "the tree on cvg/data differs after the mixed restore"
+step encrypted
+# capture --encrypt with c0's filesystem mounted: what is inside is archived
+# sealed (its plaintext is not in the capture), c1 still as its ciphertext;
+# restored with the capture's key and the LUKS passphrase, the files are back
+run mount /dev/mapper/c0 /mnt/a
+mkdir -p /mnt/a/etc/deep/er
+dd if=/dev/urandom of=/mnt/a/etc/deep/blob bs=1k count=300 2>/dev/null
+ln -s deep/blob /mnt/a/etc/link
+chown 12:34 /mnt/a/etc/deep/er
+echo "SECRET-IN-LUKS-5d1e0c" >/mnt/a/etc/secret.txt
+tree /mnt/a | grep -v '^\. ' >/tmp/tree-a.enc
+printf 'the capture key' >/tmp/capkey
+out=$(lifeboat capture --disk /dev/vda --output /tmp/cape --data auto --encrypt --key-file /tmp/capkey 2>&1) ||
+	{ echo "$out"; fail "capture --encrypt"; }
+echo "$out"
+echo "$out" | grep -q "no data captured" && fail "a container got no data in an encrypted capture"
+[ -f /tmp/cape/$A.data ] || fail "no data for the mounted filesystem inside $A"
+grep -q "<ciphertext file=\"$B.data\"" /tmp/cape/manifest.xml || fail "$B has no ciphertext in the encrypted capture"
+if grep -r -q -a -e SECRET-IN-LUKS -e SECRET-IN-LVM-ON /tmp/cape; then fail "plaintext in the encrypted capture"; fi
+run umount /mnt/a
+out=$(lifeboat verify /tmp/cape) || { echo "$out"; fail "verify (encrypted, no key)"; }
+out=$(lifeboat verify --key-file /tmp/capkey /tmp/cape) || { echo "$out"; fail "verify (encrypted, with the key)"; }
+echo "$out"
+run lvm vgchange -q -an cvg
+run cryptsetup close c1
+run cryptsetup close c0
+run wipefs -q -a /dev/vda1 /dev/vda2 /dev/vda
+dd if=/dev/zero of=/dev/vda bs=1M count=100 2>/dev/null
+out=$(lifeboat restore --yes --quick-format --key-file /tmp/key /tmp/cape 2>&1) && { echo "$out"; fail "restored without the capture's key"; }
+echo "$out"
+[ -z "$(blkid -p -o value -s TYPE /dev/vda)" ] || fail "vda written by a restore refused for want of the capture's key"
+out=$(lifeboat restore --yes --quick-format --key-file /tmp/capkey --key-file /tmp/key /tmp/cape 2>&1) ||
+	{ echo "$out"; fail "restore of the encrypted capture"; }
+echo "$out"
+cryptsetup close c0 2>/dev/null || true
+run cryptsetup open --key-file /tmp/key /dev/vda1 c0
+run cryptsetup open --key-file /tmp/key /dev/vda2 c1
+run lvm vgchange -q -ay cvg
+[ "$(blkid -p -o value -s UUID /dev/mapper/c0)" = "$(cat /tmp/uuid-a)" ] ||
+	fail "the filesystem inside $A has not its recorded UUID (encrypted capture)"
+run e2fsck -fn /dev/mapper/c0
+run e2fsck -fn /dev/cvg/data
+run mount -o ro /dev/mapper/c0 /mnt/a
+tree /mnt/a | grep -v '^\. ' >/tmp/tree-a.enc.after
+run umount /mnt/a
+diff /tmp/tree-a.enc /tmp/tree-a.enc.after || fail "the tree inside $A differs after the encrypted capture's restore"
+run mount -o ro /dev/cvg/data /mnt/b
+tree /mnt/b >/tmp/tree-b.enc
+run umount /mnt/b
+diff /tmp/tree-b.before /tmp/tree-b.enc || fail "the tree on cvg/data differs after the encrypted capture's restore"
 step drill
 run lvm vgchange -q -an cvg
 run cryptsetup close c1

@@ -3,16 +3,18 @@
 # A hand-built server's stack is restored exactly onto blank disks (issue
 # 13): /boot (ext4) on MD RAID1 metadata 1.0, / (ext4) and swap on LVM on
 # LUKS2 on MD RAID1 metadata 1.2, over two disks, in a guest running
-# Debian's kernel. Captured, every disk wiped blank, restored with the
-# passphrase's key file; afterwards mdadm, cryptsetup and lvm report the
-# same identities (array UUIDs and names, LUKS UUID and keyslots, PV, VG and
-# LV UUIDs), the original passphrase opens the container, the filesystems
-# and swap have their UUIDs and labels and fsck finds them clean, and the
-# files captured on /boot (the array's image) are back, and the plaintext
-# of / (inside LUKS) is nowhere in the capture. Then drill rehearses the
-# capture on loop devices in the same guest with the key (refused while
-# the machine's own group is visible, and without a key), and leaves
-# nothing of its own behind.
+# Debian's kernel. Captured (the container's ciphertext, nothing mounted in
+# it), every disk wiped blank, restored; afterwards mdadm, cryptsetup and
+# lvm report the same identities (array UUIDs and names, LUKS UUID and
+# keyslots, PV, VG and LV UUIDs), the original passphrase opens the
+# container, the filesystems and swap have their UUIDs and labels and fsck
+# finds them clean, and the files captured on /boot (the array's image) are
+# back, and the plaintext of / (inside LUKS) is nowhere in the capture.
+# Then drill rehearses on loop devices in the same guest: the ciphertext
+# capture even while the machine's own group is visible; a capture taken
+# with / mounted (what is inside LUKS made again) with the key — refused
+# while the group is visible, and without a key — and leaves nothing of its
+# own behind.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 . "$LB_TOP/tests/vm/lib/vm.sh"
@@ -109,18 +111,32 @@ run lvm vgchange -q -an nas01-vg
 run cryptsetup close md1_crypt
 run cryptsetup open --test-passphrase --key-file /tmp/key /dev/md/root
 step drill-refused
-# the machine's own group is visible (its container open): a drill cannot
-# make a second group of that name, and says so before making anything
+# /tmp/cap holds the container's ciphertext: a drill writes it back and
+# makes nothing inside, so the machine's own group (its container open
+# here) is no obstacle
 run cryptsetup open --key-file /tmp/key /dev/md/root md1_crypt
-if out=$(lifeboat drill --key-file /tmp/key /tmp/cap 2>&1); then echo "$out"; fail "drill with the group here"; fi
+run lvm vgchange -q -ay nas01-vg
+out=$(lifeboat drill /tmp/cap 2>&1) || { echo "$out"; fail "drill of the ciphertext capture with the group here"; }
+echo "$out" | grep -q 'lv0: inside LUKS ciphertext written back: not opened' || { echo "$out"; fail "drill: lv0 not said to be inside the ciphertext"; }
+[ -z "$(losetup -a 2>/dev/null)" ] || fail "drill left loop devices: $(losetup -a)"
+# a capture taken with / mounted has no ciphertext: what is inside LUKS is
+# made again, with the key, and a drill cannot make a second group of the
+# machine's group's name: it says so before making anything
+run mount /dev/nas01-vg/root /mnt/r
+run lifeboat capture --disk /dev/vda --disk /dev/vdb --output /tmp/capm --data auto
+run umount /mnt/r
+[ ! -e /tmp/capm/luks0.data ] || fail "ciphertext captured with a filesystem mounted inside"
+if grep -r -q SECRET-PLAINTEXT-7f3a9c /tmp/capm; then fail "the plaintext of the LUKS volume is in the capture"; fi
+if out=$(lifeboat drill --key-file /tmp/key /tmp/capm 2>&1); then echo "$out"; fail "drill with the group here"; fi
 echo "$out" | grep -q 'a volume group named nas01-vg is on this machine' || { echo "$out"; fail "drill: no word of the group"; }
 [ -z "$(losetup -a 2>/dev/null)" ] || fail "drill left loop devices: $(losetup -a)"
+run lvm vgchange -q -an nas01-vg
 run cryptsetup close md1_crypt
 # without the key, what is inside LUKS cannot be made: refused
-if out=$(lifeboat drill /tmp/cap 2>&1); then echo "$out"; fail "drill without a key"; fi
+if out=$(lifeboat drill /tmp/capm 2>&1); then echo "$out"; fail "drill without a key"; fi
 echo "$out" | grep -q -- '--key-file FILE' || { echo "$out"; fail "drill: no word of the key"; }
 step drill
-out=$(lifeboat drill --key-file /tmp/key /tmp/cap 2>&1) || { echo "$out"; fail "drill of the stack"; }
+out=$(lifeboat drill --key-file /tmp/key /tmp/capm 2>&1) || { echo "$out"; fail "drill of the stack"; }
 echo "$out"
 echo "$out" | grep -q '^drill: PASSED' || fail "drill did not pass"
 # taken down: no drill array, mapping, group or loop device is left, and

@@ -3,8 +3,10 @@
 # tests, sourced after tests/lib.sh and tests/rescue/lib/rescue.sh.
 #
 # The machine's root tree is a debootstrap (minbase, systemd, Debian's
-# kernel and initramfs-tools, GRUB for BIOS and UEFI, efibootmgr, and the
-# libraries lifeboat links), made once and kept as a tarball in the cache:
+# kernel and initramfs-tools, GRUB for BIOS and UEFI, efibootmgr, the
+# libraries lifeboat links, and lvm2, mdadm and cryptsetup with their
+# initramfs hooks for the machines whose root is on LVM, MD or LUKS),
+# made once and kept as a tarball in the cache:
 # $LB_CACHE (default /var/cache/lifeboat-tests), named by a digest of the
 # package list and the mirror, so a change of either makes a new one. Each
 # test then lays it onto a disk image of its own.
@@ -15,6 +17,7 @@ DG_PACKAGES=(
 	e2fsprogs dosfstools efibootmgr grub-efi-amd64-bin grub-pc-bin grub2-common zstd
 	libacl1 libarchive13 libblkid1 libefiboot1 libefivar1 libext2fs2 libfdisk1
 	libjson-c5 libssl3 libuuid1 libxml2 libxxhash0 libzstd1 libkmod2 libelf1 libcryptsetup12 libmount1
+	lvm2 mdadm cryptsetup cryptsetup-initramfs
 )
 
 # dg_mirror: the Debian mirror this machine's apt uses (deb822 or one-line
@@ -107,10 +110,8 @@ T
 
 	mkdir -p "$mnt"
 	mount -t ext4 "$root" "$mnt"
-	zstd -dc "$tarball" | tar -C "$mnt" --numeric-owner --xattrs --xattrs-include='*' --acls -xf -
-	kver=$(cd "$mnt/boot" && ls vmlinuz-* | sed 's/^vmlinuz-//' | sort -V | tail -n 1)
-	[ -n "$kver" ] && [ -f "$mnt/boot/initrd.img-$kver" ] || { umount "$mnt"; lb_fail "the Debian tree has no kernel and initrd"; }
-	mkdir -p "$mnt/boot/efi"
+	dg_fill_tree "$tarball" "$mnt"
+	kver=$DG_KVER
 	cat >"$mnt/etc/fstab" <<F
 # /etc/fstab of lifeboat's Debian test machine
 UUID=$DG_ROOT_UUID / ext4 errors=remount-ro 0 1
@@ -118,17 +119,47 @@ UUID=${DG_ESP_ID:0:4}-${DG_ESP_ID:4:4} /boot/efi vfat umask=0077 0 1
 UUID=$DG_SWAP_UUID none swap sw 0 0
 /swap.img none swap sw 0 0
 F
-	echo lifeboat-e2e >"$mnt/etc/hostname"
-	: >"$mnt/etc/machine-id"
 	# the swap file as Ubuntu's installer makes it: written, not fallocated
 	dd if=/dev/zero of="$mnt/swap.img" bs=1M count=64 status=none
 	chmod 600 "$mnt/swap.img"
 	mkswap -q "$mnt/swap.img"
+	mkdir -p "$mnt/boot/grub"
+	cat >"$mnt/boot/grub/grub.cfg" <<G
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+set timeout=0
+menuentry "Debian GNU/Linux (lifeboat test machine)" {
+	search --no-floppy --fs-uuid --set=root $DG_ROOT_UUID
+	linux /boot/vmlinuz-$kver root=UUID=$DG_ROOT_UUID ro console=ttyS0 panic=1 no_timer_check
+	initrd /boot/initrd.img-$kver
+}
+G
+	# GRUB for BIOS, and for UEFI until the first boot installs its own
+	rs_install_grub "$d" "$mnt" "$DG_ROOT_UUID"
+}
+
+# dg_fill_tree TARBALL MNT: the machine's root tree onto MNT (its root
+# filesystem, with /boot mounted below it when that is a filesystem of its
+# own): the debootstrap, /boot/efi, its hostname, an empty machine-id, this
+# lifeboat in /usr/local/sbin (run there in a chroot: a library it links
+# missing from DG_PACKAGES fails here, by name) and the test's own unit
+# (tests/rescue/debian/), with nothing else to wait for at boot. Sets
+# DG_KVER, the kernel's version; the fstab and grub.cfg are the caller's.
+dg_fill_tree() {
+	local tarball=$1 mnt=$2 u
+	zstd -dc "$tarball" | tar -C "$mnt" --numeric-owner --xattrs --xattrs-include='*' --acls -xf -
+	DG_KVER=$(cd "$mnt/boot" && ls vmlinuz-* | sed 's/^vmlinuz-//' | sort -V | tail -n 1)
+	[ -n "$DG_KVER" ] && [ -f "$mnt/boot/initrd.img-$DG_KVER" ] || { umount -R "$mnt"; lb_fail "the Debian tree has no kernel and initrd"; }
+	mkdir -p "$mnt/boot/efi"
+	echo lifeboat-e2e >"$mnt/etc/hostname"
+	: >"$mnt/etc/machine-id"
 	install -m 0755 "$LIFEBOAT" "$mnt/usr/local/sbin/lifeboat"
 	# every library lifeboat links is in the machine (DG_PACKAGES): a
 	# missing one would only show as a failed capture inside the guest
 	chroot "$mnt" /usr/local/sbin/lifeboat --version >/dev/null 2>"$LB_WORK/chroot-lifeboat.err" || {
 		cat "$LB_WORK/chroot-lifeboat.err" >&2
+		umount -R "$mnt"
 		lb_fail "lifeboat does not run in the Debian machine: a library it links is not in DG_PACKAGES"
 	}
 	install -m 0755 "$LB_TOP/tests/rescue/debian/lifeboat-e2e" "$mnt/usr/local/sbin/lifeboat-e2e"
@@ -140,20 +171,6 @@ F
 		e2scrub_all.timer fstrim.timer; do
 		ln -sf /dev/null "$mnt/etc/systemd/system/$u"
 	done
-	mkdir -p "$mnt/boot/grub"
-	cat >"$mnt/boot/grub/grub.cfg" <<G
-serial --unit=0 --speed=115200
-terminal_input serial console
-terminal_output serial console
-set timeout=0
-menuentry "Debian GNU/Linux (lifeboat test machine)" {
-	search --no-floppy --fs-uuid --set=root $DG_ROOT_UUID
-	linux /boot/vmlinuz-$kver root=UUID=$DG_ROOT_UUID ro console=ttyS0 panic=1
-	initrd /boot/initrd.img-$kver
-}
-G
-	# GRUB for BIOS, and for UEFI until the first boot installs its own
-	rs_install_grub "$d" "$mnt" "$DG_ROOT_UUID"
 }
 
 # dg_boot NAME LOG TIMEOUT [qemu args...]: boots the Debian machine (2 CPUs

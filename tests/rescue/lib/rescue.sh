@@ -148,30 +148,33 @@ G
 	rs_install_grub "$d" "$mnt" "$RS_ROOT_UUID"
 }
 
-# rs_install_grub DEV MNT ROOT_UUID: GRUB for both firmwares on the machine
-# disk DEV (loop over $LB_WORK/machine.img, ESP at 1 MiB) whose root,
-# ROOT_UUID, is mounted at MNT: for BIOS, boot.img into the MBR and core.img
-# into the BIOS boot partition; for UEFI, a GRUB that finds the root by UUID
-# at the removable-media path \EFI\BOOT\BOOTX64.EFI, put on the ESP with
-# mtools (a loop partition has no geometry for it, and this host cannot
-# mount vfat: through the image file, between two flushes of the devices'
-# caches). Unmounts MNT.
+# rs_install_grub DEV MNT BOOT_UUID [GRUB_DIR]: GRUB for both firmwares on
+# the machine disk DEV (loop over $LB_WORK/machine.img, ESP at 1 MiB) whose
+# root is mounted at MNT (and its /boot below it when that is a filesystem
+# of its own): for BIOS, boot.img into the MBR and core.img into the BIOS
+# boot partition; for UEFI, a GRUB that finds the filesystem holding
+# /boot/grub by its UUID, BOOT_UUID, and reads GRUB_DIR there (/boot/grub,
+# or /grub on a /boot of its own), at the removable-media path
+# \EFI\BOOT\BOOTX64.EFI, put on the ESP with mtools (a loop partition has
+# no geometry for it, and this host cannot mount vfat: through the image
+# file, between two flushes of the devices' caches). Unmounts MNT (and what
+# is mounted below it).
 rs_install_grub() {
-	local d=$1 mnt=$2 uuid=$3 efi=$LB_WORK/BOOTX64.EFI
+	local d=$1 mnt=$2 uuid=$3 dir=${4:-/boot/grub} efi=$LB_WORK/BOOTX64.EFI
 	grub-install --target=i386-pc --boot-directory="$mnt/boot" --modules="part_gpt ext2" \
 		--no-floppy "$d" >"$LB_WORK/grub-install.log" 2>&1 || {
-		umount "$mnt"
+		umount -R "$mnt"
 		cat "$LB_WORK/grub-install.log" >&2
 		lb_fail "grub-install --target=i386-pc failed"
 	}
 	mkdir -p "$mnt/boot/grub/x86_64-efi"
 	cp /usr/lib/grub/x86_64-efi/*.mod /usr/lib/grub/x86_64-efi/*.lst "$mnt/boot/grub/x86_64-efi/"
-	printf 'search --no-floppy --fs-uuid --set=root %s\nset prefix=($root)/boot/grub\n' \
-		"$uuid" >"$LB_WORK/early.cfg"
-	grub-mkimage -O x86_64-efi -o "$efi" -p /boot/grub -c "$LB_WORK/early.cfg" \
+	printf 'search --no-floppy --fs-uuid --set=root %s\nset prefix=($root)%s\n' \
+		"$uuid" "$dir" >"$LB_WORK/early.cfg"
+	grub-mkimage -O x86_64-efi -o "$efi" -p "$dir" -c "$LB_WORK/early.cfg" \
 		part_gpt ext2 search search_fs_uuid normal configfile linux echo serial terminal test ||
-		{ umount "$mnt"; lb_fail "grub-mkimage x86_64-efi failed"; }
-	umount "$mnt"
+		{ umount -R "$mnt"; lb_fail "grub-mkimage x86_64-efi failed"; }
+	umount -R "$mnt"
 	rs_flush "$d" "$d"p*
 	mmd -i "$LB_WORK/machine.img@@1M" ::/EFI ::/EFI/BOOT
 	mcopy -i "$LB_WORK/machine.img@@1M" "$efi" ::/EFI/BOOT/BOOTX64.EFI
