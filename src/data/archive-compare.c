@@ -96,13 +96,32 @@ static void compare_xattrs(struct archive_entry *e, const char *path,
 	}
 }
 
+/* The permission bits the file has once the entry is extracted: with an
+ * access ACL holding a mask, the group bits are the mask's (what
+ * setting the ACL makes them), while libarchive's entry, read back, holds
+ * the owning group's entry there. */
+static mode_t extracted_perm(struct archive_entry *e)
+{
+	mode_t perm = archive_entry_perm(e) & 07777;
+	int type, permset, tag, qual;
+	const char *name;
+
+	if (archive_entry_acl_reset(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS) <= 0)
+		return perm;
+	while (archive_entry_acl_next(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, &type, &permset, &tag,
+				      &qual, &name) == ARCHIVE_OK)
+		if (tag == ARCHIVE_ENTRY_ACL_MASK)
+			return (perm & ~(mode_t)0070) | (mode_t)((permset & 07) << 3);
+	return perm;
+}
+
 /* The entry's metadata against the file at path (lstat in st). */
 static void compare_meta(struct archive_entry *e, const char *path, const struct stat *st,
 			 struct lb_archive_diffs *d)
 {
 	if ((st->st_mode & S_IFMT) != (archive_entry_mode(e) & AE_IFMT))
 		differ(d, path, "type");
-	else if ((st->st_mode & 07777) != (archive_entry_perm(e) & 07777) && !S_ISLNK(st->st_mode))
+	else if ((st->st_mode & 07777) != extracted_perm(e) && !S_ISLNK(st->st_mode))
 		differ(d, path, "mode");
 	else if ((la_int64_t)st->st_uid != archive_entry_uid(e) ||
 		 (la_int64_t)st->st_gid != archive_entry_gid(e))
