@@ -166,7 +166,7 @@ static int zero_metadata(const struct lb_vg *vg, char *const *pv_nodes, const st
 		json_object *row = json_object_array_get_idx(rows, i);
 		const struct lb_pv *pv = NULL;
 		const char *node;
-		uint64_t at, room, pe = vg->extent_size * 512;
+		uint64_t at, room, pe_start, pe = vg->extent_size * 512;
 
 		if (strcmp(lb_lvm_field(row, "vg_name"), vg->name) != 0 ||
 		    strcmp(lb_lvm_field(row, "lv_name"), tp->meta_lv) != 0 ||
@@ -179,9 +179,13 @@ static int zero_metadata(const struct lb_vg *vg, char *const *pv_nodes, const st
 			break;
 		}
 		node = pv_node_of(vg, pv_nodes, lb_lvm_field(row, "pv_uuid"), &pv);
-		at = lb_lvm_field_u64(row, "pe_start") * 512 + lb_lvm_field_u64(row, "pvseg_start") * pe;
+		/* (a pe_start lvm does not give, 0, or not the recorded one: no
+		 * guess at where to write) */
+		pe_start = lb_lvm_field_u64(row, "pe_start");
+		at = pe_start * 512 + lb_lvm_field_u64(row, "pvseg_start") * pe;
 		room = lb_lvm_field_u64(row, "pvseg_size") * pe;
-		if (!node || room < THIN_SUPERBLOCK || at + THIN_SUPERBLOCK > pv->dev_size * 512) {
+		if (!node || pe_start == 0 || pe_start != pv->pe_start || room < THIN_SUPERBLOCK ||
+		    at + THIN_SUPERBLOCK > pv->dev_size * 512) {
 			r = lb_err(-ERANGE, "%s: thin pool %s: its metadata LV is not where the recorded "
 					    "physical volumes are", vg->id, tp->name);
 			break;
