@@ -312,8 +312,10 @@ static int capture_one(struct lb_disk *d, struct lb_partition *p, struct lb_volu
 	if (luks && luks->ciphertext)
 		return 0;
 	method = choose(c->o->mode, p, v, &note);
-	/* (a member of the recorded stack: its volumes get data of their own) */
-	if (note && !(method == NULL && v->id && feeds_stack(c->m, v->id)))
+	/* (a member of the recorded stack: its volumes get data of their own;
+	 * but a closed LUKS container's note says why it gets none) */
+	if (note && !(method == NULL && v->id && feeds_stack(c->m, v->id) &&
+		      strcmp(v->type, "crypto_LUKS") != 0))
 		lb_manifest_warn(c->m, "%s", note);
 	if (!method)
 		return 0;

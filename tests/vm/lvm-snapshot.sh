@@ -147,11 +147,14 @@ mkdir -p /mnt/t
 run mount /dev/vgtight/busy /mnt/t
 dd if=/dev/urandom of=/mnt/t/seed bs=1M count=30 2>/dev/null
 sync
-( while :; do dd if=/dev/urandom of=/mnt/t/seed bs=1M count=30 conv=notrunc oflag=direct 2>/dev/null; done ) &
+# (stopped by a file, not a signal: a killed loop leaves its running dd
+# writing, and /mnt/t busy)
+rm -f /tmp/stop-writer
+( while [ ! -e /tmp/stop-writer ]; do dd if=/dev/urandom of=/mnt/t/seed bs=1M count=30 conv=notrunc oflag=direct 2>/dev/null; done ) &
 writer=$!
 lifeboat capture --disk /dev/vdc --output /tmp/cap3 --data auto >/tmp/cap3.log 2>&1
 rc=$?
-kill $writer 2>/dev/null || true
+touch /tmp/stop-writer
 wait $writer 2>/dev/null || true
 cat /tmp/cap3.log
 [ $rc = 0 ] || fail "the capture with a snapshot that filled up failed"
