@@ -191,7 +191,10 @@ int lb_gens_lock(const char *dir, int *ret_fd)
 	return 0;
 }
 
-int lb_gens_clean_partial(const char *dir)
+/* Removes every entry of dir that leftover() says an interrupted run left
+ * (why: for the debug line); the number removed. */
+static int sweep(const char *dir, bool (*leftover)(const char *e, const void *ud, char **why),
+		 const void *ud)
 {
 	struct dirent *e;
 	int n = 0;
@@ -200,17 +203,31 @@ int lb_gens_clean_partial(const char *dir)
 	if (!d)
 		return errno == ENOENT ? 0 : lb_err(-errno, "%s: %s", dir, strerror(errno));
 	while ((e = readdir(d))) {
-		_cleanup_free_ char *path = NULL;
+		_cleanup_free_ char *path = NULL, *why = NULL;
 
-		if (!lb_gens_is_partial(e->d_name))
+		if (!leftover(e->d_name, ud, &why))
 			continue;
 		path = lb_asprintf("%s/%s", dir, e->d_name);
-		lb_debug("ops", "removing %s, left by an interrupted run", path);
+		lb_debug("ops", "removing %s, left by %s", path, why);
 		if (lb_rm_rf(path) >= 0)
 			n++;
 	}
 	closedir(d);
 	return n;
+}
+
+static bool any_partial(const char *e, const void *ud, char **why)
+{
+	(void)ud;
+	if (!lb_gens_is_partial(e))
+		return false;
+	*why = lb_strdup("an interrupted run");
+	return true;
+}
+
+int lb_gens_clean_partial(const char *dir)
+{
+	return sweep(dir, any_partial, NULL);
 }
 
 /* The PID of .NAME.partial.PID, or 0 when e is no partial of name. */
@@ -227,28 +244,21 @@ static long partial_pid(const char *e, const char *name)
 	return errno || *end || end == e + 1 + len + 9 || pid <= 0 ? 0 : pid;
 }
 
+/* a partial of name whose process is gone (a PID taken again since is
+ * running: that partial stays) */
+static bool dead_partial(const char *e, const void *ud, char **why)
+{
+	long pid = partial_pid(e, ud);
+
+	if (!pid || pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		return false;
+	*why = lb_asprintf("process %ld, gone", pid);
+	return true;
+}
+
 int lb_gens_clean_dead_partial(const char *dir, const char *name)
 {
-	struct dirent *e;
-	int n = 0;
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return errno == ENOENT ? 0 : lb_err(-errno, "%s: %s", dir, strerror(errno));
-	while ((e = readdir(d))) {
-		_cleanup_free_ char *path = NULL;
-		long pid = partial_pid(e->d_name, name);
-
-		/* (a PID taken again since is running: that partial stays) */
-		if (!pid || pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;
-		path = lb_asprintf("%s/%s", dir, e->d_name);
-		lb_debug("ops", "removing %s, left by process %ld, gone", path, pid);
-		if (lb_rm_rf(path) >= 0)
-			n++;
-	}
-	closedir(d);
-	return n;
+	return sweep(dir, dead_partial, name);
 }
 
 /* Good enough to count among the kept: it loads, and every artifact is
