@@ -511,20 +511,15 @@ static int capture_stack_volume(struct capture_ctx *c, struct lb_volume *v)
 	return capture_one(&node_disk, &node_part, v, c);
 }
 
-static void capture_stack(struct capture_ctx *c)
+static int capture_stack_cb(struct lb_disk *d, struct lb_partition *p, struct lb_volume *v,
+			    void *ud)
 {
-	const struct lb_stack *s = c->m->stack;
+	struct capture_ctx *c = ud;
 
-	for (size_t i = 0; s && i < s->n_mds && !c->err; i++)
-		if (s->mds[i]->volume)
-			capture_stack_volume(c, s->mds[i]->volume);
-	for (size_t i = 0; s && i < s->n_luks && !c->err; i++)
-		if (s->luks[i]->volume)
-			capture_stack_volume(c, s->luks[i]->volume);
-	for (size_t i = 0; s && i < s->n_vgs && !c->err; i++)
-		for (size_t j = 0; j < s->vgs[i]->n_lvs && !c->err; j++)
-			if (s->vgs[i]->lvs[j]->volume)
-				capture_stack_volume(c, s->vgs[i]->lvs[j]->volume);
+	(void)d;
+	(void)p;
+	capture_stack_volume(c, v);
+	return c->err ? 1 : 0;
 }
 
 int lb_data_capture(struct lb_manifest *m, struct lb_data_opts *o)
@@ -538,7 +533,7 @@ int lb_data_capture(struct lb_manifest *m, struct lb_data_opts *o)
 	if (!c.err)
 		lb_manifest_foreach_volume(m, capture_one, &c);
 	if (!c.err)
-		capture_stack(&c);
+		lb_stack_foreach_volume(m, capture_stack_cb, &c);
 	free(c.archived);
 	return c.err;
 }

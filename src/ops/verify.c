@@ -114,15 +114,11 @@ static int check_volume(struct lb_disk *d, struct lb_partition *p, struct lb_vol
 	return 0;
 }
 
-/* the stack's artifacts: LUKS headers and ciphertext, LVM metadata, the
- * data of volumes on arrays, LUKS mappings and LVs */
+/* the stack's own artifacts: LUKS headers and ciphertext, LVM metadata */
 static void check_stack(struct vstate *st, const struct lb_stack *s)
 {
 	char what[160];
 
-	for (size_t i = 0; i < s->n_mds; i++)
-		if (s->mds[i]->volume)
-			check_volume(NULL, NULL, s->mds[i]->volume, st);
 	for (size_t i = 0; i < s->n_luks; i++) {
 		const struct lb_luks *l = s->luks[i];
 
@@ -135,15 +131,10 @@ static void check_stack(struct vstate *st, const struct lb_stack *s)
 			snprintf(what, sizeof(what), "%s data", l->id);
 			note(st, what, l->ciphertext, r, "ciphertext", bytes);
 		}
-		if (l->volume)
-			check_volume(NULL, NULL, l->volume, st);
 	}
 	for (size_t i = 0; i < s->n_vgs; i++) {
 		snprintf(what, sizeof(what), "%s LVM metadata", s->vgs[i]->id);
 		check_artifact(st, what, s->vgs[i]->metadata);
-		for (size_t j = 0; j < s->vgs[i]->n_lvs; j++)
-			if (s->vgs[i]->lvs[j]->volume)
-				check_volume(NULL, NULL, s->vgs[i]->lvs[j]->volume, st);
 	}
 }
 
@@ -166,6 +157,7 @@ static int run(const struct lb_manifest *m, bool quick, lb_verify_fn fn, void *u
 	 * LVs: lb_manifest_foreach_volume walks the disks' own) */
 	if (m->stack)
 		check_stack(&st, m->stack);
+	lb_stack_foreach_volume(m, check_volume, &st);
 	if (st.bad)
 		r = lb_err(-EBADMSG, "%u artifact%s damaged or missing, first %s", st.bad,
 			   st.bad == 1 ? "" : "s", st.first);
