@@ -2,7 +2,8 @@
 /*
  * Archive data: a mounted volume's files, through libarchive (pax, with
  * ownership, modes, times, hard links, symlinks, sparse files, device nodes,
- * fifos, xattrs, POSIX ACLs, file capabilities and SELinux labels), one
+ * fifos, xattrs, POSIX ACLs, file capabilities and SELinux labels; project
+ * IDs and inode flags as pseudo attributes of their own), one
  * filesystem only, the capture directory left out; carried as a stream in
  * the data container. Extracted with libarchive's secure flags: no "..", no
  * absolute paths, no writing through symlinks (archive-extract.c).
@@ -180,11 +181,12 @@ static int set_allocation(struct archive_entry *e, int fd, const char *path)
 	return 0;
 }
 
-/* The entry's project ID, when it has one (a regular file through its
- * open fd, a directory opened for it). */
-static void set_project(struct archive_entry *e, int fd, const struct lb_walk_entry *we)
+/* The entry's project ID and inode flags, when it has them (a regular file
+ * through its open fd, a directory opened for it). */
+static void set_inode_attrs(struct archive_entry *e, int fd, const struct lb_walk_entry *we)
 {
 	char val[32];
+	uint32_t bits;
 	int k, dfd = -1;
 
 	if (S_ISDIR(we->st.st_mode))
@@ -196,6 +198,10 @@ static void set_project(struct archive_entry *e, int fd, const struct lb_walk_en
 	k = lb_ar_project_get(fd, val, sizeof(val));
 	if (k > 0)
 		archive_entry_xattr_add_entry(e, PROJECT_XATTR, val, (size_t)k);
+	if (lb_ar_flags_get(fd, &bits) == 0 && bits) {
+		k = lb_ar_flags_text(bits, val, sizeof(val));
+		archive_entry_xattr_add_entry(e, FLAGS_XATTR, val, (size_t)k);
+	}
 	if (dfd >= 0)
 		close(dfd);
 }
@@ -278,7 +284,7 @@ static int capture_entry(struct capture *c, struct lb_walk_entry *we)
 	if (r == 0 && fd >= 0 && archive_entry_size(e) > 0)
 		r = set_allocation(e, fd, we->path);
 	if (r == 0)
-		set_project(e, fd, we);
+		set_inode_attrs(e, fd, we);
 	if (r == 0) {
 		archive_entry_copy_pathname(e, we->rel);
 		archive_entry_linkify(c->lr, &e, &spare);
@@ -317,8 +323,10 @@ static int capture_open(struct capture *c, int out_fd, int level, const struct l
 	archive_entry_linkresolver_set_strategy(c->lr, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
 	archive_read_disk_set_standard_lookup(c->disk);
 	/* the holes are found here (set_allocation), not by libarchive:
-	 * its SEEK_DATA map takes a preallocated range for a hole */
-	archive_read_disk_set_behavior(c->disk, ARCHIVE_READDISK_NO_SPARSE);
+	 * its SEEK_DATA map takes a preallocated range for a hole; and so
+	 * are the inode flags (set_inode_attrs: FLAGS_XATTR) */
+	archive_read_disk_set_behavior(c->disk, ARCHIVE_READDISK_NO_SPARSE |
+						ARCHIVE_READDISK_NO_FFLAGS);
 	archive_write_set_format_pax(c->out);
 	archive_write_set_bytes_per_block(c->out, 0);
 	if (archive_write_open2(c->out, c->w, NULL, write_cb, NULL, NULL) != ARCHIVE_OK)

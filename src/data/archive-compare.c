@@ -77,8 +77,9 @@ static void compare_xattrs(struct archive_entry *e, const char *path,
 		char buf[65536];
 		ssize_t got;
 
-		/* (preallocated ranges, not an attribute) */
-		if (strcmp(name, PREALLOC_XATTR) == 0)
+		/* (preallocated ranges and inode flags, not attributes:
+		 * the flags are compare_flags') */
+		if (strcmp(name, PREALLOC_XATTR) == 0 || strcmp(name, FLAGS_XATTR) == 0)
 			continue;
 		if (strcmp(name, PROJECT_XATTR) == 0) {
 			if (!lb_ar_project_matches(path, val, size)) {
@@ -93,6 +94,57 @@ static void compare_xattrs(struct archive_entry *e, const char *path,
 			differ(d, path, name);
 			return;
 		}
+	}
+}
+
+/* The inode flags of a regular file or directory: FLAGS_XATTR's, or
+ * libarchive's fflags in an archive made before it, or none; read from an
+ * fd opened for reading only (an immutable file is not written to, and a
+ * drill's tree is mounted read-only). */
+static void compare_flags(struct archive_entry *e, const char *path, const struct stat *st,
+			  struct lb_archive_diffs *d)
+{
+	const char *name;
+	const void *val;
+	size_t size;
+	uint32_t want = 0, got;
+	bool found = false;
+	char unknown[16];
+	int fd;
+
+	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
+		return;
+	archive_entry_xattr_reset(e);
+	while (!found && archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK)
+		if (strcmp(name, FLAGS_XATTR) == 0) {
+			found = true;
+			if (lb_ar_flags_parse(val, size, &want, unknown, sizeof(unknown)) < 0) {
+				differ(d, path, "inode flags (the record is not valid)");
+				return;
+			}
+		}
+	if (!found) {
+		unsigned long set, clear;
+
+		archive_entry_fflags(e, &set, &clear);
+		want = (uint32_t)set & lb_ar_flags_carried();
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		differ(d, path, "readability");
+		return;
+	}
+	/* (a filesystem without flags has none: equal when none are recorded) */
+	lb_ar_flags_get(fd, &got);
+	close(fd);
+	if (got != want) {
+		char w[32], g[32];
+		_cleanup_free_ char *what = NULL;
+
+		lb_ar_flags_text(want, w, sizeof(w));
+		lb_ar_flags_text(got, g, sizeof(g));
+		what = lb_asprintf("inode flags ('%s' recorded, '%s' found)", w, g);
+		differ(d, path, what);
 	}
 }
 
@@ -167,6 +219,7 @@ static void compare_entry(struct archive *in, struct archive_entry *e, const cha
 	}
 	compare_meta(e, path, &st, d);
 	compare_xattrs(e, path, d);
+	compare_flags(e, path, &st, d);
 	if (!S_ISREG(st.st_mode) || archive_entry_size(e) <= 0)
 		return;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);

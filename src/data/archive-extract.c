@@ -2,8 +2,9 @@
 /*
  * Archive data, extraction (archive-capture.c says what an archive holds):
  * a data file's archive onto the mounted target, with libarchive's secure
- * flags, each file's preallocated ranges allocated again, the files
- * written out as the extraction goes.
+ * flags, each file's preallocated ranges allocated again, its project and
+ * inode flags set (archive-project.c, archive-flags.c), the files written
+ * out as the extraction goes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -130,10 +131,11 @@ la_ssize_t lb_ar_read_cb(struct archive *a, void *ud, const void **buf)
 
 /* (not ARCHIVE_EXTRACT_SPARSE: it makes a hole of every block of zeros a
  * file's data holds, and a dense file must stay dense; the holes are where
- * the entry's sparse map has them) */
+ * the entry's sparse map has them. Not ARCHIVE_EXTRACT_FFLAGS: the inode
+ * flags are set here, archive-flags.c says why) */
 #define EXTRACT_FLAGS                                                                   \
 	(ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |            \
-	 ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_FFLAGS |           \
+	 ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_XATTR |                                    \
 	 ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |              \
 	 ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS)
 
@@ -179,44 +181,75 @@ static int parse_prealloc(const void *val, size_t vlen, uint64_t size, struct lb
 	return 0;
 }
 
-/* Takes PREALLOC_XATTR and PROJECT_XATTR off the entry (they are no
- * attributes to set) and returns the preallocated ranges (none when it has
- * none) and the project (proj->set when it has one): -EBADMSG when the
- * ranges are not valid, -ERANGE when the project is not. */
-static int take_prealloc(struct archive_entry *e, struct lb_filemap *ret, struct lb_ar_project *proj)
+/* What an entry holds that is no attribute to set: its preallocated
+ * ranges, project and inode flags (pseudo attributes, archive-int.h). */
+struct taken {
+	struct lb_filemap pre;		/* none when it has none */
+	struct lb_ar_project proj;	/* .set when it has one */
+	uint32_t flags;
+	char unknown[16];		/* flag letters this lifeboat does not know */
+};
+
+/* The entry's inode flags: FLAGS_XATTR's, else (an archive made before
+ * it) libarchive's fflags, of those lifeboat carries. */
+static void take_fflags(struct archive_entry *e, bool found, struct taken *t)
 {
-	struct kept {
-		char *name;
-		void *val;
-		size_t size;
-	} *kept = NULL;
+	unsigned long set, clear;
+
+	if (found)
+		return;
+	archive_entry_fflags(e, &set, &clear);
+	t->flags = (uint32_t)set & lb_ar_flags_carried();
+}
+
+/* Keeps the attribute of the entry's that is one (kept). */
+struct kept {
+	char *name;
+	void *val;
+	size_t size;
+};
+
+/* Takes the pseudo attributes off the entry into t: -EBADMSG when its
+ * ranges are not valid, -ERANGE when its project is not, -EILSEQ when
+ * its flags are not. */
+static int take_pseudo(struct archive_entry *e, struct taken *t)
+{
+	struct kept *kept = NULL;
 	size_t n = 0;
-	bool found = false;
+	bool found = false, fl = false;
 	const char *name;
 	const void *val;
 	size_t size;
 	int r = 0;
 
-	*ret = (struct lb_filemap){ 0 };
-	*proj = (struct lb_ar_project){ 0 };
-	if (archive_entry_xattr_reset(e) == 0)
+	*t = (struct taken){ 0 };
+	if (archive_entry_xattr_reset(e) == 0) {
+		take_fflags(e, false, t);
 		return 0;
+	}
 	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK) {
-		/* (the pax reader lists it twice: as LIBARCHIVE.xattr and as
+		/* (the pax reader lists each twice: as LIBARCHIVE.xattr and as
 		 * SCHILY.xattr; the first is taken) */
 		if (strcmp(name, PREALLOC_XATTR) == 0) {
 			if (!found && archive_entry_filetype(e) == AE_IFREG &&
 			    archive_entry_size(e) > 0 && !archive_entry_hardlink(e))
-				r = parse_prealloc(val, size, (uint64_t)archive_entry_size(e), ret);
+				r = parse_prealloc(val, size, (uint64_t)archive_entry_size(e), &t->pre);
 			found = true;
 			continue;
 		}
 		if (strcmp(name, PROJECT_XATTR) == 0) {
 			/* (-ERANGE: told apart from the ranges' -EBADMSG) */
-			if (!proj->set && r == 0 && !archive_entry_hardlink(e) &&
-			    lb_ar_project_parse(val, size, proj) < 0)
+			if (!t->proj.set && r == 0 && !archive_entry_hardlink(e) &&
+			    lb_ar_project_parse(val, size, &t->proj) < 0)
 				r = -ERANGE;
 			found = true;
+			continue;
+		}
+		if (strcmp(name, FLAGS_XATTR) == 0) {
+			if (!fl && r == 0 && lb_ar_flags_parse(val, size, &t->flags, t->unknown,
+							       sizeof(t->unknown)) < 0)
+				r = -EILSEQ;
+			found = fl = true;
 			continue;
 		}
 		kept = lb_realloc_array(kept, n + 1, sizeof(*kept));
@@ -236,8 +269,9 @@ static int take_prealloc(struct archive_entry *e, struct lb_filemap *ret, struct
 		free(kept[i].val);
 	}
 	free(kept);
+	take_fflags(e, fl, t);
 	if (r < 0)
-		lb_filemap_clear(ret);
+		lb_filemap_clear(&t->pre);
 	return r;
 }
 
@@ -286,82 +320,118 @@ static int write_prealloc_zeros(struct archive *out, struct archive_entry *e,
 	return 0;
 }
 
-/* One entry: its header (libarchive refuses a hostile one: "..",
- * absolute, through a symlink), its preallocated ranges, its data. */
-static int extract_entry(struct archive *in, struct archive *out, struct archive_entry *e,
-			 const char *name, const struct lb_ar_reader *c, struct lb_filemap *pre,
-			 struct lb_ar_projects *dirs)
-{
-	struct lb_ar_project proj;
-	const void *buf;
-	size_t size;
-	la_int64_t off;
-	int zeros = 0, r = 0;
+/* One extraction's state. */
+struct extraction {
+	struct archive *in, *out;
+	const char *name;
+	struct lb_ar_reader *c;
+	struct taken t;			/* the entry's pseudo attributes */
+	struct lb_ar_projects dirs;	/* directories' projects, set at the end */
+	struct lb_ar_flagset flags;	/* inode flags set after everything */
+};
 
-	r = take_prealloc(e, pre, &proj);
+/* The entry's pseudo attributes off it into x->t, said when not valid. */
+static int take_entry(struct extraction *x, struct archive_entry *e)
+{
+	int r = take_pseudo(e, &x->t);
+
 	if (r < 0)
-		return lb_err(-EBADMSG, "%s: %s: the record of its %s is not valid", name,
+		return lb_err(-EBADMSG, "%s: %s: the record of its %s is not valid", x->name,
 			      archive_entry_pathname(e),
-			      r == -ERANGE ? "project ID" : "preallocated ranges");
-	if (archive_write_header(out, e) < ARCHIVE_WARN)
-		return lb_err(-EPERM, "%s: refused to extract %s: %s", name, archive_entry_pathname(e),
-			      archive_error_string(out));
-	if (pre->n) {
-		zeros = preallocate(e, pre);
-		if (zeros < 0)
-			return lb_err(zeros, "%s: %s", name, lb_errmsg());
-	}
-	if (archive_entry_size(e) > 0)
-		while ((r = archive_read_data_block(in, &buf, &size, &off)) == ARCHIVE_OK)
-			if (archive_write_data_block(out, buf, size, off) < ARCHIVE_WARN)
-				return lb_ar_err(out, archive_entry_pathname(e));
-	if (r != ARCHIVE_OK && r != ARCHIVE_EOF)
-		return c->err < 0 ? c->err : lb_ar_err(in, name);
-	if (zeros > 0) {
-		r = write_prealloc_zeros(out, e, pre);
-		if (r < 0)
-			return r;
-	}
-	if (archive_write_finish_entry(out) < ARCHIVE_WARN)
-		return lb_ar_err(out, archive_entry_pathname(e));
-	if (proj.set && archive_entry_filetype(e) == AE_IFDIR)
-		lb_ar_projects_defer(dirs, archive_entry_pathname(e), &proj);
-	else if (proj.set && archive_entry_filetype(e) == AE_IFREG)
-		return lb_ar_project_apply(archive_entry_pathname(e), &proj);
+			      r == -ERANGE   ? "project ID"
+			      : r == -EILSEQ ? "inode flags"
+					     : "preallocated ranges");
+	if (x->t.unknown[0])
+		lb_warn("%s/%s: inode flags '%s' unknown to this lifeboat: not set", x->flags.root,
+			archive_entry_pathname(e), x->t.unknown);
 	return 0;
 }
 
-/* Every entry of in onto out, then the data file drained to its end:
- * index, trailer and checksum. */
-static int extract_all(struct archive *in, struct archive *out, const char *name,
-		       struct lb_ar_reader *c)
+/* After its data, xattrs and times: the entry's project, its inode flags
+ * kept for the end. */
+static int entry_done(struct extraction *x, struct archive_entry *e)
 {
-	struct lb_filemap pre = { 0 };
-	struct lb_ar_projects dirs = { 0 };
+	mode_t type = archive_entry_filetype(e);
+
+	if (archive_entry_hardlink(e) || (type != AE_IFREG && type != AE_IFDIR))
+		return 0;
+	lb_ar_flags_defer(&x->flags, archive_entry_pathname(e), x->t.flags);
+	if (x->t.proj.set && type == AE_IFDIR)
+		lb_ar_projects_defer(&x->dirs, archive_entry_pathname(e), &x->t.proj);
+	else if (x->t.proj.set)
+		return lb_ar_project_apply(archive_entry_pathname(e), &x->t.proj);
+	return 0;
+}
+
+/* One entry: its header (libarchive refuses a hostile one: "..",
+ * absolute, through a symlink), the inode flags that go before anything
+ * else (nocow), its preallocated ranges, its data. */
+static int extract_entry(struct extraction *x, struct archive_entry *e)
+{
+	struct lb_filemap *pre = &x->t.pre;
+	mode_t type = archive_entry_filetype(e);
+	const void *buf;
+	size_t size;
+	la_int64_t off;
+	int zeros = 0, r;
+
+	r = take_entry(x, e);
+	if (r < 0)
+		return r;
+	if (archive_write_header(x->out, e) < ARCHIVE_WARN)
+		return lb_err(-EPERM, "%s: refused to extract %s: %s", x->name,
+			      archive_entry_pathname(e), archive_error_string(x->out));
+	if (!archive_entry_hardlink(e) && (type == AE_IFREG || type == AE_IFDIR))
+		lb_ar_flags_early(&x->flags, archive_entry_pathname(e), type == AE_IFDIR,
+				  x->t.flags);
+	if (pre->n) {
+		zeros = preallocate(e, pre);
+		if (zeros < 0)
+			return lb_err(zeros, "%s: %s", x->name, lb_errmsg());
+	}
+	if (archive_entry_size(e) > 0)
+		while ((r = archive_read_data_block(x->in, &buf, &size, &off)) == ARCHIVE_OK)
+			if (archive_write_data_block(x->out, buf, size, off) < ARCHIVE_WARN)
+				return lb_ar_err(x->out, archive_entry_pathname(e));
+	if (r != ARCHIVE_OK && r != ARCHIVE_EOF)
+		return x->c->err < 0 ? x->c->err : lb_ar_err(x->in, x->name);
+	if (zeros > 0) {
+		r = write_prealloc_zeros(x->out, e, pre);
+		if (r < 0)
+			return r;
+	}
+	if (archive_write_finish_entry(x->out) < ARCHIVE_WARN)
+		return lb_ar_err(x->out, archive_entry_pathname(e));
+	return entry_done(x, e);
+}
+
+/* Every entry of in onto out, the directories' projects, then the data
+ * file drained to its end: index, trailer and checksum. */
+static int extract_all(struct extraction *x)
+{
 	struct archive_entry *e;
 	struct lb_chunk ch;
 	int r;
 
 	for (;;) {
-		lb_filemap_clear(&pre);
-		r = archive_read_next_header(in, &e);
+		lb_filemap_clear(&x->t.pre);
+		r = archive_read_next_header(x->in, &e);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN) {
-			r = c->err < 0 ? c->err : lb_ar_err(in, name);
+			r = x->c->err < 0 ? x->c->err : lb_ar_err(x->in, x->name);
 			break;
 		}
-		r = extract_entry(in, out, e, name, c, &pre, &dirs);
+		r = extract_entry(x, e);
 		if (r < 0)
 			break;
 	}
-	lb_filemap_clear(&pre);
+	lb_filemap_clear(&x->t.pre);
 	if (r >= 0)
-		r = lb_ar_projects_apply(&dirs);
-	lb_ar_projects_clear(&dirs);
+		r = lb_ar_projects_apply(&x->dirs);
 	if (r < 0)
 		return r;
-	while ((r = lb_dr_next(c->dr, &ch)) > 0)
+	while ((r = lb_dr_next(x->c->dr, &ch)) > 0)
 		;
 	return r;
 }
@@ -371,7 +441,7 @@ int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *
 {
 	struct flusher flush = { .fd = -1 };
 	struct lb_ar_reader c = { .progress = progress, .pud = pud, .next_flush = FLUSH_STEP };
-	struct archive *in = NULL, *out = NULL;
+	struct extraction x = { .name = name, .c = &c, .flags.root = root };
 	int cwd = -1, r, fe;
 	char sum[65];
 
@@ -389,33 +459,38 @@ int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *
 		r = lb_err(-errno, "%s: cannot enter %s: %s", name, root, strerror(errno));
 		goto out;
 	}
-	in = archive_read_new();
-	out = archive_write_disk_new();
-	archive_read_support_format_tar(in);
-	archive_write_disk_set_options(out, EXTRACT_FLAGS);
-	if (archive_read_open(in, &c, NULL, lb_ar_read_cb, NULL) != ARCHIVE_OK) {
-		r = c.err < 0 ? c.err : lb_ar_err(in, name);
+	x.in = archive_read_new();
+	x.out = archive_write_disk_new();
+	archive_read_support_format_tar(x.in);
+	archive_write_disk_set_options(x.out, EXTRACT_FLAGS);
+	if (archive_read_open(x.in, &c, NULL, lb_ar_read_cb, NULL) != ARCHIVE_OK) {
+		r = c.err < 0 ? c.err : lb_ar_err(x.in, name);
 		goto out;
 	}
-	r = extract_all(in, out, name, &c);
-	if (r >= 0 && archive_write_close(out) != ARCHIVE_OK)
-		r = lb_ar_err(out, "cannot finish extraction");
+	r = extract_all(&x);
+	/* (libarchive's fixups: the directories' modes, ACLs and times) */
+	if (r >= 0 && archive_write_close(x.out) != ARCHIVE_OK)
+		r = lb_ar_err(x.out, "cannot finish extraction");
 	if (r >= 0) {
 		lb_dr_finish(c.dr, sum);
 		if (a && strcmp(sum, a->sha256) != 0)
 			r = lb_err(-EBADMSG,
 				   "%s: the data file does not match its SHA-256 in the manifest", name);
 	}
+	/* then the flags that would have refused them (immutable) */
+	if (r >= 0)
+		lb_ar_flags_finish(&x.flags);
 out:
 	if (cwd >= 0) {
 		if (fchdir(cwd) < 0 && r >= 0)
 			r = lb_err(-errno, "cannot return to the working directory");
 		close(cwd);
 	}
-	archive_write_free(out);
-	archive_read_free(in);
+	archive_write_free(x.out);
+	archive_read_free(x.in);
 	lb_dr_close(c.dr);
-	/* (after archive_write_free: the directories' times are set last) */
+	lb_ar_projects_clear(&x.dirs);
+	lb_ar_flagset_clear(&x.flags);
 	fe = flusher_finish(&flush);
 	if (fe < 0 && r >= 0)
 		r = lb_err(fe, "%s: writing the files out to %s failed: %s", name, root,

@@ -56,6 +56,44 @@ void lb_ar_projects_defer(struct lb_ar_projects *l, const char *path, const stru
 int lb_ar_projects_apply(struct lb_ar_projects *l);
 void lb_ar_projects_clear(struct lb_ar_projects *l);
 
+/* A regular file's or directory's inode flags (archive-flags.c says which
+ * and when each is set), as the pseudo attribute FLAGS_XATTR (in no
+ * namespace Linux knows, as PREALLOC_XATTR): chattr's letters, "iC" say.
+ * Left out when it has none. Archives made before it existed hold them as
+ * libarchive's fflags (SCHILY.fflags), which a restore takes instead. */
+#define FLAGS_XATTR "lifeboat.flags"
+/* The flags lifeboat carries (FS_*_FL bits). */
+uint32_t lb_ar_flags_carried(void);
+/* The carried flags of the open file or directory into *ret: 0, or -errno
+ * when the filesystem has none (*ret 0). */
+int lb_ar_flags_get(int fd, uint32_t *ret);
+/* bits as FLAGS_XATTR's value into buf (NUL-terminated): its length. */
+int lb_ar_flags_text(uint32_t bits, char *buf, size_t n);
+/* A FLAGS_XATTR value into bits: -EBADMSG when it holds anything but
+ * letters; letters this lifeboat does not know (from a newer one) into
+ * unknown, NUL-terminated, and left out of *ret. */
+int lb_ar_flags_parse(const void *val, size_t len, uint32_t *ret, char *unknown, size_t n);
+/* Setting them as the extraction goes (paths relative to the working
+ * directory, the target's root, named in warnings below root). */
+struct lb_ar_flagset {
+	const char *root;
+	struct {
+		char *path;
+		uint32_t want;
+	} *v;
+	size_t n;
+	unsigned n_warned;
+	bool inheriting;	/* a directory made holds a flag its entries take on */
+	bool looked;		/* the first entry (the root) was looked at */
+};
+/* Right after the entry is made: the flags that must come before its data
+ * or its entries, and off what it took on that it should not have. */
+void lb_ar_flags_early(struct lb_ar_flagset *s, const char *path, bool dir, uint32_t want);
+/* The rest, kept for lb_ar_flags_finish, once everything is extracted. */
+void lb_ar_flags_defer(struct lb_ar_flagset *s, const char *path, uint32_t want);
+void lb_ar_flags_finish(struct lb_ar_flagset *s);
+void lb_ar_flagset_clear(struct lb_ar_flagset *s);
+
 /* libarchive's error on a, as lb_err() with what it was doing. */
 int lb_ar_err(struct archive *a, const char *what);
 
