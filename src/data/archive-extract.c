@@ -328,6 +328,8 @@ struct extraction {
 	struct taken t;			/* the entry's pseudo attributes */
 	struct lb_ar_projects dirs;	/* directories' projects, set at the end */
 	struct lb_ar_flagset flags;	/* inode flags set after everything */
+	struct timespec root_times[2];	/* the root's, set after everything */
+	bool root_seen;
 };
 
 /* The entry's pseudo attributes off it into x->t, said when not valid. */
@@ -355,6 +357,17 @@ static int entry_done(struct extraction *x, struct archive_entry *e)
 
 	if (archive_entry_hardlink(e) || (type != AE_IFREG && type != AE_IFDIR))
 		return 0;
+	/* (libarchive leaves the root's times as the extraction made them) */
+	if (type == AE_IFDIR && (strcmp(archive_entry_pathname(e), ".") == 0 ||
+				 strcmp(archive_entry_pathname(e), "./") == 0)) {
+		x->root_times[0].tv_sec = archive_entry_atime(e);
+		x->root_times[0].tv_nsec = archive_entry_atime_nsec(e);
+		x->root_times[1].tv_sec = archive_entry_mtime(e);
+		x->root_times[1].tv_nsec = archive_entry_mtime_nsec(e);
+		if (!archive_entry_atime_is_set(e))
+			x->root_times[0].tv_nsec = UTIME_OMIT;
+		x->root_seen = archive_entry_mtime_is_set(e);
+	}
 	lb_ar_flags_defer(&x->flags, archive_entry_pathname(e), x->t.flags);
 	if (x->t.proj.set && type == AE_IFDIR)
 		lb_ar_projects_defer(&x->dirs, archive_entry_pathname(e), &x->t.proj);
@@ -477,6 +490,8 @@ int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *
 			r = lb_err(-EBADMSG,
 				   "%s: the data file does not match its SHA-256 in the manifest", name);
 	}
+	if (r >= 0 && x.root_seen && utimensat(AT_FDCWD, ".", x.root_times, 0) < 0)
+		lb_warn("%s: cannot set its times: %s", root, strerror(errno));
 	/* then the flags that would have refused them (immutable) */
 	if (r >= 0)
 		lb_ar_flags_finish(&x.flags);
