@@ -2,8 +2,8 @@
 # Hostile archive entries never escape the volume being restored: "../",
 # an absolute path, and a symlink followed by a file through it; and a
 # record of preallocated ranges that is not valid (not ranges, past the
-# file's end, out of order), or of a project ID (not a number and a flag,
-# past 32 bits), is refused, not half applied. Each is put into
+# file's end, out of order), of a project ID (not a number and a flag,
+# past 32 bits), or of inode flags (not letters), is refused, not half applied. Each is put into
 # a capture as an archive volume's data (with a correct SHA-256), and
 # restore must refuse it, name the entry, and create nothing outside.
 # Then the capture's own files as something else than files: a data file
@@ -37,7 +37,7 @@ outside=$LB_WORK/outside
 mkdir -p "$outside"
 
 for kind in dotdot absolute symlink prealloc-garbage prealloc-beyond prealloc-overlap \
-	project-garbage project-huge; do
+	project-garbage project-huge flags-garbage; do
 	python3 - "$kind" "$outside" "$LB_WORK/evil.tar" <<'PY'
 import io, sys, tarfile
 kind, outside, out = sys.argv[1:]
@@ -59,6 +59,9 @@ with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tf:
     elif kind == "symlink":
         add(tf, "./link", type=tarfile.SYMTYPE, linkname=outside)
         add(tf, "./link/escaped-symlink")
+    elif kind == "flags-garbage":
+        # inode flags that are not letters
+        add(tf, "./flagged", b"data\n", pax_headers={"SCHILY.xattr.lifeboat.flags": "i;rm -rf"})
     elif kind.startswith("project-"):
         # a project record that is not one lifeboat writes: not a number
         # and a flag, a number past 32 bits
@@ -89,6 +92,7 @@ PY
 	case $kind in
 	prealloc-*) said='preallocated: the record of its preallocated ranges is not valid' ;;
 	project-*) said='projected: the record of its project ID is not valid' ;;
+	flags-*) said='flagged: the record of its inode flags is not valid' ;;
 	*) said='refused to extract' ;;
 	esac
 	grep -q "$said" "$LB_WORK/restore.out" || {
