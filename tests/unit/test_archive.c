@@ -4,7 +4,9 @@
  * data file writer), compared with itself (nothing differs), then changed
  * and compared again (archive-compare.c): what differs comes back to the
  * caller, in archive order, the first LB_DIFFS_NAMED of them named, and
- * nothing is printed. An excluded directory stays out of the archive. */
+ * nothing is printed. An excluded directory stays out of the archive.
+ * The inode flags' record (archive-flags.c): letters both ways, refused
+ * when not letters, unknown letters set aside. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -22,6 +24,9 @@
 #include "base/base.h"
 #include "model/model.h"
 #include "data/data.h"
+#include "data/archive-int.h"
+
+#include <linux/fs.h>
 
 static char dir[64], tree[80], data[80];
 
@@ -174,12 +179,43 @@ static void test_walk_stop_and_fail(void **state)
 	lb_walk_free(w);
 }
 
+static void test_flags_record(void **state)
+{
+	uint32_t bits;
+	char text[32], unknown[16];
+
+	(void)state;
+	/* (immutable and append-only last: set one at a time, nothing else
+	 * can be set after them) */
+	assert_int_equal(lb_ar_flags_text(FS_IMMUTABLE_FL | FS_NOCOW_FL | FS_APPEND_FL |
+					  FS_NODUMP_FL, text, sizeof(text)), 4);
+	assert_string_equal(text, "Cdai");
+	assert_int_equal(lb_ar_flags_parse(text, strlen(text), &bits, unknown, sizeof(unknown)), 0);
+	assert_int_equal(bits, FS_IMMUTABLE_FL | FS_NOCOW_FL | FS_APPEND_FL | FS_NODUMP_FL);
+	assert_string_equal(unknown, "");
+	/* not carried: extents, project inherit (with the project ID) */
+	assert_int_equal(lb_ar_flags_carried() & (FS_EXTENT_FL | FS_PROJINHERIT_FL), 0);
+	assert_int_equal(lb_ar_flags_text(FS_EXTENT_FL, text, sizeof(text)), 0);
+	assert_string_equal(text, "");
+	/* a newer lifeboat's letter: set aside, the rest kept */
+	assert_int_equal(lb_ar_flags_parse("dQ", 2, &bits, unknown, sizeof(unknown)), 0);
+	assert_int_equal(bits, FS_NODUMP_FL);
+	assert_string_equal(unknown, "Q");
+	/* anything but letters: not a record lifeboat writes */
+	assert_int_equal(lb_ar_flags_parse("i;x", 3, &bits, unknown, sizeof(unknown)), -EBADMSG);
+	assert_int_equal(lb_ar_flags_parse("i\0", 2, &bits, unknown, sizeof(unknown)), -EBADMSG);
+	/* (a buffer too small is cut, NUL-terminated) */
+	assert_int_equal(lb_ar_flags_text(FS_IMMUTABLE_FL | FS_NOCOW_FL, text, 2), 1);
+	assert_string_equal(text, "C");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_same_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changes_returned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_walk_stop_and_fail, setup, teardown),
+		cmocka_unit_test(test_flags_record),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
