@@ -240,7 +240,7 @@ forget() {
 	for p in "$1"p*; do
 		btrfs device scan --forget "$p" 2>/dev/null || true
 	done
-	lb_wipe "$1" 2>/dev/null
+	busy_retry wipefs -a -q "$1"p* "$1"
 }
 forget "$dev"
 

@@ -76,7 +76,6 @@ read -r sum size < <("$wrap" "$LB_WORK/cap/disk0p1.data" <"$LB_WORK/flags.tar")
 sed -i "s|<data file=\"disk0p1.data\" size=\"[0-9]*\" sha256=\"[0-9a-f]*\"|<data file=\"disk0p1.data\" size=\"$size\" sha256=\"$sum\"|" \
 	"$LB_WORK/cap/manifest.xml"
 "$LIFEBOAT" verify "$LB_WORK/cap" >/dev/null || lb_fail "the wrapped archive does not verify (test broken)"
-lb_wipe "$dev" 2>/dev/null
 
 target=$(fx_attach "$LB_WORK/target.img" 64M)
 "$LIFEBOAT" restore --yes --quick-format --disk-map "disk0=$target" "$LB_WORK/cap" \
