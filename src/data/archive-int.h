@@ -4,6 +4,8 @@
  *   archive-capture.c  a mounted tree into a pax archive in a data file
  *   archive-extract.c  a data file's archive onto a mounted tree
  *   archive-compare.c  a tree against its archive (drill)
+ *   archive-project.c  project IDs, archive-flags.c inode flags: read at
+ *                      capture, set on extraction, compared
  */
 #ifndef LIFEBOAT_DATA_ARCHIVE_INT_H
 #define LIFEBOAT_DATA_ARCHIVE_INT_H
