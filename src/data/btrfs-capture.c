@@ -13,10 +13,15 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+
+#include <linux/btrfs.h>
+#include <btrfsutil.h>
 
 #include "base/base.h"
 #include "model/model.h"
@@ -31,8 +36,17 @@ struct tree {
 	size_t n_excl;
 };
 
+/* A directory to leave out (the capture's own) that is inside this btrfs:
+ * the subvolume it is in and its path there, as in that one's snapshot. */
+struct inside {
+	uint64_t subvol;
+	char *rel;
+};
+
 struct btrfs_capture {
 	struct lb_btrfs_top *top;
+	struct inside *inside;
+	size_t n_inside;
 	struct lb_btrfs_subvols *subvols;
 	struct tree *trees;	/* [0] the top level, then each subvolume */
 	size_t n_trees;
@@ -70,6 +84,52 @@ static void exclude_nested(struct btrfs_capture *c, struct tree *t)
 	}
 }
 
+static bool same_fs(int a, int b)
+{
+	struct btrfs_ioctl_fs_info_args x = { 0 }, y = { 0 };
+
+	return ioctl(a, BTRFS_IOC_FS_INFO, &x) == 0 && ioctl(b, BTRFS_IOC_FS_INFO, &y) == 0 &&
+	       memcmp(x.fsid, y.fsid, sizeof(x.fsid)) == 0;
+}
+
+/* Which of the directories to leave out are inside this btrfs, found by
+ * their subvolume and inode (a snapshot keeps inode numbers): the capture
+ * directory on a btrfs root is not read back into its own capture. */
+static void find_inside(struct btrfs_capture *c, char *const *exclude, size_t n_exclude)
+{
+	for (size_t i = 0; i < n_exclude; i++) {
+		struct btrfs_ioctl_ino_lookup_args look = { 0 };
+		struct stat st;
+		uint64_t id;
+		size_t len;
+		int fd = open(exclude[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd < 0)
+			continue;
+		look.objectid = 0;
+		if (fstat(fd, &st) == 0 && same_fs(fd, c->top->fd) &&
+		    btrfs_util_subvolume_id_fd(fd, &id) == BTRFS_UTIL_OK) {
+			/* its path in its subvolume (treeid 0: the fd's); a
+			 * subvolume's root (inode 256) is the whole of it */
+			look.objectid = st.st_ino;
+			if (st.st_ino != 256 && ioctl(fd, BTRFS_IOC_INO_LOOKUP, &look) < 0)
+				look.objectid = 0;
+		}
+		close(fd);
+		if (!look.objectid)
+			continue;
+		look.name[sizeof(look.name) - 1] = '\0';
+		len = strlen(look.name);
+		if (len && look.name[len - 1] == '/')
+			look.name[len - 1] = '\0';	/* (the kernel's ends in '/') */
+		c->inside = lb_realloc_array(c->inside, c->n_inside + 1, sizeof(*c->inside));
+		c->inside[c->n_inside].subvol = id;
+		c->inside[c->n_inside].rel = lb_strdup(look.name);
+		lb_debug("btrfs", "%s: in subvolume %" PRIu64 " at '%s'", exclude[i], id, look.name);
+		c->n_inside++;
+	}
+}
+
 /* Every tree's place, snapshots taken when live. */
 static int prepare(struct btrfs_capture *c, char *const *exclude, size_t n_exclude)
 {
@@ -96,6 +156,11 @@ static int prepare(struct btrfs_capture *c, char *const *exclude, size_t n_exclu
 				    : lb_strdup(c->top->dir);
 		}
 		exclude_nested(c, t);
+		for (size_t j = 0; j < c->n_inside; j++)
+			if (c->inside[j].subvol == (sv ? sv->id : 5u))
+				add_excl(t, *c->inside[j].rel ? lb_asprintf("%s/%s", t->dir,
+									       c->inside[j].rel)
+							      : lb_strdup(t->dir));
 	}
 	return 0;
 }
@@ -121,6 +186,9 @@ static int finish(struct btrfs_capture *c)
 		free(t->excl);
 	}
 	free(c->trees);
+	for (size_t i = 0; i < c->n_inside; i++)
+		free(c->inside[i].rel);
+	free(c->inside);
 	if (lb_btrfs_top_umount(c->top) < 0 && !first)
 		first = lb_err(-EBUSY, "%s", lb_errmsg());
 	return first;
@@ -143,8 +211,10 @@ int lb_btrfs_archive(const char *dev, struct lb_volume *v, char *const *exclude,
 		r = lb_btrfs_snap_cleanup(c.top);
 	if (r >= 0)
 		r = lb_btrfs_subvols_read(c.top, &c.subvols);
-	if (r >= 0)
+	if (r >= 0) {
+		find_inside(&c, exclude, n_exclude);
 		r = prepare(&c, exclude, n_exclude);
+	}
 	if (r >= 0) {
 		roots = lb_realloc_array(NULL, c.n_trees, sizeof(*roots));
 		for (size_t i = 0; i < c.n_trees; i++)
