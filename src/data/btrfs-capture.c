@@ -201,10 +201,10 @@ int lb_btrfs_archive(const char *dev, struct lb_volume *v, char *const *exclude,
 {
 	struct btrfs_capture c = { 0 };
 	struct lb_archive_root *roots = NULL;
-	bool live = lb_data_mounted_rw(v);
+	bool live = lb_data_mounted_rw(v), here = v->mountpoint && !v->mount_source;
 	int r, f;
 
-	r = lb_btrfs_top_mount(dev, live, &c.top);
+	r = lb_btrfs_top_mount(dev, live ? LB_BTRFS_TOP_RW : here ? LB_BTRFS_TOP_DIRECT : 0, &c.top);
 	if (r < 0)
 		return r;
 	if (live)

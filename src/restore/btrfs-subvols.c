@@ -181,7 +181,7 @@ int lb_run_subvols_begin(struct lb_run *run, const struct lb_volume *v, const ch
 			free(rs);
 			return lb_err(-EINVAL, "%s: a subvolume path that is no path", v->id);
 		}
-	r = lb_btrfs_top_mount(node, true, &rs->top);
+	r = lb_btrfs_top_mount(node, LB_BTRFS_TOP_RW, &rs->top);
 	if (r >= 0)
 		r = lb_btrfs_subvols_read(rs->top, &there);
 	if (r >= 0 && there->n)

@@ -66,25 +66,32 @@ bool lb_btrfs_snap_name(const char *name, long *ret_pid, uint64_t *ret_id)
 	return true;
 }
 
-int lb_btrfs_top_mount(const char *dev, bool live, struct lb_btrfs_top **ret)
+int lb_btrfs_top_mount(const char *dev, unsigned flags, struct lb_btrfs_top **ret)
 {
 	char tmpl[64];
 	_cleanup_free_ char *loop = NULL;
 	const char *src = dev;
-	unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	bool live = flags & LB_BTRFS_TOP_RW;
+	unsigned long mflags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	const char *data = "subvolid=5";
 	struct lb_btrfs_top *t;
 	int r, lfd = -1;
 
 	*ret = NULL;
 	if (!live) {
+		mflags |= MS_RDONLY;
+		data = "subvolid=5,rescue=nologreplay";
+	}
+	/* not mounted anywhere: read through a read-only loop device, which
+	 * nothing the mount does can write through (a btrfs mounted here is
+	 * mounted again from its own device: the kernel shares the one
+	 * filesystem, a second device with its fsid would be refused) */
+	if (!live && !(flags & LB_BTRFS_TOP_DIRECT)) {
 		r = lb_loop_attach_ro(dev, &loop, &lfd);
 		if (r < 0)
 			return lb_err(r, "cannot read %s through a read-only loop device: %s", dev,
 				      lb_errmsg());
 		src = loop;
-		flags |= MS_RDONLY;
-		data = "subvolid=5,rescue=nologreplay";
 	}
 	snprintf(tmpl, sizeof(tmpl), "/tmp/lifeboat-mnt.%d.XXXXXX", (int)getpid());
 	if (!mkdtemp(tmpl)) {
@@ -92,9 +99,9 @@ int lb_btrfs_top_mount(const char *dev, bool live, struct lb_btrfs_top **ret)
 		lb_loop_detach(lfd);
 		return r;
 	}
-	r = mount(src, tmpl, "btrfs", flags, data);
+	r = mount(src, tmpl, "btrfs", mflags, data);
 	if (r < 0 && !live && errno == EINVAL)
-		r = mount(src, tmpl, "btrfs", flags, "subvolid=5,nologreplay");
+		r = mount(src, tmpl, "btrfs", mflags, "subvolid=5,nologreplay");
 	if (r < 0) {
 		int e = errno;
 

@@ -132,9 +132,12 @@ struct lb_btrfs_top {
 
 /* True when NAME is a capture snapshot's; its PID and subvolume ID. */
 bool lb_btrfs_snap_name(const char *name, long *ret_pid, uint64_t *ret_id);
-/* Mounts the top level of the btrfs on DEV: LIVE (it is mounted
- * read-write here) read-write, else read-only replaying nothing. */
-int lb_btrfs_top_mount(const char *dev, bool live, struct lb_btrfs_top **ret);
+/* Mounts the top level of the btrfs on DEV: RW read-write (to take
+ * snapshots, or make subvolumes), else read-only replaying nothing, and
+ * then through a read-only loop device unless DIRECT (the filesystem is
+ * mounted here already). */
+enum { LB_BTRFS_TOP_RW = 1, LB_BTRFS_TOP_DIRECT = 2 };
+int lb_btrfs_top_mount(const char *dev, unsigned flags, struct lb_btrfs_top **ret);
 int lb_btrfs_top_umount(struct lb_btrfs_top *t);
 /* Its subvolumes (but lifeboat's snapshots) by ID, and the default. */
 int lb_btrfs_subvols_read(const struct lb_btrfs_top *t, struct lb_btrfs_subvols **ret);
