@@ -221,7 +221,7 @@ int lb_btrfs_snap_take(const struct lb_btrfs_top *t, const struct lb_btrfs_subvo
 	/* the subvolume itself (never through a link: a path is a name the
 	 * tree has now) */
 	fd = sv ? openat(t->fd, sv->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-		: dup(t->fd);
+		: fcntl(t->fd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return lb_err(-errno, "subvolume %" PRIu64 " (%s): %s", id, sv ? sv->path : "/",
 			      strerror(errno));
@@ -261,7 +261,7 @@ int lb_btrfs_snap_drop(const struct lb_btrfs_top *t, const char *snap)
 
 int lb_btrfs_snap_cleanup(const struct lb_btrfs_top *t)
 {
-	int dfd = dup(t->fd), n = 0, first = 0;
+	int dfd = fcntl(t->fd, F_DUPFD_CLOEXEC, 0), n = 0, first = 0;
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	struct dirent *de;
 
