@@ -205,7 +205,8 @@ int lb_btrfs_subvols_read(const struct lb_btrfs_top *t, struct lb_btrfs_subvols 
 		lb_btrfs_subvols_free(s);
 		return r;
 	}
-	qsort(s->subvols, s->n, sizeof(*s->subvols), cmp_subvol);
+	if (s->n)
+		qsort(s->subvols, s->n, sizeof(*s->subvols), cmp_subvol);
 	*ret = s;
 	return 0;
 }
