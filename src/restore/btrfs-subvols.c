@@ -13,8 +13,9 @@
  *     been moved below one made after it), the directories above it made;
  *  3. the archive is extracted into the top level (lb_run_extract): each
  *     subvolume's files land in it;
- *  4. the read-only ones are made read-only, the default subvolume set, the
- *     placeholders removed.
+ *  4. each snapshot's files are deduplicated against its parent's
+ *     (btrfs-share.c), the read-only ones made read-only, the default
+ *     subvolume set, the placeholders removed.
  *
  * Everything inside the new filesystem through lb_open_in_root and
  * friends. Subvolume UUIDs are new: the kernel sets them and no interface
@@ -215,6 +216,9 @@ static int finish(struct lb_run *run, struct lb_run_subvols *rs)
 	enum btrfs_util_error e;
 	uint64_t dflt = rs->s->default_id;
 
+	/* snapshots share their extents with their parents again, while
+	 * they can still be written */
+	lb_run_subvols_share(run, rs->top->fd, rs->s);
 	for (size_t i = 0; i < rs->s->n; i++) {
 		const struct lb_btrfs_subvol *sv = &rs->s->subvols[i];
 		int fd;

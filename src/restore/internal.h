@@ -52,6 +52,8 @@ int lb_run_subvols_begin(struct lb_run *run, const struct lb_volume *v, const ch
 			 struct lb_run_subvols **ret);
 const char *lb_run_subvols_root(const struct lb_run_subvols *rs);
 int lb_run_subvols_end(struct lb_run *run, struct lb_run_subvols *rs, int r);
+/* btrfs-share.c: each snapshot's files deduplicated against its parent's */
+void lb_run_subvols_share(struct lb_run *run, int rootfd, const struct lb_btrfs_subvols *s);
 
 /* stack-run.c: make-md, make-luks, open-luks, make-vg */
 int lb_run_stack_step(struct lb_run *run, const struct lb_step *s);

@@ -4,8 +4,10 @@
 # subvolume and a default subvolume other than 5 is captured while mounted
 # (--data auto: archived per subvolume from read-only snapshots), and
 # restored onto a blank disk: the same subvolume IDs, paths, read-only
-# flags and default, btrfs check clean, the same files in every subvolume;
-# no snapshot of the capture left on the original.
+# flags and default, btrfs check clean, the same files in every subvolume,
+# the snapshots sharing their extents with home as they did (about the
+# space the original used); no snapshot of the capture left on the
+# original.
 # lb-timeout: 600
 . "$(dirname "$0")/../lib.sh"
 lb_need_root
@@ -44,7 +46,7 @@ b subvolume delete "$M/gone"
 echo top >"$M/top-file"
 mkdir "$M/home/docs"
 echo one >"$M/home/docs/letter"
-dd if=/dev/urandom of="$M/home/blob" bs=64k count=40 status=none
+dd if=/dev/urandom of="$M/home/blob" bs=1M count=24 status=none
 ln -s docs/letter "$M/home/link"
 echo user >"$M/home/user/profile"
 chown 1000:1000 "$M/home/user/profile"
@@ -73,6 +75,9 @@ tree() {
 	(cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
 }
 subvols "$M" >"$LB_WORK/subvols.before"
+# the space in use: the snapshots share the blob's extents with home
+used() { btrfs filesystem usage -b "$1" | awk '$1 == "Used:" { print $2; exit }'; }
+used_before=$(used "$M")
 tree "$M" >"$LB_WORK/tree.before"
 grep -q '^256 home ro=false$' "$LB_WORK/subvols.before" &&
 	grep -q '^262 snaps/2 ro=true$' "$LB_WORK/subvols.before" &&
@@ -174,5 +179,10 @@ diff -u "$LB_WORK/subvols.before" "$LB_WORK/subvols.after" >&2 ||
 tree "$M" >"$LB_WORK/tree.after"
 diff -u "$LB_WORK/tree.before" "$LB_WORK/tree.after" >&2 || lb_fail "the files restored differ"
 [ "$(blkid -p -o value -s LABEL "${blank}p1")" = subvols ] || lb_fail "label"
+# (one more full copy of the blob per snapshot would be 48 MiB more)
+used_after=$(used "$M")
+[ "$used_after" -le $((used_before + 8 * 1048576)) ] ||
+	lb_fail "the restored btrfs uses $used_after bytes, the original $used_before: the snapshots do not share their extents with home"
+echo "ok the restored snapshots share their extents with home: $used_after bytes used, $used_before before"
 btrfs subvolume list -a "$M" | grep -q 'lifeboat-' && lb_fail "a placeholder was left"
 echo "ok restored: same IDs (the free one kept free), paths, read-only flags, default, files; btrfs check clean"
