@@ -37,24 +37,22 @@ struct share {
 /* dst's bytes shared with src's where they are the same */
 static void share_file(int src, int dst, uint64_t size, struct share *sh)
 {
-	struct {
-		struct file_dedupe_range r;
-		struct file_dedupe_range_info i;
-	} d;
+	_cleanup_free_ struct file_dedupe_range *d =
+		lb_zalloc(sizeof(*d) + sizeof(struct file_dedupe_range_info));
 
 	for (uint64_t off = 0; off < size;) {
 		uint64_t len = size - off < DEDUPE_STEP ? size - off : DEDUPE_STEP;
 
-		memset(&d, 0, sizeof(d));
-		d.r.src_offset = off;
-		d.r.src_length = len;
-		d.r.dest_count = 1;
-		d.i.dest_fd = dst;
-		d.i.dest_offset = off;
-		if (ioctl(src, FIDEDUPERANGE, &d) < 0 || d.i.status < 0)
+		memset(d, 0, sizeof(*d) + sizeof(d->info[0]));
+		d->src_offset = off;
+		d->src_length = len;
+		d->dest_count = 1;
+		d->info[0].dest_fd = dst;
+		d->info[0].dest_offset = off;
+		if (ioctl(src, FIDEDUPERANGE, d) < 0 || d->info[0].status < 0)
 			return;	/* (no dedupe here: the copy stays) */
-		if (d.i.status == FILE_DEDUPE_RANGE_SAME)
-			sh->bytes += d.i.bytes_deduped;
+		if (d->info[0].status == FILE_DEDUPE_RANGE_SAME)
+			sh->bytes += d->info[0].bytes_deduped;
 		off += len;
 	}
 	sh->files++;
