@@ -245,3 +245,24 @@ int lb_btrfs_archive(const char *dev, struct lb_volume *v, char *const *exclude,
 	v->data_source = live ? lb_strdup("btrfs-snapshot") : NULL;
 	return 0;
 }
+
+int lb_btrfs_record(const char *dev, struct lb_volume *v)
+{
+	struct lb_btrfs_top *top = NULL;
+	struct lb_btrfs_subvols *s = NULL;
+	bool here = v->mountpoint && !v->mount_source;
+	int r;
+
+	r = lb_btrfs_top_mount(dev, here ? LB_BTRFS_TOP_DIRECT : 0, &top);
+	if (r >= 0)
+		r = lb_btrfs_subvols_read(top, &s);
+	if (lb_btrfs_top_umount(top) < 0 && r >= 0)
+		r = lb_err(-EBUSY, "%s", lb_errmsg());
+	if (r < 0) {
+		lb_btrfs_subvols_free(s);
+		return r;
+	}
+	lb_btrfs_subvols_free(v->subvols);
+	v->subvols = s;
+	return 0;
+}

@@ -533,6 +533,28 @@ static int capture_stack_cb(struct lb_disk *d, struct lb_partition *p, struct lb
 	return c->err ? 1 : 0;
 }
 
+/* A btrfs whose files were not archived: its subvolumes recorded all the
+ * same (once for a btrfs over several devices). */
+static int record_subvols(struct lb_disk *d, struct lb_partition *p, struct lb_volume *v, void *ud)
+{
+	struct capture_ctx *c = ud;
+
+	if (!d->selected || strcmp(v->type, "btrfs") != 0 || v->subvols)
+		return 0;
+	for (size_t i = 0; i < c->n_archived; i++)
+		if (c->archived[i]->subvols && c->archived[i]->uuid && v->uuid &&
+		    strcmp(c->archived[i]->uuid, v->uuid) == 0)
+			return 0;
+	if (lb_btrfs_record(p && p->path ? p->path : d->path, v) < 0) {
+		lb_manifest_warn(c->m, "%s: its btrfs subvolumes could not be listed: %s", v->id,
+				 lb_errmsg());
+		return 0;
+	}
+	c->archived = lb_realloc_array(c->archived, c->n_archived + 1, sizeof(*c->archived));
+	c->archived[c->n_archived++] = v;
+	return 0;
+}
+
 int lb_data_capture(struct lb_manifest *m, struct lb_data_opts *o)
 {
 	struct capture_ctx c = { .o = o, .m = m };
@@ -545,6 +567,8 @@ int lb_data_capture(struct lb_manifest *m, struct lb_data_opts *o)
 		lb_manifest_foreach_volume(m, capture_one, &c);
 	if (!c.err)
 		lb_stack_foreach_volume(m, capture_stack_cb, &c);
+	if (!c.err)
+		lb_manifest_foreach_volume(m, record_subvols, &c);
 	free(c.archived);
 	return c.err;
 }

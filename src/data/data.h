@@ -94,6 +94,9 @@ int lb_btrfs_archive(const char *dev, struct lb_volume *v, char *const *exclude,
 		     int out, int level, const struct lb_key *key, const char *file,
 		     void (*progress)(void *, uint64_t), void *pud, char sha256[65],
 		     uint64_t *ret_size);
+/* Only the subvolumes of the btrfs on DEV into v->subvols (a capture
+ * without its files: --data none or image). */
+int lb_btrfs_record(const char *dev, struct lb_volume *v);
 int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *a,
 		       const char *root, void (*progress)(void *, uint64_t), void *pud);
 /* What lb_archive_compare found: how many entries differ from the archive,

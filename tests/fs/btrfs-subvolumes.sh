@@ -146,6 +146,12 @@ mount -o remount,ro "$M"
 umount "$M"
 "$LIFEBOAT" capture --data archive --disk "$dev" --output "$LB_WORK/cap-off" >"$LB_WORK/out" 2>&1 ||
 	lb_fail "capture of the unmounted btrfs: $(cat "$LB_WORK/out")"
+# and without its files, the subvolumes are recorded all the same
+"$LIFEBOAT" capture --data none --disk "$dev" --output "$LB_WORK/cap-none" >"$LB_WORK/out" 2>&1 ||
+	lb_fail "capture --data none: $(cat "$LB_WORK/out")"
+grep '<subvolume' "$LB_WORK/cap/manifest.xml" >"$LB_WORK/sv.live"
+grep '<subvolume' "$LB_WORK/cap-none/manifest.xml" >"$LB_WORK/sv.none" || true
+diff -u "$LB_WORK/sv.live" "$LB_WORK/sv.none" >&2 || lb_fail "--data none: other subvolumes recorded"
 for c in cap-ro cap-off; do
 	grep '<subvolume' "$LB_WORK/cap/manifest.xml" >"$LB_WORK/sv.live"
 	grep '<subvolume' "$LB_WORK/$c/manifest.xml" >"$LB_WORK/sv.$c"
@@ -155,7 +161,7 @@ done
 for c in cap-ro cap-off; do
 	"$LIFEBOAT" verify "$LB_WORK/$c" >"$LB_WORK/out" 2>&1 || lb_fail "verify $c: $(cat "$LB_WORK/out")"
 done
-echo "ok read-only mounted and unmounted: archived per subvolume in place, the same subvolumes"
+echo "ok read-only mounted and unmounted: archived per subvolume in place, the same subvolumes; --data none records them too"
 
 # the disk dies: its btrfs is gone (mkfs.btrfs refuses a UUID another
 # device still has)
