@@ -13,7 +13,7 @@ SYSTEMDUNITDIR ?= $(or $(shell pkg-config --variable=systemdsystemunitdir system
 CATALOGDIR ?= $(or $(shell pkg-config --variable=catalogdir systemd 2>/dev/null),/usr/lib/systemd/catalog)
 
 CC ?= cc
-PKGS := blkid fdisk libparted uuid libxml-2.0 ext2fs e2p com_err libcrypto efivar efiboot json-c libzstd libarchive mount libkmod libelf libcryptsetup libargon2
+PKGS := blkid fdisk libparted uuid libxml-2.0 ext2fs e2p com_err libcrypto efivar efiboot json-c libzstd libarchive mount libkmod libelf libcryptsetup libargon2 libbtrfsutil
 # pkg-config runs when a compile or link first needs its answer, once, not
 # when make reads this file: 'make deps demo' on a fresh machine installs the
 # -dev packages (deps) before anything asks pkg-config about them.

@@ -31,7 +31,7 @@ apt-get install -y -qq --no-install-recommends \
 	libblkid-dev libfdisk-dev libparted-dev uuid-dev libxml2-dev \
 	libext2fs-dev comerr-dev libssl-dev libefivar-dev libefiboot-dev libjson-c-dev \
 	libcmocka-dev libzstd-dev libarchive-dev libxxhash-dev libmount-dev libcryptsetup-dev \
-	libkmod-dev libelf-dev libargon2-dev \
+	libkmod-dev libelf-dev libargon2-dev libbtrfsutil-dev \
 	util-linux mount fdisk gdisk parted e2fsprogs dosfstools xfsprogs btrfs-progs ntfs-3g mtools xxd \
 	groff-base python3 attr acl libcap2-bin kmod cppcheck \
 	qemu-system-x86 busybox-static linux-image-amd64 grub-pc-bin grub-efi-amd64-bin \

@@ -373,19 +373,32 @@ int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude,
 		       int level, const struct lb_key *key, const char *file, lb_progress_fn progress,
 		       void *pud, char sha256[65], uint64_t *ret_size)
 {
+	struct lb_archive_root one = { root, NULL, exclude, n_exclude };
+
+	return lb_archive_capture_roots(&one, 1, out_fd, level, key, file, progress, pud, sha256,
+					ret_size);
+}
+
+int lb_archive_capture_roots(const struct lb_archive_root *roots, size_t n_roots, int out_fd,
+			     int level, const struct lb_key *key, const char *file,
+			     lb_progress_fn progress, void *pud, char sha256[65], uint64_t *ret_size)
+{
 	struct capture c = { 0 };
-	struct lb_walk *walk = NULL;
 	struct lb_walk_entry we;
 	int r;
 
 	r = capture_open(&c, out_fd, level, key, file, progress, pud);
+	for (size_t i = 0; i < n_roots && r >= 0; i++) {
+		struct lb_walk *walk = NULL;
+
+		r = lb_walk_start_at(roots[i].dir, roots[i].prefix, roots[i].exclude,
+				     roots[i].n_exclude, &walk);
+		while (r >= 0 && (r = lb_walk_next(walk, &we)) > 0)
+			r = capture_entry(&c, &we);
+		lb_walk_free(walk);
+	}
 	if (r >= 0)
-		r = lb_walk_start(root, exclude, n_exclude, &walk);
-	while (r >= 0 && (r = lb_walk_next(walk, &we)) > 0)
-		r = capture_entry(&c, &we);
-	lb_walk_free(walk);
-	if (r >= 0)
-		r = capture_finish(&c, root);
+		r = capture_finish(&c, n_roots ? roots[0].dir : "");
 	/* (the archive freed first: it writes into the data file) */
 	capture_free(&c);
 	if (r >= 0)

@@ -159,7 +159,7 @@ static int capture_image(const struct lb_disk *d, const struct lb_volume *v, int
 
 /* Volume v's files into out, with progress: where it is mounted, or
  * mounted read-only for it on *mnt. */
-static int capture_archive(const struct lb_partition *p, const struct lb_volume *v,
+static int capture_archive(const char *dev, const struct lb_partition *p, struct lb_volume *v,
 			   const struct lb_data_opts *o, int out, const char *file, char **mnt,
 			   struct lb_progress *pr, char sum[65], uint64_t *size)
 {
@@ -169,6 +169,20 @@ static int capture_archive(const struct lb_partition *p, const struct lb_volume 
 	struct statvfs sv;
 	int r;
 
+	excl[n_excl++] = (char *)o->outdir;
+	if (o->final_dir)
+		excl[n_excl++] = (char *)o->final_dir;
+	excl[n_excl++] = (char *)DEFAULT_CAPTURES;
+	/* btrfs: per subvolume, from snapshots when it is mounted (btrfs-capture.c) */
+	if (strcmp(v->type, "btrfs") == 0 && dev) {
+		lb_progress_begin(pr, v->id, 0);
+		if (root && statvfs(root, &sv) == 0 && sv.f_blocks >= sv.f_bfree)
+			lb_progress_estimate(pr, (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize);
+		r = lb_btrfs_archive(dev, v, excl, n_excl, out, o->level, o->key, file,
+				     lb_progress_update, pr, sum, size);
+		lb_progress_end(pr);
+		return r;
+	}
 	if (!root) {
 		if (!p || !p->path)
 			return lb_err(-ENODEV, "%s: no device node to mount for archiving", v->id);
@@ -177,10 +191,6 @@ static int capture_archive(const struct lb_partition *p, const struct lb_volume 
 			return lb_err(r, "%s: to archive it read-only: %s", v->id, lb_errmsg());
 		root = *mnt;
 	}
-	excl[n_excl++] = (char *)o->outdir;
-	if (o->final_dir)
-		excl[n_excl++] = (char *)o->final_dir;
-	excl[n_excl++] = (char *)DEFAULT_CAPTURES;
 	lb_progress_begin(pr, v->id, 0);
 	/* the files' bytes are known only at the end of the walk: the space in
 	 * use (metadata too, so somewhat more) stands in */
@@ -230,7 +240,8 @@ static int capture_with(struct capture_ctx *c, const char *method, struct lb_dis
 	if (strcmp(method, "image") == 0)
 		r = capture_image(d, v, out, o, file, &pr, sum, &size);
 	else
-		r = capture_archive(p, v, o, out, file, &mnt, &pr, sum, &size);
+		r = capture_archive(p && p->path ? p->path : d->path, p, v, o, out, file, &mnt, &pr,
+				    sum, &size);
 	if (r >= 0) {
 		double secs = lb_progress_seconds(&pr);
 
@@ -522,6 +533,28 @@ static int capture_stack_cb(struct lb_disk *d, struct lb_partition *p, struct lb
 	return c->err ? 1 : 0;
 }
 
+/* A btrfs whose files were not archived: its subvolumes recorded all the
+ * same (once for a btrfs over several devices). */
+static int record_subvols(struct lb_disk *d, struct lb_partition *p, struct lb_volume *v, void *ud)
+{
+	struct capture_ctx *c = ud;
+
+	if (!d->selected || strcmp(v->type, "btrfs") != 0 || v->subvols)
+		return 0;
+	for (size_t i = 0; i < c->n_archived; i++)
+		if (c->archived[i]->subvols && c->archived[i]->uuid && v->uuid &&
+		    strcmp(c->archived[i]->uuid, v->uuid) == 0)
+			return 0;
+	if (lb_btrfs_record(p && p->path ? p->path : d->path, v) < 0) {
+		lb_manifest_warn(c->m, "%s: its btrfs subvolumes could not be listed: %s", v->id,
+				 lb_errmsg());
+		return 0;
+	}
+	c->archived = lb_realloc_array(c->archived, c->n_archived + 1, sizeof(*c->archived));
+	c->archived[c->n_archived++] = v;
+	return 0;
+}
+
 int lb_data_capture(struct lb_manifest *m, struct lb_data_opts *o)
 {
 	struct capture_ctx c = { .o = o, .m = m };
@@ -534,6 +567,8 @@ int lb_data_capture(struct lb_manifest *m, struct lb_data_opts *o)
 		lb_manifest_foreach_volume(m, capture_one, &c);
 	if (!c.err)
 		lb_stack_foreach_volume(m, capture_stack_cb, &c);
+	if (!c.err)
+		lb_manifest_foreach_volume(m, record_subvols, &c);
 	free(c.archived);
 	return c.err;
 }

@@ -74,6 +74,29 @@ int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude,
 		       int level, const struct lb_key *key, const char *file,
 		       void (*progress)(void *, uint64_t), void *pud, char sha256[65],
 		       uint64_t *ret_size);
+/* Several trees in one archive: each root's files under its prefix
+ * ("" the archive's root), with its own exclusions (btrfs: a subvolume's
+ * tree, its snapshot's, without the subvolumes nested in it). */
+struct lb_archive_root {
+	const char *dir;
+	const char *prefix;
+	char *const *exclude;
+	size_t n_exclude;
+};
+int lb_archive_capture_roots(const struct lb_archive_root *roots, size_t n_roots, int out_fd,
+			     int level, const struct lb_key *key, const char *file,
+			     void (*progress)(void *, uint64_t), void *pud, char sha256[65],
+			     uint64_t *ret_size);
+/* A btrfs (on DEV) archived per subvolume, each from a read-only snapshot
+ * when it is mounted read-write here (btrfs-capture.c); v->subvols and
+ * v->data_source set. */
+int lb_btrfs_archive(const char *dev, struct lb_volume *v, char *const *exclude, size_t n_exclude,
+		     int out, int level, const struct lb_key *key, const char *file,
+		     void (*progress)(void *, uint64_t), void *pud, char sha256[65],
+		     uint64_t *ret_size);
+/* Only the subvolumes of the btrfs on DEV into v->subvols (a capture
+ * without its files: --data none or image). */
+int lb_btrfs_record(const char *dev, struct lb_volume *v);
 int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *a,
 		       const char *root, void (*progress)(void *, uint64_t), void *pud);
 /* What lb_archive_compare found: how many entries differ from the archive,
@@ -107,6 +130,10 @@ struct lb_walk_entry {
 /* Walks root (one filesystem; paths under exclude and sockets left out)
  * on threads of its own, reading the files ahead of the consumer. */
 int lb_walk_start(const char *root, char *const *exclude, size_t n_exclude, struct lb_walk **ret);
+/* The same with the tree's names under PREFIX ("home": "./home",
+ * "./home/..."; NULL or "": "./"). */
+int lb_walk_start_at(const char *root, const char *prefix, char *const *exclude, size_t n_exclude,
+		     struct lb_walk **ret);
 /* 1 and the next entry (valid until the next call), 0 at the end, < 0 when
  * the walk failed. */
 int lb_walk_next(struct lb_walk *w, struct lb_walk_entry *ret);

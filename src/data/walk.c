@@ -42,6 +42,8 @@ struct lb_walk {
 	struct lb_queue *out;	/* the walker's: found, or ready without a reader */
 	struct lb_pool *pool;
 	char *root;
+	char *rel_root;		/* the root's archive name: "./", "./home" */
+	char *rel_dir;		/* what is in it: "./", "./home/" */
 	char *const *exclude;
 	size_t n_exclude;
 	struct stat *exclude_st;	/* of those that exist: by inode too */
@@ -167,10 +169,10 @@ static int walker_main(void *ud, unsigned idx)
 		r = lb_err(-errno, "%s: %s", w->root, strerror(errno));
 	else if (!S_ISDIR(st.st_mode))
 		r = lb_err(-ENOTDIR, "%s: not a directory", w->root);
-	else if (!put(w, w->root, "./", &st))
+	else if (!put(w, w->root, w->rel_root, &st))
 		r = 1;
 	else
-		r = walk_dir(w, w->root, "./");
+		r = walk_dir(w, w->root, w->rel_dir);
 	lb_queue_close(w->out);
 	return r < 0 ? r : 0;
 }
@@ -223,10 +225,18 @@ static void walk_destroy(struct lb_walk *w)
 	free(w->held);
 	free(w->exclude_st);
 	free(w->root);
+	free(w->rel_root);
+	free(w->rel_dir);
 	free(w);
 }
 
 int lb_walk_start(const char *root, char *const *exclude, size_t n_exclude, struct lb_walk **ret)
+{
+	return lb_walk_start_at(root, NULL, exclude, n_exclude, ret);
+}
+
+int lb_walk_start_at(const char *root, const char *prefix, char *const *exclude, size_t n_exclude,
+		     struct lb_walk **ret)
 {
 	struct lb_walk *w = lb_zalloc(sizeof(*w));
 	struct stat st;
@@ -238,6 +248,8 @@ int lb_walk_start(const char *root, char *const *exclude, size_t n_exclude, stru
 		return e;
 	}
 	w->root = lb_strdup(root);
+	w->rel_root = prefix && *prefix ? lb_asprintf("./%s", prefix) : lb_strdup("./");
+	w->rel_dir = prefix && *prefix ? lb_asprintf("./%s/", prefix) : lb_strdup("./");
 	w->exclude = exclude;
 	w->n_exclude = n_exclude;
 	w->exclude_st = lb_realloc_array(NULL, n_exclude ? n_exclude : 1, sizeof(struct stat));

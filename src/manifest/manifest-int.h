@@ -5,6 +5,7 @@
 #define LIFEBOAT_MANIFEST_MANIFEST_INT_H
 
 #include <stdarg.h>
+#include <stdio.h>
 
 #include <libxml/tree.h>
 
@@ -33,6 +34,18 @@ char *lb_mf_get_prop(xmlNodePtr n, const char *name);
 bool lb_mf_is_elem(xmlNodePtr n, const char *name);
 /* The first element NAME among n's children. */
 xmlNodePtr lb_mf_child_elem(xmlNodePtr n, const char *name);
+
+/* A table's fields from (into) an element's attributes. */
+int lb_mf_read_fields(const struct lb_mf_reader *rd, xmlNodePtr node, const struct lb_field *t,
+		      void *obj);
+void lb_mf_write_fields(xmlNodePtr node, const struct lb_field *t, const void *obj);
+
+/* A btrfs volume's <subvolumes> (manifest-btrfs.c): read and checked,
+ * written, shown. */
+int lb_mf_read_subvols(const struct lb_mf_reader *rd, xmlNodePtr n, struct lb_volume *v);
+void lb_mf_write_subvols(xmlNodePtr parent, const struct lb_volume *v);
+void lb_show_subvols_text(FILE *f, const char *indent, const struct lb_volume *v);
+struct json_object *lb_js_subvols(const struct lb_volume *v);
 
 /* What the schema cannot express (manifest-check.c). */
 int lb_mf_check(const struct lb_mf_reader *rd, xmlNodePtr root, const struct lb_manifest *m);

@@ -88,6 +88,12 @@ static int read_fields(const struct lb_mf_reader *rd, xmlNodePtr node, const str
 	return 0;
 }
 
+int lb_mf_read_fields(const struct lb_mf_reader *rd, xmlNodePtr node, const struct lb_field *t,
+		      void *obj)
+{
+	return read_fields(rd, node, t, obj);
+}
+
 static int read_artifact(const struct lb_mf_reader *rd, xmlNodePtr n, struct lb_artifact **ret)
 {
 	struct lb_artifact *a = lb_artifact_new();
@@ -122,6 +128,8 @@ static int read_volume(const struct lb_mf_reader *rd, xmlNodePtr n, struct lb_vo
 
 			lb_fs_geom_set(k, v, g);	/* lb_volume_free frees it */
 			r = read_fields(rd, c, k->fields, g);
+		} else if (lb_mf_is_elem(c, "subvolumes")) {
+			r = lb_mf_read_subvols(rd, c, v);
 		} else if (lb_mf_is_elem(c, "data")) {
 			r = read_artifact(rd, c, &v->data);
 			if (r >= 0) {

@@ -77,6 +77,11 @@ static void write_fields(xmlNodePtr node, const struct lb_field *t, const void *
 	}
 }
 
+void lb_mf_write_fields(xmlNodePtr node, const struct lb_field *t, const void *obj)
+{
+	write_fields(node, t, obj);
+}
+
 static xmlNodePtr add_child(xmlNodePtr parent, const char *name, const struct lb_field *t,
 			    const void *obj)
 {
@@ -99,6 +104,7 @@ static void write_volume(xmlNodePtr parent, const struct lb_volume *v)
 		if (g)
 			add_child(n, k->element, k->fields, g);
 	}
+	lb_mf_write_subvols(n, v);
 	if (v->data) {
 		xmlNodePtr dn = add_child(n, "data", lb_mf_artifact_fields, v->data);
 

@@ -52,6 +52,10 @@ extern const unsigned lb_schema_rng_len;
 
 /* ---- output (show.c) -------------------------------------------------- */
 
+/* Why PATH cannot be a btrfs subvolume's path in a manifest (absolute,
+ * empty, a "." or ".." component...), or NULL (manifest-btrfs.c). */
+const char *lb_btrfs_path_bad(const char *path);
+
 int lb_show_text(const struct lb_manifest *m, FILE *f);
 int lb_show_json(const struct lb_manifest *m, FILE *f);
 

@@ -56,8 +56,12 @@ static void show_volume(FILE *f, const char *indent, const struct lb_volume *v)
 		fputs(" [critical]", f);
 	if (v->data)
 		fprintf(f, " data=%s(%" PRIu64 " bytes%s)", v->data_method ? v->data_method : "image",
-			v->data->size, v->data_source ? ", from an LVM snapshot" : "");
+			v->data->size,
+			!v->data_source ? ""
+			: strcmp(v->data_source, "lvm-snapshot") == 0 ? ", from an LVM snapshot"
+								       : ", from btrfs snapshots");
 	fputc('\n', f);
+	lb_show_subvols_text(f, indent, v);
 }
 
 /* a thin pool's chunk and transaction id, a thin volume's pool, device id
@@ -365,6 +369,8 @@ static json_object *js_volume(const struct lb_volume *v)
 		if (g)
 			json_object_object_add(o, k->element, js_fields(k->fields, k->json, g));
 	}
+	if (v->subvols)
+		json_object_object_add(o, "subvolumes", lb_js_subvols(v));
 	if (v->data) {
 		json_object *d = js_artifact(v->data);
 

@@ -102,6 +102,20 @@ struct lb_volume *lb_volume_new(void)
 	return lb_zalloc(sizeof(struct lb_volume));
 }
 
+void lb_btrfs_subvols_free(struct lb_btrfs_subvols *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->subvols[i].path);
+		free(s->subvols[i].uuid);
+		free(s->subvols[i].parent_uuid);
+		free(s->subvols[i].received_uuid);
+	}
+	free(s->subvols);
+	free(s);
+}
+
 void lb_volume_free(struct lb_volume *v)
 {
 	if (!v)
@@ -113,6 +127,7 @@ void lb_volume_free(struct lb_volume *v)
 	lb_artifact_free(v->data);
 	free(v->data_method);
 	free(v->data_source);
+	lb_btrfs_subvols_free(v->subvols);
 	free(v->id);
 	free(v->type);
 	free(v->usage);

@@ -157,6 +157,26 @@ struct lb_swap_geom {
 	uint32_t version;
 };
 
+/* One subvolume of a btrfs (libbtrfsutil's view): its ID (256 and up;
+ * 5, the top level, is not listed), its path from the top level, its
+ * UUIDs and whether it is read-only. */
+struct lb_btrfs_subvol {
+	uint64_t id;
+	char *path;		/* "home", "snaps/1" */
+	char *uuid;
+	char *parent_uuid;	/* of the subvolume it is a snapshot of */
+	char *received_uuid;
+	bool readonly;
+};
+
+/* The subvolume tree of a btrfs, sorted by ID; the default subvolume (5
+ * the top level). */
+struct lb_btrfs_subvols {
+	uint64_t default_id;
+	struct lb_btrfs_subvol *subvols;
+	size_t n;
+};
+
 /* A filesystem or swap on a partition or a whole disk; "raw" when blkid
  * finds nothing. */
 struct lb_volume {
@@ -184,7 +204,9 @@ struct lb_volume {
 	char *data_method;	/* image, archive (with data) */
 	char *data_source;	/* where the data was read: NULL the volume
 				 * itself, "lvm-snapshot" an LVM snapshot of
-				 * it taken for the capture */
+				 * it taken for the capture, "btrfs-snapshot"
+				 * read-only btrfs snapshots of each subvolume */
+	struct lb_btrfs_subvols *subvols;	/* btrfs: its subvolumes, or NULL */
 
 	/* runtime only, never written */
 	uint64_t rt_offset;	/* bytes from the start of the disk */
@@ -317,6 +339,7 @@ struct lb_partition *lb_partition_new(void);
 void lb_partition_free(struct lb_partition *p);
 struct lb_volume *lb_volume_new(void);
 void lb_volume_free(struct lb_volume *v);
+void lb_btrfs_subvols_free(struct lb_btrfs_subvols *s);
 struct lb_artifact *lb_artifact_new(void);
 void lb_artifact_free(struct lb_artifact *a);
 /* The bytes an artifact other than a data file holds once opened: its size

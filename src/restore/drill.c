@@ -176,18 +176,25 @@ static unsigned compare_files(const struct drill *dr, const struct lb_volume *v,
 {
 	_cleanup_free_ char *path = lb_asprintf("%s/%s", dr->m->rt_dir, v->data->file);
 	char *mnt = NULL;
+	struct lb_btrfs_top *top = NULL;
 	struct lb_archive_diffs diffs = { 0 };
 	unsigned n;
 	int fd, r;
 
-	if (lb_mount_tmp(node, v->type, true, &mnt) < 0) {
+	/* (a btrfs with subvolumes: its archive is of its top level) */
+	if (v->subvols && strcmp(v->type, "btrfs") == 0)
+		r = lb_btrfs_top_mount(node, 0, &top);
+	else
+		r = lb_mount_tmp(node, v->type, true, &mnt);
+	if (r < 0) {
 		line(dr, "%s: cannot compare its files: %s", v->id, lb_esc(lb_errmsg()));
 		return 1;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	r = fd < 0 ? -errno : lb_archive_compare(fd, v->id, v->data, mnt, &diffs);
+	r = fd < 0 ? -errno : lb_archive_compare(fd, v->id, v->data, top ? top->dir : mnt, &diffs);
 	if (fd >= 0)
 		close(fd);
+	lb_btrfs_top_umount(top);
 	lb_umount_tmp(mnt);
 	/* the first few named (found before a failure too), then counted */
 	for (unsigned k = 0; k < diffs.n && k < LB_DIFFS_NAMED; k++)

@@ -43,6 +43,18 @@ int lb_run_write_image(struct lb_run *run, struct lb_plan_volume *pv);
 int lb_run_extract(struct lb_run *run, struct lb_plan_volume *pv);
 int lb_run_flush_device(const char *node);
 
+/* btrfs-subvols.c: a btrfs's recorded subvolumes made (with their IDs)
+ * in its top level, mounted privately, before its archive is extracted
+ * there (lb_run_subvols_root); after, their read-only flags and the default
+ * set (when r >= 0), and the top level unmounted: r or the first error */
+struct lb_run_subvols;
+int lb_run_subvols_begin(struct lb_run *run, const struct lb_volume *v, const char *node,
+			 struct lb_run_subvols **ret);
+const char *lb_run_subvols_root(const struct lb_run_subvols *rs);
+int lb_run_subvols_end(struct lb_run *run, struct lb_run_subvols *rs, int r);
+/* btrfs-share.c: each snapshot's files deduplicated against its parent's */
+void lb_run_subvols_share(struct lb_run *run, int rootfd, const struct lb_btrfs_subvols *s);
+
 /* stack-run.c: make-md, make-luks, open-luks, make-vg */
 int lb_run_stack_step(struct lb_run *run, const struct lb_step *s);
 /* the node of a device of the stack made by this restore, or NULL */

@@ -213,6 +213,7 @@ int lb_run_extract(struct lb_run *run, struct lb_plan_volume *pv)
 	const struct lb_volume *v = pv->vol;
 	_cleanup_free_ char *node = NULL;
 	char *mnt = NULL;
+	struct lb_run_subvols *subvols = NULL;
 	struct lb_progress pr;
 	uint64_t size;
 	int dfd, r;
@@ -220,7 +221,11 @@ int lb_run_extract(struct lb_run *run, struct lb_plan_volume *pv)
 	r = volume_node(run, pv, &node, &size);
 	if (r < 0)
 		return r;
-	r = lb_mount_tmp(node, v->type, false, &mnt);
+	/* a btrfs's subvolumes first, in its top level (btrfs-subvols.c) */
+	if (v->subvols && strcmp(v->type, "btrfs") == 0)
+		r = lb_run_subvols_begin(run, v, node, &subvols);
+	else
+		r = lb_mount_tmp(node, v->type, false, &mnt);
 	if (r < 0)
 		return lb_err(r, "%s: to extract its files: %s", v->id, lb_errmsg());
 	dfd = open_data(run->p->m, v);
@@ -228,7 +233,9 @@ int lb_run_extract(struct lb_run *run, struct lb_plan_volume *pv)
 		lb_run_say(run, "%s: extracting its files onto %s (%s)", v->id, node,
 			   lb_esc(v->data->file));
 		lb_progress_begin(&pr, v->id, lb_data_raw_total(dfd));
-		r = lb_archive_extract(dfd, v->id, v->data, mnt, lb_progress_update, &pr);
+		r = lb_archive_extract(dfd, v->id, v->data,
+				       subvols ? lb_run_subvols_root(subvols) : mnt,
+				       lb_progress_update, &pr);
 		lb_progress_end(&pr);
 		close(dfd);
 		if (r >= 0)
@@ -237,7 +244,9 @@ int lb_run_extract(struct lb_run *run, struct lb_plan_volume *pv)
 	} else {
 		r = dfd;
 	}
-	if (lb_umount_tmp(mnt) < 0 && r >= 0)
+	if (subvols)
+		r = lb_run_subvols_end(run, subvols, r);
+	else if (lb_umount_tmp(mnt) < 0 && r >= 0)
 		r = lb_err(-EBUSY, "%s: %s", v->id, lb_errmsg());
 	if (r >= 0)
 		r = lb_run_flush_device(node);

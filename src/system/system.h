@@ -117,4 +117,35 @@ int lb_lvsnap_drop(struct lb_lvsnap *s);
  * calling removed for each; how many, or < 0 when one stayed. */
 int lb_lvsnap_cleanup(void (*removed)(void *ud, const char *vg, const char *lv), void *ud);
 
+/* ---- btrfs subvolumes and capture snapshots (btrfs-snap.c) ------------ */
+
+/* A snapshot taken for a capture is named .lifeboat-snap.<pid>.<id>, in
+ * the top level: the next capture removes one of a dead process. */
+#define LB_BTRFS_SNAP_PREFIX ".lifeboat-snap."
+
+/* The top level (subvolume 5) of a btrfs, mounted privately. */
+struct lb_btrfs_top {
+	char *dir;
+	int fd;		/* of dir */
+	bool live;	/* read-write, for snapshots; else read-only */
+};
+
+/* True when NAME is a capture snapshot's; its PID and subvolume ID. */
+bool lb_btrfs_snap_name(const char *name, long *ret_pid, uint64_t *ret_id);
+/* Mounts the top level of the btrfs on DEV: RW read-write (to take
+ * snapshots, or make subvolumes), else read-only replaying nothing, and
+ * then through a read-only loop device unless DIRECT (the filesystem is
+ * mounted here already). */
+enum { LB_BTRFS_TOP_RW = 1, LB_BTRFS_TOP_DIRECT = 2 };
+int lb_btrfs_top_mount(const char *dev, unsigned flags, struct lb_btrfs_top **ret);
+int lb_btrfs_top_umount(struct lb_btrfs_top *t);
+/* Its subvolumes (but lifeboat's snapshots) by ID, and the default. */
+int lb_btrfs_subvols_read(const struct lb_btrfs_top *t, struct lb_btrfs_subvols **ret);
+/* A read-only snapshot of subvolume SV (NULL: the top level) in the top
+ * level; *ret its path. */
+int lb_btrfs_snap_take(const struct lb_btrfs_top *t, const struct lb_btrfs_subvol *sv, char **ret);
+int lb_btrfs_snap_drop(const struct lb_btrfs_top *t, const char *snap);
+/* Removes the snapshots of captures no longer running; how many. */
+int lb_btrfs_snap_cleanup(const struct lb_btrfs_top *t);
+
 #endif

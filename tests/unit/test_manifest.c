@@ -803,7 +803,7 @@ static void test_write_unprintable_without_hex(void **state)
 static const char *const required_fixtures[] = {
 	"valid-gpt-server.xml", "valid-mbr-logical.xml", "valid-4kn.xml",
 	"valid-whole-disk.xml", "valid-excluded.xml", "valid-offline-system.xml",
-	"valid-xfs.xml",
+	"valid-xfs.xml", "valid-btrfs.xml",
 };
 
 static void test_roundtrip_fixtures(void **state)
@@ -1162,6 +1162,16 @@ static const struct {
 	{ "bad-mbr-gap-overlap.xml", ":9: disk disk0: post-MBR gap of 1048576 bytes does not fit before the first "
 				     "partition (1048064 bytes there)" },
 	{ "bad-content-too-big.xml", ":10: disk disk0: partition 1's contents of 2097152 bytes do not fit in it" },
+	/* a btrfs's subvolumes: what a restore makes inside the filesystem */
+	{ "bad-btrfs-subvol-dotdot.xml", ":10: volume disk0: subvolume 258: its path has a \".\" or \"..\" component" },
+	{ "bad-btrfs-subvol-absolute.xml", ":10: volume disk0: subvolume 258: its path is absolute" },
+	{ "bad-btrfs-subvol-empty-component.xml", ":10: volume disk0: subvolume 258: its path has an empty component" },
+	{ "bad-btrfs-subvol-duplicate-id.xml", ":10: volume disk0: subvolume ID 257 is listed twice" },
+	{ "bad-btrfs-subvol-duplicate-path.xml", ":10: volume disk0: subvolumes 257 and 258 have the same path" },
+	{ "bad-btrfs-subvol-id-range.xml", ":10: volume disk0: subvolume ID 99999999999 is out of range (256 to 4294967296)" },
+	{ "bad-btrfs-subvol-id-low.xml", ":10: volume disk0: subvolume ID 5 is out of range (256 to 4294967296)" },
+	{ "bad-btrfs-default-missing.xml", ":10: volume disk0: the default subvolume 300 is not listed" },
+	{ "bad-btrfs-subvols-on-ext4.xml", ":10: volume disk0: <subvolumes> on a ext4 volume" },
 };
 
 static void test_reject_fixtures(void **state)
@@ -1387,9 +1397,9 @@ static void test_data_source(void **state)
 	(void)state;
 	n = lb_read_file(path, &text, 1 << 20);
 	assert_true(n > 0);
-	at = strstr(text, "source=\"btrfs-snapshot\"");
+	at = strstr(text, "source=\"zfs-snapshot\"");
 	assert_non_null(at);
-	memcpy(at, "source=\"lvm-snapshot\"  ", strlen("source=\"btrfs-snapshot\""));
+	memcpy(at, "source=\"lvm-snapshot\"", strlen("source=\"zfs-snapshot\""));
 	if (lb_manifest_load_mem(text, (size_t)n, path, &m) < 0)
 		fail_msg("%s", lb_errmsg());
 	ref = lb_manifest_find_dev(m, "lv0");

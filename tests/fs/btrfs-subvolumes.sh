@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# A mounted btrfs with nested subvolumes, a subvolume moved below one made
+# after it, an ID left free (a subvolume deleted), read-only snapshots of a
+# subvolume and a default subvolume other than 5 is captured while mounted
+# (--data auto: archived per subvolume from read-only snapshots), and
+# restored onto a blank disk: the same subvolume IDs, paths, read-only
+# flags and default, btrfs check clean, the same files in every subvolume,
+# the snapshots sharing their extents with home as they did (about the
+# space the original used); no snapshot of the capture left on the
+# original.
+# lb-timeout: 600
+. "$(dirname "$0")/../lib.sh"
+lb_need_root
+set -euo pipefail
+for t in mkfs.btrfs btrfs; do
+	command -v $t >/dev/null || {
+		echo "SKIP: $(lb_name): needs $t"
+		exit 77
+	}
+done
+lb_workdir
+FX_WORKDIR=$LB_WORK
+. "$LB_TOP/fixtures/layouts/lib.sh"
+M=$LB_WORK/m
+mkdir "$M"
+
+dev=$(fx_attach "$LB_WORK/disk.img" 400M)
+sfdisk -q --no-reread --no-tell-kernel "$dev" <<'T'
+label: gpt
+size=300MiB
+T
+lb_new_disk_id "$dev"
+fx_reread "$dev"
+mkfs.btrfs -q -f -L subvols "${dev}p1" >/dev/null
+mount -t btrfs "${dev}p1" "$M"
+
+b() { btrfs -q "$@" >/dev/null; }
+b subvolume create "$M/home"			# 256
+b subvolume create "$M/home/user"		# 257
+b subvolume create "$M/gone"			# 258, deleted: a free ID
+b subvolume create "$M/data"			# 259, moved below 260
+mkdir -p "$M/a/b"
+b subvolume create "$M/a/b/late"		# 260
+mv "$M/data" "$M/a/b/late/data"
+b subvolume delete "$M/gone"
+echo top >"$M/top-file"
+mkdir "$M/home/docs"
+echo one >"$M/home/docs/letter"
+dd if=/dev/urandom of="$M/home/blob" bs=1M count=24 status=none
+ln -s docs/letter "$M/home/link"
+echo user >"$M/home/user/profile"
+chown 1000:1000 "$M/home/user/profile"
+chmod 640 "$M/home/user/profile"
+echo data >"$M/a/b/late/data/d"
+mkdir "$M/snaps"
+b subvolume snapshot -r "$M/home" "$M/snaps/1"	# 261
+echo two >>"$M/home/docs/letter"
+b subvolume snapshot -r "$M/home" "$M/snaps/2"	# 262
+b subvolume set-default "$(btrfs inspect-internal rootid "$M/home")" "$M"
+sync
+
+# what a restore must give back: IDs, paths, read-only flags, default;
+# every file of every subvolume (names, types, modes, owners, sizes,
+# contents, link targets, files' mtimes)
+subvols() {
+	btrfs subvolume list -o "$1" >/dev/null # (it is a btrfs)
+	btrfs subvolume list "$1" | awk '{ print $2, $NF }' | while read -r id path; do
+		printf '%s %s %s\n' "$id" "$path" "$(btrfs property get -ts "$1/$path" ro)"
+	done
+	echo "default $(btrfs subvolume get-default "$1" | awk '{ print $2, $NF }')"
+}
+tree() {
+	(cd "$1" && find . -printf '%p %y %m %U %G %l\n' | sort)
+	(cd "$1" && find . -type f -printf '%p %s %T@\n' | sort)
+	(cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+}
+subvols "$M" >"$LB_WORK/subvols.before"
+# the space in use: the snapshots share the blob's extents with home
+used() { btrfs filesystem usage -b "$1" | awk '$1 == "Used:" { print $2; exit }'; }
+used_before=$(used "$M")
+tree "$M" >"$LB_WORK/tree.before"
+grep -q '^256 home ro=false$' "$LB_WORK/subvols.before" &&
+	grep -q '^262 snaps/2 ro=true$' "$LB_WORK/subvols.before" &&
+	grep -q '^default 256 home$' "$LB_WORK/subvols.before" ||
+	lb_fail "the btrfs was not made as planned: $(cat "$LB_WORK/subvols.before")"
+
+# the default subvolume is what is mounted normally: mount it there, as a
+# system mounts /home, and keep the top level mounted too
+umount "$M"
+mount -t btrfs "${dev}p1" "$M"
+[ -f "$M/docs/letter" ] || lb_fail "the default subvolume is not home"
+umount "$M"
+mount -t btrfs -o subvolid=5 "${dev}p1" "$M"
+
+rc=0
+"$LIFEBOAT" capture --data auto --disk "$dev" --output "$LB_WORK/cap" >"$LB_WORK/out" 2>&1 || rc=$?
+[ "$rc" -eq 0 ] || lb_fail "capture: exit $rc: $(cat "$LB_WORK/out")"
+if btrfs subvolume list -a "$M" | grep -q lifeboat-snap; then
+	lb_fail "a capture snapshot was left: $(btrfs subvolume list -a "$M")"
+fi
+echo "ok captured while mounted, no snapshot left"
+
+python3 - "$LB_WORK/cap/manifest.xml" >"$LB_WORK/recorded" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+ns = root.tag[:root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+for v in root.iter(ns + "volume"):
+    s = v.find(ns + "subvolumes")
+    d = v.find(ns + "data")
+    print("volume", v.get("id"), d.get("method"), d.get("source"), "default", s.get("default"))
+    for sv in s.findall(ns + "subvolume"):
+        print(sv.get("id"), sv.get("path"), sv.get("read-only"),
+              "snapshot" if sv.get("parent-uuid") else "-")
+PY
+cat >"$LB_WORK/recorded.want" <<'W'
+volume disk0p1 archive btrfs-snapshot default 256
+256 home false -
+257 home/user false -
+259 a/b/late/data false -
+260 a/b/late false -
+261 snaps/1 true snapshot
+262 snaps/2 true snapshot
+W
+diff -u "$LB_WORK/recorded.want" "$LB_WORK/recorded" >&2 || lb_fail "the manifest's subvolumes"
+"$LIFEBOAT" show "$LB_WORK/cap" | grep -q "262 snaps/2 \[read-only\] \[snapshot\]" ||
+	lb_fail "show: $("$LIFEBOAT" show "$LB_WORK/cap")"
+"$LIFEBOAT" show --json "$LB_WORK/cap" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+v = j["disks"][0]["partitions"][0]["volume"]
+s = v["subvolumes"]
+assert s["default"] == 256, s
+assert [x["id"] for x in s["subvolumes"]] == [256, 257, 259, 260, 261, 262], s
+assert s["subvolumes"][5]["read_only"] and s["subvolumes"][5]["parent_uuid"], s
+assert v["data"]["source"] == "btrfs-snapshot", v["data"]
+' || lb_fail "show --json"
+"$LIFEBOAT" verify "$LB_WORK/cap" >"$LB_WORK/out" 2>&1 || lb_fail "verify: $(cat "$LB_WORK/out")"
+echo "ok recorded: IDs, paths, read-only flags, snapshots, default; show and show --json"
+
+# mounted read-only, and not mounted: --data archive reads each subvolume
+# in place (nothing written, no snapshot), the same tree recorded
+mount -o remount,ro "$M"
+"$LIFEBOAT" capture --data archive --disk "$dev" --output "$LB_WORK/cap-ro" >"$LB_WORK/out" 2>&1 ||
+	lb_fail "capture of the read-only mounted btrfs: $(cat "$LB_WORK/out")"
+umount "$M"
+"$LIFEBOAT" capture --data archive --disk "$dev" --output "$LB_WORK/cap-off" >"$LB_WORK/out" 2>&1 ||
+	lb_fail "capture of the unmounted btrfs: $(cat "$LB_WORK/out")"
+# and without its files, the subvolumes are recorded all the same
+"$LIFEBOAT" capture --data none --disk "$dev" --output "$LB_WORK/cap-none" >"$LB_WORK/out" 2>&1 ||
+	lb_fail "capture --data none: $(cat "$LB_WORK/out")"
+grep '<subvolume' "$LB_WORK/cap/manifest.xml" >"$LB_WORK/sv.live"
+grep '<subvolume' "$LB_WORK/cap-none/manifest.xml" >"$LB_WORK/sv.none" || true
+diff -u "$LB_WORK/sv.live" "$LB_WORK/sv.none" >&2 || lb_fail "--data none: other subvolumes recorded"
+for c in cap-ro cap-off; do
+	grep '<subvolume' "$LB_WORK/cap/manifest.xml" >"$LB_WORK/sv.live"
+	grep '<subvolume' "$LB_WORK/$c/manifest.xml" >"$LB_WORK/sv.$c"
+	diff -u "$LB_WORK/sv.live" "$LB_WORK/sv.$c" >&2 || lb_fail "$c: other subvolumes recorded"
+	grep -q 'method="archive"/>' "$LB_WORK/$c/manifest.xml" || lb_fail "$c: its data is not said to be read in place"
+done
+for c in cap-ro cap-off; do
+	"$LIFEBOAT" verify "$LB_WORK/$c" >"$LB_WORK/out" 2>&1 || lb_fail "verify $c: $(cat "$LB_WORK/out")"
+done
+echo "ok read-only mounted and unmounted: archived per subvolume in place, the same subvolumes; --data none records them too"
+
+# the disk dies: its btrfs is gone (mkfs.btrfs refuses a UUID another
+# device still has)
+btrfs device scan --forget "${dev}p1" 2>/dev/null || true
+wipefs -q -a "${dev}p1"
+# a drill of the capture: made on loop files, every file compared with
+# the archive in the restored top level
+"$LIFEBOAT" drill --workdir "$LB_WORK/drill" "$LB_WORK/cap" >"$LB_WORK/out" 2>&1 ||
+	lb_fail "drill: $(cat "$LB_WORK/out")"
+echo "ok drill"
+blank=$(fx_attach "$LB_WORK/blank.img" 400M)
+rc=0
+"$LIFEBOAT" restore --yes --disk-map "disk0=$blank" "$LB_WORK/cap" >"$LB_WORK/out" 2>&1 || rc=$?
+[ "$rc" -eq 0 ] || lb_fail "restore: exit $rc: $(cat "$LB_WORK/out")"
+fx_reread "$blank"
+btrfs check "${blank}p1" >"$LB_WORK/check" 2>&1 || lb_fail "btrfs check: $(cat "$LB_WORK/check")"
+mount -t btrfs -o subvolid=5 "${blank}p1" "$M"
+subvols "$M" >"$LB_WORK/subvols.after"
+diff -u "$LB_WORK/subvols.before" "$LB_WORK/subvols.after" >&2 ||
+	lb_fail "the subvolumes restored differ"
+tree "$M" >"$LB_WORK/tree.after"
+diff -u "$LB_WORK/tree.before" "$LB_WORK/tree.after" >&2 || lb_fail "the files restored differ"
+[ "$(blkid -p -o value -s LABEL "${blank}p1")" = subvols ] || lb_fail "label"
+# (one more full copy of the blob per snapshot would be 48 MiB more)
+used_after=$(used "$M")
+[ "$used_after" -le $((used_before + 8 * 1048576)) ] ||
+	lb_fail "the restored btrfs uses $used_after bytes, the original $used_before: the snapshots do not share their extents with home"
+echo "ok the restored snapshots share their extents with home: $used_after bytes used, $used_before before"
+btrfs subvolume list -a "$M" | grep -q 'lifeboat-' && lb_fail "a placeholder was left"
+echo "ok restored: same IDs (the free one kept free), paths, read-only flags, default, files; btrfs check clean"
