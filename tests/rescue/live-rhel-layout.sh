@@ -43,7 +43,7 @@ xfs_ident() {
 	dl_attach_xfs "$1"
 	: >"$2.repair"
 	for dev in "$DL_BOOT_DEV" "$DL_ROOT_DEV"; do
-		xfs_info "$dev" | sed "s|$dev|DEV|"
+		xfs_info "$dev" | sed "s|$dev *|DEV |"
 		xfs_db -r -c uuid -c label "$dev"
 		xfs_repair -n "$dev" >>"$2.repair" 2>&1 || {
 			cat "$2.repair"
@@ -60,6 +60,9 @@ dg_capture_boot "RHEL-layout machine capturing itself" 2G
 grep -E '^E2E-LOG: .*(snapshot|warning|xfs)' "$W/capture.txt" || true
 grep -q '^E2E-LOG: lifeboat: lv[0-9]*: imaging /dev/mapper/lbvg-lifeboat--snap--root, a snapshot of lbvg/root' \
 	"$W/capture.txt" || lb_fail "the mounted root LV was not imaged from an LVM snapshot"
+if grep -q '^E2E-LOG: .*lv[0-9]*: xfs: its used blocks cannot be read' "$W/capture.txt"; then
+	lb_fail "the snapshot of the xfs root was imaged whole: its covered log was taken for a dirty one"
+fi
 grep -q '^E2E-LVS: lbvg root$' "$W/capture.txt" || lb_fail "no LV list after the capture"
 if grep -q '^E2E-LVS: .*lifeboat-snap' "$W/capture.txt"; then
 	lb_fail "the capture left its snapshot behind"
@@ -80,7 +83,7 @@ xfs_ident "$W/machine.img" "$W/xfs.before"
 # ---- the disk dies; the rescue image restores a blank one, unattended ------
 rm -f "$W/machine.img"
 dg_restore_blank "$DL_MACHINE_SIZE"
-tr -d '\r' <"$W/rescue.log" | grep -E 'XFS \(' | sed 's/^/rescue: /' || true
+tr -d '\r' <"$W/rescue.log" | grep -E 'XFS|lifeboat: .*(lv0|disk0p3)' | sed 's/^/rescue: /' || true
 xfs_ident "$W/target.img" "$W/xfs.after"
 diff -u "$W/xfs.before" "$W/xfs.after" || lb_fail "xfs_info, UUID or label of / or /boot differ after the restore"
 echo "same xfs_info, UUID and label of / and /boot before and after, xfs_repair -n clean:"
