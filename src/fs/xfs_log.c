@@ -110,12 +110,16 @@ static uint32_t le32(const uint8_t *p)
 
 /* The operations of one record's data (len bytes, its blocks' first words
  * put back from the header's cycle data): only whole transactions of
- * superblock buffers. The log items are in the byte order of the host
- * that wrote them (the kernel replays no other): little-endian here, and
- * anything else reads as not covered. */
-static bool ops_log_only_sb(const uint8_t *d, uint32_t len, uint32_t nops)
+ * superblock buffers, none of which changes the size or the number of
+ * allocation groups the superblock on the disk (sb) gives (a grown xfs:
+ * the used blocks are read by that superblock). The log items are in the
+ * byte order of the host that wrote them (the kernel replays no other):
+ * little-endian here, and anything else reads as not covered. */
+static bool ops_log_only_sb(const uint8_t *d, uint32_t len, uint32_t nops,
+			    const struct lb_xfs_sb *sb)
 {
 	uint32_t off = 0, regions = 0;
+	bool head_logged = false;	/* the next region is the sb's first 128 bytes */
 
 	for (uint32_t i = 0; i < nops; i++) {
 		uint32_t n;
@@ -135,7 +139,12 @@ static bool ops_log_only_sb(const uint8_t *d, uint32_t len, uint32_t nops)
 			if (n != 0)
 				return false;
 		} else if (regions > 0) {
-			regions--;	/* a region of the buffer just named */
+			/* a region of the buffer just named */
+			if (head_logged && (n < 92 || lb_be64(d + off + 8) != sb->dblocks ||
+					    lb_be32(d + off + 88) != sb->agcount))
+				return false;
+			head_logged = false;
+			regions--;
 		} else if (n >= 16 && le32(d + off) == XFS_TRANS_HEADER_MAGIC) {
 			;	/* the transaction's header */
 		} else if (n >= 24 && le16(d + off) == XFS_LI_BUF) {
@@ -147,6 +156,7 @@ static bool ops_log_only_sb(const uint8_t *d, uint32_t len, uint32_t nops)
 			if (regions < 1 || regions > 33)
 				return false;
 			regions--;
+			head_logged = regions > 0 && (le32(d + off + 20) & 1);
 		} else {
 			return false;
 		}
@@ -158,7 +168,8 @@ static bool ops_log_only_sb(const uint8_t *d, uint32_t len, uint32_t nops)
 /* Whether the log is covered: from the tail the last record header (hdr)
  * names to the head, records of superblock-only transactions that end
  * exactly at the head. */
-static bool covered(const struct logdev *l, uint64_t head, const uint8_t hdr[512])
+static bool covered(const struct logdev *l, uint64_t head, const uint8_t hdr[512],
+		    const struct lb_xfs_sb *sb)
 {
 	uint64_t pos = lb_be64(hdr + 24) & 0xffffffffu, walked = 0;
 	_cleanup_free_ uint8_t *d = lb_zalloc(XLOG_HEADER_CYCLE_SIZE);
@@ -182,7 +193,7 @@ static bool covered(const struct logdev *l, uint64_t head, const uint8_t hdr[512
 				return false;
 			memcpy(d + i * 512, h + 44 + 4 * i, 4);
 		}
-		if (!ops_log_only_sb(d, len, lb_be32(h + 40)))
+		if (!ops_log_only_sb(d, len, lb_be32(h + 40), sb))
 			return false;
 		walked += 1 + bbs;
 		if (walked > l->bbs)
@@ -194,9 +205,10 @@ static bool covered(const struct logdev *l, uint64_t head, const uint8_t hdr[512
 
 /* A log whose last record is no unmount record: 1 when it is covered,
  * else -EUCLEAN. */
-static int not_clean(const struct logdev *l, uint64_t head, const uint8_t hdr[512])
+static int not_clean(const struct logdev *l, uint64_t head, const uint8_t hdr[512],
+		     const struct lb_xfs_sb *sb)
 {
-	if (covered(l, head, hdr)) {
+	if (covered(l, head, hdr, sb)) {
 		lb_debug("xfs", "the xfs log is covered: only superblock transactions since its tail");
 		return 1;
 	}
@@ -240,7 +252,7 @@ int lb_xfs_log_clean(int fd, uint64_t offset, const struct lb_xfs_sb *sb)
 	if (len > 256 * 1024 || hblks > 8)
 		return lb_err(-EUCLEAN, "an xfs log record of an impossible size");
 	if ((hdr + hblks + (len + 511) / 512) % l.bbs != head % l.bbs)
-		return not_clean(&l, head, h);
+		return not_clean(&l, head, h, sb);
 	if (lb_be32(h + 40) == 1) {
 		r = read_bb(&l, (hdr + hblks) % l.bbs, op);
 		if (r < 0)
@@ -248,5 +260,5 @@ int lb_xfs_log_clean(int fd, uint64_t offset, const struct lb_xfs_sb *sb)
 		if (op[9] & XLOG_UNMOUNT_TRANS)
 			return 0;
 	}
-	return not_clean(&l, head, h);
+	return not_clean(&l, head, h, sb);
 }
