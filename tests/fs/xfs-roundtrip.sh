@@ -169,40 +169,6 @@ else
 	echo "(v4: this mkfs.xfs does not make it)"
 fi
 
-# a dirty log: imaged whole, and the same tree once mounted (replayed)
-case=dirty-log
-dev=$(fx_attach "$LB_WORK/dirty.img" 1G)
-mkfs.xfs -q -f -L dirty "$dev"
-populate "$dev"
-busy_retry mount "$dev" "$mnt"
-printf 'after\n' >"$mnt/written-last"
-cp -a "$mnt/etc" "$mnt/etc-copy"
-# in the log (syncfs forces it), not yet where it belongs; then the
-# filesystem stops as a crash would, without writing anything more
-sync -f "$mnt"
-xfs_io -x -c "shutdown" "$mnt"
-umount "$mnt"
-xfs_logprint -t "$dev" 2>/dev/null | grep -q DIRTY || lb_fail "dirty-log: the log is not dirty"
-rm -rf "$LB_WORK/cap-dirty"
-"$LIFEBOAT" capture --disk "$dev" --output "$LB_WORK/cap-dirty" >"$LB_WORK/capture.out" 2>&1 ||
-	lb_fail "dirty-log: capture failed"
-grep -q "not clean" "$LB_WORK/capture.out" || {
-	cat "$LB_WORK/capture.out"
-	lb_fail "dirty-log: no word of the dirty log"
-}
-grep -q "disk0: image, 1024.0 MiB" "$LB_WORK/capture.out" || lb_fail "dirty-log: not imaged whole"
-busy_retry mount "$dev" "$mnt"
-tree "$mnt" >"$LB_WORK/tree.before"
-umount "$mnt"
-wipe "$dev"
-restore "$LB_WORK/cap-dirty"
-busy_retry mount "$dev" "$mnt"
-tree "$mnt" >"$LB_WORK/tree.after"
-umount "$mnt"
-diff -u "$LB_WORK/tree.before" "$LB_WORK/tree.after" || lb_fail "dirty-log: tree differs"
-xfs_repair -n "$dev" >/dev/null 2>&1 || lb_fail "dirty-log: xfs_repair -n finds problems"
-echo "ok dirty-log"
-
 # a copy taken while the xfs was frozen (what an LVM snapshot of a mounted
 # xfs is): its log covered by the freeze, not clean, yet imaged by its used
 # blocks (only superblock transactions since the log's tail: every other
@@ -250,6 +216,40 @@ xfs_repair -n "$copy" >"$LB_WORK/repair.log" 2>&1 || {
 	lb_fail "frozen: xfs_repair -n finds problems"
 }
 echo "ok frozen ($used MiB imaged)"
+
+# a dirty log: imaged whole, and the same tree once mounted (replayed)
+case=dirty-log
+dev=$(fx_attach "$LB_WORK/dirty.img" 1G)
+mkfs.xfs -q -f -L dirty "$dev"
+populate "$dev"
+busy_retry mount "$dev" "$mnt"
+printf 'after\n' >"$mnt/written-last"
+cp -a "$mnt/etc" "$mnt/etc-copy"
+# in the log (syncfs forces it), not yet where it belongs; then the
+# filesystem stops as a crash would, without writing anything more
+sync -f "$mnt"
+xfs_io -x -c "shutdown" "$mnt"
+umount "$mnt"
+xfs_logprint -t "$dev" 2>/dev/null | grep -q DIRTY || lb_fail "dirty-log: the log is not dirty"
+rm -rf "$LB_WORK/cap-dirty"
+"$LIFEBOAT" capture --disk "$dev" --output "$LB_WORK/cap-dirty" >"$LB_WORK/capture.out" 2>&1 ||
+	lb_fail "dirty-log: capture failed"
+grep -q "not clean" "$LB_WORK/capture.out" || {
+	cat "$LB_WORK/capture.out"
+	lb_fail "dirty-log: no word of the dirty log"
+}
+grep -q "disk0: image, 1024.0 MiB" "$LB_WORK/capture.out" || lb_fail "dirty-log: not imaged whole"
+busy_retry mount "$dev" "$mnt"
+tree "$mnt" >"$LB_WORK/tree.before"
+umount "$mnt"
+wipe "$dev"
+restore "$LB_WORK/cap-dirty"
+busy_retry mount "$dev" "$mnt"
+tree "$mnt" >"$LB_WORK/tree.after"
+umount "$mnt"
+diff -u "$LB_WORK/tree.before" "$LB_WORK/tree.after" || lb_fail "dirty-log: tree differs"
+xfs_repair -n "$dev" >/dev/null 2>&1 || lb_fail "dirty-log: xfs_repair -n finds problems"
+echo "ok dirty-log"
 
 # a realtime section: lifeboat cannot make its device again, and says so
 case=realtime
