@@ -12,11 +12,13 @@
 # /boot and the ESP archived, the swap LV active. Its disk is then replaced
 # by a blank one, the rescue image restores it unattended on a fresh NVRAM
 # (the group from its recorded metadata, the root from the snapshot's
-# image), and on the host the restored xfs of / and /boot must show the
-# same xfs_info, UUID and label as the machine's own before, and pass
-# xfs_repair -n. The restored disk then boots through its restored EFI
-# entry, its root on /dev/mapper/lbvg-root, with no xfs log recovery at
-# its mounts, and reports the restore-session marker's instance and the
+# image, its covered log replayed when the rescue image mounts the root
+# to write the restore-session marker), and on the host the restored xfs
+# of / and /boot must show the same xfs_info, UUID and label as the
+# machine's own before, and pass xfs_repair -n (which fails on a log not
+# yet replayed). The restored disk then boots through its restored EFI
+# entry, its root on /dev/mapper/lbvg-root, with clean xfs mounts (no log
+# recovery), and reports the restore-session marker's instance and the
 # same identities as before: PV, VG and LV UUIDs, every filesystem's UUID
 # and label, every partition's GUID. One boot each for capture, restore
 # and check (tests/rescue/live-debian.sh is the machine without LVM).
