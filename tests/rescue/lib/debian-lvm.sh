@@ -7,9 +7,9 @@
 # volume group lbvg with the LVs root (xfs) and swap, and free extents
 # left (room for a snapshot). Both xfs are made with mkfs.xfs's defaults
 # (Debian 12's xfsprogs 6.1: crc, finobt, sparse inodes, reflink,
-# inobtcount and bigtime on, rmapbt off; RHEL 9's are the same set), which
-# Debian 12's GRUB 2.06 reads; /boot is 320 MiB, over the 300 MB mkfs.xfs
-# now asks for. This host's kernel has no device-mapper: the
+# inobtcount and bigtime on, rmapbt off), which Debian 12's GRUB 2.06
+# reads (it boots from this /boot); /boot is 320 MiB, over the 300 MB
+# mkfs.xfs now asks for. This host's kernel has no device-mapper: the
 # group is written with the lvm program (pvcreate, vgcreate, and its LVs
 # put into the metadata with vgcfgrestore: neither needs device-mapper),
 # under a configuration of the test's own that sees only the PV's
