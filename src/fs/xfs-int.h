@@ -107,14 +107,16 @@ bool lb_xfs_feature_known(const char *name);
 bool lb_xfs_has_feature(const struct lb_xfs_geom *g, const char *name);
 
 /* 0 when the internal log of the xfs at offset of fd ends in the record a
- * clean unmount writes; -EUCLEAN and a message when it does not (or when
- * it cannot be told). */
+ * clean unmount writes; 1 when it is covered (from its tail to its head
+ * only transactions that log the superblock alone: a frozen filesystem,
+ * an LVM snapshot of a mounted one), so that all other metadata is on the
+ * disk; -EUCLEAN and a message when neither (or when it cannot be told). */
 int lb_xfs_log_clean(int fd, uint64_t offset, const struct lb_xfs_sb *sb);
 
 /* Calls fn(ud, off, len) for each run of blocks in use (everything but the
  * free extents the allocation groups' bnobt lists), in bytes from the start
  * of the filesystem, in order; *ret_used (may be NULL) their sum. Only for
- * a clean log (lb_xfs_log_clean). Refuses
+ * a clean or covered log (lb_xfs_log_clean). Refuses
  * (-EUCLEAN with a message) anything unexpected: a bad magic, CRC, level,
  * record count, an extent out of its group or out of order, a tree deeper
  * than the group allows. */

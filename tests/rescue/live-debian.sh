@@ -19,32 +19,13 @@ lb_workdir
 . "$LB_TOP/tests/rescue/lib/rescue.sh"
 . "$LB_TOP/tests/rescue/lib/debian.sh"
 rs_need
-[ -f /usr/share/OVMF/OVMF_CODE_4M.fd ] && [ -f /usr/share/OVMF/OVMF_VARS_4M.fd ] ||
-	rs_skip "needs OVMF (apt-get install ovmf)"
+dg_need_ovmf
 W=$LB_WORK
 
-# ---- the machine, and a backup disk for its capture -------------------------
+# ---- the machine; first boot: install the UEFI boot entry, capture itself --
 tarball=$(dg_base_tarball)
 dg_build_machine "$tarball"
-rs_build_backup 1G
-rs_release_backup
-partx -d "$DG_MACHINE" >/dev/null 2>&1 || true
-losetup -d "$DG_MACHINE"
-cp /usr/share/OVMF/OVMF_VARS_4M.fd "$W/vars-machine.fd"
-mapfile -t ovmf < <(dg_ovmf "$W/vars-machine.fd")
-
-# ---- first boot: install the UEFI boot entry, capture the running system ---
-dg_boot "machine capturing itself" "$W/capture.log" 900 "${ovmf[@]}" \
-	-drive "file=$W/machine.img,format=raw,if=virtio" \
-	-drive "file=$W/backup.img,format=raw,if=virtio"
-# the serial log without carriage returns, as a file: grep -q reads it
-# whole (in a pipe under pipefail, its early exit would fail the pipe)
-tr -d '\r' <"$W/capture.log" >"$W/capture.txt"
-grep -E '^E2E-(SWAP|EFI|TIME|CAPTURE)' "$W/capture.txt" || true
-grep -qx 'E2E-CAPTURE: rc=0' "$W/capture.txt" || {
-	grep '^E2E-' "$W/capture.txt" | tail -n 60
-	lb_fail "lifeboat capture on the running machine failed"
-}
+dg_capture_boot "machine capturing itself" 1G
 grep -q '^E2E-EFI: Boot[0-9A-F]\{4\}\* debian' "$W/capture.txt" ||
 	lb_fail "grub-install made no 'debian' EFI boot entry before the capture"
 [ "$(grep -c '^E2E-SWAP: ' "$W/capture.txt")" = 2 ] ||
@@ -62,31 +43,11 @@ grep -q 'swap .*\[active swap\] \[critical\]' "$W/show.txt" || lb_fail "the acti
 grep -q '^disk1 /dev/vdb .*\[not selected: holds this capture\]' "$W/show.txt" ||
 	lb_fail "the disk holding the capture is not excluded from it"
 
-# ---- the disk dies: a blank one of the same size ---------------------------
+# ---- the disk dies; the rescue image restores a blank one, unattended ------
 rm -f "$W/machine.img"
-truncate -s "$DG_MACHINE_SIZE" "$W/target.img"
-
-# ---- the rescue image restores it, unattended, on a fresh NVRAM ------------
-rs_rescue_image "$W/rescue.img"
-cp /usr/share/OVMF/OVMF_VARS_4M.fd "$W/vars-new.fd"
+dg_restore_blank "$DG_MACHINE_SIZE"
+instance=$DG_INSTANCE
 mapfile -t ovmf < <(dg_ovmf "$W/vars-new.fd")
-start=$(date +%s)
-rs_qemu "$W/rescue.log" 900 -smp 2 "${ovmf[@]}" \
-	-kernel "$RS_KERNEL" -initrd "$W/rescue.img" \
-	-append 'console=ttyS0 panic=1 no_timer_check lifeboat.restore=auto' \
-	-drive "file=$W/backup.img,format=raw,if=virtio" \
-	-drive "file=$W/target.img,format=raw,if=virtio" || {
-	tr -d '\r' <"$W/rescue.log" | tail -n 60
-	lb_fail "the rescue image did not power off by itself"
-}
-result=$(rs_result "$W/rescue.log")
-echo "$result ($(($(date +%s) - start)) s)"
-case $result in
-"LIFEBOAT-RESULT: ok restore-session="*) ;;
-*) tr -d '\r' <"$W/rescue.log" | tail -n 60; lb_fail "the unattended restore did not succeed" ;;
-esac
-instance=${result#*restore-session=}
-instance=${instance%% *}
 
 # ---- the restored machine boots, reports, powers off ----------------------
 # restored_boot NAME [qemu args...]

@@ -6,7 +6,9 @@
  * superblock; crafted superblocks (a bad CRC, sizes that disagree, a
  * realtime section, an external log, unknown features) refused; the used
  * runs of a real filesystem in order and covering its metadata, refused
- * when a free-space tree block or the log is damaged; the checks a loaded
+ * when a free-space tree block or the log is damaged; a log covered by a
+ * superblock transaction (as a freeze leaves it) taken for clean, one
+ * that logs anything else (another buffer, an inode, a grown size) not; the checks a loaded
  * geometry passes. Skipped without mkfs.xfs. */
 #include <errno.h>
 #include <fcntl.h>
@@ -392,6 +394,109 @@ static void test_used_runs(void **state)
 	free(blk);
 }
 
+/* ---- a covered log --------------------------------------------------------- */
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* an operation header at d: its length and flags (client: a transaction) */
+static uint8_t *op(uint8_t *d, uint32_t len, uint8_t flags)
+{
+	put_be32(d, 0x1234);
+	put_be32(d + 4, len);
+	d[8] = 0x69;
+	d[9] = flags;
+	return d + 12;
+}
+
+/* Writes, after the unmount record mkfs.xfs leaves at the log's blocks 0
+ * and 1, what a freeze writes to cover the log: a record at block 2 (its
+ * own tail) holding one transaction that logs the superblock's first 128
+ * bytes (sb_head, the disk's, then as changed by the caller) as the buffer
+ * at daddr blkno, or (type) another kind of log item. */
+static void write_cover(int fd, uint64_t log_off, const uint8_t sb_head[128], uint64_t blkno,
+			uint16_t type)
+{
+	uint8_t h[512] = { 0 }, b[512] = { 0 }, *d = b;
+
+	d = op(d, 0, 0x01);				/* start */
+	d = op(d, 16, 0);				/* transaction header */
+	put_le(d, 0x5452414e, 4);
+	d += 16;
+	d = op(d, 24, 0);				/* buffer format */
+	put_le(d, type, 2);
+	put_le(d + 2, 2, 2);				/* format and one region */
+	put_le(d + 6, 1, 2);
+	put_le(d + 8, blkno, 8);
+	put_le(d + 16, 1, 4);				/* map size */
+	put_le(d + 20, 1, 4);				/* chunk 0 logged */
+	d += 24;
+	d = op(d, 128, 0);				/* the region */
+	memcpy(d, sb_head, 128);
+	d += 128;
+	d = op(d, 0, 0x02);				/* commit */
+	put_be32(h, 0xfeedbabe);
+	put_be32(h + 4, 1);				/* cycle */
+	put_be32(h + 8, 2);				/* version */
+	put_be32(h + 12, (uint32_t)(d - b));		/* length */
+	put_be32(h + 16, 1);				/* lsn (1, 2) */
+	put_be32(h + 20, 2);
+	put_be32(h + 24, 1);				/* tail lsn: itself */
+	put_be32(h + 28, 2);
+	put_be32(h + 40, 5);				/* operations */
+	memcpy(h + 44, b, 4);				/* the data's first word ... */
+	put_be32(b, 1);					/* ... gives way to the cycle */
+	put_be32(h + 300, 1);
+	put_be32(h + 320, 32768);
+	assert_int_equal(lb_pwrite_all(fd, h, 512, log_off + 2 * 512), 0);
+	assert_int_equal(lb_pwrite_all(fd, b, 512, log_off + 3 * 512), 0);
+}
+
+static void test_covered_log(void **state)
+{
+	_cleanup_free_ char *p = NULL;
+	_cleanup_close_ int fd = -1;
+	struct lb_xfs_sb sb;
+	uint8_t head[128], grown[128];
+	uint64_t log_off;
+
+	(void)state;
+	need_mkfs();
+	p = mkfs("c.img", "300M", NULL);
+	fd = open(p, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(lb_xfs_sb_read(fd, 0, &sb), 0);
+	assert_int_equal(lb_xfs_log_clean(fd, 0, &sb), 0);
+	log_off = ((sb.logstart >> sb.agblklog) * sb.agblocks +
+		   (sb.logstart & ((1u << sb.agblklog) - 1))) * sb.block_size;
+	assert_int_equal(lb_pread_all(fd, head, sizeof(head), 0), 0);
+
+	/* covered: the used blocks are read */
+	write_cover(fd, log_off, head, 0, 0x123c);
+	assert_int_equal(lb_xfs_log_clean(fd, 0, &sb), 1);
+	assert_int_equal(lb_xfs_used_runs(fd, 0, 300u << 20, NULL, NULL, NULL), 0);
+	/* a buffer other than the superblock */
+	write_cover(fd, log_off, head, 8, 0x123c);
+	assert_int_equal(lb_xfs_log_clean(fd, 0, &sb), -EUCLEAN);
+	assert_int_equal(lb_xfs_used_runs(fd, 0, 300u << 20, NULL, NULL, NULL), -EUCLEAN);
+	/* an inode */
+	write_cover(fd, log_off, head, 0, 0x123b);
+	assert_int_equal(lb_xfs_log_clean(fd, 0, &sb), -EUCLEAN);
+	/* the superblock of a grown filesystem */
+	memcpy(grown, head, sizeof(grown));
+	grown[15]++;					/* dblocks */
+	write_cover(fd, log_off, grown, 0, 0x123c);
+	assert_int_equal(lb_xfs_log_clean(fd, 0, &sb), -EUCLEAN);
+	memcpy(grown, head, sizeof(grown));
+	grown[91]++;					/* agcount */
+	write_cover(fd, log_off, grown, 0, 0x123c);
+	assert_int_equal(lb_xfs_log_clean(fd, 0, &sb), -EUCLEAN);
+	assert_non_null(strstr(lb_errmsg(), "not clean"));
+}
+
 /* ---- the checks of a loaded geometry ------------------------------------- */
 
 static struct lb_xfs_geom *valid_geom(void)
@@ -496,6 +601,7 @@ int main(void)
 		cmocka_unit_test(test_made_again),
 		cmocka_unit_test(test_sb_crafted),
 		cmocka_unit_test(test_used_runs),
+		cmocka_unit_test(test_covered_log),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_v4_argv),
 	};

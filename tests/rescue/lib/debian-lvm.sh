@@ -1,11 +1,15 @@
 # shellcheck shell=bash
 # tests/rescue/lib/debian-lvm.sh - the Debian 12 test machine with its root
-# on LVM, as Debian's installer lays it out ("guided - use entire disk and
-# set up LVM"), sourced after tests/rescue/lib/debian.sh.
+# on LVM in the RHEL layout (what RHEL, Rocky and Alma install by default:
+# xfs on LVM, /boot on xfs), sourced after tests/rescue/lib/debian.sh.
 #
-# GPT: an ESP, a BIOS boot partition, /boot (ext4) and a PV holding the
-# volume group lbvg with the LVs root (ext4) and swap, and free extents
-# left (room for a snapshot). This host's kernel has no device-mapper: the
+# GPT: an ESP, a BIOS boot partition, /boot (xfs) and a PV holding the
+# volume group lbvg with the LVs root (xfs) and swap, and free extents
+# left (room for a snapshot). Both xfs are made with mkfs.xfs's defaults
+# (Debian 12's xfsprogs 6.1: crc, finobt, sparse inodes, reflink,
+# inobtcount and bigtime on, rmapbt off), which Debian 12's GRUB 2.06
+# reads (it boots from this /boot); /boot is 320 MiB, over the 300 MB
+# mkfs.xfs now asks for. This host's kernel has no device-mapper: the
 # group is written with the lvm program (pvcreate, vgcreate, and its LVs
 # put into the metadata with vgcfgrestore: neither needs device-mapper),
 # under a configuration of the test's own that sees only the PV's
@@ -17,8 +21,15 @@
 DL_BOOT_UUID=5afe0b07-de6a-4e11-9000-0000000000b0
 DL_DISK_GUID=5AFE0B07-DE6A-4E11-9000-0000000000D1
 DL_MACHINE_SIZE=3G
+DL_BOOT_SECTORS=655360	# 320 MiB
 DL_ROOT_EXTENTS=384	# 1.5 GiB of 4 MiB extents
 DL_SWAP_EXTENTS=16	# 64 MiB
+
+# dl_mkxfs DEV UUID LABEL: an xfs with mkfs.xfs's defaults, that UUID and
+# label (no discard: a loop device over a sparse file)
+dl_mkxfs() {
+	mkfs.xfs -q -f -K -m uuid="$2" -L "$3" "$1"
+}
 
 # dl_lvm ARGS...: the lvm program under the test's own configuration
 dl_lvm() {
@@ -52,10 +63,10 @@ dl_lv_block() {
 L
 }
 
-# dl_make_vg PV: the volume group lbvg on PV with root and swap; prints the
-# PV's first extent (512-byte sectors from the PV's start)
-dl_make_vg() {
-	local pv=$1 txt=$LB_WORK/lvm/lbvg.txt
+# dl_lvm_conf PV: the test's lvm configuration ($LB_WORK/lvm), under which
+# lvm sees only the device PV and keeps no backups
+dl_lvm_conf() {
+	local pv=$1
 	mkdir -p "$LB_WORK/lvm"
 	cat >"$LB_WORK/lvm/lvm.conf" <<C
 devices {
@@ -76,6 +87,13 @@ backup {
 	archive = 0
 }
 C
+}
+
+# dl_make_vg PV: the volume group lbvg on PV with root and swap; prints the
+# PV's first extent (512-byte sectors from the PV's start)
+dl_make_vg() {
+	local pv=$1 txt=$LB_WORK/lvm/lbvg.txt
+	dl_lvm_conf "$pv"
 	dl_lvm pvcreate -q "$pv" >/dev/null 2>&1 || lb_fail "pvcreate $pv failed"
 	dl_lvm vgcreate -q -s 4M lbvg "$pv" >/dev/null 2>&1 || lb_fail "vgcreate lbvg failed"
 	dl_lvm vgcfgbackup -q -f "$txt.0" lbvg >/dev/null 2>&1 || lb_fail "vgcfgbackup lbvg failed"
@@ -118,33 +136,34 @@ unit: sectors
 first-lba: 2048
 start=2048, size=131072, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="EFI System Partition"
 start=133120, size=2048, type=21686148-6449-6E6F-744E-656564454649, name="BIOS boot"
-start=135168, size=524288, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="boot"
-start=659456, type=E6D6D379-F507-44C2-A23C-238F2A3DF928, name="lvm"
+start=135168, size=$DL_BOOT_SECTORS, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="boot"
+start=$((135168 + DL_BOOT_SECTORS)), type=E6D6D379-F507-44C2-A23C-238F2A3DF928, name="lvm"
 T
 	fx_reread "$d"
 	esp=$(fx_part "$d" 1)
 	boot=$(fx_part "$d" 3)
 	pv=$(fx_part "$d" 4)
 	fx_mkvfat "$esp" "$DG_ESP_ID" ESP -F 32 -s 1 2>/dev/null
-	fx_mkext ext4 "$boot" "$DL_BOOT_UUID" boot
+	dl_mkxfs "$boot" "$DL_BOOT_UUID" boot
 	pe=$(dl_make_vg "$pv")
 	[ -n "$pe" ] || lb_fail "lvm gave no first extent for $pv"
 	rs_flush "$d" "$d"p*
 	p4=$(sfdisk --dump "$d" | sed -n "s|^${d}p4 : start= *\([0-9]*\),.*|\1|p")
 	root=$(dl_attach_extents $((p4 + pe)) "$DL_ROOT_EXTENTS")
 	swap=$(dl_attach_extents $((p4 + pe + DL_ROOT_EXTENTS * 8192)) "$DL_SWAP_EXTENTS")
-	fx_mkext ext4 "$root" "$DG_ROOT_UUID" root
+	dl_mkxfs "$root" "$DG_ROOT_UUID" root
 	fx_mkswap "$swap" "$DG_SWAP_UUID" swap
 
 	mkdir -p "$mnt"
-	mount -t ext4 "$root" "$mnt"
+	mount -t xfs "$root" "$mnt"
 	mkdir -p "$mnt/boot"
-	mount -t ext4 "$boot" "$mnt/boot"
+	mount -t xfs "$boot" "$mnt/boot"
 	dg_fill_tree "$tarball" "$mnt"
 	cat >"$mnt/etc/fstab" <<F
-# /etc/fstab of lifeboat's Debian test machine with its root on LVM
-/dev/mapper/lbvg-root / ext4 errors=remount-ro 0 1
-UUID=$DL_BOOT_UUID /boot ext4 defaults 0 2
+# /etc/fstab of lifeboat's Debian test machine in the RHEL layout (as
+# RHEL's installer writes it: xfs is not checked at boot, pass 0)
+/dev/mapper/lbvg-root / xfs defaults 0 0
+UUID=$DL_BOOT_UUID /boot xfs defaults 0 0
 UUID=${DG_ESP_ID:0:4}-${DG_ESP_ID:4:4} /boot/efi vfat umask=0077 0 1
 /dev/mapper/lbvg-swap none swap sw 0 0
 F
@@ -154,14 +173,49 @@ serial --unit=0 --speed=115200
 terminal_input serial console
 terminal_output serial console
 set timeout=0
-menuentry "Debian GNU/Linux (lifeboat test machine, root on LVM)" {
+menuentry "Debian GNU/Linux (lifeboat test machine, RHEL layout: xfs on LVM)" {
 	search --no-floppy --fs-uuid --set=root $DL_BOOT_UUID
 	linux /vmlinuz-$DG_KVER root=/dev/mapper/lbvg-root resume=/dev/mapper/lbvg-swap ro console=ttyS0 panic=1 no_timer_check
 	initrd /initrd.img-$DG_KVER
 }
 G
 	# GRUB for BIOS, and for UEFI until the first boot installs its own
-	rs_install_grub "$d" "$mnt" "$DL_BOOT_UUID" /grub
+	rs_install_grub "$d" "$mnt" "$DL_BOOT_UUID" /grub xfs
 	rs_flush "$root" "$swap"
 	losetup -d "$root" "$swap"
+}
+
+# dl_attach_ro IMG OFFSET_SECTORS SECTORS: a read-only loop device over
+# that part of the image file IMG (registered for lb_cleanup), printed
+dl_attach_ro() {
+	local dev
+	dev=$(losetup -r -f --show -o $(($2 * 512)) --sizelimit $(($3 * 512)) "$1")
+	printf '%s\n' "$dev" >>"$LB_WORK/loops"
+	printf '%s\n' "$dev"
+}
+
+# dl_attach_xfs IMG: read-only loop devices over the /boot partition and
+# the root LV of the machine's disk image IMG, found from what is on IMG:
+# its partition table (sfdisk) and its volume group's metadata (lvm,
+# reading only: no device-mapper needed). Sets DL_BOOT_DEV, DL_ROOT_DEV
+# and DL_PV_DEV (the PV's partition).
+dl_attach_xfs() {
+	local img=$1 p3 p4 pv pe ext range
+	p3=$(sfdisk --dump "$img" | sed -n "s|^${img}3 : start= *\([0-9]*\), size= *\([0-9]*\),.*|\1 \2|p")
+	p4=$(sfdisk --dump "$img" | sed -n "s|^${img}4 : start= *\([0-9]*\), size= *\([0-9]*\),.*|\1 \2|p")
+	[ -n "$p3" ] && [ -n "$p4" ] || lb_fail "$img: no partitions 3 and 4"
+	DL_BOOT_DEV=$(dl_attach_ro "$img" $p3)
+	pv=$(dl_attach_ro "$img" $p4)
+	DL_PV_DEV=$pv
+	dl_lvm_conf "$pv"
+	pe=$(dl_lvm pvs --noheadings --nosuffix --units s -o pe_start "$pv" 2>/dev/null | tr -d ' ')
+	ext=$(dl_lvm vgs --noheadings --nosuffix --units s -o vg_extent_size lbvg 2>/dev/null | tr -d ' ')
+	range=$(dl_lvm lvs --noheadings -o seg_pe_ranges lbvg/root 2>/dev/null | tr -d ' ')
+	case $range in
+	"$pv":[0-9]*-[0-9]*) range=${range#"$pv":} ;;
+	*) lb_fail "$img: the root LV is not one run of extents on its PV ($range)" ;;
+	esac
+	[ -n "$pe" ] && [ -n "$ext" ] || lb_fail "$img: lvm gave no first extent or extent size"
+	DL_ROOT_DEV=$(dl_attach_ro "$img" $((${p4% *} + pe + ${range%-*} * ext)) \
+		$(((${range#*-} - ${range%-*} + 1) * ext)))
 }

@@ -193,3 +193,69 @@ dg_ovmf() {
 		-drive "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd" \
 		-drive "if=pflash,format=raw,unit=1,file=$1"
 }
+
+# dg_need_ovmf: skips (77) without OVMF's code and NVRAM template.
+dg_need_ovmf() {
+	[ -f /usr/share/OVMF/OVMF_CODE_4M.fd ] && [ -f /usr/share/OVMF/OVMF_VARS_4M.fd ] ||
+		rs_skip "needs OVMF (apt-get install ovmf)"
+}
+
+# dg_capture_boot NAME BACKUP_SIZE: the machine's first boot (DG_MACHINE,
+# machine.img, built), under OVMF on an NVRAM of its own, with a backup
+# disk of BACKUP_SIZE made for it (backup.img): the machine installs its
+# UEFI boot entry and captures itself there (tests/rescue/debian/
+# lifeboat-e2e). Its serial log without carriage returns is
+# $LB_WORK/capture.txt (a file: grep -q reads it whole, where in a pipe
+# under pipefail its early exit would fail the pipe). Fails unless the
+# capture succeeded; leaves nothing attached.
+dg_capture_boot() {
+	local name=$1 size=$2 w=$LB_WORK
+	local -a ovmf
+	rs_build_backup "$size"
+	rs_release_backup
+	partx -d "$DG_MACHINE" >/dev/null 2>&1 || true
+	losetup -d "$DG_MACHINE"
+	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$w/vars-machine.fd"
+	mapfile -t ovmf < <(dg_ovmf "$w/vars-machine.fd")
+	dg_boot "$name" "$w/capture.log" 900 "${ovmf[@]}" \
+		-drive "file=$w/machine.img,format=raw,if=virtio" \
+		-drive "file=$w/backup.img,format=raw,if=virtio"
+	tr -d '\r' <"$w/capture.log" >"$w/capture.txt"
+	grep -E '^E2E-(SWAP|EFI|TIME|CAPTURE|LVS)' "$w/capture.txt" || true
+	grep -qx 'E2E-CAPTURE: rc=0' "$w/capture.txt" || {
+		grep '^E2E-' "$w/capture.txt" | tail -n 60
+		lb_fail "$name: lifeboat capture on the running machine failed"
+	}
+}
+
+# dg_restore_blank SIZE: the machine's disk replaced by a blank one of SIZE
+# (target.img; the caller has removed machine.img) and restored onto it by
+# the rescue image (rescue.img, built here) unattended, under OVMF on a
+# fresh NVRAM ($LB_WORK/vars-new.fd, for the restored machine's boots), the
+# backup disk first. The rescue serial log is $LB_WORK/rescue.log. Fails
+# unless it says ok; sets DG_INSTANCE, the restore-session's instance.
+dg_restore_blank() {
+	local w=$LB_WORK start result
+	local -a ovmf
+	truncate -s "$1" "$w/target.img"
+	rs_rescue_image "$w/rescue.img"
+	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$w/vars-new.fd"
+	mapfile -t ovmf < <(dg_ovmf "$w/vars-new.fd")
+	start=$(date +%s)
+	rs_qemu "$w/rescue.log" 900 -smp 2 "${ovmf[@]}" \
+		-kernel "$RS_KERNEL" -initrd "$w/rescue.img" \
+		-append 'console=ttyS0 panic=1 no_timer_check lifeboat.restore=auto' \
+		-drive "file=$w/backup.img,format=raw,if=virtio" \
+		-drive "file=$w/target.img,format=raw,if=virtio" || {
+		tr -d '\r' <"$w/rescue.log" | tail -n 60
+		lb_fail "the rescue image did not power off by itself"
+	}
+	result=$(rs_result "$w/rescue.log")
+	echo "$result ($(($(date +%s) - start)) s)"
+	case $result in
+	"LIFEBOAT-RESULT: ok restore-session="*) ;;
+	*) tr -d '\r' <"$w/rescue.log" | tail -n 60; lb_fail "the unattended restore did not succeed" ;;
+	esac
+	DG_INSTANCE=${result#*restore-session=}
+	DG_INSTANCE=${DG_INSTANCE%% *}
+}

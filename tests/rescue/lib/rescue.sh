@@ -148,20 +148,21 @@ G
 	rs_install_grub "$d" "$mnt" "$RS_ROOT_UUID"
 }
 
-# rs_install_grub DEV MNT BOOT_UUID [GRUB_DIR]: GRUB for both firmwares on
-# the machine disk DEV (loop over $LB_WORK/machine.img, ESP at 1 MiB) whose
-# root is mounted at MNT (and its /boot below it when that is a filesystem
-# of its own): for BIOS, boot.img into the MBR and core.img into the BIOS
-# boot partition; for UEFI, a GRUB that finds the filesystem holding
-# /boot/grub by its UUID, BOOT_UUID, and reads GRUB_DIR there (/boot/grub,
-# or /grub on a /boot of its own), at the removable-media path
+# rs_install_grub DEV MNT BOOT_UUID [GRUB_DIR [FS_MODULE]]: GRUB for both
+# firmwares on the machine disk DEV (loop over $LB_WORK/machine.img, ESP at
+# 1 MiB) whose root is mounted at MNT (and its /boot below it when that is
+# a filesystem of its own): for BIOS, boot.img into the MBR and core.img
+# into the BIOS boot partition; for UEFI, a GRUB that finds the filesystem
+# holding /boot/grub by its UUID, BOOT_UUID, and reads GRUB_DIR there
+# (/boot/grub, or /grub on a /boot of its own) with GRUB's module
+# FS_MODULE (ext2, the default, or xfs), at the removable-media path
 # \EFI\BOOT\BOOTX64.EFI, put on the ESP with mtools (a loop partition has
 # no geometry for it, and this host cannot mount vfat: through the image
 # file, between two flushes of the devices' caches). Unmounts MNT (and what
 # is mounted below it).
 rs_install_grub() {
-	local d=$1 mnt=$2 uuid=$3 dir=${4:-/boot/grub} efi=$LB_WORK/BOOTX64.EFI
-	grub-install --target=i386-pc --boot-directory="$mnt/boot" --modules="part_gpt ext2" \
+	local d=$1 mnt=$2 uuid=$3 dir=${4:-/boot/grub} fsmod=${5:-ext2} efi=$LB_WORK/BOOTX64.EFI
+	grub-install --target=i386-pc --boot-directory="$mnt/boot" --modules="part_gpt $fsmod" \
 		--no-floppy "$d" >"$LB_WORK/grub-install.log" 2>&1 || {
 		umount -R "$mnt"
 		cat "$LB_WORK/grub-install.log" >&2
@@ -172,7 +173,7 @@ rs_install_grub() {
 	printf 'search --no-floppy --fs-uuid --set=root %s\nset prefix=($root)%s\n' \
 		"$uuid" "$dir" >"$LB_WORK/early.cfg"
 	grub-mkimage -O x86_64-efi -o "$efi" -p "$dir" -c "$LB_WORK/early.cfg" \
-		part_gpt ext2 search search_fs_uuid normal configfile linux echo serial terminal test ||
+		part_gpt "$fsmod" search search_fs_uuid normal configfile linux echo serial terminal test ||
 		{ umount -R "$mnt"; lb_fail "grub-mkimage x86_64-efi failed"; }
 	umount -R "$mnt"
 	rs_flush "$d" "$d"p*
