@@ -244,17 +244,14 @@ int lb_run_extract(struct lb_run *run, struct lb_plan_volume *pv)
 	return r;
 }
 
-int lb_run_format(struct lb_run *run, struct lb_plan_volume *pv)
+/* The node of pv, opened exclusively, its signatures wiped (and, for a
+ * full format, discarded or zeroed), then closed: ready for mkfs. */
+static int ready_node(struct lb_run *run, const struct lb_plan_volume *pv, char **ret_node)
 {
-	const struct lb_volume *v = pv->vol;
-	const struct lb_fs_ops *ops = lb_fs_ops_find(v->type);
 	_cleanup_free_ char *node = NULL;
-	char **argv;
 	uint64_t size;
 	int fd, r;
 
-	if (!ops)
-		return lb_err(-EOPNOTSUPP, "%s: lifeboat cannot make %s volumes", v->id, v->type);
 	r = volume_node(run, pv, &node, &size);
 	if (r < 0)
 		return r;
@@ -266,12 +263,63 @@ int lb_run_format(struct lb_run *run, struct lb_plan_volume *pv)
 		r = lb_err(-errno, "%s: cannot sync: %s", node, strerror(errno));
 	close(fd);
 	if (r < 0)
-		return lb_err(r, "%s on %s: %s", v->id, node, lb_errmsg());
+		return lb_err(r, "%s on %s: %s", pv->vol->id, node, lb_errmsg());
+	*ret_node = TAKE_PTR(node);
+	return 0;
+}
+
+/* The argv making pv: over every device of a btrfs over several (each
+ * readied, in devid order), else over its own node. */
+static int mkfs_argv(struct lb_run *run, const struct lb_plan_volume *pv, const char *node,
+		     char ***ret)
+{
+	const struct lb_fs_ops *ops = lb_fs_ops_find(pv->vol->type);
+	size_t n = pv->n_btrfs_devs;
+	char **nodes;
+	int r = 0;
+
+	if (!n) {
+		*ret = ops->mkfs_argv(pv->vol, node, run->o->quick);
+		return 0;
+	}
+	nodes = lb_zalloc((n + 1) * sizeof(*nodes));
+	for (size_t i = 0; i < n && r >= 0; i++)
+		if (pv->btrfs_devs[i] == pv)
+			nodes[i] = lb_strdup(node);
+		else
+			r = ready_node(run, pv->btrfs_devs[i], &nodes[i]);
+	if (r >= 0)
+		*ret = lb_btrfs_mkfs_argv(pv->vol, (const char *const *)nodes, n, run->o->quick);
+	lb_argv_free(nodes);
+	return r;
+}
+
+int lb_run_format(struct lb_run *run, struct lb_plan_volume *pv)
+{
+	const struct lb_volume *v = pv->vol;
+	const struct lb_fs_ops *ops = lb_fs_ops_find(v->type);
+	_cleanup_free_ char *node = NULL;
+	char **argv = NULL;
+	int r;
+
+	if (!ops)
+		return lb_err(-EOPNOTSUPP, "%s: lifeboat cannot make %s volumes", v->id, v->type);
+	if (pv->btrfs_maker) {
+		/* one device of a btrfs over several, made by its maker's step */
+		lb_run_say(run, "%s: made with %s's btrfs", v->id, pv->btrfs_maker->vol->id);
+		return 0;
+	}
+	r = ready_node(run, pv, &node);
+	if (r < 0)
+		return r;
 
 	/* a label is the capture's bytes: escaped, never raw on a terminal */
-	lb_run_say(run, "%s: making %s on %s%s%s%s", v->id, v->type, node, v->label ? " (label " : "",
+	lb_run_say(run, "%s: making %s on %s%s%s%s%s", v->id, v->type, node,
+		   pv->n_btrfs_devs ? " and its other devices" : "", v->label ? " (label " : "",
 		   v->label ? lb_esc(v->label) : "", v->label ? ")" : "");
-	argv = ops->mkfs_argv(v, node, run->o->quick);
+	r = mkfs_argv(run, pv, node, &argv);
+	if (r < 0)
+		return r;
 	r = lb_run(argv, false);
 	lb_argv_free(argv);
 	if (r != 0)
