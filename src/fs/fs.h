@@ -90,5 +90,11 @@ extern const struct lb_fs_ops lb_fs_btrfs;
 /* btrfs over several devices: the argv making v over devs (n, in devid
  * order), to be freed with lb_argv_free (fs_btrfs.c) */
 char **lb_btrfs_mkfs_argv(const struct lb_volume *v, const char *const *devs, size_t n, bool quick);
+/* After mkfs.btrfs made a btrfs over devs (n, in devid order), each
+ * device's UUID set to the one recorded in vols[i] (btrfs_devuuid.c: its
+ * superblock copies, the system chunk arrays, the chunk tree's device and
+ * chunk items, checksums computed again); the kernel then scans them
+ * again. 0 also when they are as recorded already. */
+int lb_btrfs_set_dev_uuids(const char *const *devs, const struct lb_volume *const *vols, size_t n);
 
 #endif

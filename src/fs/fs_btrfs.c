@@ -127,13 +127,20 @@ static char **btrfs_mkfs_argv(const struct lb_volume *v, const char *dev, bool q
 	return lb_btrfs_mkfs_argv(v, &dev, 1, quick);
 }
 
-/* The fsid, over the metadata UUID mkfs.btrfs was given: btrfstune -M
- * keeps the fsid it was made with as the metadata UUID. */
+/* What mkfs.btrfs cannot set: the device's UUID (btrfs_devuuid.c), and
+ * the fsid over the metadata UUID mkfs.btrfs was given (btrfstune -M keeps
+ * the fsid it was made with as the metadata UUID). */
 static int btrfs_fixup(const struct lb_volume *v, const char *dev)
 {
 	char *argv[5];
 	int r;
 
+	/* (over several devices, the restore sets them all at once) */
+	if (v->btrfs && v->btrfs->devices == 1) {
+		r = lb_btrfs_set_dev_uuids(&dev, &v, 1);
+		if (r < 0)
+			return r;
+	}
 	if (!v->btrfs || !v->btrfs->metadata_uuid || !v->uuid)
 		return 0;
 	argv[0] = (char *)"btrfstune";

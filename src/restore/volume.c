@@ -269,15 +269,17 @@ static int ready_node(struct lb_run *run, const struct lb_plan_volume *pv, char 
 }
 
 /* The argv making pv: over every device of a btrfs over several (each
- * readied, in devid order), else over its own node. */
+ * readied, in devid order: *ret_nodes, to free with lb_argv_free), else
+ * over its own node (*ret_nodes NULL). */
 static int mkfs_argv(struct lb_run *run, const struct lb_plan_volume *pv, const char *node,
-		     char ***ret)
+		     char ***ret, char ***ret_nodes)
 {
 	const struct lb_fs_ops *ops = lb_fs_ops_find(pv->vol->type);
 	size_t n = pv->n_btrfs_devs;
 	char **nodes;
 	int r = 0;
 
+	*ret_nodes = NULL;
 	if (!n) {
 		*ret = ops->mkfs_argv(pv->vol, node, run->o->quick);
 		return 0;
@@ -288,10 +290,28 @@ static int mkfs_argv(struct lb_run *run, const struct lb_plan_volume *pv, const 
 			nodes[i] = lb_strdup(node);
 		else
 			r = ready_node(run, pv->btrfs_devs[i], &nodes[i]);
-	if (r >= 0)
-		*ret = lb_btrfs_mkfs_argv(pv->vol, (const char *const *)nodes, n, run->o->quick);
-	lb_argv_free(nodes);
-	return r;
+	if (r < 0) {
+		lb_argv_free(nodes);
+		return r;
+	}
+	*ret = lb_btrfs_mkfs_argv(pv->vol, (const char *const *)nodes, n, run->o->quick);
+	*ret_nodes = nodes;
+	return 0;
+}
+
+static void argv_freep(char ***p)
+{
+	lb_argv_free(*p);
+}
+
+/* Each device's UUID of a btrfs over several, as recorded. */
+static int btrfs_dev_uuids(const struct lb_plan_volume *pv, char **nodes)
+{
+	_cleanup_free_ const struct lb_volume **vols = lb_zalloc(pv->n_btrfs_devs * sizeof(*vols));
+
+	for (size_t i = 0; i < pv->n_btrfs_devs; i++)
+		vols[i] = pv->btrfs_devs[i]->vol;
+	return lb_btrfs_set_dev_uuids((const char *const *)nodes, vols, pv->n_btrfs_devs);
 }
 
 int lb_run_format(struct lb_run *run, struct lb_plan_volume *pv)
@@ -299,6 +319,7 @@ int lb_run_format(struct lb_run *run, struct lb_plan_volume *pv)
 	const struct lb_volume *v = pv->vol;
 	const struct lb_fs_ops *ops = lb_fs_ops_find(v->type);
 	_cleanup_free_ char *node = NULL;
+	_cleanup_(argv_freep) char **nodes = NULL;
 	char **argv = NULL;
 	int r;
 
@@ -317,7 +338,7 @@ int lb_run_format(struct lb_run *run, struct lb_plan_volume *pv)
 	lb_run_say(run, "%s: making %s on %s%s%s%s%s", v->id, v->type, node,
 		   pv->n_btrfs_devs ? " and its other devices" : "", v->label ? " (label " : "",
 		   v->label ? lb_esc(v->label) : "", v->label ? ")" : "");
-	r = mkfs_argv(run, pv, node, &argv);
+	r = mkfs_argv(run, pv, node, &argv, &nodes);
 	if (r < 0)
 		return r;
 	r = lb_run(argv, false);
@@ -325,6 +346,11 @@ int lb_run_format(struct lb_run *run, struct lb_plan_volume *pv)
 	if (r != 0)
 		return lb_err(r < 0 ? r : -EIO, "%s: %s failed on %s%s", v->id, ops->program, node,
 			      r > 0 ? " (its messages are above)" : "");
+	if (nodes) {
+		r = btrfs_dev_uuids(pv, nodes);
+		if (r < 0)
+			return lb_err(r, "%s: %s", v->id, lb_errmsg());
+	}
 	if (ops->fixup) {
 		r = ops->fixup(v, node);
 		if (r < 0)

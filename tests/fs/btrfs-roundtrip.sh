@@ -12,8 +12,8 @@
 # UUIDs included), subvolume list -a -u -q -R, get-default, lsattr, a
 # clean btrfs check and identical trees per subvolume.
 # Then the mkfs path (restore --no-data): the same fsid, metadata UUID,
-# label, sizes, checksum, features, devids and profiles made again, the
-# two devices of raid1 by one mkfs.btrfs. And the refusals before any
+# label, sizes, checksum, features, devids, device UUIDs and profiles made
+# again, the two devices of raid1 by one mkfs.btrfs. And the refusals before any
 # write: a half-restored raid1 (one disk excluded), a feature mkfs.btrfs
 # 6.2 cannot make.
 . "$(dirname "$0")/../lib.sh"
@@ -114,7 +114,7 @@ made_fields() {
 	# (default_subvol, bit 1, comes with the subvolumes: with the data)
 	for d in "$@"; do
 		btrfs inspect-internal dump-super "$d" |
-			grep -E '^(fsid|metadata_uuid|label|nodesize|sectorsize|csum_type|num_devices|dev_item.devid|dev_item.total_bytes|total_bytes|incompat_flags|compat_ro_flags|compat_flags)[[:space:]]' |
+			grep -E '^(fsid|metadata_uuid|label|nodesize|sectorsize|csum_type|num_devices|dev_item.devid|dev_item.uuid|dev_item.total_bytes|total_bytes|incompat_flags|compat_ro_flags|compat_flags)[[:space:]]' |
 			while read -r k v rest; do
 				[ "$k" = incompat_flags ] && v=$(printf '%#x' $((v & ~2)))
 				printf '%s %s %s\n' "$k" "$v" "$rest"

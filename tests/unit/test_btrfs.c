@@ -31,6 +31,7 @@
 #include "fs/btrfs-int.h"
 
 #define UUID_A "6c1fe0b0-00a1-4c1f-8a00-0000000000a1"
+#define UUID_B "6c1fe0b0-00b2-4c1f-8a00-0000000000b2"
 #define SIZE "600M"
 
 static char dir[] = "/tmp/lifeboat-test-btrfs.XXXXXX";
@@ -270,6 +271,70 @@ static void test_made_again(void **state)
 	lb_btrfs_geom_free(g);
 }
 
+/* Device UUIDs set after mkfs: in the superblocks, the DEV_ITEMs and the
+ * chunks' stripes, checksums right (btrfs check), on one device and two. */
+static void test_dev_uuids(void **state)
+{
+	_cleanup_free_ char *a = NULL, *b = NULL;
+	struct lb_btrfs_geom ga = { .dev_uuid = (char *)UUID_A }, gb = { .dev_uuid = (char *)UUID_B };
+	struct lb_volume va = { .type = (char *)"btrfs", .btrfs = &ga },
+			 vb = { .type = (char *)"btrfs", .btrfs = &gb };
+	const struct lb_volume *vols[] = { &va, &vb };
+	const char *devs[2];
+	struct lb_btrfs_chunks cs;
+	struct lb_btrfs_sb sb;
+	struct lb_btrfs_geom *g;
+	uuid_t ua, ub;
+	int fd;
+
+	(void)state;
+	need_mkfs();
+	uuid_parse(UUID_A, ua);
+	uuid_parse(UUID_B, ub);
+	a = image("u1.img");
+	mkfs(a, NULL, NULL);
+	devs[0] = a;
+	assert_int_equal(lb_btrfs_set_dev_uuids(devs, vols, 1), 0);
+	g = geom_of(a, NULL);
+	assert_string_equal(g->dev_uuid, UUID_A);
+	lb_btrfs_geom_free(g);
+	if (lb_program_exists("btrfs")) {
+		char *argv[] = { (char *)"btrfs", (char *)"check", (char *)"--readonly", a, NULL };
+
+		assert_int_equal(lb_run(argv, true), 0);
+	}
+	/* again: nothing to do */
+	assert_int_equal(lb_btrfs_set_dev_uuids(devs, vols, 1), 0);
+
+	b = image("u2.img");
+	mkfs(a, b, "-d", "raid1", "-m", "raid1", NULL);
+	devs[1] = b;
+	assert_int_equal(lb_btrfs_set_dev_uuids(devs, vols, 2), 0);
+	for (size_t i = 0; i < 2; i++) {
+		fd = open(devs[i], O_RDONLY | O_CLOEXEC);
+		assert_int_equal(lb_btrfs_sb_read(fd, 0, &sb), 0);
+		assert_memory_equal(sb.dev_uuid, i ? ub : ua, 16);
+		assert_int_equal(lb_btrfs_chunks_read(fd, 0, 600ull << 20, &sb, &cs), 0);
+		assert_int_equal(cs.n_devs, 2);
+		for (size_t j = 0; j < cs.n_devs; j++)
+			assert_memory_equal(cs.devs[j].dev_uuid, cs.devs[j].devid == 1 ? ua : ub, 16);
+		for (size_t j = 0; j < cs.n; j++)
+			for (size_t k = 0; k < cs.v[j].num_stripes; k++)
+				assert_memory_equal(cs.v[j].stripes[k].dev_uuid,
+						    cs.v[j].stripes[k].devid == 1 ? ua : ub, 16);
+		lb_btrfs_chunks_free(&cs);
+		/* the 64 MiB copy too */
+		{
+			uint8_t buf[BTRFS_SUPER_SIZE];
+
+			assert_int_equal(lb_pread_all(fd, buf, sizeof(buf), 64ull << 20), 0);
+			assert_int_equal(lb_btrfs_sb_parse(buf, 64ull << 20, &sb), 0);
+			assert_memory_equal(sb.dev_uuid, i ? ub : ua, 16);
+		}
+		close(fd);
+	}
+}
+
 /* ---- crafted bytes ------------------------------------------------------- */
 
 static uint8_t *read_super(const char *p)
@@ -491,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_csum_types),
 		cmocka_unit_test(test_two_devices),
 		cmocka_unit_test(test_made_again),
+		cmocka_unit_test(test_dev_uuids),
 		cmocka_unit_test(test_crafted),
 		cmocka_unit_test(test_crafted_leaf),
 		cmocka_unit_test(test_check),
