@@ -127,7 +127,9 @@ bool lb_btrfs_has_feature(const struct lb_btrfs_geom *g, const char *name)
 {
 	size_t n = strlen(name);
 
-	for (const char *p = g->features; p && *p;) {
+	if (!g->features)
+		return false;
+	for (const char *p = g->features; *p;) {
 		const char *e = strchr(p, ' ');
 		size_t l = e ? (size_t)(e - p) : strlen(p);
 
