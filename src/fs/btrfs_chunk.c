@@ -17,6 +17,9 @@
 #include "fs/btrfs-int.h"
 
 #define BTRFS_MAX_TREE_BLOCKS 65536u	/* a chunk tree has far fewer */
+/* a chunk is 1 GiB of data or 256 MiB of metadata, at least 1 MiB: a
+ * million is a petabyte or a hostile image */
+#define BTRFS_MAX_CHUNKS (1u << 20)
 
 static int corrupt(const char *fmt, uint64_t a)
 {
@@ -119,15 +122,15 @@ static int chunk_parse(const uint8_t *p, size_t avail, uint64_t logical, struct 
 	return 0;
 }
 
-/* Adds chunk c (taking its stripes) unless one at its address is known. */
+/* Adds chunk c (taking its stripes); the system chunks come twice (the
+ * superblock's array and the tree): lb_btrfs_chunks_read keeps one. */
 static int chunks_add(struct lb_btrfs_chunks *cs, struct lb_btrfs_chunk *c)
 {
-	for (size_t i = 0; i < cs->n; i++)
-		if (cs->v[i].logical == c->logical) {
-			free(c->stripes);
-			c->stripes = NULL;
-			return 0;
-		}
+	if (cs->n >= BTRFS_MAX_CHUNKS) {
+		free(c->stripes);
+		c->stripes = NULL;
+		return corrupt("more chunks than lifeboat reads", cs->n);
+	}
 	if (cs->n == cs->alloc) {
 		cs->alloc = cs->alloc ? cs->alloc * 2 : 16;
 		cs->v = lb_realloc_array(cs->v, cs->alloc, sizeof(*cs->v));
@@ -158,7 +161,9 @@ static int sys_array(const struct lb_btrfs_sb *sb, struct lb_btrfs_chunks *cs)
 			return corrupt("the system chunk array holds a chunk not of the system at",
 				       c.logical);
 		}
-		chunks_add(cs, &c);
+		r = chunks_add(cs, &c);
+		if (r < 0)
+			return r;
 		p += 17 + len;
 		left -= 17 + len;
 	}
@@ -311,7 +316,19 @@ int lb_btrfs_chunks_read(int fd, uint64_t offset, uint64_t size, const struct lb
 		free(w.buf);
 	}
 	if (r >= 0) {
+		size_t k = 0;
+
+		/* in order, each once (a system chunk is in the array and the
+		 * tree: one is kept), none overlapping */
 		qsort(ret->v, ret->n, sizeof(*ret->v), by_logical);
+		for (size_t i = 0; i < ret->n; i++) {
+			if (k && ret->v[k - 1].logical == ret->v[i].logical) {
+				free(ret->v[i].stripes);
+				continue;
+			}
+			ret->v[k++] = ret->v[i];
+		}
+		ret->n = k;
 		for (size_t i = 1; i < ret->n && r >= 0; i++)
 			if (ret->v[i - 1].logical + ret->v[i - 1].length > ret->v[i].logical)
 				r = corrupt("chunks overlap at", ret->v[i].logical);
