@@ -58,15 +58,18 @@ trap 'umount -q "$mnt" 2>/dev/null || true; bn_cleanup' EXIT
 mkfs.btrfs -q -f -L bench "$src" >/dev/null 2>&1
 mount "$src" "$mnt"
 btrfs -q subvolume create "$mnt/@data"
+# (entries three levels down, each counted as it is copied: the amount
+# overshoots DATA_MB by at most one of them)
 n=0
-while [ "$(du -sm "$mnt/@data" | cut -f1)" -lt "$DATA_MB" ]; do
+kib=0
+while [ "$kib" -lt $((DATA_MB * 1024)) ] && [ "$n" -lt 20 ]; do
 	n=$((n + 1))
 	mkdir -p "$mnt/@data/copy$n"
-	for d in "$SOURCE"/*; do
-		[ "$(du -sm "$mnt/@data" | cut -f1)" -lt "$DATA_MB" ] || break
-		cp -a "$d" "$mnt/@data/copy$n/" 2>/dev/null || true
+	for d in "$SOURCE"/*/*/*; do
+		[ "$kib" -lt $((DATA_MB * 1024)) ] || break
+		cp -a --parents "$d" "$mnt/@data/copy$n/" 2>/dev/null || true
+		kib=$((kib + $(du -sk "$d" 2>/dev/null | cut -f1)))
 	done
-	[ "$n" -lt 20 ] || break
 done
 btrfs -q subvolume snapshot -r "$mnt/@data" "$mnt/@data-snap"
 used_mb=$(btrfs filesystem du -s --raw "$mnt/@data" | awk 'NR == 2 { printf "%d", $1 / 1048576 }')
@@ -82,9 +85,22 @@ wipe_target() {
 	wipefs -a -q "$tgt" 2>/dev/null || true
 	blkdiscard -f "$tgt" 2>/dev/null || true
 }
+# (other tests on this machine open blank loop devices exclusively for a
+# moment, looking for restore targets: a busy device is tried again)
+busy_retry() {
+	local i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		"$@" && return 0
+		sleep 1
+	done
+	"$@"
+}
 check_target() { # LABEL SUBVOLUME: untimed, once
-	btrfs check --readonly "$tgt" >/dev/null 2>&1 || bn_die "$1: btrfs check finds problems on the target"
-	mount -o ro "$tgt" "$mnt"
+	busy_retry btrfs check --readonly "$tgt" >"$BN_WORK/check.$1" 2>&1 || {
+		cat "$BN_WORK/check.$1" >&2
+		bn_die "$1: btrfs check finds problems on the target"
+	}
+	busy_retry mount -o ro "$tgt" "$mnt"
 	python3 "$BN_TOP/tests/tools/tree-manifest.py" "$mnt/$2" >"$BN_WORK/tree.$1"
 	umount "$mnt"
 	if ! diff -q "$BN_WORK/tree.src" "$BN_WORK/tree.$1" >/dev/null; then
