@@ -58,18 +58,16 @@ trap 'umount -q "$mnt" 2>/dev/null || true; bn_cleanup' EXIT
 mkfs.btrfs -q -f -L bench "$src" >/dev/null 2>&1
 mount "$src" "$mnt"
 btrfs -q subvolume create "$mnt/@data"
-# (entries three levels down, each counted as it is copied: the amount
-# overshoots DATA_MB by at most one of them)
+# (one tar stream of SOURCE cut at what is still wanted: the files before
+# the cut come whole, the one it cuts comes short; again into copyN while
+# SOURCE is smaller than DATA_MB)
 n=0
-kib=0
-while [ "$kib" -lt $((DATA_MB * 1024)) ] && [ "$n" -lt 20 ]; do
+while [ "$(du -sm "$mnt/@data" | cut -f1)" -lt "$DATA_MB" ] && [ "$n" -lt 20 ]; do
 	n=$((n + 1))
 	mkdir -p "$mnt/@data/copy$n"
-	for d in "$SOURCE"/*/*/*; do
-		[ "$kib" -lt $((DATA_MB * 1024)) ] || break
-		cp -a --parents "$d" "$mnt/@data/copy$n/" 2>/dev/null || true
-		kib=$((kib + $(du -sk "$d" 2>/dev/null | cut -f1)))
-	done
+	want=$((DATA_MB - $(du -sm "$mnt/@data" | cut -f1)))
+	{ tar -C "$SOURCE" -cf - . 2>/dev/null || true; } | head -c $((want * 1048576)) |
+		{ tar -C "$mnt/@data/copy$n" -xf - 2>/dev/null || true; }
 done
 btrfs -q subvolume snapshot -r "$mnt/@data" "$mnt/@data-snap"
 used_mb=$(btrfs filesystem du -s --raw "$mnt/@data" | awk 'NR == 2 { printf "%d", $1 / 1048576 }')
