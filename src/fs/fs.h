@@ -96,5 +96,8 @@ char **lb_btrfs_mkfs_argv(const struct lb_volume *v, const char *const *devs, si
  * chunk items, checksums computed again); the kernel then scans them
  * again. 0 also when they are as recorded already. */
 int lb_btrfs_set_dev_uuids(const char *const *devs, const struct lb_volume *const *vols, size_t n);
+/* A warning in m for each btrfs over several devices whose devices m does
+ * not all record (a capture limited by --disk): it cannot be made again. */
+void lb_btrfs_warn_partial(struct lb_manifest *m);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "base/base.h"
 #include "model/model.h"
+#include "model/stack.h"
 #include "fs/fs.h"
 #include "fs/btrfs-int.h"
 
@@ -185,6 +186,55 @@ static int btrfs_can_make(const struct lb_volume *v, char **ret_why)
 		return -EOPNOTSUPP;
 	}
 	return 0;
+}
+
+struct partial {
+	const struct lb_volume **v;
+	size_t n;
+};
+
+static int collect(struct lb_disk *d, struct lb_partition *p, struct lb_volume *v, void *ud)
+{
+	struct partial *c = ud;
+
+	(void)d;
+	(void)p;
+	if (strcmp(v->type, "btrfs") == 0 && v->uuid && v->btrfs && v->btrfs->devices > 1) {
+		c->v = lb_realloc_array(c->v, c->n + 1, sizeof(*c->v));
+		c->v[c->n++] = v;
+	}
+	return 0;
+}
+
+void lb_btrfs_warn_partial(struct lb_manifest *m)
+{
+	struct partial c = { 0 };
+
+	for (size_t i = 0; i < m->n_disks; i++) {
+		struct lb_disk *d = m->disks[i];
+
+		if (d->volume)
+			collect(d, NULL, d->volume, &c);
+		for (size_t j = 0; j < d->n_parts; j++)
+			if (d->parts[j]->volume)
+				collect(d, d->parts[j], d->parts[j]->volume, &c);
+	}
+	lb_stack_foreach_volume(m, collect, &c);
+	for (size_t i = 0; i < c.n; i++) {
+		size_t same = 0;
+		bool first = true;
+
+		for (size_t j = 0; j < c.n; j++)
+			if (strcmp(c.v[i]->uuid, c.v[j]->uuid) == 0) {
+				same++;
+				first &= j >= i;
+			}
+		if (first && same < c.v[i]->btrfs->devices)
+			lb_manifest_warn(m, "%s: btrfs %s has %" PRIu64 " devices, this capture records "
+					    "%zu: a restore cannot make it again; capture every disk it is on",
+					 c.v[i]->id, c.v[i]->uuid, c.v[i]->btrfs->devices, same);
+	}
+	free(c.v);
 }
 
 static bool size_ok(uint32_t v, uint32_t lo, uint32_t hi)
