@@ -61,12 +61,19 @@ static char *ids(struct lb_plan_volume **g, size_t n)
 }
 
 /* Every device of the group written, or a problem: an action for those
- * that would be left as they are. */
+ * that would be left as they are, the one the others have (an image when
+ * every one written is imaged and it has one of its own, else made by
+ * mkfs: plan_group refuses a mix). */
 static bool write_all(struct lb_plan *p, struct lb_plan_volume **g, size_t n, const char *list)
 {
-	bool ok = true;
+	bool ok = true, imaged = true;
 
+	for (size_t i = 0; i < n; i++)
+		if (lb_plan_volume_writes(g[i]) && g[i]->action != LB_VOL_IMAGE)
+			imaged = false;
 	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *trouble = NULL;
+
 		struct lb_plan_volume *pv = g[i];
 
 		if (lb_plan_volume_writes(pv))
@@ -81,10 +88,14 @@ static bool write_all(struct lb_plan *p, struct lb_plan_volume **g, size_t n, co
 			ok = false;
 			continue;
 		}
-		pv->action = pv->vol->data && pv->vol->data_method &&
+		pv->action = imaged && pv->vol->data && pv->vol->data_method &&
 					     strcmp(pv->vol->data_method, "image") == 0
 				     ? LB_VOL_IMAGE
 				     : LB_VOL_FORMAT;
+		if (pv->action == LB_VOL_IMAGE && (trouble = lb_plan_data_trouble(p, pv->vol))) {
+			lb_plan_problem(p, "%s: %s", pv->vol->id, trouble);
+			ok = false;
+		}
 		free(pv->why);
 		pv->why = lb_asprintf("a device of the btrfs %s, which is made again", pv->vol->uuid);
 		lb_plan_check_formatter(p, pv);

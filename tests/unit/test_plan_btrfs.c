@@ -203,6 +203,37 @@ static void test_made_once(void **state)
 	assert_non_null(strstr(b->why, "made with disk0p1"));
 }
 
+/* --no-data, one disk recreated: both made by mkfs, though both have
+ * images */
+static void test_no_data_made(void **state)
+{
+	struct fixture *f = *state;
+	struct lb_plan_opts o = { .data = false };
+	const struct lb_plan *p;
+
+	two_disks(f, true);
+	p = plan(f, &o, true);
+	assert_int_equal(p->n_problems, 0);
+	assert_int_equal(pvol(p, "disk0p1")->action, LB_VOL_FORMAT);
+	assert_int_equal(pvol(p, "disk1p1")->action, LB_VOL_FORMAT);
+	assert_ptr_equal(pvol(p, "disk1p1")->btrfs_maker, pvol(p, "disk0p1"));
+}
+
+/* the other device's image missing: refused before any write */
+static void test_image_missing_refused(void **state)
+{
+	struct fixture *f = *state;
+	char *vols[] = { (char *)"disk0p1" };
+	struct lb_plan_opts o = { .data = true, .volumes = vols, .n_volumes = 1 };
+	_cleanup_free_ char *path = lb_asprintf("%s/disk1p1.data", f->dir);
+	const struct lb_plan *p;
+
+	two_disks(f, true);
+	assert_int_equal(unlink(path), 0);
+	p = plan(f, &o, false);
+	assert_true(any_says(p->problems, p->n_problems, "disk1p1: its data file"));
+}
+
 /* the other disk excluded: never half a btrfs */
 static void test_half_refused(void **state)
 {
@@ -254,6 +285,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_named_images_both, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_made_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_data_made, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_missing_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_half_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_device_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_feature_refused, setup, teardown),
