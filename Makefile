@@ -148,7 +148,7 @@ FUZZ_SMOKE_SECONDS ?= 15
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS = -O1 -g $(FUZZ_SAN) -std=gnu11 $(WARN) -Isrc -I. $(PKG_CFLAGS) -D_GNU_SOURCE \
 	-fno-strict-aliasing
-FUZZERS := manifest datafile archive plan xfs
+FUZZERS := manifest datafile archive plan xfs btrfs
 FUZZ_BINS := $(FUZZERS:%=build/fuzz/fuzz_%)
 FUZZ_OBJS := $(patsubst build/%,build/fuzz/obj/%,$(LIB_OBJS))
 # (a slow input is a finding too: a manifest or data file that takes

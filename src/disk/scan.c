@@ -675,6 +675,7 @@ int lb_scan(struct lb_scan_opts *opts, struct lb_manifest **ret)
 	r = lb_stack_scan(m, si, opts->outdir, true);
 	if (r < 0)
 		goto out;
+	lb_btrfs_warn_partial(m);
 	/* not the running system's disks: the system on them, if any, says
 	 * what is mounted where and what is critical */
 	r = lb_sysroot_find(m, &sr);

@@ -37,6 +37,9 @@ struct lb_fs_ops {
 	const struct lb_fs_geom *geom;	/* NULL: only identity is recorded */
 	/* argv for making vol on dev; the caller frees it with lb_argv_free */
 	char **(*mkfs_argv)(const struct lb_volume *vol, const char *dev, bool quick);
+	/* 0 when its mkfs can make v as recorded; else -EOPNOTSUPP and
+	 * *ret_why naming what it cannot make (a plan refusal; may be NULL) */
+	int (*can_make)(const struct lb_volume *v, char **ret_why);
 	/* what mkfs cannot set, put right afterwards (may be NULL) */
 	int (*fixup)(const struct lb_volume *vol, const char *dev);
 	/* calls fn(ud, off, len) for each run of bytes the filesystem at offset
@@ -83,5 +86,18 @@ extern const struct lb_fs_ops lb_fs_vfat;
 extern const struct lb_fs_ops lb_fs_swap;
 extern const struct lb_fs_ops lb_fs_xfs;
 extern const struct lb_fs_ops lb_fs_btrfs;
+
+/* btrfs over several devices: the argv making v over devs (n, in devid
+ * order), to be freed with lb_argv_free (fs_btrfs.c) */
+char **lb_btrfs_mkfs_argv(const struct lb_volume *v, const char *const *devs, size_t n, bool quick);
+/* After mkfs.btrfs made a btrfs over devs (n, in devid order), each
+ * device's UUID set to the one recorded in vols[i] (btrfs_devuuid.c: its
+ * superblock copies, the system chunk arrays, the chunk tree's device and
+ * chunk items, checksums computed again); the kernel then scans them
+ * again. 0 also when they are as recorded already. */
+int lb_btrfs_set_dev_uuids(const char *const *devs, const struct lb_volume *const *vols, size_t n);
+/* A warning in m for each btrfs over several devices whose devices m does
+ * not all record (a capture limited by --disk): it cannot be made again. */
+void lb_btrfs_warn_partial(struct lb_manifest *m);
 
 #endif

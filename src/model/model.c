@@ -124,6 +124,7 @@ void lb_volume_free(struct lb_volume *v)
 	lb_vfat_geom_free(v->vfat);
 	lb_swap_geom_free(v->swap);
 	lb_xfs_geom_free(v->xfs);
+	lb_btrfs_geom_free(v->btrfs);
 	lb_artifact_free(v->data);
 	free(v->data_method);
 	free(v->data_source);
@@ -295,6 +296,25 @@ void lb_xfs_geom_free(struct lb_xfs_geom *g)
 		return;
 	free(g->features);
 	free(g->meta_uuid);
+	free(g);
+}
+
+struct lb_btrfs_geom *lb_btrfs_geom_new(void)
+{
+	return lb_zalloc(sizeof(struct lb_btrfs_geom));
+}
+
+void lb_btrfs_geom_free(struct lb_btrfs_geom *g)
+{
+	if (!g)
+		return;
+	free(g->csum);
+	free(g->features);
+	free(g->metadata_uuid);
+	free(g->dev_uuid);
+	free(g->data);
+	free(g->metadata);
+	free(g->system);
 	free(g);
 }
 

@@ -151,6 +151,26 @@ struct lb_xfs_geom {
 	char *meta_uuid;	/* when it differs from the UUID (meta_uuid) */
 };
 
+/* What mkfs.btrfs needs to make the same btrfs again, and which of its
+ * devices this volume is, read from the device's superblock and the chunk
+ * tree (src/fs/fs_btrfs.c). Sizes in bytes. */
+struct lb_btrfs_geom {
+	uint32_t node_size;
+	uint32_t sector_size;
+	char *csum;		/* crc32c, xxhash, sha256 or blake2 */
+	char *features;		/* names, space separated (extref no_holes ...) */
+	char *metadata_uuid;	/* when it differs from the fsid (metadata_uuid) */
+	uint64_t devices;	/* num_devices */
+	uint64_t devid;		/* this device's */
+	char *dev_uuid;		/* this device's */
+	uint64_t dev_bytes;	/* this device's size in the filesystem */
+	uint64_t total_bytes;	/* the filesystem's, all devices */
+	uint64_t bytes_used;
+	char *data;		/* profiles: single dup raid0 raid1 raid1c3 */
+	char *metadata;		/* raid1c4 raid10 raid5 raid6 */
+	char *system;
+};
+
 struct lb_swap_geom {
 	uint32_t page_size;
 	uint64_t pages;		/* last_page from the header */
@@ -200,6 +220,7 @@ struct lb_volume {
 	struct lb_vfat_geom *vfat;
 	struct lb_swap_geom *swap;
 	struct lb_xfs_geom *xfs;
+	struct lb_btrfs_geom *btrfs;
 	struct lb_artifact *data;
 	char *data_method;	/* image, archive (with data) */
 	char *data_source;	/* where the data was read: NULL the volume
@@ -365,6 +386,8 @@ struct lb_vfat_geom *lb_vfat_geom_new(void);
 void lb_vfat_geom_free(struct lb_vfat_geom *g);
 struct lb_xfs_geom *lb_xfs_geom_new(void);
 void lb_xfs_geom_free(struct lb_xfs_geom *g);
+struct lb_btrfs_geom *lb_btrfs_geom_new(void);
+void lb_btrfs_geom_free(struct lb_btrfs_geom *g);
 struct lb_swap_geom *lb_swap_geom_new(void);
 void lb_swap_geom_free(struct lb_swap_geom *g);
 struct lb_system *lb_system_new(void);

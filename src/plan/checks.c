@@ -60,6 +60,13 @@ void lb_plan_check_formatter(struct lb_plan *p, const struct lb_plan_volume *pv)
 	else if (!lb_program_exists(ops->program))
 		lb_plan_problem(p, "%s: %s is needed to make its %s volume and is not installed", v->id,
 			ops->program, v->type);
+	if (ops && ops->can_make) {
+		_cleanup_free_ char *why = NULL;
+
+		if (ops->can_make(v, &why) < 0)
+			lb_plan_problem(p, "%s: %s cannot make it as recorded: %s", v->id, ops->program,
+				why);
+	}
 }
 
 static void check_artifacts(struct lb_plan *p, const struct lb_plan_disk *pd)

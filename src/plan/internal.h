@@ -32,6 +32,9 @@ void lb_plan_free_nodes(struct lb_plan *p);
 bool lb_plan_disk_critical(const struct lb_manifest *m, const struct lb_disk *d);
 void lb_plan_exclude_volumes(struct lb_plan *p, const struct lb_plan_opts *opts);
 void lb_plan_packs(struct lb_plan *p);
+/* btrfs.c: a btrfs over several devices is made (or imaged) whole, once,
+ * or the plan is refused */
+void lb_plan_btrfs(struct lb_plan *p);
 
 /* steps.c */
 void lb_plan_build_steps(struct lb_plan *p, const struct lb_plan_opts *opts);

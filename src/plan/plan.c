@@ -540,6 +540,7 @@ int lb_plan_build(struct lb_manifest *m, const struct lb_plan_opts *opts,
 		lb_plan_warning(p, "cannot read what an earlier restore left unfinished: %s", lb_errmsg());
 	lb_plan_stack_nodes(p, opts);
 	plan_volumes(p, opts);
+	lb_plan_btrfs(p);
 	lb_plan_stack_keys(p);
 	lb_plan_build_steps(p, opts);
 	*ret = p;
@@ -559,6 +560,7 @@ void lb_plan_free(struct lb_plan *p)
 	for (size_t i = 0; i < p->n_vols; i++) {
 		free(p->vols[i].why);
 		free(p->vols[i].result);
+		free(p->vols[i].btrfs_devs);
 	}
 	free(p->vols);
 	lb_plan_free_nodes(p);

@@ -109,6 +109,12 @@ struct lb_plan_volume {
 	enum lb_vol_rollback rollback;
 	char *why;
 	char *result;		/* after a restore: what happened to it */
+	/* a btrfs over several devices made again (plan/btrfs.c): the
+	 * volume whose format makes it over all of them (NULL on that one),
+	 * which holds its devices in devid order */
+	struct lb_plan_volume *btrfs_maker;
+	struct lb_plan_volume **btrfs_devs;
+	size_t n_btrfs_devs;
 };
 
 /* What a restore does, one step at a time, in order (steps.c builds the

@@ -253,17 +253,14 @@ int lb_run_extract(struct lb_run *run, struct lb_plan_volume *pv)
 	return r;
 }
 
-int lb_run_format(struct lb_run *run, struct lb_plan_volume *pv)
+/* The node of pv, opened exclusively, its signatures wiped (and, for a
+ * full format, discarded or zeroed), then closed: ready for mkfs. */
+static int ready_node(struct lb_run *run, const struct lb_plan_volume *pv, char **ret_node)
 {
-	const struct lb_volume *v = pv->vol;
-	const struct lb_fs_ops *ops = lb_fs_ops_find(v->type);
 	_cleanup_free_ char *node = NULL;
-	char **argv;
 	uint64_t size;
 	int fd, r;
 
-	if (!ops)
-		return lb_err(-EOPNOTSUPP, "%s: lifeboat cannot make %s volumes", v->id, v->type);
 	r = volume_node(run, pv, &node, &size);
 	if (r < 0)
 		return r;
@@ -275,17 +272,94 @@ int lb_run_format(struct lb_run *run, struct lb_plan_volume *pv)
 		r = lb_err(-errno, "%s: cannot sync: %s", node, strerror(errno));
 	close(fd);
 	if (r < 0)
-		return lb_err(r, "%s on %s: %s", v->id, node, lb_errmsg());
+		return lb_err(r, "%s on %s: %s", pv->vol->id, node, lb_errmsg());
+	*ret_node = TAKE_PTR(node);
+	return 0;
+}
+
+/* The argv making pv: over every device of a btrfs over several (each
+ * readied, in devid order: *ret_nodes, to free with lb_argv_free), else
+ * over its own node (*ret_nodes NULL). */
+static int mkfs_argv(struct lb_run *run, const struct lb_plan_volume *pv, const char *node,
+		     char ***ret, char ***ret_nodes)
+{
+	const struct lb_fs_ops *ops = lb_fs_ops_find(pv->vol->type);
+	size_t n = pv->n_btrfs_devs;
+	char **nodes;
+	int r = 0;
+
+	*ret_nodes = NULL;
+	if (!n) {
+		*ret = ops->mkfs_argv(pv->vol, node, run->o->quick);
+		return 0;
+	}
+	nodes = lb_zalloc((n + 1) * sizeof(*nodes));
+	for (size_t i = 0; i < n && r >= 0; i++)
+		if (pv->btrfs_devs[i] == pv)
+			nodes[i] = lb_strdup(node);
+		else
+			r = ready_node(run, pv->btrfs_devs[i], &nodes[i]);
+	if (r < 0) {
+		lb_argv_free(nodes);
+		return r;
+	}
+	*ret = lb_btrfs_mkfs_argv(pv->vol, (const char *const *)nodes, n, run->o->quick);
+	*ret_nodes = nodes;
+	return 0;
+}
+
+static void argv_freep(char ***p)
+{
+	lb_argv_free(*p);
+}
+
+/* Each device's UUID of a btrfs over several, as recorded. */
+static int btrfs_dev_uuids(const struct lb_plan_volume *pv, char **nodes)
+{
+	_cleanup_free_ const struct lb_volume **vols = lb_zalloc(pv->n_btrfs_devs * sizeof(*vols));
+
+	for (size_t i = 0; i < pv->n_btrfs_devs; i++)
+		vols[i] = pv->btrfs_devs[i]->vol;
+	return lb_btrfs_set_dev_uuids((const char *const *)nodes, vols, pv->n_btrfs_devs);
+}
+
+int lb_run_format(struct lb_run *run, struct lb_plan_volume *pv)
+{
+	const struct lb_volume *v = pv->vol;
+	const struct lb_fs_ops *ops = lb_fs_ops_find(v->type);
+	_cleanup_free_ char *node = NULL;
+	_cleanup_(argv_freep) char **nodes = NULL;
+	char **argv = NULL;
+	int r;
+
+	if (!ops)
+		return lb_err(-EOPNOTSUPP, "%s: lifeboat cannot make %s volumes", v->id, v->type);
+	if (pv->btrfs_maker) {
+		/* one device of a btrfs over several, made by its maker's step */
+		lb_run_say(run, "%s: made with %s's btrfs", v->id, pv->btrfs_maker->vol->id);
+		return 0;
+	}
+	r = ready_node(run, pv, &node);
+	if (r < 0)
+		return r;
 
 	/* a label is the capture's bytes: escaped, never raw on a terminal */
-	lb_run_say(run, "%s: making %s on %s%s%s%s", v->id, v->type, node, v->label ? " (label " : "",
+	lb_run_say(run, "%s: making %s on %s%s%s%s%s", v->id, v->type, node,
+		   pv->n_btrfs_devs ? " and its other devices" : "", v->label ? " (label " : "",
 		   v->label ? lb_esc(v->label) : "", v->label ? ")" : "");
-	argv = ops->mkfs_argv(v, node, run->o->quick);
+	r = mkfs_argv(run, pv, node, &argv, &nodes);
+	if (r < 0)
+		return r;
 	r = lb_run(argv, false);
 	lb_argv_free(argv);
 	if (r != 0)
 		return lb_err(r < 0 ? r : -EIO, "%s: %s failed on %s%s", v->id, ops->program, node,
 			      r > 0 ? " (its messages are above)" : "");
+	if (nodes) {
+		r = btrfs_dev_uuids(pv, nodes);
+		if (r < 0)
+			return lb_err(r, "%s: %s", v->id, lb_errmsg());
+	}
 	if (ops->fixup) {
 		r = ops->fixup(v, node);
 		if (r < 0)

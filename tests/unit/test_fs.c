@@ -93,6 +93,17 @@ static const struct {
 	{ "xfs", "log-stripe-unit", "32768" },
 	{ "xfs", "features", "crc finobt rmapbt reflink inobtcount bigtime sparse ftype meta_uuid" },
 	{ "xfs", "meta-uuid", "6c1fe0b0-0002-4c1f-8a00-0000000000d4" },
+	{ "btrfs", "node-size", "16384" },
+	{ "btrfs", "sector-size", "4096" },
+	{ "btrfs", "csum", "xxhash" },
+	{ "btrfs", "features", "mixed_backref no_holes metadata_uuid incompat_bit_40" },
+	{ "btrfs", "metadata-uuid", "6c1fe0b0-0003-4c1f-8a00-0000000000d5" },
+	{ "btrfs", "dev-uuid", "6c1fe0b0-0004-4c1f-8a00-0000000000d6" },
+	{ "btrfs", "dev-bytes", "1048576" },
+	{ "btrfs", "total-bytes", "2097152" },
+	{ "btrfs", "data", "raid1" },
+	{ "btrfs", "metadata", "raid10" },
+	{ "btrfs", "system", "dup" },
 };
 
 /* Every field of g set: numbers distinct and small enough to fit a 1 GiB
@@ -432,14 +443,21 @@ static void test_read_geom_through_table(void **state)
 	assert_int_equal(lb_fs_read_geom(v, path, fd), -EINVAL);
 	assert_null(v->swap);
 	assert_non_null(strstr(lb_errmsg(), "larger than the 524288 bytes"));
-	/* a type that records no geometry reads nothing */
+	/* a btrfs that is not one: refused, nothing recorded */
 	free(v->type);
 	v->type = lb_strdup("btrfs");
+	v->rt_size = 1 << 20;
+	assert_int_equal(lb_fs_read_geom(v, path, fd), -EINVAL);
+	assert_null(v->btrfs);
+	/* a type that records no geometry reads nothing */
+	free(v->type);
+	v->type = lb_strdup("ntfs");
 	assert_int_equal(lb_fs_read_geom(v, path, fd), 0);
 	assert_null(v->ext);
 	assert_null(v->vfat);
 	assert_null(v->swap);
 	assert_null(v->xfs);
+	assert_null(v->btrfs);
 	lb_volume_free(v);
 }
 

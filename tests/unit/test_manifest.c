@@ -803,7 +803,7 @@ static void test_write_unprintable_without_hex(void **state)
 static const char *const required_fixtures[] = {
 	"valid-gpt-server.xml", "valid-mbr-logical.xml", "valid-4kn.xml",
 	"valid-whole-disk.xml", "valid-excluded.xml", "valid-offline-system.xml",
-	"valid-xfs.xml", "valid-btrfs.xml",
+	"valid-xfs.xml", "valid-btrfs.xml", "valid-btrfs-subvols.xml",
 };
 
 static void test_roundtrip_fixtures(void **state)
@@ -1154,6 +1154,12 @@ static const struct {
 	{ "bad-xfs-larger-than-partition.xml", ":10: volume disk0p1: its xfs geometry (1228800000 "
 					       "bytes) does not fit in the 1073741824 bytes" },
 	{ "bad-xfs-features-pattern.xml", "Element volume failed to validate content" },
+	{ "bad-btrfs-profile.xml", "Element volume failed to validate content" },
+	{ "bad-btrfs-dev-bytes.xml", ":9: volume disk0p1: btrfs geometry is not valid: devices or sizes" },
+	{ "bad-btrfs-larger-than-partition.xml", ":9: volume disk0p1: its btrfs geometry (1048576001 "
+						 "bytes) does not fit in the 1048576000 bytes that hold it" },
+	{ "bad-btrfs-feature.xml", ":9: volume disk0p1: btrfs feature \"frobnicate\" is not one "
+				   "lifeboat knows" },
 	{ "bad-xfs-uuid.xml", ":10: volume disk0p1: xfs UUID '3401e0d1-0000-4000-8000-0000000000c1,reflink=0' is not a UUID" },
 	/* every area restore writes through the whole disk bounded by its
 	 * recorded geometry, reported at the artifact's own line */
