@@ -337,3 +337,118 @@ int lb_btrfs_set_dev_uuids(const char *const *devs, const struct lb_volume *cons
 	free(f.d);
 	return r < 0 ? r : 0;
 }
+
+/* A tree block of the btrfs (whole, naming the fsid OLD) given NEW: its
+ * header, and a chunk tree leaf's DEV_ITEMs; 1 when it was one. */
+static int refsid_block(uint16_t csum_type, uint8_t *b, uint32_t ns, const uint8_t *old,
+			const uint8_t *new_)
+{
+	uint32_t n;
+
+	if (lb_btrfs_csum_ok(csum_type, b, ns) != 1 || memcmp(b + 32, old, 16) != 0)
+		return 0;
+	memcpy(b + 32, new_, 16);
+	n = lb_le32(b + 96);
+	if (b[100] == 0 && lb_le64(b + 88) == BTRFS_CHUNK_TREE_OBJECTID &&
+	    n <= (ns - BTRFS_HEADER_SIZE) / BTRFS_ITEM_SIZE)
+		for (uint32_t i = 0; i < n; i++) {
+			const uint8_t *it = b + BTRFS_HEADER_SIZE + (size_t)i * BTRFS_ITEM_SIZE;
+			uint32_t off = lb_le32(it + 17), len = lb_le32(it + 21);
+			uint8_t *data = b + BTRFS_HEADER_SIZE + off;
+
+			if (it[8] == BTRFS_DEV_ITEM_KEY && len >= BTRFS_DEV_ITEM_SIZE &&
+			    (uint64_t)off + len <= ns - BTRFS_HEADER_SIZE &&
+			    memcmp(data + 82, old, 16) == 0)
+				memcpy(data + 82, new_, 16);
+		}
+	lb_btrfs_csum_set(csum_type, b, ns);
+	return 1;
+}
+
+/* Every tree block on this device (the metadata and system chunks'
+ * stripes here, block by block; a copy elsewhere is its own device's) */
+static int refsid_blocks(int fd, const char *dev, uint64_t size, const struct lb_btrfs_sb *sb,
+			 const uint8_t *new_)
+{
+	struct lb_btrfs_chunks cs;
+	_cleanup_free_ uint8_t *b = lb_zalloc(sb->nodesize);
+	int r;
+
+	r = lb_btrfs_chunks_read(fd, 0, size, sb, &cs);
+	if (r < 0)
+		return lb_err(r, "%s: %s", dev, lb_errmsg());
+	for (size_t i = 0; i < cs.n && r >= 0; i++) {
+		const struct lb_btrfs_chunk *c = &cs.v[i];
+		uint64_t len = lb_btrfs_stripe_bytes(c);
+
+		if (!(c->type & (BTRFS_BG_METADATA | BTRFS_BG_SYSTEM)))
+			continue;
+		for (uint16_t k = 0; k < c->num_stripes && r >= 0; k++) {
+			uint64_t at = c->stripes[k].offset;
+
+			if (c->stripes[k].devid != sb->devid)
+				continue;
+			if (at + len > size || len % sb->nodesize) {
+				r = bad("a metadata stripe lies past its device's end", at);
+				break;
+			}
+			for (uint64_t o = 0; o < len && r >= 0; o += sb->nodesize) {
+				r = lb_pread_all(fd, b, sb->nodesize, at + o);
+				if (r >= 0 && refsid_block(sb->csum_type, b, sb->nodesize,
+							   sb->metadata_uuid, new_) == 1)
+					r = lb_pwrite_all(fd, b, sb->nodesize, at + o);
+				if (r < 0)
+					r = lb_err(r, "%s: cannot rewrite the tree block at %" PRIu64 ": %s",
+						   dev, at + o, strerror(-r));
+			}
+		}
+	}
+	lb_btrfs_chunks_free(&cs);
+	return r;
+}
+
+int lb_btrfs_set_fsid(const char *dev, const char *fsid)
+{
+	uint8_t b[BTRFS_SUPER_SIZE], want[16];
+	struct lb_btrfs_sb sb;
+	bool own_meta;
+	off_t end;
+	int fd, r = 0;
+
+	if (uuid_parse(fsid, want) < 0)
+		return lb_err(-EINVAL, "%s: %s is not a UUID", dev, fsid);
+	fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return lb_err(-errno, "%s: cannot open: %s", dev, strerror(errno));
+	end = lseek(fd, 0, SEEK_END);
+	if (end < 0)
+		r = lb_err(-errno, "%s: cannot tell its size: %s", dev, strerror(errno));
+	if (r >= 0)
+		r = lb_btrfs_sb_read(fd, 0, &sb);
+	own_meta = r >= 0 && (sb.incompat & BTRFS_INCOMPAT_METADATA_UUID);
+	/* the tree blocks name the metadata UUID: with one of its own (not an
+	 * fsid anything else has) they keep it, else they take the new fsid */
+	if (r >= 0 && !own_meta)
+		r = refsid_blocks(fd, dev, (uint64_t)end, &sb, want);
+	for (size_t k = 0; k < 4 && r >= 0; k++) {
+		struct lb_btrfs_sb c;
+
+		if (super_at[k] + BTRFS_SUPER_SIZE > (uint64_t)end ||
+		    lb_pread_all(fd, b, sizeof(b), super_at[k]) < 0 ||
+		    lb_btrfs_sb_parse(b, super_at[k], &c) < 0)
+			continue;	/* a copy the image does not hold */
+		memcpy(b + 0x20, want, 16);
+		if (!own_meta)
+			memcpy(b + 0xc9 + 82, want, 16);
+		r = lb_btrfs_csum_set(c.csum_type, b, sizeof(b));
+		if (r >= 0)
+			r = lb_pwrite_all(fd, b, sizeof(b), super_at[k]);
+		if (r < 0)
+			r = lb_err(r, "%s: cannot write its superblock at %" PRIu64 ": %s", dev,
+				   super_at[k], lb_errmsg());
+	}
+	if (r >= 0 && fsync(fd) < 0)
+		r = lb_err(-errno, "%s: cannot sync: %s", dev, strerror(errno));
+	close(fd);
+	return r;
+}

@@ -96,6 +96,13 @@ char **lb_btrfs_mkfs_argv(const struct lb_volume *v, const char *const *devs, si
  * chunk items, checksums computed again); the kernel then scans them
  * again. 0 also when they are as recorded already. */
 int lb_btrfs_set_dev_uuids(const char *const *devs, const struct lb_volume *const *vols, size_t n);
+/* A drill's btrfs written from an image: dev's fsid made FSID before the
+ * kernel ever scans it, so that it never takes dev for a device of the
+ * filesystem the image was captured from: its superblock copies, and
+ * every tree block on it (headers, the chunk tree's DEV_ITEMs), checksums
+ * computed again; a btrfs with a metadata UUID of its own keeps it in its
+ * tree blocks and changes its superblocks only (btrfs_devuuid.c). */
+int lb_btrfs_set_fsid(const char *dev, const char *fsid);
 /* A warning in m for each btrfs over several devices whose devices m does
  * not all record (a capture limited by --disk): it cannot be made again. */
 void lb_btrfs_warn_partial(struct lb_manifest *m);

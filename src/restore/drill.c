@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <uuid/uuid.h>
+
 #include "base/base.h"
 #include "model/model.h"
 #include "system/system.h"
@@ -31,6 +33,7 @@
 #include "restore/restore.h"
 #include "restore/stack.h"
 #include "restore/drill-int.h"
+#include "model/stack.h"
 
 struct drill_disk {
 	char *file;
@@ -48,6 +51,8 @@ struct drill {
 	struct lb_plan_opts po;
 	struct lb_plan *p, *after;
 	bool restored;			/* the stack is up: taken down first */
+	struct fsid { char *recorded, *drill; } *fsids;	/* a btrfs's fsid, and the drill's */
+	size_t n_fsids;
 };
 
 static void line(const struct drill *d, const char *fmt, ...) _printf_(2, 3);
@@ -159,6 +164,11 @@ static int fsck(const struct lb_volume *v, const char *node)
 	if (strncmp(v->type, "ext", 3) == 0) {
 		argv = lb_argv_new("e2fsck");
 		lb_argv_add(&argv, "-fn");
+	} else if (strcmp(v->type, "btrfs") == 0) {
+		/* (over several devices: each one checks the whole filesystem) */
+		argv = lb_argv_new("btrfs");
+		lb_argv_add(&argv, "check");
+		lb_argv_add(&argv, "--readonly");
 	} else if (strcmp(v->type, "vfat") == 0) {
 		argv = lb_argv_new("fsck.fat");
 		lb_argv_add(&argv, "-n");
@@ -247,6 +257,78 @@ static unsigned check_data(const struct drill *dr)
 			bad += compare_files(dr, v, node);
 	}
 	return bad;
+}
+
+/* Each btrfs gets an fsid of its own in a drill: the machine's own btrfs
+ * (the one captured, most often still there) holds the recorded one, and
+ * mkfs.btrfs refuses a UUID another device has; the kernel would take
+ * the drill's devices of an image for devices of the original (a second
+ * btrfs over several devices with a registered fsid does not mount, an
+ * unmounted one's registration would name the drill's device). Every
+ * device of one btrfs gets the same new fsid; an image's devices are given
+ * it (lb_btrfs_set_fsid) as soon as each is written, so the kernel never
+ * sees the recorded fsid on a drill device. */
+static int new_fsid(struct lb_disk *disk, struct lb_partition *part, struct lb_volume *v, void *ud)
+{
+	struct drill *dr = ud;
+	struct fsid *f = NULL;
+	uuid_t u;
+	char s[37];
+
+	(void)disk;
+	(void)part;
+	if (!v || !v->uuid || strcmp(v->type, "btrfs") != 0)
+		return 0;
+	for (size_t i = 0; i < dr->n_fsids && !f; i++)
+		if (strcmp(dr->fsids[i].recorded, v->uuid) == 0)
+			f = &dr->fsids[i];
+	if (!f) {
+		uuid_generate_random(u);
+		uuid_unparse_lower(u, s);
+		dr->fsids = lb_realloc_array(dr->fsids, dr->n_fsids + 1, sizeof(*dr->fsids));
+		f = &dr->fsids[dr->n_fsids++];
+		f->recorded = lb_strdup(v->uuid);
+		f->drill = lb_strdup(s);
+		line(dr, "btrfs %s: made with the fsid %s in this drill (the recorded one is the "
+			 "original's)",
+		     lb_esc(f->recorded), f->drill);
+	}
+	free(v->uuid);
+	v->uuid = lb_strdup(f->drill);
+	return 0;
+}
+
+static void new_fsids(struct drill *dr)
+{
+	lb_manifest_foreach_volume(dr->m, new_fsid, dr);
+	lb_stack_foreach_volume(dr->m, new_fsid, dr);
+}
+
+/* The kernel forgets the drill's btrfs devices before they are detached
+ * (a registration would outlive its loop device). */
+static void forget_btrfs(const struct drill *dr)
+{
+	const struct lb_plan *p = dr->after ? dr->after : dr->p;
+
+	for (size_t i = 0; p && i < p->n_vols; i++) {
+		const struct lb_plan_volume *pv = &p->vols[i];
+		_cleanup_free_ char *node = NULL;
+
+		if (strcmp(pv->vol->type, "btrfs") != 0 || !pv->pd->target)
+			continue;
+		if (pv->node)
+			node = lb_drill_node_of(dr->m, pv->vol->id);
+		else if (pv->part)
+			lb_partition_node(pv->pd->target->sysname, pv->part->number, &node);
+		else
+			node = lb_strdup(pv->pd->target->path);
+		if (node) {
+			char *argv[] = { (char *)"btrfs", (char *)"device", (char *)"scan",
+					 (char *)"--forget", node, NULL };
+
+			lb_run(argv, true);
+		}
+	}
 }
 
 static volatile sig_atomic_t interrupted;
@@ -366,6 +448,7 @@ static int rehearse(struct drill *dr, char **ret_instance)
 	const struct lb_restore_opts ro = { .quick = true, .drill = true };
 	int r;
 
+	new_fsids(dr);
 	r = attach_disks(dr);
 	if (r < 0 || interrupted)
 		return r < 0 ? r : -EINTR;
@@ -395,6 +478,8 @@ static void cleanup(struct drill *dr)
 	/* the arrays, mappings and groups on the loop devices first */
 	if (dr->restored && dr->p && lb_stack_take_down(dr->p, true) < 0)
 		lb_warn("drill: %s", lb_errmsg());
+	if (dr->restored)
+		forget_btrfs(dr);
 	for (size_t i = 0; i < dr->n; i++) {
 		if (dr->dd[i].fd >= 0 && lb_loop_detach(dr->dd[i].fd) < 0)
 			lb_warn("drill: cannot detach %s", dr->dd[i].dev);
@@ -414,6 +499,11 @@ static void cleanup(struct drill *dr)
 		free(dr->po.maps[i].to);
 	}
 	free(dr->po.maps);
+	for (size_t i = 0; i < dr->n_fsids; i++) {
+		free(dr->fsids[i].recorded);
+		free(dr->fsids[i].drill);
+	}
+	free(dr->fsids);
 }
 
 int lb_drill_run(struct lb_manifest *m, const char *workdir, char **key_files, size_t n_key_files,

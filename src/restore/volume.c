@@ -205,7 +205,15 @@ int lb_run_write_image(struct lb_run *run, struct lb_plan_volume *pv)
 		return r;
 	lb_run_say(run, "%s: image written, %.1f MiB in %.1f s", v->id, (double)pr.bytes / 1048576.0,
 	    lb_progress_seconds(&pr));
-	return lb_run_flush_device(node);
+	r = lb_run_flush_device(node);
+	/* a drill's btrfs: the fsid the drill gave it (drill.c), before anything
+	 * scans the device */
+	if (r >= 0 && run->o->drill && v->uuid && strcmp(v->type, "btrfs") == 0) {
+		r = lb_btrfs_set_fsid(node, v->uuid);
+		if (r >= 0)
+			r = lb_run_flush_device(node);
+	}
+	return r;
 }
 
 int lb_run_extract(struct lb_run *run, struct lb_plan_volume *pv)
