@@ -24,7 +24,10 @@
 #include <unistd.h>
 #include <dirent.h>
 
+#include <blkid/blkid.h>
 #include <btrfsutil.h>
+#include <linux/btrfs.h>
+#include <sys/ioctl.h>
 #include <uuid/uuid.h>
 
 #include "base/base.h"
@@ -66,54 +69,218 @@ bool lb_btrfs_snap_name(const char *name, long *ret_pid, uint64_t *ret_id)
 	return true;
 }
 
+/* a NULL-terminated list of strings: S appended (a copy) */
+static void strv_add(char ***v, const char *s)
+{
+	size_t n = 0;
+
+	while (*v && (*v)[n])
+		n++;
+	*v = lb_realloc_array(*v, n + 2, sizeof(**v));
+	(*v)[n] = lb_strdup(s);
+	(*v)[n + 1] = NULL;
+}
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* the same block device */
+static bool same_dev(const char *a, const char *b)
+{
+	struct stat x, y;
+
+	return stat(a, &x) == 0 && stat(b, &y) == 0 && S_ISBLK(x.st_mode) && x.st_rdev == y.st_rdev;
+}
+
+/* The devices of the btrfs on DEV (DEV first), found by its fsid among
+ * every block device blkid sees: one per device UUID, or -ENOTUNIQ when
+ * two devices hold the same one (a copy of the filesystem: which one is
+ * meant cannot be told). A btrfs over one device: DEV alone. */
+static int btrfs_devices(const char *dev, char ***ret)
+{
+	_cleanup_free_ char *fsid = NULL, *sub = NULL;
+	char **devs = NULL, **subs = NULL;
+	blkid_cache cache = NULL;
+	blkid_dev_iterate it;
+	blkid_dev bd;
+	int r = 0;
+
+	*ret = NULL;
+	strv_add(&devs, dev);
+	fsid = blkid_get_tag_value(NULL, "UUID", dev);
+	sub = blkid_get_tag_value(NULL, "UUID_SUB", dev);
+	if (!fsid || !sub || blkid_get_cache(&cache, "/dev/null") < 0) {
+		*ret = devs;
+		return 0;
+	}
+	strv_add(&subs, sub);
+	blkid_probe_all(cache);
+	it = blkid_dev_iterate_begin(cache);
+	blkid_dev_set_search(it, "UUID", fsid);
+	while (r >= 0 && blkid_dev_next(it, &bd) == 0) {
+		_cleanup_free_ char *type = NULL, *s = NULL;
+		const char *name;
+
+		bd = blkid_verify(cache, bd);
+		if (!bd)
+			continue;
+		name = blkid_dev_devname(bd);
+		type = blkid_get_tag_value(cache, "TYPE", name);
+		s = blkid_get_tag_value(cache, "UUID_SUB", name);
+		if (!type || strcmp(type, "btrfs") != 0 || !s || same_dev(name, dev))
+			continue;
+		for (size_t i = 0; subs[i]; i++)
+			if (strcmp(subs[i], s) == 0)
+				r = lb_err(-ENOTUNIQ, "%s and %s are both device %s of the btrfs %s: "
+						      "which one is meant cannot be told",
+					   name, devs[i], s, fsid);
+		if (r >= 0) {
+			strv_add(&devs, name);
+			strv_add(&subs, s);
+		}
+	}
+	blkid_dev_iterate_end(it);
+	blkid_put_cache(cache);
+	strv_free(subs);
+	if (r < 0) {
+		strv_free(devs);
+		return r;
+	}
+	*ret = devs;
+	return 0;
+}
+
+/* The kernel's list of btrfs devices names DEVS again (a mount through
+ * read-only loop devices named those, gone with the mount). */
+static void btrfs_scan_again(char **devs)
+{
+	int fd = open("/dev/btrfs-control", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	for (size_t i = 0; devs && devs[i]; i++) {
+		struct btrfs_ioctl_vol_args a = { 0 };
+
+		snprintf(a.name, sizeof(a.name), "%s", devs[i]);
+		if (ioctl(fd, BTRFS_IOC_SCAN_DEV, &a) < 0)
+			lb_debug("btrfs", "%s: scan: %s", devs[i], strerror(errno));
+	}
+	close(fd);
+}
+
+/* A read-only loop device over each of DEVS, attached (*ret_loops; their
+ * descriptors in *ret_fds); the mount options naming every one but the
+ * first (device=, as the kernel must know them all before the mount). */
+static int loops_attach(char **devs, char ***ret_loops, int **ret_fds, char **ret_opts)
+{
+	size_t n = 0;
+	char **loops = NULL;
+	int *fds, r = 0;
+	char *opts = lb_strdup("");
+
+	while (devs[n])
+		n++;
+	fds = lb_zalloc(n * sizeof(*fds));
+	for (size_t i = 0; i < n; i++)
+		fds[i] = -1;
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		char *loop = NULL, *o;
+
+		r = lb_loop_attach_ro(devs[i], &loop, &fds[i]);
+		if (r < 0) {
+			r = lb_err(r, "cannot read %s through a read-only loop device: %s", devs[i],
+				   lb_errmsg());
+			break;
+		}
+		o = lb_asprintf("%s,device=%s", opts, loop);
+		free(opts);
+		opts = o;
+		strv_add(&loops, loop);
+		free(loop);
+	}
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			lb_loop_detach(fds[i]);
+		free(fds);
+		strv_free(loops);
+		free(opts);
+		return r;
+	}
+	*ret_loops = loops;
+	*ret_fds = fds;
+	*ret_opts = opts;
+	return 0;
+}
+
 int lb_btrfs_top_mount(const char *dev, unsigned flags, struct lb_btrfs_top **ret)
 {
 	char tmpl[64];
-	_cleanup_free_ char *loop = NULL;
+	char **devs = NULL, **loops = NULL;
+	_cleanup_free_ char *opts = NULL, *data = NULL;
+	_cleanup_free_ int *lfds = NULL;
 	const char *src = dev;
 	bool live = flags & LB_BTRFS_TOP_RW;
 	unsigned long mflags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
-	const char *data = "subvolid=5";
 	struct lb_btrfs_top *t;
-	int r, lfd = -1;
+	int r;
 
 	*ret = NULL;
-	if (!live) {
+	if (!live)
 		mflags |= MS_RDONLY;
-		data = "subvolid=5,rescue=nologreplay";
-	}
-	/* not mounted anywhere: read through a read-only loop device, which
-	 * nothing the mount does can write through (a btrfs mounted here is
-	 * mounted again from its own device: the kernel shares the one
-	 * filesystem, a second device with its fsid would be refused) */
+	/* not mounted anywhere: read through a read-only loop device over
+	 * each of its devices, which nothing the mount does can write through
+	 * (a btrfs mounted here is mounted again from its own device: the
+	 * kernel shares the one filesystem, a second device with its fsid
+	 * would be refused) */
 	if (!live && !(flags & LB_BTRFS_TOP_DIRECT)) {
-		r = lb_loop_attach_ro(dev, &loop, &lfd);
-		if (r < 0)
-			return lb_err(r, "cannot read %s through a read-only loop device: %s", dev,
-				      lb_errmsg());
-		src = loop;
+		r = btrfs_devices(dev, &devs);
+		if (r >= 0)
+			r = loops_attach(devs, &loops, &lfds, &opts);
+		if (r < 0) {
+			strv_free(devs);
+			return r;
+		}
+		src = loops[0];
 	}
+	data = lb_asprintf("subvolid=5%s%s", live ? "" : ",rescue=nologreplay", opts ? opts : "");
 	snprintf(tmpl, sizeof(tmpl), "/tmp/lifeboat-mnt.%d.XXXXXX", (int)getpid());
 	if (!mkdtemp(tmpl)) {
 		r = lb_err(-errno, "cannot make a mount point: %s", strerror(errno));
-		lb_loop_detach(lfd);
+	} else {
+		r = mount(src, tmpl, "btrfs", mflags, data);
+		if (r < 0 && !live && errno == EINVAL) {
+			free(data);
+			data = lb_asprintf("subvolid=5,nologreplay%s", opts ? opts : "");
+			r = mount(src, tmpl, "btrfs", mflags, data);
+		}
+		if (r < 0) {
+			int e = errno;
+
+			rmdir(tmpl);
+			r = lb_err(-e, "cannot mount the top level of the btrfs on %s: %s", dev,
+				   strerror(e));
+		}
+	}
+	/* (autoclear: the loop devices go with the mount) */
+	for (size_t i = 0; loops && loops[i]; i++)
+		if (r < 0)
+			lb_loop_detach(lfds[i]);
+		else
+			close(lfds[i]);
+	strv_free(loops);
+	if (r < 0) {
+		btrfs_scan_again(devs);
+		strv_free(devs);
 		return r;
 	}
-	r = mount(src, tmpl, "btrfs", mflags, data);
-	if (r < 0 && !live && errno == EINVAL)
-		r = mount(src, tmpl, "btrfs", mflags, "subvolid=5,nologreplay");
-	if (r < 0) {
-		int e = errno;
-
-		rmdir(tmpl);
-		lb_loop_detach(lfd);
-		return lb_err(-e, "cannot mount the top level of the btrfs on %s: %s", dev, strerror(e));
-	}
-	if (lfd >= 0)
-		close(lfd);	/* (autoclear: it goes with the mount) */
 	t = lb_zalloc(sizeof(*t));
 	t->dir = lb_strdup(tmpl);
 	t->live = live;
+	t->devs = devs;
 	t->fd = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (t->fd < 0) {
 		r = lb_err(-errno, "%s: %s", t->dir, strerror(errno));
@@ -134,6 +301,8 @@ int lb_btrfs_top_umount(struct lb_btrfs_top *t)
 	if (t->fd >= 0)
 		close(t->fd);
 	r = lb_umount_tmp(t->dir);
+	btrfs_scan_again(t->devs);
+	strv_free(t->devs);
 	free(t);
 	return r;
 }

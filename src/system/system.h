@@ -128,6 +128,7 @@ struct lb_btrfs_top {
 	char *dir;
 	int fd;		/* of dir */
 	bool live;	/* read-write, for snapshots; else read-only */
+	char **devs;	/* read through loop devices: its devices, scanned again after */
 };
 
 /* True when NAME is a capture snapshot's; its PID and subvolume ID. */
