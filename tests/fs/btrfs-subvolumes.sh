@@ -163,9 +163,43 @@ for c in cap-ro cap-off; do
 done
 echo "ok read-only mounted and unmounted: archived per subvolume in place, the same subvolumes; --data none records them too"
 
+# drills while the original is still on this machine (as a drill runs on
+# the machine captured): the drill's btrfs gets an fsid of its own
+# (mkfs.btrfs refuses the recorded one; an image's is rewritten), the
+# original unmounted and mounted, its filesystem show unchanged after
+"$LIFEBOAT" capture --data image --disk "$dev" --output "$LB_WORK/cap-img" >"$LB_WORK/out" 2>&1 ||
+	lb_fail "image capture: $(cat "$LB_WORK/out")"
+show() { btrfs filesystem show "$1" | sed 's/ used [0-9.]*[KMG]*i*B/ used X/g'; }
+show "${dev}p1" >"$LB_WORK/show.before"
+# (single device: the image with the original unmounted, the archive with
+# it mounted; btrfs-raid1-live.sh drills every pair over two devices)
+for c in cap-img:unmounted cap:mounted; do
+	state=${c#*:}
+	c=${c%:*}
+	{
+		[ $state = mounted ] && mount -t btrfs "${dev}p1" "$M"
+		"$LIFEBOAT" drill --workdir "$LB_WORK/drill" "$LB_WORK/$c" >"$LB_WORK/out" 2>&1 ||
+			lb_fail "drill of $c, the original $state: $(cat "$LB_WORK/out")"
+		grep -q 'made with the fsid' "$LB_WORK/out" || lb_fail "drill of $c: the fsid used not said"
+		[ $state = mounted ] && umount "$M"
+		show "${dev}p1" >"$LB_WORK/show.after"
+		diff -u "$LB_WORK/show.before" "$LB_WORK/show.after" >&2 ||
+			lb_fail "drill of $c, the original $state: its filesystem show changed"
+		mount -t btrfs "${dev}p1" "$M" || lb_fail "drill of $c: the original no longer mounts"
+		[ -f "$M/docs/letter" ] || lb_fail "drill of $c: the original's default subvolume"
+		umount "$M"
+	}
+done
+echo "ok drills of the archive and the image, the original unmounted and mounted: it is unchanged"
+
 # the disk dies: its btrfs is gone (mkfs.btrfs refuses a UUID another
 # device still has)
 btrfs device scan --forget "${dev}p1" 2>/dev/null || true
+# (its last unmount may still hold it a moment)
+for _ in 1 2 3 4 5 6 7 8 9; do
+	wipefs -q -a "${dev}p1" 2>/dev/null && break
+	sleep 1
+done
 wipefs -q -a "${dev}p1"
 # a drill of the capture: made on loop files, every file compared with
 # the archive in the restored top level
