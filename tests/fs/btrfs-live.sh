@@ -80,6 +80,11 @@ echo "ok captured while written to, no snapshot left"
 
 umount "$M"
 btrfs device scan --forget "${dev}p1" 2>/dev/null || true
+# (its last unmount may still hold it a moment on a loaded host)
+for _ in 1 2 3 4 5 6 7 8 9; do
+	wipefs -q -a "${dev}p1" 2>/dev/null && break
+	sleep 1
+done
 wipefs -q -a "${dev}p1"
 blank=$(fx_attach "$LB_WORK/blank.img" 600M)
 rc=0
