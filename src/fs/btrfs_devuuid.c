@@ -410,7 +410,7 @@ static int refsid_blocks(int fd, const char *dev, uint64_t size, const struct lb
 int lb_btrfs_set_fsid(const char *dev, const char *fsid)
 {
 	uint8_t b[BTRFS_SUPER_SIZE], want[16];
-	struct lb_btrfs_sb sb;
+	struct lb_btrfs_sb sb = { 0 };
 	bool own_meta;
 	off_t end;
 	int fd, r = 0;
