@@ -331,6 +331,32 @@ static int btrfs_dev_uuids(const struct lb_plan_volume *pv, char **nodes)
 	return lb_btrfs_set_dev_uuids((const char *const *)nodes, vols, pv->n_btrfs_devs);
 }
 
+/* A btrfs made with no files to extract (restore --no-data): its recorded
+ * subvolumes made all the same, empty, with their IDs, paths, read-only
+ * flags and default (btrfs-subvols.c). Over several devices, whichever
+ * device's volume records them. */
+static int empty_subvols(struct lb_run *run, const struct lb_plan_volume *pv, const char *node)
+{
+	const struct lb_volume *v = pv->vol->subvols ? pv->vol : NULL;
+	struct lb_run_subvols *rs = NULL;
+	int r;
+
+	if (strcmp(pv->vol->type, "btrfs") != 0 || pv->extract)
+		return 0;
+	for (size_t i = 0; i < pv->n_btrfs_devs; i++) {
+		if (pv->btrfs_devs[i]->extract)
+			return 0;
+		if (!v && pv->btrfs_devs[i]->vol->subvols)
+			v = pv->btrfs_devs[i]->vol;
+	}
+	if (!v || !v->subvols->n)
+		return 0;
+	r = lb_run_subvols_begin(run, v, node, &rs);
+	if (r >= 0)
+		r = lb_run_subvols_end(run, rs, r);
+	return r;
+}
+
 int lb_run_format(struct lb_run *run, struct lb_plan_volume *pv)
 {
 	const struct lb_volume *v = pv->vol;
@@ -373,6 +399,9 @@ int lb_run_format(struct lb_run *run, struct lb_plan_volume *pv)
 		if (r < 0)
 			return r;
 	}
+	r = empty_subvols(run, pv, node);
+	if (r < 0)
+		return r;
 	return lb_run_flush_device(node);
 }
 

@@ -13,7 +13,8 @@
 #   disks: made once over both (mkfs.btrfs), subvolumes and files after:
 #   the same filesystem show (fsid, devids, device UUIDs), profiles,
 #   subvolume list -a -q (IDs, paths, parent UUIDs of the snapshots
-#   excepted), read-only flags, default, trees; btrfs check clean.
+#   excepted), read-only flags, default, trees; btrfs check clean;
+# - restore --no-data makes the same btrfs with its subvolume tree, empty.
 # lb-timeout: 600
 . "$(dirname "$0")/../lib.sh"
 lb_need_root
@@ -43,6 +44,19 @@ mkfs.btrfs -q -f -L pair -d raid1 -m raid1 "${devs[@]}" >/dev/null 2>&1
 btrfs device scan "${devs[@]}" >/dev/null
 mount -t btrfs "${devs[0]}" "$M"
 b() { btrfs -q "$@" >/dev/null; }
+# unmounts the original and waits until its devices are let go: a
+# lifeboat that ran while it was mounted had it in its own mount namespace,
+# which the kernel tears down a moment after lifeboat exits
+off() {
+	local d _
+	umount "$M"
+	for d in "${devs[@]}"; do
+		for _ in $(seq 50); do
+			python3 -c 'import os, sys; os.close(os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL))' "$d" 2>/dev/null && break
+			sleep 0.2
+		done
+	done
+}
 b subvolume create "$M/@"			# 256
 b subvolume create "$M/@/home"			# 257
 b subvolume create "$M/@/home/user"		# 258
@@ -84,7 +98,7 @@ original_intact() {
 		mount -t btrfs "${devs[0]}" "$M" 2>"$LB_WORK/mount.err" ||
 			lb_fail "$1: the original no longer mounts: $(cat "$LB_WORK/mount.err"; dmesg | tail -3)"
 		[ -f "$M/etc-file" ] || lb_fail "$1: the original mounts without its default subvolume"
-		umount "$M"
+		off
 	fi
 }
 drill() {
@@ -105,7 +119,7 @@ btrfs subvolume list -a "$M" | grep -q lifeboat-snap && lb_fail "a capture snaps
 drill "$LB_WORK/cap" "live archive, original mounted"
 
 # 2. unmounted: images, the subvolumes recorded (both devices mounted)
-umount "$M"
+off
 "$LIFEBOAT" capture --data image "${disks[@]/#/--disk=}" --output "$LB_WORK/img" >"$LB_WORK/out" 2>&1 ||
 	lb_fail "image capture: $(cat "$LB_WORK/out")"
 grep -q 'warning' "$LB_WORK/out" && lb_fail "the image capture warns: $(cat "$LB_WORK/out")"
@@ -118,7 +132,7 @@ drill "$LB_WORK/img" "images, original unmounted"
 drill "$LB_WORK/cap" "live archive, original unmounted"
 mount -t btrfs "${devs[0]}" "$M"
 drill "$LB_WORK/img" "images, original mounted"
-umount "$M"
+off
 
 # 3. the disks die; the live capture restored onto two blank disks
 for d in "${devs[@]}"; do
@@ -160,3 +174,25 @@ tree "$M" >"$LB_WORK/tree.after"
 diff -u "$LB_WORK/tree.before" "$LB_WORK/tree.after" >&2 || lb_fail "trees differ"
 umount "$M"
 echo "ok restored onto two blank disks: one mkfs.btrfs, same show, device UUIDs, profiles, subvolumes, default, trees; btrfs check clean"
+
+# 4. restore --no-data: the same btrfs made again over both, with its
+# subvolume tree (IDs, paths, read-only flags, default) and no files
+for d in "${new[@]}"; do
+	btrfs device scan --forget "$d" 2>/dev/null || true
+	for _ in 1 2 3 4 5 6 7 8 9; do
+		wipefs -q -a "$d" 2>/dev/null && break
+		sleep 1
+	done
+	wipefs -q -a "$d"
+done
+"$LIFEBOAT" restore --yes --quick-format --no-data --disk-map "disk0=${blanks[0]}" \
+	--disk-map "disk1=${blanks[1]}" "$LB_WORK/cap" >"$LB_WORK/out" 2>&1 ||
+	lb_fail "restore --no-data: $(cat "$LB_WORK/out")"
+btrfs device scan "${new[@]}" >/dev/null
+btrfs check --readonly "${new[0]}" >"$LB_WORK/check" 2>&1 || lb_fail "--no-data: btrfs check: $(cat "$LB_WORK/check")"
+mount -t btrfs -o subvolid=5 "${new[0]}" "$M"
+subvols "$M" >"$LB_WORK/subvols.empty"
+diff -u "$LB_WORK/subvols.before" "$LB_WORK/subvols.empty" >&2 || lb_fail "--no-data: subvolumes differ"
+[ -z "$(find "$M" -type f)" ] || lb_fail "--no-data: files were restored: $(find "$M" -type f)"
+umount "$M"
+echo "ok restore --no-data: the subvolume tree (IDs, paths, read-only flags, default) made, no files"
