@@ -335,6 +335,90 @@ static void test_dev_uuids(void **state)
 	}
 }
 
+static void check_clean(char *path)
+{
+	if (lb_program_exists("btrfs")) {
+		char *argv[] = { (char *)"btrfs", (char *)"check", (char *)"--readonly", path, NULL };
+
+		assert_int_equal(lb_run(argv, true), 0);
+	}
+}
+
+/* A drill's new fsid (lb_btrfs_set_fsid): every superblock copy and tree
+ * block (btrfs check compares each block's with the superblock's), on one
+ * device, on one with a metadata UUID of its own (kept: only its
+ * superblocks change), and on each of two; nothing that is no btrfs. */
+static void test_set_fsid(void **state)
+{
+	_cleanup_free_ char *a = NULL, *b = NULL, *z = NULL;
+	struct lb_btrfs_chunks cs;
+	struct lb_btrfs_sb sb, before;
+	uint8_t buf[BTRFS_SUPER_SIZE];
+	uuid_t ub;
+	int fd;
+
+	(void)state;
+	need_mkfs();
+	uuid_parse(UUID_B, ub);
+	a = image("f1.img");
+	mkfs(a, NULL, "-U", UUID_A, NULL);
+	assert_int_equal(lb_btrfs_set_fsid(a, UUID_B), 0);
+	fd = open(a, O_RDONLY | O_CLOEXEC);
+	assert_int_equal(lb_btrfs_sb_read(fd, 0, &sb), 0);
+	assert_memory_equal(sb.fsid, ub, 16);
+	assert_memory_equal(sb.metadata_uuid, ub, 16);
+	assert_false(sb.incompat & BTRFS_INCOMPAT_METADATA_UUID);
+	assert_int_equal(lb_pread_all(fd, buf, sizeof(buf), 64ull << 20), 0);
+	assert_int_equal(lb_btrfs_sb_parse(buf, 64ull << 20, &sb), 0);
+	assert_memory_equal(sb.fsid, ub, 16);
+	close(fd);
+	check_clean(a);
+
+	/* its own metadata UUID: kept */
+	mkfs(a, NULL, "-U", UUID_A, NULL);
+	if (lb_program_exists("btrfstune")) {
+		char *argv[] = { (char *)"btrfstune", (char *)"-m", a, NULL };
+
+		assert_int_equal(lb_run(argv, true), 0);
+		fd = open(a, O_RDONLY | O_CLOEXEC);
+		assert_int_equal(lb_btrfs_sb_read(fd, 0, &before), 0);
+		close(fd);
+		assert_true(before.incompat & BTRFS_INCOMPAT_METADATA_UUID);
+		assert_int_equal(lb_btrfs_set_fsid(a, UUID_B), 0);
+		fd = open(a, O_RDONLY | O_CLOEXEC);
+		assert_int_equal(lb_btrfs_sb_read(fd, 0, &sb), 0);
+		close(fd);
+		assert_memory_equal(sb.fsid, ub, 16);
+		assert_memory_equal(sb.metadata_uuid, before.metadata_uuid, 16);
+		check_clean(a);
+	}
+
+	/* two devices, each given it on its own */
+	b = image("f2.img");
+	mkfs(a, b, "-U", UUID_A, "-d", "raid1", "-m", "raid1", NULL);
+	assert_int_equal(lb_btrfs_set_fsid(a, UUID_B), 0);
+	assert_int_equal(lb_btrfs_set_fsid(b, UUID_B), 0);
+	for (size_t i = 0; i < 2; i++) {
+		fd = open(i ? b : a, O_RDONLY | O_CLOEXEC);
+		assert_int_equal(lb_btrfs_sb_read(fd, 0, &sb), 0);
+		assert_memory_equal(sb.fsid, ub, 16);
+		assert_int_equal(sb.devid, i + 1);
+		/* (its tree blocks still whole: their checksums were set again) */
+		assert_int_equal(lb_btrfs_chunks_read(fd, 0, 600ull << 20, &sb, &cs), 0);
+		assert_int_equal(cs.n_devs, 2);
+		lb_btrfs_chunks_free(&cs);
+		close(fd);
+	}
+
+	/* no btrfs there: refused, nothing written */
+	z = image("zero.img");
+	fd = open(z, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	close(fd);
+	assert_true(lb_btrfs_set_fsid(z, UUID_B) < 0);
+	assert_true(lb_btrfs_set_fsid(a, "not a uuid") < 0);
+}
+
 /* ---- crafted bytes ------------------------------------------------------- */
 
 static uint8_t *read_super(const char *p)
@@ -557,6 +641,7 @@ int main(void)
 		cmocka_unit_test(test_two_devices),
 		cmocka_unit_test(test_made_again),
 		cmocka_unit_test(test_dev_uuids),
+		cmocka_unit_test(test_set_fsid),
 		cmocka_unit_test(test_crafted),
 		cmocka_unit_test(test_crafted_leaf),
 		cmocka_unit_test(test_check),
