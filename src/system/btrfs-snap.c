@@ -107,10 +107,15 @@ int lb_btrfs_top_mount(const char *dev, unsigned flags, struct lb_btrfs_top **re
 
 		rmdir(tmpl);
 		lb_loop_detach(lfd);
+		if (lfd >= 0)
+			lb_loop_btrfs_rescan(dev);	/* (the mount scanned the loop) */
 		return lb_err(-e, "cannot mount the top level of the btrfs on %s: %s", dev, strerror(e));
 	}
-	if (lfd >= 0)
-		close(lfd);	/* (autoclear: it goes with the mount) */
+	if (lfd >= 0) {
+		/* (autoclear: it goes with the mount; then dev is scanned again) */
+		lb_loop_btrfs_mounted(tmpl, dev);
+		close(lfd);
+	}
 	t = lb_zalloc(sizeof(*t));
 	t->dir = lb_strdup(tmpl);
 	t->live = live;
