@@ -128,8 +128,10 @@ run_case() {
 	rm -rf "$LB_WORK/cap"
 	populate "${devs[0]}"
 	made_fields "${devs[@]}" >"$LB_WORK/made.before"
-	ident "${devs[@]}" >"$LB_WORK/ident.before"
 	content "${devs[0]}" >"$LB_WORK/content.before"
+	# (after the last mount before the capture: its unmount's commit is
+	# what the capture sees)
+	ident "${devs[@]}" >"$LB_WORK/ident.before"
 	grep -q '^ID 256 gen [0-9]* top level 5 path @$' "$LB_WORK/content.before" ||
 		lb_fail "$case: no default subvolume to test"
 	grep -q -- '-C-* \./@/nocow$' "$LB_WORK/content.before" || lb_fail "$case: no nocow directory to test"
