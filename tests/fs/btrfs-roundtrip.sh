@@ -64,6 +64,7 @@ ident() {
 	local d
 	btrfs filesystem show "$1" | sed 's/ used [0-9.]*[KMG]iB/ used X/'
 	for d in "$@"; do
+		blockdev --flushbufs "$d"	# (no superblock left in the page cache)
 		btrfs inspect-internal dump-super "$d" | grep -v '^generation\|^cache_generation\|^uuid_tree_generation\|^chunk_root_generation\|^csum\b\|^bytes_used\|dev_item.bytes_used\|^root\b\|^root_level\|^chunk_root\b\|^log_root\|^backup' || true
 	done
 }
