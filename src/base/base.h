@@ -126,6 +126,13 @@ int lb_dev_sysname(const char *dev, char **ret_sysname, bool *ret_is_partition);
 int lb_loop_attach(const char *file, uint32_t sector_size, char **ret_path, int *ret_fd);
 int lb_loop_attach_ro(const char *node, char **ret_path, int *ret_fd);
 int lb_loop_detach(int fd);
+/* After a read-only loop device over NODE held its btrfs: the kernel's
+ * list of btrfs devices names NODE again, not the loop (loopdev.c). */
+void lb_loop_btrfs_rescan(const char *node);
+/* A btrfs on NODE mounted on DIR through a read-only loop device: once DIR
+ * is unmounted (lb_umount_tmp), lb_loop_btrfs_rescan(NODE). */
+void lb_loop_btrfs_mounted(const char *dir, const char *node);
+void lb_loop_btrfs_unmounted(const char *dir);
 
 /* ---- one lifeboat at a time (lock.c) ---------------------------------- */
 

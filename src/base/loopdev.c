@@ -5,8 +5,10 @@
  * devices over volumes lifeboat mounts only to read (lb_mount_tmp). */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/btrfs.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -90,4 +92,63 @@ int lb_loop_detach(int fd)
 		r = -errno;
 	close(fd);
 	return r;
+}
+
+/* A btrfs device read through a loop device is registered with the kernel
+ * as that loop (same fsid, devid, device UUID and generation: the last one
+ * scanned wins), and stays so once the loop is gone: a btrfs over several
+ * devices then no longer mounts from its others ("devid N is missing")
+ * until NODE is scanned again, which this does (btrfs device scan NODE).
+ * Said as a warning when it cannot be. */
+void lb_loop_btrfs_rescan(const char *node)
+{
+	struct btrfs_ioctl_vol_args args = { 0 };
+	int fd;
+
+	if (strlen(node) >= sizeof(args.name))
+		return;
+	memcpy(args.name, node, strlen(node) + 1);
+	fd = open("/dev/btrfs-control", O_RDWR | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, BTRFS_IOC_SCAN_DEV, &args) < 0)
+		lb_warn("%s: cannot register its btrfs with the kernel again after reading it "
+			"through a loop device (btrfs device scan %s does): %s",
+			node, node, strerror(errno));
+	else
+		lb_debug("loop", "%s: its btrfs registered again in its loop device's place", node);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* the btrfs mounted through a read-only loop device: each mount point's node */
+static pthread_mutex_t ro_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	char *dir, *node;
+} *ro;
+static size_t n_ro;
+
+void lb_loop_btrfs_mounted(const char *dir, const char *node)
+{
+	pthread_mutex_lock(&ro_lock);
+	ro = lb_realloc_array(ro, n_ro + 1, sizeof(*ro));
+	ro[n_ro].dir = lb_strdup(dir);
+	ro[n_ro++].node = lb_strdup(node);
+	pthread_mutex_unlock(&ro_lock);
+}
+
+void lb_loop_btrfs_unmounted(const char *dir)
+{
+	char *node = NULL;
+
+	pthread_mutex_lock(&ro_lock);
+	for (size_t i = 0; i < n_ro; i++)
+		if (strcmp(ro[i].dir, dir) == 0) {
+			node = ro[i].node;
+			free(ro[i].dir);
+			ro[i] = ro[--n_ro];
+			break;
+		}
+	pthread_mutex_unlock(&ro_lock);
+	if (node)
+		lb_loop_btrfs_rescan(node);
+	free(node);
 }

@@ -756,10 +756,14 @@ int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_d
 
 		rmdir(tmpl);
 		lb_loop_detach(lfd);
+		if (lfd >= 0 && strcmp(type, "btrfs") == 0)
+			lb_loop_btrfs_rescan(node);	/* (the mount scanned the loop) */
 		return lb_err(-e, "cannot mount %s (%s): %s", node, type, strerror(e));
 	}
 	/* (the mount holds the loop device now: autoclear detaches it when
 	 * the mount goes) */
+	if (lfd >= 0 && strcmp(type, "btrfs") == 0)
+		lb_loop_btrfs_mounted(tmpl, node);
 	if (lfd >= 0)
 		close(lfd);
 	*ret_dir = lb_strdup(tmpl);
@@ -783,10 +787,12 @@ int lb_umount_tmp(char *dir)
 
 	if (!dir)
 		return 0;
-	if (umount(dir) < 0)
+	if (umount(dir) < 0) {
 		r = lb_err(-errno, "cannot unmount %s: %s", dir, strerror(errno));
-	else
+	} else {
 		rmdir(dir);
+		lb_loop_btrfs_unmounted(dir);
+	}
 	free(dir);
 	return r;
 }

@@ -200,9 +200,18 @@ static unsigned int set_flags(struct lb_ar_flagset *s, int fd, const char *path,
 	return got;
 }
 
+/* An entry extracted, relative to the extraction's root (the working
+ * directory): resolved inside it (lb_open_in_root), never through a link;
+ * -1 with errno set when it cannot be opened. */
 static int open_entry(const char *path)
 {
-	return open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	int fd = lb_open_in_root(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW);
+
+	if (fd < 0) {
+		errno = -fd;
+		return -1;
+	}
+	return fd;
 }
 
 void lb_ar_flags_early(struct lb_ar_flagset *s, const char *path, bool dir, uint32_t want)

@@ -175,18 +175,23 @@ struct walk {
 	uint64_t offset, size;
 	const struct lb_btrfs_sb *sb;
 	struct lb_btrfs_chunks *cs;
+	size_t n_sys;		/* cs->v[0 .. n_sys): the superblock's system chunks */
+	uint64_t last;		/* the logical address of the tree's last chunk item */
+	bool any;
 	uint8_t *buf;
 	unsigned blocks;
 };
 
 /* Tree block `logical` of the expected level into w->buf: a copy on this
- * device whose checksum, place, fsid, owner and level are right. */
+ * device whose checksum, place, fsid, owner and level are right. The
+ * chunk tree lives in system chunks, all of which the superblock lists:
+ * only those are looked in (not the chunks read so far, up to a million). */
 static int read_block(struct walk *w, uint64_t logical, unsigned level)
 {
 	const uint32_t ns = w->sb->nodesize;
 	bool found = false;
 
-	for (size_t i = 0; i < w->cs->n; i++) {
+	for (size_t i = 0; i < w->n_sys; i++) {
 		const struct lb_btrfs_chunk *c = &w->cs->v[i];
 		uint64_t in = logical - c->logical;
 
@@ -225,8 +230,17 @@ static int leaf_item(struct walk *w, const uint8_t *key, const uint8_t *data, si
 	if (key[8] == BTRFS_CHUNK_ITEM_KEY) {
 		struct lb_btrfs_chunk c;
 		size_t used;
-		int r = chunk_parse(data, len, lb_le64(key + 9), &c, &used);
+		int r;
 
+		/* keys in order across the whole tree: a leaf that two node
+		 * pointers name (read twice, its chunks and their stripes
+		 * taken twice, 65536 times at most) is refused */
+		if (w->any && lb_le64(key + 9) <= w->last)
+			return corrupt("the chunk tree's items are out of order (a block read twice?) at",
+				       lb_le64(key + 9));
+		w->any = true;
+		w->last = lb_le64(key + 9);
+		r = chunk_parse(data, len, lb_le64(key + 9), &c, &used);
 		if (r < 0)
 			return r;
 		if (used != len) {
@@ -311,6 +325,7 @@ int lb_btrfs_chunks_read(int fd, uint64_t offset, uint64_t size, const struct lb
 	memset(ret, 0, sizeof(*ret));
 	r = sys_array(sb, ret);
 	if (r >= 0) {
+		w.n_sys = ret->n;
 		w.buf = lb_zalloc(sb->nodesize);
 		r = walk(&w, sb->chunk_root, sb->chunk_root_level);
 		free(w.buf);

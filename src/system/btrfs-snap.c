@@ -26,8 +26,6 @@
 
 #include <blkid/blkid.h>
 #include <btrfsutil.h>
-#include <linux/btrfs.h>
-#include <sys/ioctl.h>
 #include <uuid/uuid.h>
 
 #include "base/base.h"
@@ -158,18 +156,8 @@ static int btrfs_devices(const char *dev, char ***ret)
  * read-only loop devices named those, gone with the mount). */
 static void btrfs_scan_again(char **devs)
 {
-	int fd = open("/dev/btrfs-control", O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	for (size_t i = 0; devs && devs[i]; i++) {
-		struct btrfs_ioctl_vol_args a = { 0 };
-
-		snprintf(a.name, sizeof(a.name), "%s", devs[i]);
-		if (ioctl(fd, BTRFS_IOC_SCAN_DEV, &a) < 0)
-			lb_debug("btrfs", "%s: scan: %s", devs[i], strerror(errno));
-	}
-	close(fd);
+	for (size_t i = 0; devs && devs[i]; i++)
+		lb_loop_btrfs_rescan(devs[i]);
 }
 
 /* A read-only loop device over each of DEVS, attached (*ret_loops; their

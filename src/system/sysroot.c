@@ -321,8 +321,8 @@ static void unmount_one(struct sr_mount *mt)
 		/* busy (someone walked in): gone from the tree at least */
 		if (umount(mt->dir) < 0 && umount2(mt->dir, MNT_DETACH) < 0)
 			lb_debug("sysroot", "cannot unmount %s: %s", mt->dir, strerror(errno));
-		else
-			rmdir(mt->dir);
+		else if (rmdir(mt->dir) == 0 || errno != EBUSY)
+			lb_loop_btrfs_unmounted(mt->dir);	/* (a btrfs read through a loop) */
 		free(mt->dir);
 		mt->dir = NULL;
 	}

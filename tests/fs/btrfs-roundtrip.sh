@@ -64,6 +64,7 @@ ident() {
 	local d
 	btrfs filesystem show "$1" | sed 's/ used [0-9.]*[KMG]iB/ used X/'
 	for d in "$@"; do
+		blockdev --flushbufs "$d"	# (no superblock left in the page cache)
 		btrfs inspect-internal dump-super "$d" | grep -v '^generation\|^cache_generation\|^uuid_tree_generation\|^chunk_root_generation\|^csum\b\|^bytes_used\|dev_item.bytes_used\|^root\b\|^root_level\|^chunk_root\b\|^log_root\|^backup' || true
 	done
 }
@@ -128,8 +129,10 @@ run_case() {
 	rm -rf "$LB_WORK/cap"
 	populate "${devs[0]}"
 	made_fields "${devs[@]}" >"$LB_WORK/made.before"
-	ident "${devs[@]}" >"$LB_WORK/ident.before"
 	content "${devs[0]}" >"$LB_WORK/content.before"
+	# (after the last mount before the capture: its unmount's commit is
+	# what the capture sees)
+	ident "${devs[@]}" >"$LB_WORK/ident.before"
 	grep -q '^ID 256 gen [0-9]* top level 5 path @$' "$LB_WORK/content.before" ||
 		lb_fail "$case: no default subvolume to test"
 	grep -q -- '-C-* \./@/nocow$' "$LB_WORK/content.before" || lb_fail "$case: no nocow directory to test"

@@ -548,6 +548,54 @@ static void test_crafted_leaf(void **state)
 	close(fd);
 }
 
+/* Chunk items whose keys do not increase across the tree (as when one
+ * leaf is named by two node pointers and read twice, its chunks and their
+ * stripes taken again each time): refused, not merged. */
+static void test_crafted_order(void **state)
+{
+	_cleanup_free_ char *p = NULL;
+	_cleanup_free_ uint8_t *leaf = NULL;
+	struct lb_btrfs_chunks cs;
+	struct lb_btrfs_sb sb;
+	uint64_t phys = 0;
+	uint8_t *first = NULL, *second = NULL;
+	int fd;
+
+	(void)state;
+	need_mkfs();
+	p = image("o.img");
+	mkfs(p, NULL, "-m", "single", NULL);
+	fd = open(p, O_RDWR | O_CLOEXEC);
+	assert_int_equal(lb_btrfs_sb_read(fd, 0, &sb), 0);
+	assert_int_equal(lb_btrfs_chunks_read(fd, 0, 600ull << 20, &sb, &cs), 0);
+	for (size_t i = 0; i < cs.n; i++)
+		if (sb.chunk_root >= cs.v[i].logical &&
+		    sb.chunk_root < cs.v[i].logical + cs.v[i].length)
+			phys = cs.v[i].stripes[0].offset + sb.chunk_root - cs.v[i].logical;
+	lb_btrfs_chunks_free(&cs);
+	assert_true(phys > 0);
+	leaf = lb_zalloc(sb.nodesize);
+	assert_int_equal(lb_pread_all(fd, leaf, sb.nodesize, phys), 0);
+	assert_int_equal(leaf[100], 0);	/* a leaf */
+	for (uint32_t i = 0; i < lb_le32(leaf + 96) && !second; i++) {
+		uint8_t *it = leaf + BTRFS_HEADER_SIZE + (size_t)i * BTRFS_ITEM_SIZE;
+
+		if (it[8] != BTRFS_CHUNK_ITEM_KEY)
+			continue;
+		if (!first)
+			first = it;
+		else
+			second = it;
+	}
+	assert_non_null(second);	/* mkfs makes system, metadata and data chunks */
+	memcpy(second + 9, first + 9, 8);
+	assert_int_equal(lb_btrfs_csum_set(sb.csum_type, leaf, sb.nodesize), 0);
+	assert_int_equal(lb_pwrite_all(fd, leaf, sb.nodesize, phys), 0);
+	assert_int_equal(lb_btrfs_chunks_read(fd, 0, 600ull << 20, &sb, &cs), -EUCLEAN);
+	assert_non_null(strstr(lb_errmsg(), "out of order"));
+	close(fd);
+}
+
 /* ---- checks -------------------------------------------------------------- */
 
 static void test_check(void **state)
@@ -644,6 +692,7 @@ int main(void)
 		cmocka_unit_test(test_set_fsid),
 		cmocka_unit_test(test_crafted),
 		cmocka_unit_test(test_crafted_leaf),
+		cmocka_unit_test(test_crafted_order),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_argv_two),
 	};
