@@ -53,7 +53,7 @@ t_capture=$(($(date +%s) - t))
 tr -d '\r' <"$W/capture.log" >"$W/capture.txt"
 grep -E '^E2E-(ROOT|MDSTAT|SWAP|TIME|CAPTURE|LVS)' "$W/capture.txt" || true
 grep -qx 'E2E-CAPTURE: rc=0' "$W/capture.txt" || {
-	grep '^E2E-' "$W/capture.txt" | tail -n 60
+	grep '^E2E-' "$W/capture.txt" | tail -n 60 || tail -n 60 "$W/capture.txt"
 	lb_fail "lifeboat capture on the running machine failed"
 }
 grep -qx 'E2E-ROOT: /dev/mapper/lbvg-root' "$W/capture.txt" || lb_fail "the machine's root is not the LV lbvg/root"
@@ -70,8 +70,10 @@ grep -q 'ext4 LABEL="root" .*mounted="/" \[critical\] data=image(.*, from an LVM
 grep -q 'ext4 LABEL="boot" .*mounted="/boot" \[critical\] data=archive' "$W/show.txt" ||
 	lb_fail "the mounted /boot on md0 was not captured as an archive"
 grep -q 'swap .*\[active swap\] \[critical\]' "$W/show.txt" || lb_fail "the active swap LV is not recorded as such"
+grep -q "^  crypttab:1 UUID=$DM_LUKS_UUID for=\"md1_crypt\" -> luks0\$" "$W/show.txt" ||
+	lb_fail "crypttab's source, the container's UUID, does not resolve to the container luks0"
 sed -n 's/^E2E-ID: //p' "$W/capture.txt" >"$W/ids.before"
-for want in '^/dev/md0 MD_UUID=' '^/dev/md1 MD_UUID=' '^/dev/vdb3 Device UUID' "^luks UUID: *$DM_LUKS_UUID\$" \
+for want in '^/dev/md0 MD_UUID=' '^/dev/md1 MD_UUID=' '^/dev/vdb3 Device UUID' "^luks UUID:[[:space:]]*$DM_LUKS_UUID\$" \
 	"^pv /dev/mapper/md1_crypt *$DM_PV_UUID lbvg " '^lv lbvg root ' '^lv lbvg swap '; do
 	grep -q "$want" "$W/ids.before" || { cat "$W/ids.before"; lb_fail "the machine did not report $want"; }
 done
