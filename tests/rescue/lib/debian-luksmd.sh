@@ -221,7 +221,9 @@ dm_machine() {
 		return 0
 	fi
 	mkdir -p "$cache"
-	tmp=$(mktemp -d "$cache/luksmd-build.XXXXXX")
+	# made in the test's own directory (a failed build leaves nothing in
+	# the cache), moved into the cache when whole
+	tmp=$(mktemp -d "$LB_WORK/luksmd-build.XXXXXX")
 	echo "building the LVM-on-LUKS-on-MD machine (once): $DM_DIR" >&2
 	dm_images "$tarball" "$tmp"
 	truncate -s "$DM_DISK_SIZE" "$tmp/a.img" "$tmp/b.img"
