@@ -114,12 +114,19 @@ static int scan_efi(struct lb_boot *b)
 	return 0;
 }
 
-/* The volume whose identity key=value names, or NULL. */
+/* The id of the volume whose identity key=value names, or of the LUKS
+ * container whose UUID it is (crypttab's source names the container, not
+ * what is inside it), or NULL. */
 static const char *resolve(const struct lb_manifest *m, const char *key, const char *value)
 {
 	const struct lb_volume *v = lb_manifest_resolve(m, key, value);
 
-	return v ? v->id : NULL;
+	if (v)
+		return v->id;
+	for (size_t i = 0; strcmp(key, "UUID") == 0 && m->stack && i < m->stack->n_luks; i++)
+		if (m->stack->luks[i]->uuid && strcasecmp(m->stack->luks[i]->uuid, value) == 0)
+			return m->stack->luks[i]->id;
+	return NULL;
 }
 
 /* Recognises KEY=value and /dev/disk/by-KEY/value forms in one token. */

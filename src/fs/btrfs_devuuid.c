@@ -201,6 +201,8 @@ static int fix_supers(struct fix *f, struct dev *d)
 		    lb_pread_all(d->fd, b, sizeof(b), super_at[k]) < 0 ||
 		    lb_btrfs_sb_parse(b, super_at[k], &sb) < 0)
 			continue;	/* a copy mkfs did not write (or past the end) */
+		if (memcmp(sb.fsid, f->sb.fsid, sizeof(sb.fsid)) != 0)
+			continue;	/* an older filesystem's copy mkfs left */
 		if (sb.devid == d->devid)
 			memcpy(b + 0xc9 + 66, d->want, 16);
 		p = b + 0x32b;

@@ -101,20 +101,42 @@ static void share_dir(int src, int dst, int depth, struct share *sh)
 	closedir(d);
 }
 
-static const struct lb_btrfs_subvol *parent_of(const struct lb_btrfs_subvols *s,
+static int by_uuid(const void *a, const void *b)
+{
+	const struct lb_btrfs_subvol *const *x = a, *const *y = b;
+
+	return strcmp((*x)->uuid, (*y)->uuid);
+}
+
+/* sv's parent among the subvolumes with a UUID, sorted by it (a manifest
+ * may list tens of thousands: no search of all for each) */
+static const struct lb_btrfs_subvol *parent_of(const struct lb_btrfs_subvol *const *sorted, size_t n,
 					       const struct lb_btrfs_subvol *sv)
 {
-	for (size_t i = 0; sv->parent_uuid && i < s->n; i++)
-		if (&s->subvols[i] != sv && s->subvols[i].uuid &&
-		    strcmp(s->subvols[i].uuid, sv->parent_uuid) == 0)
-			return &s->subvols[i];
-	return NULL;
+	const struct lb_btrfs_subvol key = { .uuid = sv->parent_uuid }, *k = &key;
+	const struct lb_btrfs_subvol *const *hit;
+
+	if (!sv->parent_uuid)
+		return NULL;
+	hit = bsearch(&k, sorted, n, sizeof(*sorted), by_uuid);
+	return hit && *hit != sv ? *hit : NULL;
 }
 
 void lb_run_subvols_share(struct lb_run *run, int rootfd, const struct lb_btrfs_subvols *s)
 {
+	_cleanup_free_ const struct lb_btrfs_subvol **sorted = NULL;
+	size_t n = 0;
+
+	if (s->n == 0)
+		return;
+	sorted = lb_zalloc(s->n * sizeof(*sorted));
+	for (size_t i = 0; i < s->n; i++)
+		if (s->subvols[i].uuid)
+			sorted[n++] = &s->subvols[i];
+	if (n > 0)
+		qsort(sorted, n, sizeof(*sorted), by_uuid);
 	for (size_t i = 0; i < s->n; i++) {
-		const struct lb_btrfs_subvol *sv = &s->subvols[i], *p = parent_of(s, sv);
+		const struct lb_btrfs_subvol *sv = &s->subvols[i], *p = parent_of(sorted, n, sv);
 		struct share sh = { 0 };
 		int src, dst;
 

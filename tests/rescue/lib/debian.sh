@@ -17,7 +17,7 @@ DG_PACKAGES=(
 	e2fsprogs dosfstools efibootmgr grub-efi-amd64-bin grub-pc-bin grub2-common zstd
 	libacl1 libarchive13 libblkid1 libefiboot1 libefivar1 libext2fs2 libfdisk1
 	libjson-c5 libssl3 libuuid1 libxml2 libxxhash0 libzstd1 libkmod2 libelf1 libcryptsetup12 libmount1
-	lvm2 mdadm cryptsetup cryptsetup-initramfs
+	lvm2 mdadm cryptsetup cryptsetup-initramfs libbtrfsutil1
 )
 
 # dg_mirror: the Debian mirror this machine's apt uses (deb822 or one-line
