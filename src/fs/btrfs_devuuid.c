@@ -390,7 +390,7 @@ static int refsid_blocks(int fd, const char *dev, uint64_t size, const struct lb
 
 			if (c->stripes[k].devid != sb->devid)
 				continue;
-			if (at + len > size || len % sb->nodesize) {
+			if (len > size || at > size - len || len % sb->nodesize) {
 				r = bad("a metadata stripe lies past its device's end", at);
 				break;
 			}
@@ -439,6 +439,8 @@ int lb_btrfs_set_fsid(const char *dev, const char *fsid)
 		    lb_pread_all(fd, b, sizeof(b), super_at[k]) < 0 ||
 		    lb_btrfs_sb_parse(b, super_at[k], &c) < 0)
 			continue;	/* a copy the image does not hold */
+		if (memcmp(c.fsid, sb.fsid, sizeof(c.fsid)) != 0)
+			continue;	/* an older filesystem's copy */
 		memcpy(b + 0x20, want, 16);
 		if (!own_meta)
 			memcpy(b + 0xc9 + 82, want, 16);

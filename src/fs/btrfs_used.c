@@ -64,7 +64,7 @@ int lb_btrfs_used_runs(int fd, uint64_t offset, uint64_t size, int (*fn)(void *,
 		for (uint16_t s = 0; s < c->num_stripes; s++) {
 			if (c->stripes[s].devid != sb.devid)
 				continue;
-			if (c->stripes[s].offset + len > sb.dev_total_bytes) {
+			if (len > sb.dev_total_bytes || c->stripes[s].offset > sb.dev_total_bytes - len) {
 				r = lb_err(-EUCLEAN, "btrfs chunk %" PRIu64 " lies past the end of "
 						     "device %" PRIu64,
 					   c->logical, sb.devid);
