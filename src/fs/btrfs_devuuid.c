@@ -12,6 +12,7 @@
  * filesystem may not mount: running restore again makes it anew. Every
  * write is bounded by its device's size and lies where the chunk tree or
  * the superblock says its bytes are. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -239,16 +240,53 @@ static int scan(struct dev *d, size_t n)
 	return bad_;
 }
 
+/* After every unmounted btrfs was forgotten: each block device of this
+ * machine holding another btrfs (its primary superblock names another
+ * fsid) is scanned again, so that one spread over several devices, which
+ * mounts only once all of them are registered, still mounts. Those holding
+ * this fsid (the filesystem these devices held before, on a disk of its
+ * own) stay forgotten. */
+static void rescan_others(const uint8_t *fsid)
+{
+	DIR *dir = opendir("/sys/class/block");
+	struct dirent *de;
+
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		_cleanup_free_ char *path = NULL;
+		struct lb_btrfs_sb sb;
+		bool other;
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		path = lb_asprintf("/dev/%s", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		other = lb_btrfs_sb_read(fd, 0, &sb) >= 0 && memcmp(sb.fsid, fsid, sizeof(sb.fsid)) != 0;
+		close(fd);
+		if (other) {
+			char *argv[] = { (char *)"btrfs", (char *)"device", (char *)"scan", path, NULL };
+
+			lb_run(argv, true);
+		}
+	}
+	closedir(dir);
+}
+
 /* The kernel forgets the devices mkfs registered and scans them again. A
  * registration it keeps of the filesystem these devices held before (same
  * fsid, devid and device UUID, a later generation: it then refuses the new
  * one) survives a forget by path on some kernels: then every unmounted
- * btrfs is forgotten (btrfs device scan --forget; mounted ones are kept,
- * others are registered again by their next scan or mount) and these are
- * scanned again. */
-static int rescan(struct dev *d, size_t n)
+ * btrfs is forgotten (btrfs device scan --forget; mounted ones are kept),
+ * these are scanned again, and so is every other btrfs of the machine
+ * (rescan_others). */
+static int rescan(struct dev *d, size_t n, const uint8_t *fsid)
 {
 	char *all[] = { (char *)"btrfs", (char *)"device", (char *)"scan", (char *)"--forget", NULL };
+	int r;
 
 	for (size_t i = 0; i < n; i++) {
 		char *forget[] = { (char *)"btrfs", (char *)"device", (char *)"scan",
@@ -261,7 +299,9 @@ static int rescan(struct dev *d, size_t n)
 	lb_debug("fs", "btrfs: a stale registration of %s survived its forget: forgetting all",
 		 d[0].path);
 	lb_run(all, true);
-	if (scan(d, n) == 0)
+	r = scan(d, n);
+	rescan_others(fsid);
+	if (r == 0)
 		return 0;
 	return lb_err(-EEXIST, "%s: the kernel does not take this btrfs's devices (btrfs device scan "
 			       "fails, see dmesg)",
@@ -335,7 +375,7 @@ int lb_btrfs_set_dev_uuids(const char *const *devs, const struct lb_volume *cons
 		if (f.d[i].fd >= 0)
 			close(f.d[i].fd);
 	if (changed && r >= 0 && f.d[0].blk)
-		r = rescan(f.d, n);
+		r = rescan(f.d, n, f.sb.fsid);
 	free(f.d);
 	return r < 0 ? r : 0;
 }
