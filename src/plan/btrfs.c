@@ -19,11 +19,14 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/base.h"
 #include "model/model.h"
 #include "plan/plan.h"
 #include "plan/internal.h"
+
+static void lb_plan_btrfs_groups(struct lb_plan *p);
 
 static bool multi(const struct lb_plan_volume *pv)
 {
@@ -169,7 +172,66 @@ static void plan_group(struct lb_plan *p, struct lb_plan_volume **g, size_t n)
 	}
 }
 
+/* Whether the plan writes target tg whole (its disk recreated), or the
+ * volume at partition number (0: the whole disk) of it. */
+static bool written_here(const struct lb_plan *p, const struct lb_target *tg, uint32_t number)
+{
+	for (size_t i = 0; i < p->n_disks; i++)
+		if (p->disks[i].target == tg && p->disks[i].verdict == LB_VERDICT_RECREATE)
+			return true;
+	for (size_t i = 0; i < p->n_vols; i++) {
+		const struct lb_plan_volume *pv = &p->vols[i];
+
+		if (!pv->node && pv->pd && pv->pd->target == tg && lb_plan_volume_writes(pv) &&
+		    (pv->part ? pv->part->number : 0) == number)
+			return true;
+	}
+	return false;
+}
+
+/* A btrfs written while a disk of this machine that the plan leaves alone
+ * holds one with the same fsid (the disk it was captured from, still
+ * attached): the kernel tells btrfs devices apart by fsid and devid only,
+ * so it would take one for the other (mkfs.btrfs refuses the fsid; an
+ * image could be mounted from the other disk). Refused, before any write. */
+static void check_twins(struct lb_plan *p, const struct lb_plan_volume *pv)
+{
+	const char *uuid = pv->vol->uuid;
+
+	for (size_t t = 0; t < p->n_targets; t++) {
+		const struct lb_target *tg = p->targets[t];
+		const struct lb_disk *d = tg->state;
+
+		if (!d)
+			continue;
+		for (size_t k = 0; k <= d->n_parts; k++) {
+			const struct lb_volume *v = k < d->n_parts ? d->parts[k]->volume : d->volume;
+			uint32_t number = k < d->n_parts ? d->parts[k]->number : 0;
+
+			if (!v || !v->type || !v->uuid || strcmp(v->type, "btrfs") != 0 ||
+			    strcasecmp(v->uuid, uuid) != 0 || written_here(p, tg, number))
+				continue;
+			lb_plan_problem(p, "%s: the btrfs %s is also on %s%s%" PRIu32 ", which this "
+					   "restore leaves alone: two btrfs with one fsid cannot be told "
+					   "apart by the kernel; detach that disk and run the restore "
+					   "again",
+					pv->vol->id, uuid, tg->path, number ? " partition " : "",
+					number);
+			return;
+		}
+	}
+}
+
 void lb_plan_btrfs(struct lb_plan *p)
+{
+	for (size_t i = 0; i < p->n_vols; i++)
+		if (strcmp(p->vols[i].vol->type, "btrfs") == 0 && p->vols[i].vol->uuid &&
+		    lb_plan_volume_writes(&p->vols[i]))
+			check_twins(p, &p->vols[i]);
+	lb_plan_btrfs_groups(p);
+}
+
+static void lb_plan_btrfs_groups(struct lb_plan *p)
 {
 	_cleanup_free_ bool *seen = lb_zalloc(p->n_vols + 1);
 	_cleanup_free_ struct lb_plan_volume **g = lb_realloc_array(NULL, p->n_vols + 1, sizeof(*g));
