@@ -224,11 +224,13 @@ static void check_twins(struct lb_plan *p, const struct lb_plan_volume *pv)
 
 void lb_plan_btrfs(struct lb_plan *p)
 {
+	/* (the groups first: a device on an intact disk brought along is
+	 * written, not a twin) */
+	lb_plan_btrfs_groups(p);
 	for (size_t i = 0; i < p->n_vols; i++)
 		if (strcmp(p->vols[i].vol->type, "btrfs") == 0 && p->vols[i].vol->uuid &&
 		    lb_plan_volume_writes(&p->vols[i]))
 			check_twins(p, &p->vols[i]);
-	lb_plan_btrfs_groups(p);
 }
 
 static void lb_plan_btrfs_groups(struct lb_plan *p)
