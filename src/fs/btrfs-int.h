@@ -10,6 +10,7 @@
 
 #include "base/base.h"
 #include "model/model.h"
+#include "fs/fs.h"
 
 #define BTRFS_SUPER_OFF 65536ull	/* the primary copy */
 #define BTRFS_SUPER_SIZE 4096u
@@ -170,20 +171,5 @@ const struct lb_btrfs_feature *lb_btrfs_feature_at(size_t i);
 const struct lb_btrfs_feature *lb_btrfs_feature_find(const char *name);
 /* Whether the recorded feature list of g holds NAME. */
 bool lb_btrfs_has_feature(const struct lb_btrfs_geom *g, const char *name);
-
-static inline uint16_t lb_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static inline uint32_t lb_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static inline uint64_t lb_le64(const uint8_t *p)
-{
-	return (uint64_t)lb_le32(p) | (uint64_t)lb_le32(p + 4) << 32;
-}
 
 #endif

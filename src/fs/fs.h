@@ -74,6 +74,22 @@ static inline bool lb_is_pow2(uint64_t v)
 	return v && !(v & (v - 1));
 }
 
+/* Little-endian fields of on-disk structures. */
+static inline uint16_t lb_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t lb_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t lb_le64(const uint8_t *p)
+{
+	return (uint64_t)lb_le32(p) | (uint64_t)lb_le32(p + 4) << 32;
+}
+
 bool lb_program_exists(const char *name);
 void lb_argv_free(char **argv);
 char **lb_argv_new(const char *first);

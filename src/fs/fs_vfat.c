@@ -10,16 +10,6 @@
 #include "model/model.h"
 #include "fs/fs.h"
 
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static int vfat_read(const char *dev, int fd, uint64_t offset, uint64_t size, void **ret)
 {
 	uint8_t bs[512];
@@ -36,23 +26,23 @@ static int vfat_read(const char *dev, int fd, uint64_t offset, uint64_t size, vo
 	if (r < 0)
 		return lb_err(r, "cannot read the FAT boot sector: %s", strerror(-r));
 	g = lb_vfat_geom_new();
-	g->sector_size = le16(bs + 11);
+	g->sector_size = lb_le16(bs + 11);
 	g->cluster_sectors = bs[13];
-	g->reserved_sectors = le16(bs + 14);
+	g->reserved_sectors = lb_le16(bs + 14);
 	g->fats = bs[16];
-	g->root_entries = le16(bs + 17);
-	g->total_sectors = le16(bs + 19) ? le16(bs + 19) : le32(bs + 32);
+	g->root_entries = lb_le16(bs + 17);
+	g->total_sectors = lb_le16(bs + 19) ? lb_le16(bs + 19) : lb_le32(bs + 32);
 	g->media = bs[21];
-	g->fat_sectors = le16(bs + 22);
-	g->sectors_per_track = le16(bs + 24);
-	g->heads = le16(bs + 26);
-	g->hidden_sectors = le32(bs + 28);
+	g->fat_sectors = lb_le16(bs + 22);
+	g->sectors_per_track = lb_le16(bs + 24);
+	g->heads = lb_le16(bs + 26);
+	g->hidden_sectors = lb_le32(bs + 28);
 	if (g->sector_size < 512 || g->sector_size > 4096 || !g->cluster_sectors || !g->fats) {
 		lb_vfat_geom_free(g);
 		return lb_err(-EINVAL, "the FAT boot sector is not valid");
 	}
 	if (g->fat_sectors == 0) {
-		g->fat_sectors = le32(bs + 36);
+		g->fat_sectors = lb_le32(bs + 36);
 		g->fat_bits = 32;
 		ext = bs + 64;
 	} else {
@@ -65,7 +55,7 @@ static int vfat_read(const char *dev, int fd, uint64_t offset, uint64_t size, vo
 	}
 	g->drive_number = ext[0];
 	if (ext[2] == 0x29) { /* extended boot signature: serial and label follow */
-		serial = le32(ext + 3);
+		serial = lb_le32(ext + 3);
 		g->serial = lb_asprintf("%04X-%04X", serial >> 16, serial & 0xffff);
 		memcpy(label, ext + 7, 11);
 		label[11] = '\0';

@@ -98,16 +98,6 @@ static int find_head(const struct logdev *l, uint64_t *ret)
 	return 0;
 }
 
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)le16(p) | (uint32_t)le16(p + 2) << 16;
-}
-
 /* The operations of one record's data (len bytes, its blocks' first words
  * put back from the header's cycle data): only whole transactions of
  * superblock buffers, none of which changes the size or the number of
@@ -145,18 +135,18 @@ static bool ops_log_only_sb(const uint8_t *d, uint32_t len, uint32_t nops,
 				return false;
 			head_logged = false;
 			regions--;
-		} else if (n >= 16 && le32(d + off) == XFS_TRANS_HEADER_MAGIC) {
+		} else if (n >= 16 && lb_le32(d + off) == XFS_TRANS_HEADER_MAGIC) {
 			;	/* the transaction's header */
-		} else if (n >= 24 && le16(d + off) == XFS_LI_BUF) {
+		} else if (n >= 24 && lb_le16(d + off) == XFS_LI_BUF) {
 			/* a buffer: only the superblock's, at daddr 0 */
 			for (int b = 8; b < 16; b++)
 				if (d[off + b])
 					return false;
-			regions = le16(d + off + 2);
+			regions = lb_le16(d + off + 2);
 			if (regions < 1 || regions > 33)
 				return false;
 			regions--;
-			head_logged = regions > 0 && (le32(d + off + 20) & 1);
+			head_logged = regions > 0 && (lb_le32(d + off + 20) & 1);
 		} else {
 			return false;
 		}
