@@ -16,6 +16,12 @@
  * entry and fallocates instead of setting. Archives without it (made before
  * it existed) extract as before, holes and data as their sparse maps say.
  *
+ * Several trees of one filesystem may go into one archive (a btrfs's
+ * subvolumes, lb_archive_capture_roots): a tree may name an earlier one
+ * whose files it shares (a snapshot's parent), and its regular files with
+ * the same bytes as the file at their path there (same.c) are written as
+ * clones of that one's entry, without data (CLONE_XATTR, archive-int.h).
+ *
  * This file: the capture, the tree walked (walk.c) into the archive.
  */
 #include <errno.h>
@@ -234,12 +240,25 @@ static int open_file(const char *path)
 	return fd;
 }
 
+/* The archive paths of a root's regular files a later root may clone
+ * (one link, some data, in the archive): sorted once the root is walked. */
+struct pathset {
+	char **v;
+	size_t n;
+	bool wanted;	/* a later root's clone_of */
+	const struct lb_archive_root *from;	/* this root's clone_of: an earlier one */
+};
+
 struct capture {
 	struct archive *disk, *out;
 	struct archive_entry_linkresolver *lr;
 	struct lb_dw *w;
 	uint8_t *buf;
 	unsigned n_changed;
+	const struct lb_archive_root *roots;
+	struct pathset *sets;	/* one per root */
+	size_t cur;		/* the root being walked */
+	uint64_t n_clones;
 };
 
 /* A regular file opened for its data into *ret_fd (-1 for anything else).
@@ -269,6 +288,87 @@ static int open_regular(struct lb_walk_entry *we, int *ret_fd)
 	return 0;
 }
 
+/* A root's names in the archive: "./" for the top, "./home/" below. */
+static char *rel_dir(const struct lb_archive_root *root)
+{
+	return root->prefix && *root->prefix ? lb_asprintf("./%s/", root->prefix) : lb_strdup("./");
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool pathset_has(const struct pathset *s, const char *path)
+{
+	return s->n && bsearch(&path, s->v, s->n, sizeof(*s->v), cmp_path);
+}
+
+/* Whether fd (a regular file of one link, open) is a clone of the file at
+ * its path in the root the current one may clone: the archive path of that
+ * one's entry, or NULL. */
+static char *clone_source(struct capture *c, const struct lb_walk_entry *we, int fd)
+{
+	const struct lb_archive_root *root = &c->roots[c->cur], *from = c->sets[c->cur].from;
+	_cleanup_free_ char *dir = rel_dir(root), *from_dir = rel_dir(from), *path = NULL;
+	char *src;
+	const char *below;
+	struct stat st;
+	uint32_t fa, fb;
+	int sfd;
+
+	if (strncmp(we->rel, dir, strlen(dir)) != 0)
+		return NULL;
+	below = we->rel + strlen(dir);
+	src = lb_asprintf("%s%s", from_dir, below);
+	if (!pathset_has(&c->sets[from - c->roots], src)) {
+		free(src);
+		return NULL;
+	}
+	path = lb_asprintf("%s/%s", from->dir, below);
+	sfd = open_file(path);
+	if (sfd >= 0 && fstat(sfd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+	    st.st_size == we->st.st_size && lb_ar_flags_get(fd, &fa) == lb_ar_flags_get(sfd, &fb) &&
+	    fa == fb && lb_same_data(fd, sfd, (uint64_t)st.st_size)) {
+		close(sfd);
+		return src;
+	}
+	if (sfd >= 0)
+		close(sfd);
+	free(src);
+	return NULL;
+}
+
+/* A regular file with data, of one link: a clone of the one at its path
+ * in the root this one may clone (its entry then carries no data), or its
+ * allocation (set_allocation). Returns: 1 a clone, 0, < 0 on an error. */
+static int set_data(struct capture *c, struct archive_entry *e, int fd,
+		    const struct lb_walk_entry *we)
+{
+	_cleanup_free_ char *src = NULL;
+
+	if (c->sets[c->cur].from && we->st.st_nlink == 1)
+		src = clone_source(c, we, fd);
+	if (!src)
+		return set_allocation(e, fd, we->path);
+	archive_entry_sparse_clear(e);
+	archive_entry_sparse_add_entry(e, 0, 0);
+	archive_entry_xattr_add_entry(e, CLONE_XATTR, src, strlen(src));
+	c->n_clones++;
+	return 1;
+}
+
+/* A file a later root may clone: its archive path kept. */
+static void keep_path(struct capture *c, const struct lb_walk_entry *we)
+{
+	struct pathset *s = &c->sets[c->cur];
+
+	if (!s->wanted || !S_ISREG(we->st.st_mode) || we->st.st_nlink != 1 || we->st.st_size <= 0)
+		return;
+	s->v = lb_realloc_array(s->v, s->n + 1, sizeof(*s->v));
+	s->v[s->n++] = lb_strdup(we->rel);
+}
+
 /* One entry of the walk into the archive, or left out (with a warning for
  * the first few) when it changed under the walk. */
 static int capture_entry(struct capture *c, struct lb_walk_entry *we)
@@ -281,15 +381,21 @@ static int capture_entry(struct capture *c, struct lb_walk_entry *we)
 	/* owner, modes, times, link target, xattrs, ACLs, holes */
 	if (r == 0 && archive_read_disk_entry_from_file(c->disk, e, fd, &we->st) < ARCHIVE_WARN)
 		r = changed(we) ? 1 : lb_ar_err(c->disk, we->path);
-	if (r == 0 && fd >= 0 && archive_entry_size(e) > 0)
-		r = set_allocation(e, fd, we->path);
+	if (r == 0 && fd >= 0 && archive_entry_size(e) > 0) {
+		r = set_data(c, e, fd, we);
+		r = r < 0 ? r : 0;
+	}
 	if (r == 0)
 		set_inode_attrs(e, fd, we);
 	if (r == 0) {
 		archive_entry_copy_pathname(e, we->rel);
 		archive_entry_linkify(c->lr, &e, &spare);
+		/* (a clone's entry: its sparse map, one hole, and nothing
+		 * read: libarchive writes the map with the first data) */
 		if (e)
 			r = write_entry(c->out, e, fd, c->buf, we->path);
+		if (r >= 0 && e)
+			keep_path(c, we);
 		/* a deferred hard-link target: its data is not at hand, the
 		 * first link carried it */
 		if (r >= 0 && spare)
@@ -361,8 +467,14 @@ static int capture_finish(struct capture *c, const char *root)
 }
 
 /* Everything but the data file's writer. */
-static void capture_free(struct capture *c)
+static void capture_free(struct capture *c, size_t n_roots)
 {
+	for (size_t i = 0; c->sets && i < n_roots; i++) {
+		for (size_t j = 0; j < c->sets[i].n; j++)
+			free(c->sets[i].v[j]);
+		free(c->sets[i].v);
+	}
+	free(c->sets);
 	archive_write_free(c->out);
 	archive_read_free(c->disk);
 	archive_entry_linkresolver_free(c->lr);
@@ -373,7 +485,7 @@ int lb_archive_capture(const char *root, char *const *exclude, size_t n_exclude,
 		       int level, const struct lb_key *key, const char *file, lb_progress_fn progress,
 		       void *pud, char sha256[65], uint64_t *ret_size)
 {
-	struct lb_archive_root one = { root, NULL, exclude, n_exclude };
+	struct lb_archive_root one = { root, NULL, exclude, n_exclude, NULL };
 
 	return lb_archive_capture_roots(&one, 1, out_fd, level, key, file, progress, pud, sha256,
 					ret_size);
@@ -383,24 +495,36 @@ int lb_archive_capture_roots(const struct lb_archive_root *roots, size_t n_roots
 			     int level, const struct lb_key *key, const char *file,
 			     lb_progress_fn progress, void *pud, char sha256[65], uint64_t *ret_size)
 {
-	struct capture c = { 0 };
+	struct capture c = { .roots = roots };
 	struct lb_walk_entry we;
 	int r;
 
+	c.sets = lb_zalloc((n_roots ? n_roots : 1) * sizeof(*c.sets));
+	for (size_t i = 0; i < n_roots; i++)
+		if (roots[i].clone_of && roots[i].clone_of >= roots && roots[i].clone_of < roots + i) {
+			c.sets[i].from = roots[i].clone_of;
+			c.sets[roots[i].clone_of - roots].wanted = true;
+		}
 	r = capture_open(&c, out_fd, level, key, file, progress, pud);
 	for (size_t i = 0; i < n_roots && r >= 0; i++) {
 		struct lb_walk *walk = NULL;
 
+		c.cur = i;
+		/* (a tree of clones is mostly not read: no read-ahead) */
 		r = lb_walk_start_at(roots[i].dir, roots[i].prefix, roots[i].exclude,
-				     roots[i].n_exclude, &walk);
+				     roots[i].n_exclude, !c.sets[i].from, &walk);
 		while (r >= 0 && (r = lb_walk_next(walk, &we)) > 0)
 			r = capture_entry(&c, &we);
 		lb_walk_free(walk);
+		if (c.sets[i].n)
+			qsort(c.sets[i].v, c.sets[i].n, sizeof(*c.sets[i].v), cmp_path);
 	}
 	if (r >= 0)
 		r = capture_finish(&c, n_roots ? roots[0].dir : "");
+	if (r >= 0 && c.n_clones)
+		lb_debug("archive", "%" PRIu64 " files as clones of an earlier tree's", c.n_clones);
 	/* (the archive freed first: it writes into the data file) */
-	capture_free(&c);
+	capture_free(&c, n_roots);
 	if (r >= 0)
 		return lb_dw_close(c.w, sha256, ret_size);
 	lb_dw_abort(c.w);

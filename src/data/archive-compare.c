@@ -79,7 +79,8 @@ static void compare_xattrs(struct archive_entry *e, const char *path,
 
 		/* (preallocated ranges and inode flags, not attributes:
 		 * the flags are compare_flags') */
-		if (strcmp(name, PREALLOC_XATTR) == 0 || strcmp(name, FLAGS_XATTR) == 0)
+		if (strcmp(name, PREALLOC_XATTR) == 0 || strcmp(name, FLAGS_XATTR) == 0 ||
+		    strcmp(name, CLONE_XATTR) == 0)
 			continue;
 		if (strcmp(name, PROJECT_XATTR) == 0) {
 			if (!lb_ar_project_matches(path, val, size)) {
@@ -197,6 +198,33 @@ static void compare_meta(struct archive_entry *e, const char *path, const struct
 	}
 }
 
+/* The entry's clone record (CLONE_XATTR), a path below root, or NULL. */
+static char *clone_of(struct archive_entry *e, const char *root)
+{
+	const char *name;
+	const void *val;
+	size_t size;
+
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK)
+		if (strcmp(name, CLONE_XATTR) == 0 && size && size < 4096 && !memchr(val, '\0', size))
+			return lb_asprintf("%s/%.*s", root, (int)size, (const char *)val);
+	return NULL;
+}
+
+/* A clone's bytes against those of the file it is a clone of (whose own
+ * entry has its bytes, compared there). */
+static void compare_clone(int fd, const char *src, const char *path, uint64_t size,
+			  struct lb_archive_diffs *d)
+{
+	int sfd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (sfd < 0 || !lb_same_data(fd, sfd, size))
+		differ(d, path, "content (a clone)");
+	if (sfd >= 0)
+		close(sfd);
+}
+
 /* One entry against what is under root. */
 static void compare_entry(struct archive *in, struct archive_entry *e, const char *root,
 			  struct lb_archive_diffs *d)
@@ -227,7 +255,14 @@ static void compare_entry(struct archive *in, struct archive_entry *e, const cha
 		differ(d, path, "readability");
 		return;
 	}
-	compare_content(in, fd, path, d);
+	{
+		_cleanup_free_ char *src = clone_of(e, root);
+
+		if (src)
+			compare_clone(fd, src, path, (uint64_t)archive_entry_size(e), d);
+		else
+			compare_content(in, fd, path, d);
+	}
 	close(fd);
 }
 

@@ -12,7 +12,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <linux/fs.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -188,7 +190,37 @@ struct taken {
 	struct lb_ar_project proj;	/* .set when it has one */
 	uint32_t flags;
 	char unknown[16];		/* flag letters this lifeboat does not know */
+	char *clone;			/* the entry whose bytes are its bytes, or NULL */
 };
+
+static void taken_clear(struct taken *t)
+{
+	lb_filemap_clear(&t->pre);
+	free(t->clone);
+	t->clone = NULL;
+}
+
+/* A CLONE_XATTR value: a path, relative (libarchive's "./a" or "a"), with
+ * no ".." and no NUL, of a regular file entry with data (the one it names
+ * is checked when it is opened). */
+static int parse_clone(struct archive_entry *e, const void *val, size_t len, char **ret)
+{
+	const char *v = val;
+
+	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) ||
+	    archive_entry_size(e) <= 0 || len == 0 || len >= 4096 || memchr(v, '\0', len) ||
+	    v[0] == '/')
+		return -EBADMSG;
+	*ret = lb_zalloc(len + 1);
+	memcpy(*ret, v, len);
+	for (const char *p = *ret; *p; p += strcspn(p, "/"), p += *p == '/')
+		if (strncmp(p, "..", 2) == 0 && (p[2] == '/' || !p[2])) {
+			free(*ret);
+			*ret = NULL;
+			return -EBADMSG;
+		}
+	return 0;
+}
 
 /* The entry's inode flags: FLAGS_XATTR's, else (an archive made before
  * it) libarchive's fflags, of those lifeboat carries. */
@@ -222,6 +254,7 @@ static int take_pseudo(struct archive_entry *e, struct taken *t)
 	size_t size;
 	int r = 0;
 
+	taken_clear(t);
 	*t = (struct taken){ 0 };
 	if (archive_entry_xattr_reset(e) == 0) {
 		take_fflags(e, false, t);
@@ -252,6 +285,13 @@ static int take_pseudo(struct archive_entry *e, struct taken *t)
 			found = fl = true;
 			continue;
 		}
+		if (strcmp(name, CLONE_XATTR) == 0) {
+			/* (-EDOM: told apart from the others) */
+			if (!t->clone && r == 0 && parse_clone(e, val, size, &t->clone) < 0)
+				r = -EDOM;
+			found = true;
+			continue;
+		}
 		kept = lb_realloc_array(kept, n + 1, sizeof(*kept));
 		kept[n].name = lb_strdup(name);
 		kept[n].val = lb_zalloc(size ? size : 1);
@@ -271,7 +311,7 @@ static int take_pseudo(struct archive_entry *e, struct taken *t)
 	free(kept);
 	take_fflags(e, fl, t);
 	if (r < 0)
-		lb_filemap_clear(&t->pre);
+		taken_clear(t);
 	return r;
 }
 
@@ -328,6 +368,8 @@ struct extraction {
 	struct taken t;			/* the entry's pseudo attributes */
 	struct lb_ar_projects dirs;	/* directories' projects, set at the end */
 	struct lb_ar_flagset flags;	/* inode flags set after everything */
+	int rootfd;			/* the target's root */
+	uint64_t n_clones;
 	struct timespec root_times[2];	/* the root's, set after everything */
 	bool root_seen;
 };
@@ -342,6 +384,7 @@ static int take_entry(struct extraction *x, struct archive_entry *e)
 			      archive_entry_pathname(e),
 			      r == -ERANGE   ? "project ID"
 			      : r == -EILSEQ ? "inode flags"
+			      : r == -EDOM   ? "clone source"
 					     : "preallocated ranges");
 	if (x->t.unknown[0])
 		lb_warn("%s/%s: inode flags '%s' unknown to this lifeboat: not set", x->flags.root,
@@ -376,6 +419,58 @@ static int entry_done(struct extraction *x, struct archive_entry *e)
 	return 0;
 }
 
+/* A copy of src's size bytes into dst where they cannot be cloned. */
+static int copy_bytes(int src, int dst, uint64_t size)
+{
+	_cleanup_free_ uint8_t *buf = lb_zalloc(1u << 20);
+
+	for (uint64_t off = 0; off < size;) {
+		size_t n = size - off < (1u << 20) ? (size_t)(size - off) : (1u << 20);
+		int r = lb_pread_all(src, buf, n, off);
+
+		if (r < 0)
+			return r;
+		if (pwrite(dst, buf, n, (off_t)off) != (ssize_t)n)
+			return errno ? -errno : -EIO;
+		off += n;
+	}
+	return 0;
+}
+
+/* The file just made for entry e gets the bytes of the one its clone
+ * record names (extracted before it, found inside the target, a regular
+ * file of its size): their extents shared (FICLONE), or copied where the
+ * filesystem cannot share them (another filesystem, nocow against cow). */
+static int clone_into(struct extraction *x, struct archive_entry *e)
+{
+	const char *path = archive_entry_pathname(e);
+	uint64_t size = (uint64_t)archive_entry_size(e);
+	struct stat st;
+	int src, dst, r = 0;
+
+	src = lb_open_in_root(x->rootfd, x->t.clone, O_RDONLY | O_NOFOLLOW);
+	if (src < 0 || fstat(src, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != size) {
+		if (src >= 0)
+			close(src);
+		return lb_err(-EBADMSG, "%s: %s: the file it is a clone of, %s, is not there or "
+					"not of its size", x->name, path, x->t.clone);
+	}
+	dst = lb_open_in_root(x->rootfd, path, O_WRONLY | O_NOFOLLOW);
+	if (dst < 0) {
+		close(src);
+		return lb_err(dst, "%s: %s: %s", x->name, path, strerror(-dst));
+	}
+	if (ioctl(dst, FICLONE, src) < 0)
+		r = copy_bytes(src, dst, size);
+	else
+		x->n_clones++;
+	close(src);
+	close(dst);
+	return r < 0 ? lb_err(r, "%s: %s: cannot copy the bytes of %s: %s", x->name, path,
+			      x->t.clone, strerror(-r))
+		     : 0;
+}
+
 /* One entry: its header (libarchive refuses a hostile one: "..",
  * absolute, through a symlink), the inode flags that go before anything
  * else (nocow), its preallocated ranges, its data. */
@@ -397,6 +492,11 @@ static int extract_entry(struct extraction *x, struct archive_entry *e)
 	if (!archive_entry_hardlink(e) && (type == AE_IFREG || type == AE_IFDIR))
 		lb_ar_flags_early(&x->flags, archive_entry_pathname(e), type == AE_IFDIR,
 				  x->t.flags);
+	if (x->t.clone) {
+		r = clone_into(x, e);
+		if (r < 0)
+			return r;
+	}
 	if (pre->n) {
 		zeros = preallocate(e, pre);
 		if (zeros < 0)
@@ -427,7 +527,7 @@ static int extract_all(struct extraction *x)
 	int r;
 
 	for (;;) {
-		lb_filemap_clear(&x->t.pre);
+		taken_clear(&x->t);
 		r = archive_read_next_header(x->in, &e);
 		if (r == ARCHIVE_EOF)
 			break;
@@ -439,7 +539,7 @@ static int extract_all(struct extraction *x)
 		if (r < 0)
 			break;
 	}
-	lb_filemap_clear(&x->t.pre);
+	taken_clear(&x->t);
 	if (r >= 0)
 		r = lb_ar_projects_apply(&x->dirs);
 	if (r < 0)
@@ -454,7 +554,7 @@ int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *
 {
 	struct flusher flush = { .fd = -1 };
 	struct lb_ar_reader c = { .progress = progress, .pud = pud, .next_flush = FLUSH_STEP };
-	struct extraction x = { .name = name, .c = &c, .flags.root = root };
+	struct extraction x = { .name = name, .c = &c, .flags.root = root, .rootfd = -1 };
 	int cwd = -1, r, fe;
 	char sum[65];
 
@@ -468,7 +568,8 @@ int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *
 	flusher_start(&flush, root);
 	c.flush = flush.kick;
 	cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cwd < 0 || chdir(root) < 0) {
+	if (cwd < 0 || chdir(root) < 0 ||
+	    (x.rootfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		r = lb_err(-errno, "%s: cannot enter %s: %s", name, root, strerror(errno));
 		goto out;
 	}
@@ -490,6 +591,9 @@ int lb_archive_extract(int data_fd, const char *name, const struct lb_artifact *
 			r = lb_err(-EBADMSG,
 				   "%s: the data file does not match its SHA-256 in the manifest", name);
 	}
+	if (r >= 0 && x.n_clones)
+		lb_debug("archive", "%s: %" PRIu64 " files cloned from files extracted before", name,
+			 x.n_clones);
 	if (r >= 0 && x.root_seen && utimensat(AT_FDCWD, ".", x.root_times, 0) < 0)
 		lb_warn("%s: cannot set its times: %s", root, strerror(errno));
 	/* then the flags that would have refused them (immutable) */
@@ -501,6 +605,8 @@ out:
 			r = lb_err(-errno, "cannot return to the working directory");
 		close(cwd);
 	}
+	if (x.rootfd >= 0)
+		close(x.rootfd);
 	archive_write_free(x.out);
 	archive_read_free(x.in);
 	lb_dr_close(c.dr);

@@ -64,6 +64,16 @@ void lb_ar_projects_clear(struct lb_ar_projects *l);
  * Left out when it has none. Archives made before it existed hold them as
  * libarchive's fflags (SCHILY.fflags), which a restore takes instead. */
 #define FLAGS_XATTR "lifeboat.flags"
+/* A regular file whose bytes are those of an earlier entry of the same
+ * archive (a btrfs snapshot's file, the same as its parent's): the pseudo
+ * attribute CLONE_XATTR (in no namespace Linux knows, as PREALLOC_XATTR)
+ * holds that entry's path; the entry carries no data (its sparse map is
+ * one hole of its size). A restore clones that file's extents into it
+ * (FICLONE; a copy where the filesystem cannot), so the two share them
+ * again. An archive with such entries is marked in the manifest (the
+ * subvolume's clones-from), so a lifeboat that predates them refuses it
+ * rather than making holes of them. */
+#define CLONE_XATTR "lifeboat.clone"
 /* The flags lifeboat carries (FS_*_FL bits). */
 uint32_t lb_ar_flags_carried(void);
 /* The carried flags of the open file or directory into *ret: 0, or -errno

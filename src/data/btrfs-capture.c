@@ -8,7 +8,12 @@
  * meanwhile), or from where it is in the read-only mount when it is not
  * mounted. One archive holds them all: the top level's tree at its root,
  * each subvolume's under its path, without the subvolumes nested in it
- * (their own trees carry them). Every snapshot is removed after, also when
+ * (their own trees carry them), in ID order. A snapshot of a subvolume
+ * made before it (snapper's, say) carries only what it does not share
+ * with its parent: a file with the same bytes at the same path there is
+ * named as a clone of that one's entry (archive-capture.c), so N
+ * snapshots of a root are not N copies of it; the subvolume records it
+ * (clones-from). Every snapshot is removed after, also when
  * the capture fails; one a killed capture left is removed first.
  */
 #include <dirent.h>
@@ -216,10 +221,20 @@ int lb_btrfs_archive(const char *dev, struct lb_volume *v, char *const *exclude,
 		r = prepare(&c, exclude, n_exclude);
 	}
 	if (r >= 0) {
+		_cleanup_free_ size_t *parents = lb_btrfs_parents(c.subvols);
+
 		roots = lb_realloc_array(NULL, c.n_trees, sizeof(*roots));
-		for (size_t i = 0; i < c.n_trees; i++)
+		for (size_t i = 0; i < c.n_trees; i++) {
 			roots[i] = (struct lb_archive_root){ c.trees[i].dir, c.trees[i].prefix,
-							     c.trees[i].excl, c.trees[i].n_excl };
+							     c.trees[i].excl, c.trees[i].n_excl, NULL };
+			/* a snapshot of a subvolume made before it (walked
+			 * before it): what they still share, named */
+			if (i && parents[i - 1] < i - 1) {
+				roots[i].clone_of = &roots[parents[i - 1] + 1];
+				c.subvols->subvols[i - 1].clones_from =
+					c.subvols->subvols[parents[i - 1]].id;
+			}
+		}
 		lb_debug("btrfs", "%s: %zu subvolumes, %s", v->id, c.subvols->n,
 			 live ? "each from a read-only snapshot" : "not mounted: read in place");
 		r = lb_archive_capture_roots(roots, c.n_trees, out, level, key, file, progress, pud,

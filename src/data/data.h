@@ -82,6 +82,12 @@ struct lb_archive_root {
 	const char *prefix;
 	char *const *exclude;
 	size_t n_exclude;
+	/* An earlier root of the same filesystem whose files this one's may
+	 * share (a btrfs snapshot's parent), or NULL: a regular file of this
+	 * root with the same bytes as the one at its path there (one link
+	 * each, the same inode flags, lb_same_data) goes into the archive as
+	 * a clone of that one's entry (CLONE_XATTR), without its data. */
+	const struct lb_archive_root *clone_of;
 };
 int lb_archive_capture_roots(const struct lb_archive_root *roots, size_t n_roots, int out_fd,
 			     int level, const struct lb_key *key, const char *file,
@@ -131,9 +137,10 @@ struct lb_walk_entry {
  * on threads of its own, reading the files ahead of the consumer. */
 int lb_walk_start(const char *root, char *const *exclude, size_t n_exclude, struct lb_walk **ret);
 /* The same with the tree's names under PREFIX ("home": "./home",
- * "./home/..."; NULL or "": "./"). */
+ * "./home/..."; NULL or "": "./"); without the read-ahead unless AHEAD
+ * (a tree whose files are mostly not read: a snapshot's clones). */
 int lb_walk_start_at(const char *root, const char *prefix, char *const *exclude, size_t n_exclude,
-		     struct lb_walk **ret);
+		     bool ahead, struct lb_walk **ret);
 /* 1 and the next entry (valid until the next call), 0 at the end, < 0 when
  * the walk failed. */
 int lb_walk_next(struct lb_walk *w, struct lb_walk_entry *ret);
@@ -170,5 +177,12 @@ void lb_filemap_add(struct lb_filemap *m, uint64_t off, uint64_t len, enum lb_al
  * preallocated. */
 bool lb_filemap_dense(const struct lb_filemap *m, uint64_t size);
 void lb_filemap_clear(struct lb_filemap *m);
+
+/* Whether two regular files of size bytes hold the same bytes (same.c):
+ * true when their extents are the same (a btrfs snapshot's file and its
+ * parent's), or when read and compared where the extents prove nothing
+ * (compressed, inline); false when they differ, or when their extents do
+ * (the same bytes written twice count as different). */
+bool lb_same_data(int a, int b, uint64_t size);
 
 #endif

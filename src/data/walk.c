@@ -232,11 +232,11 @@ static void walk_destroy(struct lb_walk *w)
 
 int lb_walk_start(const char *root, char *const *exclude, size_t n_exclude, struct lb_walk **ret)
 {
-	return lb_walk_start_at(root, NULL, exclude, n_exclude, ret);
+	return lb_walk_start_at(root, NULL, exclude, n_exclude, true, ret);
 }
 
 int lb_walk_start_at(const char *root, const char *prefix, char *const *exclude, size_t n_exclude,
-		     struct lb_walk **ret)
+		     bool ahead, struct lb_walk **ret)
 {
 	struct lb_walk *w = lb_zalloc(sizeof(*w));
 	struct stat st;
@@ -262,7 +262,7 @@ int lb_walk_start_at(const char *root, const char *prefix, char *const *exclude,
 	lb_queue_set_max_weight(w->ready, AHEAD_BYTES);
 	w->pool = lb_pool_new();
 	/* the reader first: the walker queues for it only when it runs */
-	w->out = lb_pool_start(w->pool, 1, reader_main, w) == 0 ? w->found : w->ready;
+	w->out = ahead && lb_pool_start(w->pool, 1, reader_main, w) == 0 ? w->found : w->ready;
 	if (lb_pool_start(w->pool, 1, walker_main, w) < 0) {
 		walk_destroy(w);
 		return lb_err(-EAGAIN, "cannot start a thread");

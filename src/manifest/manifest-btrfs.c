@@ -4,7 +4,8 @@
  *
  *   <subvolumes default="257">
  *     <subvolume id="256" path="home" uuid="..." read-only="false"/>
- *     <subvolume id="258" path="snaps/1" uuid="..." parent-uuid="..." read-only="true"/>
+ *     <subvolume id="258" path="snaps/1" uuid="..." parent-uuid="..." read-only="true"
+ *                clones-from="256"/>
  *   </subvolumes>
  *
  * read (with what the schema cannot say: IDs in range and increasing,
@@ -40,6 +41,7 @@ const struct lb_field lb_mf_subvol_fields[] = {
 	LB_FIELD(lb_btrfs_subvol, "parent-uuid", LB_F_STR, parent_uuid, LB_F_OPT),
 	LB_FIELD(lb_btrfs_subvol, "received-uuid", LB_F_STR, received_uuid, LB_F_OPT),
 	LB_FIELD(lb_btrfs_subvol, "read-only", LB_F_BOOL, readonly, 0),
+	LB_FIELD(lb_btrfs_subvol, "clones-from", LB_F_U64, clones_from, LB_F_OPT),
 	LB_FIELD_END,
 };
 
@@ -104,6 +106,19 @@ static int check_paths_once(const struct lb_mf_reader *rd, xmlNodePtr n, const c
 	return 0;
 }
 
+static int by_id(const void *key, const void *elem)
+{
+	uint64_t id = *(const uint64_t *)key, other = ((const struct lb_btrfs_subvol *)elem)->id;
+
+	return id < other ? -1 : id > other;
+}
+
+/* Whether ID is one of the first n (sorted by ID). */
+static bool listed(const struct lb_btrfs_subvol *v, size_t n, uint64_t id)
+{
+	return n && bsearch(&id, v, n, sizeof(*v), by_id);
+}
+
 static int check_subvols(const struct lb_mf_reader *rd, xmlNodePtr n, const char *vid,
 			 const struct lb_btrfs_subvols *s)
 {
@@ -123,6 +138,11 @@ static int check_subvols(const struct lb_mf_reader *rd, xmlNodePtr n, const char
 		if (why)
 			return lb_mf_bad(rd, n, "volume %s: subvolume %" PRIu64 ": its path %s", vid,
 					 sv->id, why);
+		/* (its archive's clones name files of one extracted before) */
+		if (sv->clones_from && !listed(s->subvols, i, sv->clones_from))
+			return lb_mf_bad(rd, n, "volume %s: subvolume %" PRIu64 ": clones-from %" PRIu64
+						" is no subvolume listed before it", vid, sv->id,
+					 sv->clones_from);
 		dflt = dflt || sv->id == s->default_id;
 	}
 	if (!dflt)
@@ -212,6 +232,9 @@ json_object *lb_js_subvols(const struct lb_volume *v)
 		js_opt(e, "parent_uuid", sv->parent_uuid);
 		js_opt(e, "received_uuid", sv->received_uuid);
 		json_object_object_add(e, "read_only", json_object_new_boolean(sv->readonly));
+		if (sv->clones_from)
+			json_object_object_add(e, "clones_from",
+					       json_object_new_uint64(sv->clones_from));
 		json_object_array_add(a, e);
 	}
 	json_object_object_add(o, "subvolumes", a);

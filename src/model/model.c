@@ -116,6 +116,38 @@ void lb_btrfs_subvols_free(struct lb_btrfs_subvols *s)
 	free(s);
 }
 
+static int by_uuid(const void *a, const void *b)
+{
+	const struct lb_btrfs_subvol *const *x = a, *const *y = b;
+
+	return strcmp((*x)->uuid, (*y)->uuid);
+}
+
+/* (a manifest may list tens of thousands: sorted by UUID once, then
+ * searched, never each against all) */
+size_t *lb_btrfs_parents(const struct lb_btrfs_subvols *s)
+{
+	size_t *ret = lb_realloc_array(NULL, s->n ? s->n : 1, sizeof(*ret));
+	_cleanup_free_ const struct lb_btrfs_subvol **sorted =
+		lb_zalloc((s->n ? s->n : 1) * sizeof(*sorted));
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (s->subvols[i].uuid)
+			sorted[n++] = &s->subvols[i];
+	if (n > 1)
+		qsort(sorted, n, sizeof(*sorted), by_uuid);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct lb_btrfs_subvol *sv = &s->subvols[i];
+		const struct lb_btrfs_subvol key = { .uuid = sv->parent_uuid }, *k = &key;
+		const struct lb_btrfs_subvol *const *hit =
+			sv->parent_uuid && n ? bsearch(&k, sorted, n, sizeof(*sorted), by_uuid) : NULL;
+
+		ret[i] = hit && *hit != sv ? (size_t)(*hit - s->subvols) : SIZE_MAX;
+	}
+	return ret;
+}
+
 void lb_volume_free(struct lb_volume *v)
 {
 	if (!v)

@@ -187,6 +187,10 @@ struct lb_btrfs_subvol {
 	char *parent_uuid;	/* of the subvolume it is a snapshot of */
 	char *received_uuid;
 	bool readonly;
+	/* 0, or the ID of an earlier subvolume (its parent) whose files its
+	 * archive may name as clones rather than carry (archive-int.h
+	 * CLONE_XATTR) */
+	uint64_t clones_from;
 };
 
 /* The subvolume tree of a btrfs, sorted by ID; the default subvolume (5
@@ -361,6 +365,10 @@ void lb_partition_free(struct lb_partition *p);
 struct lb_volume *lb_volume_new(void);
 void lb_volume_free(struct lb_volume *v);
 void lb_btrfs_subvols_free(struct lb_btrfs_subvols *s);
+/* Each subvolume's parent (the one recorded whose UUID is its parent UUID,
+ * not itself) as an index into s->subvols, SIZE_MAX for none: an array of
+ * s->n (of 1 when there are none) to free. */
+size_t *lb_btrfs_parents(const struct lb_btrfs_subvols *s);
 struct lb_artifact *lb_artifact_new(void);
 void lb_artifact_free(struct lb_artifact *a);
 /* The bytes an artifact other than a data file holds once opened: its size

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
  * A restored btrfs snapshot shares its extents with its restored parent
- * again. A snapshot (a subvolume whose parent UUID is that of another
- * recorded subvolume) is archived as files, like any subvolume, and so is
- * extracted as a full copy; before it is made read-only, each of its
+ * again. Since lifeboat captures a snapshot's files that are its parent's
+ * as clones of them (clones-from), those share their extents as they are
+ * extracted; this is for captures made before, and for a snapshot of a
+ * subvolume made after it (walked after it: its files could not be named
+ * as clones). Such a snapshot was archived as files, like any subvolume,
+ * and so is extracted as a full copy; before it is made read-only, each of its
  * regular files is deduplicated against the file at the same path in its
  * parent (FIDEDUPERANGE: the kernel compares the bytes and shares only what
  * is the same), so the restored filesystem uses about the space the
@@ -101,46 +104,22 @@ static void share_dir(int src, int dst, int depth, struct share *sh)
 	closedir(d);
 }
 
-static int by_uuid(const void *a, const void *b)
-{
-	const struct lb_btrfs_subvol *const *x = a, *const *y = b;
-
-	return strcmp((*x)->uuid, (*y)->uuid);
-}
-
-/* sv's parent among the subvolumes with a UUID, sorted by it (a manifest
- * may list tens of thousands: no search of all for each) */
-static const struct lb_btrfs_subvol *parent_of(const struct lb_btrfs_subvol *const *sorted, size_t n,
-					       const struct lb_btrfs_subvol *sv)
-{
-	const struct lb_btrfs_subvol key = { .uuid = sv->parent_uuid }, *k = &key;
-	const struct lb_btrfs_subvol *const *hit;
-
-	if (!sv->parent_uuid)
-		return NULL;
-	hit = bsearch(&k, sorted, n, sizeof(*sorted), by_uuid);
-	return hit && *hit != sv ? *hit : NULL;
-}
-
 void lb_run_subvols_share(struct lb_run *run, int rootfd, const struct lb_btrfs_subvols *s)
 {
-	_cleanup_free_ const struct lb_btrfs_subvol **sorted = NULL;
-	size_t n = 0;
+	_cleanup_free_ size_t *parents = NULL;
 
 	if (s->n == 0)
 		return;
-	sorted = lb_zalloc(s->n * sizeof(*sorted));
-	for (size_t i = 0; i < s->n; i++)
-		if (s->subvols[i].uuid)
-			sorted[n++] = &s->subvols[i];
-	if (n > 0)
-		qsort(sorted, n, sizeof(*sorted), by_uuid);
+	parents = lb_btrfs_parents(s);
 	for (size_t i = 0; i < s->n; i++) {
-		const struct lb_btrfs_subvol *sv = &s->subvols[i], *p = parent_of(sorted, n, sv);
+		const struct lb_btrfs_subvol *sv = &s->subvols[i];
+		const struct lb_btrfs_subvol *p = parents[i] < s->n ? &s->subvols[parents[i]] : NULL;
 		struct share sh = { 0 };
 		int src, dst;
 
-		if (!p)
+		/* (its archive's clones share what it shared already: what it
+		 * carried differed from its parent's) */
+		if (!p || sv->clones_from)
 			continue;
 		src = lb_open_in_root(rootfd, p->path, O_RDONLY | O_DIRECTORY);
 		dst = lb_open_in_root(rootfd, sv->path, O_RDONLY | O_DIRECTORY);

@@ -4,7 +4,9 @@
  * The new filesystem's top level is mounted privately (subvolid=5); then:
  *
  *  1. each recorded subvolume is made in ID order in the top level under a
- *     name of its own (.lifeboat-new.<id>). btrfs gives a new subvolume the
+ *     name of its own (.lifeboat-new.<id>); a snapshot of one made before
+ *     it as a snapshot of that one (empty still: its parent UUID is that
+ *     one's again). btrfs gives a new subvolume the
  *     highest ID so far + 1 and has no way to ask for one, so an ID left
  *     free at capture (a subvolume deleted, a capture's snapshot) is taken
  *     by a placeholder (.lifeboat-fill.<id>) and the next one made gets the
@@ -12,10 +14,12 @@
  *  2. each is moved to its path, shallowest first (a subvolume may have
  *     been moved below one made after it), the directories above it made;
  *  3. the archive is extracted into the top level (lb_run_extract): each
- *     subvolume's files land in it;
- *  4. each snapshot's files are deduplicated against its parent's
- *     (btrfs-share.c), the read-only ones made read-only, the default
- *     subvolume set, the placeholders removed.
+ *     subvolume's files land in it, in ID order, a snapshot's files that
+ *     were the same as its parent's as clones of those just extracted
+ *     (archive-extract.c: they share their extents again);
+ *  4. the files of each snapshot whose archive predates those clones are
+ *     deduplicated against its parent's (btrfs-share.c), the read-only ones
+ *     made read-only, the default subvolume set, the placeholders removed.
  *
  * Everything inside the new filesystem through lb_open_in_root and
  * friends. Subvolume UUIDs are new: the kernel sets them and no interface
@@ -60,16 +64,29 @@ static int bu_err(enum btrfs_util_error e, const char *fmt, const char *arg)
 	return lb_err(-en, "%s: %s", what, btrfs_util_strerror(e));
 }
 
-/* Makes subvolume NAME in the top level; its ID. */
-static int make_one(struct lb_run_subvols *rs, const char *name, uint64_t *ret_id)
+/* Makes subvolume NAME in the top level, a snapshot of FROM there (its
+ * parent, still empty) when not NULL; its ID. */
+static int make_one(struct lb_run_subvols *rs, const char *name, const char *from,
+		    uint64_t *ret_id)
 {
 	enum btrfs_util_error e;
 	int fd;
 
 	errno = 0;
-	e = btrfs_util_create_subvolume_fd(rs->top->fd, name, 0, NULL, NULL);
-	if (e)
-		return bu_err(e, "cannot make the subvolume %s", name);
+	if (from) {
+		int pfd = lb_open_in_root(rs->top->fd, from, O_RDONLY | O_DIRECTORY);
+
+		if (pfd < 0)
+			return lb_err(pfd, "%s: %s", from, strerror(-pfd));
+		e = btrfs_util_create_snapshot_fd2(pfd, rs->top->fd, name, 0, NULL, NULL);
+		close(pfd);
+		if (e)
+			return bu_err(e, "cannot make the snapshot %s", name);
+	} else {
+		e = btrfs_util_create_subvolume_fd(rs->top->fd, name, 0, NULL, NULL);
+		if (e)
+			return bu_err(e, "cannot make the subvolume %s", name);
+	}
 	fd = lb_open_in_root(rs->top->fd, name, O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
 		return lb_err(fd, "%s: %s", name, strerror(-fd));
@@ -79,19 +96,24 @@ static int make_one(struct lb_run_subvols *rs, const char *name, uint64_t *ret_i
 	return e ? bu_err(e, "%s: no subvolume ID", name) : 0;
 }
 
-/* Step 1: every subvolume, with its recorded ID where it can be. */
+/* Step 1: every subvolume, with its recorded ID where it can be; a
+ * snapshot of a subvolume made before it as a snapshot of that one. */
 static int make_all(struct lb_run_subvols *rs)
 {
 	uint64_t fills_left = FILL_MAX;
+	_cleanup_free_ size_t *parents = lb_btrfs_parents(rs->s);
 
 	for (size_t i = 0; i < rs->s->n; i++) {
 		const struct lb_btrfs_subvol *sv = &rs->s->subvols[i];
 		_cleanup_free_ char *name = lb_asprintf(NEW_PREFIX "%" PRIu64, sv->id);
+		_cleanup_free_ char *from = parents[i] < i ? lb_asprintf(NEW_PREFIX "%" PRIu64,
+									 rs->s->subvols[parents[i]].id)
+							   : NULL;
 		uint64_t id;
 		int r;
 
 		for (;;) {
-			r = make_one(rs, name, &id);
+			r = make_one(rs, name, from, &id);
 			if (r < 0)
 				return r;
 			if (id >= sv->id || fills_left == 0)

@@ -5,7 +5,8 @@
 # (--data auto: archived per subvolume from read-only snapshots), and
 # restored onto a blank disk: the same subvolume IDs, paths, read-only
 # flags and default, btrfs check clean, the same files in every subvolume,
-# the snapshots sharing their extents with home as they did (about the
+# the snapshots made again as snapshots of home, sharing their extents
+# with it as they did (captured as clones of its files: about the
 # space the original used); no snapshot of the capture left on the
 # original.
 # lb-timeout: 600
@@ -68,6 +69,11 @@ subvols() {
 		printf '%s %s %s\n' "$id" "$path" "$(btrfs property get -ts "$1/$path" ro)"
 	done
 	echo "default $(btrfs subvolume get-default "$1" | awk '{ print $2, $NF }')"
+	# each snapshot's parent, by path (the UUIDs are new)
+	btrfs subvolume list -u -q "$1" | awk '
+		{ for (i = 1; i < NF; i++) { if ($i == "parent_uuid") p[NR] = $(i + 1); if ($i == "uuid") u[NR] = $(i + 1) }
+		  path[NR] = $NF; byuuid[u[NR]] = $NF }
+		END { for (n = 1; n <= NR; n++) print "parent", path[n], (p[n] in byuuid) ? byuuid[p[n]] : "-" }' | sort
 }
 tree() {
 	(cd "$1" && find . -printf '%p %y %m %U %G %l\n' | sort)
@@ -79,7 +85,8 @@ subvols "$M" >"$LB_WORK/subvols.before"
 used() { btrfs filesystem usage -b "$1" | awk '$1 == "Used:" { print $2; exit }'; }
 used_before=$(used "$M")
 tree "$M" >"$LB_WORK/tree.before"
-grep -q '^256 home ro=false$' "$LB_WORK/subvols.before" &&
+grep -q '^parent snaps/2 home$' "$LB_WORK/subvols.before" &&
+	grep -q '^256 home ro=false$' "$LB_WORK/subvols.before" &&
 	grep -q '^262 snaps/2 ro=true$' "$LB_WORK/subvols.before" &&
 	grep -q '^default 256 home$' "$LB_WORK/subvols.before" ||
 	lb_fail "the btrfs was not made as planned: $(cat "$LB_WORK/subvols.before")"
@@ -111,18 +118,25 @@ for v in root.iter(ns + "volume"):
     print("volume", v.get("id"), d.get("method"), d.get("source"), "default", s.get("default"))
     for sv in s.findall(ns + "subvolume"):
         print(sv.get("id"), sv.get("path"), sv.get("read-only"),
-              "snapshot" if sv.get("parent-uuid") else "-")
+              "snapshot" if sv.get("parent-uuid") else "-",
+              "clones-from=" + sv.get("clones-from", "-"))
 PY
 cat >"$LB_WORK/recorded.want" <<'W'
 volume disk0p1 archive btrfs-snapshot default 256
-256 home false -
-257 home/user false -
-259 a/b/late/data false -
-260 a/b/late false -
-261 snaps/1 true snapshot
-262 snaps/2 true snapshot
+256 home false - clones-from=-
+257 home/user false - clones-from=-
+259 a/b/late/data false - clones-from=-
+260 a/b/late false - clones-from=-
+261 snaps/1 true snapshot clones-from=256
+262 snaps/2 true snapshot clones-from=256
 W
 diff -u "$LB_WORK/recorded.want" "$LB_WORK/recorded" >&2 || lb_fail "the manifest's subvolumes"
+# the snapshots' files that are home's are named, not carried again: the
+# 24 MiB of random bytes of home/blob once in the capture, not three times
+arch=$(du -cb "$LB_WORK"/cap/*.data 2>/dev/null | awk 'END { print $1 }')
+[ "${arch:-0}" -gt $((24 * 1048576)) ] && [ "$arch" -lt $((32 * 1048576)) ] ||
+	lb_fail "the capture's data files hold $arch bytes: the snapshots' files are not clones of home's"
+echo "ok the snapshots carry only what differs from home: $arch bytes of data files"
 "$LIFEBOAT" show "$LB_WORK/cap" | grep -q "262 snaps/2 \[read-only\] \[snapshot\]" ||
 	lb_fail "show: $("$LIFEBOAT" show "$LB_WORK/cap")"
 "$LIFEBOAT" show --json "$LB_WORK/cap" | python3 -c '
@@ -149,7 +163,8 @@ umount "$M"
 # and without its files, the subvolumes are recorded all the same
 "$LIFEBOAT" capture --data none --disk "$dev" --output "$LB_WORK/cap-none" >"$LB_WORK/out" 2>&1 ||
 	lb_fail "capture --data none: $(cat "$LB_WORK/out")"
-grep '<subvolume' "$LB_WORK/cap/manifest.xml" >"$LB_WORK/sv.live"
+# (without files, none is a clone of another's)
+grep '<subvolume' "$LB_WORK/cap/manifest.xml" | sed 's/ clones-from="[0-9]*"//' >"$LB_WORK/sv.live"
 grep '<subvolume' "$LB_WORK/cap-none/manifest.xml" >"$LB_WORK/sv.none" || true
 diff -u "$LB_WORK/sv.live" "$LB_WORK/sv.none" >&2 || lb_fail "--data none: other subvolumes recorded"
 for c in cap-ro cap-off; do
@@ -225,4 +240,4 @@ used_after=$(used "$M")
 	lb_fail "the restored btrfs uses $used_after bytes, the original $used_before: the snapshots do not share their extents with home"
 echo "ok the restored snapshots share their extents with home: $used_after bytes used, $used_before before"
 btrfs subvolume list -a "$M" | grep -q 'lifeboat-' && lb_fail "a placeholder was left"
-echo "ok restored: same IDs (the free one kept free), paths, read-only flags, default, files; btrfs check clean"
+echo "ok restored: same IDs (the free one kept free), paths, read-only flags, default, snapshots of the same parents, files; btrfs check clean"

@@ -20,10 +20,13 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <archive.h>
+#include <archive_entry.h>
 
 #include "base/base.h"
 #include "model/model.h"
 #include "data/data.h"
+#include "data/datafile.h"
 #include "data/archive-int.h"
 
 #include <linux/fs.h>
@@ -209,6 +212,84 @@ static void test_flags_record(void **state)
 	assert_string_equal(text, "C");
 }
 
+/* A pax stream with a file "a" of TEXT, then "b": a clone of the entry
+ * CLONE names, of SIZE bytes and no data (a hole-only sparse map, as
+ * capture writes a clone), extracted into a directory of its own: the
+ * extraction's result; the directory in ret_dir. */
+static int extract_clone(const char *text, const char *clone, int64_t size, char **ret_dir)
+{
+	struct archive *w = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	static const char zeros[4096];
+	size_t cap = 1u << 16, used = 0;
+	_cleanup_free_ char *buf = lb_zalloc(cap), *file = lb_asprintf("%s/clone.data", dir);
+	char sum[65];
+	struct lb_artifact a = { .file = "clone.data", .sha256 = sum };
+	struct lb_dw *dw = NULL;
+	int fd, r;
+
+	archive_write_set_format_pax(w);
+	assert_int_equal(archive_write_open_memory(w, buf, cap, &used), ARCHIVE_OK);
+	archive_entry_set_pathname(e, "./a");
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, (int64_t)strlen(text));
+	assert_int_equal(archive_write_header(w, e), ARCHIVE_OK);
+	assert_int_equal(archive_write_data(w, text, strlen(text)), (ssize_t)strlen(text));
+	archive_entry_clear(e);
+	archive_entry_set_pathname(e, "./b");
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0600);
+	archive_entry_set_size(e, size);
+	archive_entry_sparse_add_entry(e, 0, 0);
+	archive_entry_xattr_add_entry(e, CLONE_XATTR, clone, strlen(clone));
+	assert_int_equal(archive_write_header(w, e), ARCHIVE_OK);
+	assert_true(archive_write_data(w, zeros, (size_t)size) >= 0);
+	assert_int_equal(archive_write_close(w), ARCHIVE_OK);
+	archive_write_free(w);
+	archive_entry_free(e);
+
+	fd = open(file, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(lb_dw_open(fd, LB_CONTAINER_STREAM, 0, 0, 0, &dw), 0);
+	assert_int_equal(lb_dw_write(dw, buf, used), 0);
+	assert_int_equal(lb_dw_close(dw, sum, &a.size), 0);
+	*ret_dir = lb_asprintf("%s/x%d", dir, (int)random());
+	assert_int_equal(mkdir(*ret_dir, 0755), 0);
+	r = lb_archive_extract(fd, "clone", &a, *ret_dir, NULL, NULL);
+	close(fd);
+	return r;
+}
+
+/* A clone's bytes come from the entry it names (copied where they cannot
+ * be shared, as here on a filesystem without reflinks, or shared); a
+ * record naming something outside the tree, a link, a file of another
+ * size, or itself is refused with the entry named. */
+static void test_clone_records(void **state)
+{
+	const char *text = "the same bytes\n";
+	_cleanup_free_ char *out = NULL, *b = NULL, *got = NULL;
+	struct {
+		const char *clone;
+		int64_t size;
+	} bad[] = {
+		{ "../a", 15 }, { "/a", 15 }, { "./b", 15 }, { "./nothere", 15 }, { "./a", 5 },
+		{ "", 15 },
+	};
+
+	(void)state;
+	assert_int_equal(extract_clone(text, "./a", 15, &out), 0);
+	b = lb_asprintf("%s/b", out);
+	assert_true(lb_read_file(b, &got, 64) >= 0);
+	assert_string_equal(got, text);
+	for (size_t i = 0; i < LB_ARRAY_SIZE(bad); i++) {
+		_cleanup_free_ char *o = NULL;
+
+		assert_true(extract_clone(text, bad[i].clone, bad[i].size, &o) < 0);
+		assert_non_null(strstr(lb_errmsg(), "clone"));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +297,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_changes_returned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_walk_stop_and_fail, setup, teardown),
 		cmocka_unit_test(test_flags_record),
+		cmocka_unit_test_setup_teardown(test_clone_records, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

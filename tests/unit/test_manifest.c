@@ -1173,6 +1173,8 @@ static const struct {
 	{ "bad-btrfs-subvol-absolute.xml", ":10: volume disk0: subvolume 258: its path is absolute" },
 	{ "bad-btrfs-subvol-empty-component.xml", ":10: volume disk0: subvolume 258: its path has an empty component" },
 	{ "bad-btrfs-subvol-duplicate-id.xml", ":10: volume disk0: subvolume ID 257 is listed twice" },
+	{ "bad-btrfs-clones-from-later.xml", ":10: volume disk0: subvolume 260: clones-from 260 is no subvolume listed before it" },
+	{ "bad-btrfs-clones-from-missing.xml", ":10: volume disk0: subvolume 260: clones-from 255 is no subvolume listed before it" },
 	{ "bad-btrfs-subvol-duplicate-path.xml", ":10: volume disk0: subvolumes 257 and 258 have the same path" },
 	{ "bad-btrfs-subvol-id-range.xml", ":10: volume disk0: subvolume ID 99999999999 is out of range (256 to 4294967296)" },
 	{ "bad-btrfs-subvol-id-low.xml", ":10: volume disk0: subvolume ID 5 is out of range (256 to 4294967296)" },
