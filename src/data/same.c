@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
  * Whether two regular files hold the same bytes, cheaply where the
- * filesystem shares them: a btrfs snapshot and its parent share the
+ * filesystem shares them: on btrfs by the files' extent items (below);
+ * elsewhere, or without the right to search trees: a btrfs snapshot and its parent share the
  * extents of every file neither changed since, and FIEMAP lists them at the
  * same physical addresses. A btrfs extent is never written in place (a
  * write makes a new one), so two files that map every logical range to
@@ -18,6 +19,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <linux/btrfs.h>
+#include <linux/btrfs_tree.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 
@@ -37,6 +41,109 @@
 #define IGNORED (FIEMAP_EXTENT_LAST | FIEMAP_EXTENT_MERGED | FIEMAP_EXTENT_SHARED)
 
 enum verdict { DIFFERENT, SAME, READ_THEM };
+
+/* ---- btrfs: the file extent items themselves ---------------------------
+ * Exact for every kind of extent (FIEMAP's addresses are not, for a
+ * compressed one): two files whose EXTENT_DATA items are the same but for
+ * the generation that wrote them (same file offsets; the same inline bytes,
+ * or the same disk extent, part of it at the same offset and length, with
+ * the same compression and encoding) hold the same bytes. Read with
+ * BTRFS_IOC_TREE_SEARCH_V2 in each file's own subvolume tree (root only:
+ * anything else falls back to FIEMAP). */
+#define SEARCH_BUF (64u << 10)
+#define ITEM_GEN 8		/* the item after its generation */
+#define ITEMS_MAX (1u << 22)	/* (a file of more extents is read instead) */
+
+struct items {
+	uint64_t *off;		/* each item's key offset */
+	uint8_t **body;		/* its bytes after the generation */
+	uint32_t *len;
+	size_t n;
+};
+
+static void items_clear(struct items *it)
+{
+	for (size_t i = 0; i < it->n; i++)
+		free(it->body[i]);
+	free(it->off);
+	free(it->body);
+	free(it->len);
+	memset(it, 0, sizeof(*it));
+}
+
+/* Every EXTENT_DATA item of the open file: 0, or -errno. */
+static int items_read(int fd, struct items *it)
+{
+	_cleanup_free_ struct btrfs_ioctl_search_args_v2 *a = lb_zalloc(sizeof(*a) + SEARCH_BUF);
+	struct stat st;
+	uint64_t next = 0;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	for (;;) {
+		size_t at = 0;
+
+		memset(a, 0, sizeof(*a));
+		a->key.tree_id = 0;	/* the file's own subvolume */
+		a->key.min_objectid = a->key.max_objectid = st.st_ino;
+		a->key.min_type = a->key.max_type = BTRFS_EXTENT_DATA_KEY;
+		a->key.min_offset = next;
+		a->key.max_offset = UINT64_MAX;
+		a->key.max_transid = UINT64_MAX;
+		a->key.nr_items = UINT32_MAX;
+		a->buf_size = SEARCH_BUF;
+		if (ioctl(fd, BTRFS_IOC_TREE_SEARCH_V2, a) < 0)
+			return -errno;
+		if (a->key.nr_items == 0)
+			return 0;
+		for (uint32_t i = 0; i < a->key.nr_items; i++) {
+			struct btrfs_ioctl_search_header h;
+
+			if (at + sizeof(h) > SEARCH_BUF)
+				return -EIO;
+			memcpy(&h, a->buf + at, sizeof(h));
+			at += sizeof(h);
+			if (h.len > SEARCH_BUF - at || h.len < ITEM_GEN || it->n >= ITEMS_MAX)
+				return -EIO;
+			if (h.objectid == st.st_ino && h.type == BTRFS_EXTENT_DATA_KEY) {
+				it->off = lb_realloc_array(it->off, it->n + 1, sizeof(*it->off));
+				it->body = lb_realloc_array(it->body, it->n + 1, sizeof(*it->body));
+				it->len = lb_realloc_array(it->len, it->n + 1, sizeof(*it->len));
+				it->off[it->n] = h.offset;
+				it->len[it->n] = h.len - ITEM_GEN;
+				it->body[it->n] = lb_zalloc(h.len - ITEM_GEN + 1);
+				memcpy(it->body[it->n], a->buf + at + ITEM_GEN, h.len - ITEM_GEN);
+				it->n++;
+			}
+			at += h.len;
+			if (h.offset == UINT64_MAX)
+				return 0;
+			next = h.offset + 1;
+		}
+	}
+}
+
+static enum verdict by_items(int a, int b)
+{
+	struct items x = { 0 }, y = { 0 };
+	enum verdict v = SAME;
+
+	if (items_read(a, &x) < 0 || items_read(b, &y) < 0) {
+		v = READ_THEM;
+	} else if (x.n != y.n) {
+		v = DIFFERENT;
+	} else {
+		for (size_t i = 0; i < x.n && v == SAME; i++)
+			if (x.off[i] != y.off[i] || x.len[i] != y.len[i] ||
+			    memcmp(x.body[i], y.body[i], x.len[i]) != 0)
+				v = DIFFERENT;
+	}
+	items_clear(&x);
+	items_clear(&y);
+	return v;
+}
+
+/* ---- any filesystem: FIEMAP --------------------------------------------- */
 
 static struct fiemap *map_new(void)
 {
@@ -116,7 +223,11 @@ static bool by_bytes(int a, int b, uint64_t size)
 
 bool lb_same_data(int a, int b, uint64_t size)
 {
-	switch (by_extents(a, b, size)) {
+	enum verdict v = by_items(a, b);
+
+	if (v == READ_THEM)
+		v = by_extents(a, b, size);
+	switch (v) {
 	case SAME:
 		return true;
 	case DIFFERENT:
