@@ -222,11 +222,28 @@ static int check_method(const char *method, const struct lb_partition *p, const 
 }
 
 /* Volume v's data by METHOD from the device d/p names, into its artifact. */
+/* A volume archived while mounted read-write, with no snapshot to read
+ * (not on LVM, not btrfs): each file is as it was when it was read, and
+ * the manifest and the log name when the reading began and ended, the
+ * window in which files that change together may have been taken apart. */
+static void say_live(struct lb_volume *v, char *from)
+{
+	free(v->data_source);
+	free(v->data_from);
+	free(v->data_to);
+	v->data_source = lb_strdup("live");
+	v->data_from = from;
+	v->data_to = lb_utc_now();
+	lb_info("%s: archived while mounted read-write on %s with no snapshot to read from: each "
+		"file as it was when read, from %s to %s", v->id, v->mountpoint, v->data_from,
+		v->data_to);
+}
+
 static int capture_with(struct capture_ctx *c, const char *method, struct lb_disk *d,
 			struct lb_partition *p, struct lb_volume *v)
 {
 	struct lb_data_opts *o = c->o;
-	_cleanup_free_ char *file = NULL, *path = NULL, *mnt = NULL;
+	_cleanup_free_ char *file = NULL, *path = NULL, *mnt = NULL, *from = NULL;
 	struct lb_progress pr;
 	char sum[65];
 	uint64_t size = 0;
@@ -237,11 +254,14 @@ static int capture_with(struct capture_ctx *c, const char *method, struct lb_dis
 	out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (out < 0)
 		return lb_err(-errno, "%s: %s", path, strerror(errno));
+	from = lb_utc_now();
 	if (strcmp(method, "image") == 0)
 		r = capture_image(d, v, out, o, file, &pr, sum, &size);
 	else
 		r = capture_archive(p && p->path ? p->path : d->path, p, v, o, out, file, &mnt, &pr,
 				    sum, &size);
+	if (r >= 0 && strcmp(method, "archive") == 0 && !v->data_source && lb_data_mounted_rw(v))
+		say_live(v, TAKE_PTR(from));
 	if (r >= 0) {
 		double secs = lb_progress_seconds(&pr);
 

@@ -135,6 +135,8 @@ static int read_volume(const struct lb_mf_reader *rd, xmlNodePtr n, struct lb_vo
 			if (r >= 0) {
 				v->data_method = lb_mf_get_prop(c, "method");
 				v->data_source = lb_mf_get_prop(c, "source");
+				v->data_from = lb_mf_get_prop(c, "from");
+				v->data_to = lb_mf_get_prop(c, "to");
 			}
 		}
 	}

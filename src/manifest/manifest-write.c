@@ -111,6 +111,10 @@ static void write_volume(xmlNodePtr parent, const struct lb_volume *v)
 		xmlNewProp(dn, BAD_CAST "method", BAD_CAST(v->data_method ? v->data_method : "image"));
 		if (v->data_source)
 			xmlNewProp(dn, BAD_CAST "source", BAD_CAST v->data_source);
+		if (v->data_from && v->data_to) {
+			xmlNewProp(dn, BAD_CAST "from", BAD_CAST v->data_from);
+			xmlNewProp(dn, BAD_CAST "to", BAD_CAST v->data_to);
+		}
 	}
 }
 

@@ -59,7 +59,10 @@ static void show_volume(FILE *f, const char *indent, const struct lb_volume *v)
 			v->data->size,
 			!v->data_source ? ""
 			: strcmp(v->data_source, "lvm-snapshot") == 0 ? ", from an LVM snapshot"
+			: strcmp(v->data_source, "live") == 0	      ? ", read live"
 								       : ", from btrfs snapshots");
+	if (v->data && v->data_from && v->data_to)
+		fprintf(f, " [files read from %s to %s, not of one moment]", v->data_from, v->data_to);
 	fputc('\n', f);
 	lb_show_subvols_text(f, indent, v);
 }
@@ -377,6 +380,10 @@ static json_object *js_volume(const struct lb_volume *v)
 		js_str(d, "method", v->data_method);
 		if (v->data_source)
 			js_str(d, "source", v->data_source);
+		if (v->data_from && v->data_to) {
+			js_str(d, "from", v->data_from);
+			js_str(d, "to", v->data_to);
+		}
 		json_object_object_add(o, "data", d);
 	}
 	return o;

@@ -160,6 +160,8 @@ void lb_volume_free(struct lb_volume *v)
 	lb_artifact_free(v->data);
 	free(v->data_method);
 	free(v->data_source);
+	free(v->data_from);
+	free(v->data_to);
 	lb_btrfs_subvols_free(v->subvols);
 	free(v->id);
 	free(v->type);

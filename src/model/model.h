@@ -230,7 +230,11 @@ struct lb_volume {
 	char *data_source;	/* where the data was read: NULL the volume
 				 * itself, "lvm-snapshot" an LVM snapshot of
 				 * it taken for the capture, "btrfs-snapshot"
-				 * read-only btrfs snapshots of each subvolume */
+				 * read-only btrfs snapshots of each subvolume,
+				 * "live" the volume mounted read-write with no
+				 * snapshot: each file as it was when read */
+	char *data_from, *data_to;	/* "live": when the reading began and
+					 * ended (UTC), or NULL */
 	struct lb_btrfs_subvols *subvols;	/* btrfs: its subvolumes, or NULL */
 
 	/* runtime only, never written */

@@ -2,7 +2,8 @@
 # Archive capture of a volume that changes while it is read, as a live
 # system's does: files removed, replaced by symlinks, directories or fifos,
 # and replaced by other files (an atomic rename), while the walk has already
-# queued them. The capture must succeed, say what it left out, and restore
+# queued them. The capture must succeed, say what it left out and when it
+# read (no snapshot: the window in the log and the manifest), and restore
 # to a volume that checks clean, with the part of the tree that did not
 # change identical.
 . "$(dirname "$0")/../lib.sh"
@@ -85,6 +86,13 @@ left=$(sed -n 's/.*: \([0-9]*\) entries changed while the capture ran.*/\1/p' "$
 [ "$left" -gt 0 ] || { cat "$LB_WORK/capture.log"; lb_fail "no file changed under the walk (test broken: the churn did not overlap the capture)"; }
 [ "$named" -le 10 ] || lb_fail "$named entries named one by one: the warnings should stop after 10 and count the rest"
 "$LIFEBOAT" verify "$LB_WORK/cap" >/dev/null || lb_fail "verify failed"
+# read live with no snapshot: the window named in the log, the manifest and show
+grep -q "archived while mounted read-write on $mnt with no snapshot to read from: each file as it was when read, from 20[0-9-]*T[0-9:]*Z to 20[0-9-]*T[0-9:]*Z" "$LB_WORK/capture.log" ||
+	lb_fail "the capture does not name its window: $(cat "$LB_WORK/capture.log")"
+grep -q 'method="archive" source="live" from="20[0-9T:-]*Z" to="20[0-9T:-]*Z"' "$LB_WORK/cap/manifest.xml" ||
+	lb_fail "the manifest does not record the window: $(grep '<data' "$LB_WORK/cap/manifest.xml")"
+"$LIFEBOAT" show "$LB_WORK/cap" | grep -q 'read live) \[files read from 20.*Z to 20.*Z, not of one moment\]' ||
+	lb_fail "show: $("$LIFEBOAT" show "$LB_WORK/cap")"
 
 target=$(fx_attach "$LB_WORK/target.img" 400M)
 "$LIFEBOAT" restore --yes --quick-format --disk-map "disk0=$target" "$LB_WORK/cap" \
