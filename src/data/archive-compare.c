@@ -65,7 +65,9 @@ static void compare_content(struct archive *in, int fd, const char *path,
 	free(tmp);
 }
 
-static void compare_xattrs(struct archive_entry *e, const char *path,
+/* (the project ID read below rootfd, never through a link: the name is
+ * the archive's) */
+static void compare_xattrs(struct archive_entry *e, int rootfd, const char *path,
 			   struct lb_archive_diffs *d)
 {
 	const char *name;
@@ -83,7 +85,7 @@ static void compare_xattrs(struct archive_entry *e, const char *path,
 		    strcmp(name, CLONE_XATTR) == 0)
 			continue;
 		if (strcmp(name, PROJECT_XATTR) == 0) {
-			if (!lb_ar_project_matches(path, val, size)) {
+			if (!lb_ar_project_matches(rootfd, archive_entry_pathname(e), val, size)) {
 				differ(d, path, "project ID");
 				return;
 			}
@@ -227,7 +229,7 @@ static void compare_clone(int fd, const char *src, const char *path, uint64_t si
 
 /* One entry against what is under root. */
 static void compare_entry(struct archive *in, struct archive_entry *e, const char *root,
-			  struct lb_archive_diffs *d)
+			  int rootfd, struct lb_archive_diffs *d)
 {
 	_cleanup_free_ char *path = lb_asprintf("%s/%s", root, archive_entry_pathname(e));
 	struct stat st;
@@ -246,7 +248,7 @@ static void compare_entry(struct archive *in, struct archive_entry *e, const cha
 		return;
 	}
 	compare_meta(e, path, &st, d);
-	compare_xattrs(e, path, d);
+	compare_xattrs(e, rootfd, path, d);
 	compare_flags(e, path, &st, d);
 	if (!S_ISREG(st.st_mode) || archive_entry_size(e) <= 0)
 		return;
@@ -274,12 +276,17 @@ int lb_archive_compare(int data_fd, const char *name, const struct lb_artifact *
 	struct lb_ar_reader c = { 0 };
 	struct archive *in = NULL;
 	struct archive_entry *e;
-	int r;
+	int rootfd, r;
 
 	memset(ret, 0, sizeof(*ret));
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return lb_err(-errno, "%s: cannot open %s: %s", name, root, strerror(errno));
 	r = lb_dr_open_artifact(data_fd, name, a, &c.dr);
-	if (r < 0)
+	if (r < 0) {
+		close(rootfd);
 		return r;
+	}
 	in = archive_read_new();
 	archive_read_support_format_tar(in);
 	if (archive_read_open(in, &c, NULL, lb_ar_read_cb, NULL) != ARCHIVE_OK) {
@@ -287,7 +294,7 @@ int lb_archive_compare(int data_fd, const char *name, const struct lb_artifact *
 		goto out;
 	}
 	while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)
-		compare_entry(in, e, root, ret);
+		compare_entry(in, e, root, rootfd, ret);
 	if (r != ARCHIVE_EOF)
 		r = c.err < 0 ? c.err : lb_ar_err(in, name);
 	else
@@ -295,5 +302,6 @@ int lb_archive_compare(int data_fd, const char *name, const struct lb_artifact *
 out:
 	archive_read_free(in);
 	lb_dr_close(c.dr);
+	close(rootfd);
 	return r;
 }

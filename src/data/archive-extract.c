@@ -34,6 +34,16 @@ int lb_ar_err(struct archive *a, const char *what)
 	return lb_err(e > 0 ? -e : -EIO, "%s: %s", what, msg ? msg : "libarchive error");
 }
 
+int lb_ar_open_entry(int rootfd, const char *path)
+{
+	_cleanup_free_ char *rel = lb_strdup(path);
+	size_t n = strlen(rel);
+
+	while (n > 1 && rel[n - 1] == '/')
+		rel[--n] = '\0';
+	return lb_open_in_root(rootfd, rel, O_RDONLY | O_NOFOLLOW);
+}
+
 /* Writeback behind the extraction. The files extracted are only in the
  * page cache until something writes them out, and on a machine with GiBs of
  * memory the kernel starts only once a tenth of it is dirty: left alone,
@@ -415,7 +425,7 @@ static int entry_done(struct extraction *x, struct archive_entry *e)
 	if (x->t.proj.set && type == AE_IFDIR)
 		lb_ar_projects_defer(&x->dirs, archive_entry_pathname(e), &x->t.proj);
 	else if (x->t.proj.set)
-		return lb_ar_project_apply(archive_entry_pathname(e), &x->t.proj);
+		return lb_ar_project_apply(AT_FDCWD, archive_entry_pathname(e), &x->t.proj);
 	return 0;
 }
 
@@ -541,7 +551,7 @@ static int extract_all(struct extraction *x)
 	}
 	taken_clear(&x->t);
 	if (r >= 0)
-		r = lb_ar_projects_apply(&x->dirs);
+		r = lb_ar_projects_apply(&x->dirs, AT_FDCWD);
 	if (r < 0)
 		return r;
 	while ((r = lb_dr_next(x->c->dr, &ch)) > 0)

@@ -201,11 +201,11 @@ static unsigned int set_flags(struct lb_ar_flagset *s, int fd, const char *path,
 }
 
 /* An entry extracted, relative to the extraction's root (the working
- * directory): resolved inside it (lb_open_in_root), never through a link;
- * -1 with errno set when it cannot be opened. */
+ * directory): resolved inside it, never through a link
+ * (lb_ar_open_entry); -1 with errno set when it cannot be opened. */
 static int open_entry(const char *path)
 {
-	int fd = lb_open_in_root(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW);
+	int fd = lb_ar_open_entry(AT_FDCWD, path);
 
 	if (fd < 0) {
 		errno = -fd;

@@ -42,10 +42,10 @@ struct lb_ar_project {
  * there is none (or the filesystem keeps no project IDs). */
 int lb_ar_project_get(int fd, char *buf, size_t n);
 int lb_ar_project_parse(const void *val, size_t len, struct lb_ar_project *ret);
-/* Sets it on path (relative to the working directory, not followed). */
-int lb_ar_project_apply(const char *path, const struct lb_ar_project *p);
-/* Whether path has the project the value records. */
-bool lb_ar_project_matches(const char *path, const void *val, size_t len);
+/* Sets it on the entry path, opened with lb_ar_open_entry below rootfd. */
+int lb_ar_project_apply(int rootfd, const char *path, const struct lb_ar_project *p);
+/* Whether the entry path below rootfd has the project the value records. */
+bool lb_ar_project_matches(int rootfd, const char *path, const void *val, size_t len);
 /* Directories' project IDs, set once everything is extracted. */
 struct lb_ar_projects {
 	struct {
@@ -55,7 +55,7 @@ struct lb_ar_projects {
 	size_t n;
 };
 void lb_ar_projects_defer(struct lb_ar_projects *l, const char *path, const struct lb_ar_project *p);
-int lb_ar_projects_apply(struct lb_ar_projects *l);
+int lb_ar_projects_apply(struct lb_ar_projects *l, int rootfd);
 void lb_ar_projects_clear(struct lb_ar_projects *l);
 
 /* A regular file's or directory's inode flags (archive-flags.c says which
@@ -108,6 +108,14 @@ void lb_ar_flagset_clear(struct lb_ar_flagset *s);
 
 /* libarchive's error on a, as lb_err() with what it was doing. */
 int lb_ar_err(struct archive *a, const char *what);
+/* An entry extracted (or to compare), by its name in the archive, below
+ * the tree's root rootfd (AT_FDCWD: the working directory): resolved
+ * inside it (lb_open_in_root: no "..", symlink or mount leads out), opened
+ * for reading, never through a link in its place; the entry's name is
+ * taken without its trailing slashes ("dir/", as tar records a directory),
+ * which would have the kernel follow a link there even with O_NOFOLLOW.
+ * An fd, or -errno. */
+int lb_ar_open_entry(int rootfd, const char *path);
 
 /* Reading an archive out of a data file (archive_read_open's callback
  * data): lb_ar_read_cb hands out the chunks, counts them for progress and

@@ -6,9 +6,19 @@
  * with FS_IOC_FSGETXATTR / FS_IOC_FSSETXATTR. A directory's is set after
  * every entry is extracted, so that what is extracted into it keeps its own
  * (a file with no project in a directory that passes one on stays without).
+ *
+ * Each is set, and compared, through lb_ar_open_entry: below the tree's
+ * root, never through a link. A directory's is set by its name as
+ * recorded ("dir/") once every entry is out, and a later entry may have
+ * put a link in its place (libarchive removes an empty directory to make
+ * it): opened with plain open() and O_NOFOLLOW, the trailing slash
+ * followed that link out of the restored filesystem
+ * (tests/data/hostile.sh, project-symlink). The directories above it
+ * cannot have become links (libarchive removes no directory that holds
+ * anything and extracts nothing through a link), but they are resolved
+ * below the root all the same, as every file in a restored filesystem.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,15 +66,15 @@ int lb_ar_project_parse(const void *val, size_t len, struct lb_ar_project *ret)
 	return 0;
 }
 
-int lb_ar_project_apply(const char *path, const struct lb_ar_project *p)
+int lb_ar_project_apply(int rootfd, const char *path, const struct lb_ar_project *p)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	int fd = lb_ar_open_entry(rootfd, path);
 	struct fsxattr fsx;
 	int r = 0;
 
 	if (fd < 0)
-		return lb_err(-errno, "%s: cannot open it to set its project ID: %s", path,
-			      strerror(errno));
+		return lb_err(fd, "%s: cannot open it to set its project ID: %s", path,
+			      strerror(-fd));
 	if (ioctl(fd, FS_IOC_FSGETXATTR, &fsx) < 0) {
 		r = lb_err(-errno, "%s: cannot read its project ID: %s", path, strerror(errno));
 	} else {
@@ -88,12 +98,12 @@ void lb_ar_projects_defer(struct lb_ar_projects *l, const char *path, const stru
 	l->v[l->n++].p = *p;
 }
 
-int lb_ar_projects_apply(struct lb_ar_projects *l)
+int lb_ar_projects_apply(struct lb_ar_projects *l, int rootfd)
 {
 	int r = 0;
 
 	for (size_t i = 0; i < l->n && r >= 0; i++)
-		r = lb_ar_project_apply(l->v[i].path, &l->v[i].p);
+		r = lb_ar_project_apply(rootfd, l->v[i].path, &l->v[i].p);
 	return r;
 }
 
@@ -105,11 +115,11 @@ void lb_ar_projects_clear(struct lb_ar_projects *l)
 	*l = (struct lb_ar_projects){ 0 };
 }
 
-bool lb_ar_project_matches(const char *path, const void *val, size_t len)
+bool lb_ar_project_matches(int rootfd, const char *path, const void *val, size_t len)
 {
 	struct lb_ar_project want = { 0 };
 	char got[32];
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	int fd = lb_ar_open_entry(rootfd, path);
 	int k;
 
 	if (fd < 0)

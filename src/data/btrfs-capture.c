@@ -13,8 +13,9 @@
  * with its parent: a file with the same bytes at the same path there is
  * named as a clone of that one's entry (archive-capture.c), so N
  * snapshots of a root are not N copies of it; the subvolume records it
- * (clones-from). Every snapshot is removed after, also when
- * the capture fails; one a killed capture left is removed first.
+ * (clones-from). Every snapshot is removed after, also when the capture
+ * fails; those a killed capture left are removed first, when no other
+ * capture of the btrfs runs (system/btrfs-snap.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -82,7 +83,7 @@ static void exclude_nested(struct btrfs_capture *c, struct tree *t)
 		struct dirent *de;
 
 		while (d && (de = readdir(d)))
-			if (lb_btrfs_snap_name(de->d_name, NULL, NULL))
+			if (lb_btrfs_snap_name(de->d_name, NULL, NULL, NULL))
 				add_excl(t, lb_asprintf("%s/%s", t->dir, de->d_name));
 		if (d)
 			closedir(d);
@@ -213,7 +214,7 @@ int lb_btrfs_archive(const char *dev, struct lb_volume *v, char *const *exclude,
 	if (r < 0)
 		return r;
 	if (live)
-		r = lb_btrfs_snap_cleanup(c.top);
+		r = lb_btrfs_snap_begin(c.top);
 	if (r >= 0)
 		r = lb_btrfs_subvols_read(c.top, &c.subvols);
 	if (r >= 0) {

@@ -7,10 +7,36 @@
  * taken beside what it holds; read-only (no log replayed, through a
  * read-only loop device) when it is not mounted, and then nothing is
  * written to it and no snapshot is needed. A snapshot is named
- * .lifeboat-snap.<pid>.<subvolume id> in the top level: one a killed
- * capture left is recognised by its dead PID and removed by the next
- * capture (lb_btrfs_snap_cleanup), and none is ever recorded as a
- * subvolume.
+ * .lifeboat-snap.<pid>.<subvolume id>.<tag> in the top level (tag: 8 hex
+ * digits drawn at random by each capture, since two captures in two PID
+ * namespaces may have one PID), and none is ever recorded as a subvolume.
+ *
+ * The snapshots a killed capture left are removed by the next one
+ * (lb_btrfs_snap_begin), which must tell them from those of a capture
+ * still running, wherever that one runs: in a container sharing the
+ * filesystem, or on the host seen from a container. A PID tells nothing
+ * there (kill(pid, 0) answers for this PID namespace: a capture in another
+ * looks dead, and had its snapshots removed under it). What tells is a
+ * lock the kernel keeps for the filesystem itself and drops when its
+ * holder dies: flock() on the top level's directory, one inode however
+ * many times and in whatever namespace subvolume 5 is mounted. Every live
+ * capture holds it shared for as long as its top level is mounted, from
+ * before its first snapshot to after its last is removed; before that it
+ * asks for it exclusive without waiting, and only when it gets it (no
+ * other capture of this btrfs runs, anywhere) removes every snapshot named
+ * as lifeboat's (the only ones left are a dead capture's), then turns it
+ * into a shared one; when it does not, it removes nothing (said in debug).
+ * A turn from exclusive to shared is not atomic (flock drops the old lock
+ * first): a capture starting in between may take it exclusive and remove
+ * leftovers, when this one has no snapshot yet, and this one waits for the
+ * shared lock meanwhile.
+ *
+ * One lock for the filesystem rather than one per snapshot: a snapshot's
+ * own lock can only be taken once it exists, and a capture cleaning up in
+ * between would find it unlocked and remove it; the shared lock is taken
+ * before any snapshot is. Snapshots of an older lifeboat (.lifeboat-snap.
+ * <pid>.<id>, no tag, taken without the lock) are removed as before, and
+ * only when their PID is dead here.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,6 +56,7 @@
 #include <uuid/uuid.h>
 
 #include "base/base.h"
+#include "base/crypt.h"
 #include "model/model.h"
 #include "system/system.h"
 
@@ -42,28 +70,45 @@ static int bu_err(enum btrfs_util_error e, const char *what, const char *where)
 	return lb_err(-en, "%s %s: %s (%s)", what, where, btrfs_util_strerror(e), strerror(en));
 }
 
-bool lb_btrfs_snap_name(const char *name, long *ret_pid, uint64_t *ret_id)
+/* The tag of a snapshot's name: 8 lowercase hex digits. */
+#define TAG_LEN 8
+
+bool lb_btrfs_snap_name(const char *name, long *ret_pid, uint64_t *ret_id, bool *ret_old)
 {
 	const char *p = name;
 	char *end;
 	long pid;
 	uint64_t id;
+	bool old;
 
 	if (strncmp(p, LB_BTRFS_SNAP_PREFIX, strlen(LB_BTRFS_SNAP_PREFIX)) != 0)
 		return false;
 	p += strlen(LB_BTRFS_SNAP_PREFIX);
+	if (*p < '0' || *p > '9')
+		return false;
 	errno = 0;
 	pid = strtol(p, &end, 10);
 	if (errno || end == p || *end != '.' || pid <= 0)
 		return false;
 	p = end + 1;
-	id = strtoull(p, &end, 10);
-	if (errno || end == p || *end)
+	if (*p < '0' || *p > '9')
 		return false;
+	id = strtoull(p, &end, 10);
+	if (errno || end == p)
+		return false;
+	/* (an older lifeboat's has no tag) */
+	old = !*end;
+	if (!old) {
+		p = end + 1;
+		if (*end != '.' || strlen(p) != TAG_LEN || strspn(p, "0123456789abcdef") != TAG_LEN)
+			return false;
+	}
 	if (ret_pid)
 		*ret_pid = pid;
 	if (ret_id)
 		*ret_id = id;
+	if (ret_old)
+		*ret_old = old;
 	return true;
 }
 
@@ -286,8 +331,13 @@ int lb_btrfs_top_umount(struct lb_btrfs_top *t)
 
 	if (!t)
 		return 0;
-	if (t->fd >= 0)
+	/* (the capture's lock goes with its fd: unlocked first all the same,
+	 * should a child have it still) */
+	if (t->fd >= 0) {
+		if (t->snap_locked)
+			flock(t->fd, LOCK_UN);
 		close(t->fd);
+	}
 	r = lb_umount_tmp(t->dir);
 	btrfs_scan_again(t->devs);
 	strv_free(t->devs);
@@ -342,8 +392,9 @@ int lb_btrfs_subvols_read(const struct lb_btrfs_top *t, struct lb_btrfs_subvols 
 			r = bu_err(e, "cannot list the subvolumes of the btrfs on", t->dir);
 			break;
 		}
-		/* lifeboat's own snapshots (this capture's or a killed one's) */
-		if (!strchr(path, '/') && lb_btrfs_snap_name(path, NULL, NULL)) {
+		/* lifeboat's own snapshots (this capture's, another's, a killed
+		 * one's) */
+		if (!strchr(path, '/') && lb_btrfs_snap_name(path, NULL, NULL, NULL)) {
 			free(path);
 			continue;
 		}
@@ -376,6 +427,9 @@ int lb_btrfs_snap_take(const struct lb_btrfs_top *t, const struct lb_btrfs_subvo
 	int fd;
 
 	*ret = NULL;
+	/* (none before the lock: a capture cleaning up would remove it) */
+	if (!t->snap_locked)
+		return lb_err(-EINVAL, "%s: no snapshot before lb_btrfs_snap_begin", t->dir);
 	/* the subvolume itself (never through a link: a path is a name the
 	 * tree has now) */
 	fd = sv ? openat(t->fd, sv->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -390,7 +444,8 @@ int lb_btrfs_snap_take(const struct lb_btrfs_top *t, const struct lb_btrfs_subvo
 		return lb_err(-ESTALE, "subvolume %" PRIu64 " is no longer at %s (moved while the "
 				       "capture ran): capture again", id, sv->path);
 	}
-	name = lb_asprintf("%s%d.%" PRIu64, LB_BTRFS_SNAP_PREFIX, (int)getpid(), id);
+	name = lb_asprintf("%s%d.%" PRIu64 ".%s", LB_BTRFS_SNAP_PREFIX, (int)getpid(), id,
+			   t->snap_tag);
 	if (!e)
 		e = btrfs_util_create_snapshot_fd2(fd, t->fd, name, BTRFS_UTIL_CREATE_SNAPSHOT_READ_ONLY,
 						   NULL, NULL);
@@ -417,7 +472,10 @@ int lb_btrfs_snap_drop(const struct lb_btrfs_top *t, const char *snap)
 	return 0;
 }
 
-int lb_btrfs_snap_cleanup(const struct lb_btrfs_top *t)
+/* Every snapshot named as lifeboat's removed (the exclusive lock held: no
+ * capture of this btrfs runs) but an older lifeboat's whose PID runs here
+ * (it took no lock); how many, or the first error. */
+static int remove_leftovers(const struct lb_btrfs_top *t)
 {
 	int dfd = fcntl(t->fd, F_DUPFD_CLOEXEC, 0), n = 0, first = 0;
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
@@ -431,12 +489,12 @@ int lb_btrfs_snap_cleanup(const struct lb_btrfs_top *t)
 	while ((de = readdir(d))) {
 		enum btrfs_util_error e;
 		long pid;
+		bool old;
 		int r, fd;
 
-		if (!lb_btrfs_snap_name(de->d_name, &pid, NULL))
+		if (!lb_btrfs_snap_name(de->d_name, &pid, NULL, &old))
 			continue;
-		/* a running capture's (this one's too) stays */
-		if (pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		if (old && (pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH))
 			continue;
 		fd = openat(t->fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
@@ -457,4 +515,32 @@ int lb_btrfs_snap_cleanup(const struct lb_btrfs_top *t)
 	}
 	closedir(d);
 	return first ? first : n;
+}
+
+int lb_btrfs_snap_begin(struct lb_btrfs_top *t)
+{
+	uint8_t tag[TAG_LEN / 2];
+	int n = 0, r;
+
+	if (flock(t->fd, LOCK_EX | LOCK_NB) == 0) {
+		n = remove_leftovers(t);
+	} else if (errno == EWOULDBLOCK) {
+		lb_debug("btrfs", "%s: another capture of this btrfs runs (here or in another "
+				  "PID namespace): the snapshots in its top level are left alone",
+			 t->dir);
+	} else {
+		return lb_err(-errno, "%s: cannot lock it: %s", t->dir, strerror(errno));
+	}
+	/* (waits only for a capture removing leftovers) */
+	if (flock(t->fd, LOCK_SH) < 0)
+		return lb_err(-errno, "%s: cannot lock it: %s", t->dir, strerror(errno));
+	r = lb_random(tag, sizeof(tag));
+	if (r < 0) {
+		flock(t->fd, LOCK_UN);
+		return r;
+	}
+	for (size_t i = 0; i < sizeof(tag); i++)
+		snprintf(t->snap_tag + 2 * i, 3, "%02x", tag[i]);
+	t->snap_locked = true;
+	return n;
 }

@@ -119,8 +119,9 @@ int lb_lvsnap_cleanup(void (*removed)(void *ud, const char *vg, const char *lv),
 
 /* ---- btrfs subvolumes and capture snapshots (btrfs-snap.c) ------------ */
 
-/* A snapshot taken for a capture is named .lifeboat-snap.<pid>.<id>, in
- * the top level: the next capture removes one of a dead process. */
+/* A snapshot taken for a capture is named .lifeboat-snap.<pid>.<id>.<tag>,
+ * in the top level: the next capture removes one no running capture holds
+ * (btrfs-snap.c says how it tells). */
 #define LB_BTRFS_SNAP_PREFIX ".lifeboat-snap."
 
 /* The top level (subvolume 5) of a btrfs, mounted privately. */
@@ -129,10 +130,13 @@ struct lb_btrfs_top {
 	int fd;		/* of dir */
 	bool live;	/* read-write, for snapshots; else read-only */
 	char **devs;	/* read through loop devices: its devices, scanned again after */
+	bool snap_locked;	/* lb_btrfs_snap_begin's lock held on fd */
+	char snap_tag[9];	/* this capture's, in its snapshots' names */
 };
 
-/* True when NAME is a capture snapshot's; its PID and subvolume ID. */
-bool lb_btrfs_snap_name(const char *name, long *ret_pid, uint64_t *ret_id);
+/* True when NAME is a capture snapshot's; its PID and subvolume ID, and
+ * whether an older lifeboat named it (no tag: .lifeboat-snap.<pid>.<id>). */
+bool lb_btrfs_snap_name(const char *name, long *ret_pid, uint64_t *ret_id, bool *ret_old);
 /* Mounts the top level of the btrfs on DEV: RW read-write (to take
  * snapshots, or make subvolumes), else read-only replaying nothing, and
  * then through a read-only loop device unless DIRECT (the filesystem is
@@ -143,10 +147,13 @@ int lb_btrfs_top_umount(struct lb_btrfs_top *t);
 /* Its subvolumes (but lifeboat's snapshots) by ID, and the default. */
 int lb_btrfs_subvols_read(const struct lb_btrfs_top *t, struct lb_btrfs_subvols **ret);
 /* A read-only snapshot of subvolume SV (NULL: the top level) in the top
- * level; *ret its path. */
+ * level, after lb_btrfs_snap_begin; *ret its path. */
 int lb_btrfs_snap_take(const struct lb_btrfs_top *t, const struct lb_btrfs_subvol *sv, char **ret);
 int lb_btrfs_snap_drop(const struct lb_btrfs_top *t, const char *snap);
-/* Removes the snapshots of captures no longer running; how many. */
-int lb_btrfs_snap_cleanup(const struct lb_btrfs_top *t);
+/* Before a live capture's first snapshot: locks the top level (shared,
+ * until lb_btrfs_top_umount) and, when no other capture of this btrfs runs
+ * (in any PID namespace), first removes the snapshots killed captures
+ * left; how many. */
+int lb_btrfs_snap_begin(struct lb_btrfs_top *t);
 
 #endif

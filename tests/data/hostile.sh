@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Hostile archive entries never escape the volume being restored: "../",
-# an absolute path, and a symlink followed by a file through it; and a
+# an absolute path, a symlink followed by a file through it, and a
+# directory with a project ID that a later entry replaces by a symlink
+# (its project is set once everything is out, by its name as recorded,
+# "shelter/": the trailing slash would follow the link even with
+# O_NOFOLLOW, out to a directory on an xfs beside the target); and a
 # record of preallocated ranges that is not valid (not ranges, past the
 # file's end, out of order), of a project ID (not a number and a flag,
 # past 32 bits), or of inode flags (not letters), is refused, not half applied. Each is put into
@@ -35,12 +39,26 @@ grep -q 'method="archive"' "$LB_WORK/cap/manifest.xml" || lb_fail "expected an a
 target=$(fx_attach "$LB_WORK/target.img" 64M)
 outside=$LB_WORK/outside
 mkdir -p "$outside"
+# (an xfs keeps project IDs: one set through the link would show there)
+victim=
+if command -v mkfs.xfs >/dev/null; then
+	xdev=$(fx_attach "$LB_WORK/outside-xfs.img" 300M)
+	mkfs.xfs -q -f "$xdev"
+	mkdir -p "$LB_WORK/outside-xfs"
+	mount "$xdev" "$LB_WORK/outside-xfs"
+	victim=$LB_WORK/outside-xfs/victim
+	mkdir "$victim"
+fi
 
 for kind in dotdot absolute symlink prealloc-garbage prealloc-beyond prealloc-overlap \
-	project-garbage project-huge flags-garbage; do
-	python3 - "$kind" "$outside" "$LB_WORK/evil.tar" <<'PY'
+	project-garbage project-huge project-symlink flags-garbage; do
+	if [ "$kind" = project-symlink ] && [ -z "$victim" ]; then
+		echo "note: no mkfs.xfs: $kind not tried"
+		continue
+	fi
+	python3 - "$kind" "$outside" "$LB_WORK/evil.tar" "$victim" <<'PY'
 import io, sys, tarfile
-kind, outside, out = sys.argv[1:]
+kind, outside, out, victim = sys.argv[1:]
 def add(tf, name, data=b"x", **kw):
     ti = tarfile.TarInfo(name)
     for k, v in kw.items():
@@ -62,6 +80,12 @@ with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tf:
     elif kind == "flags-garbage":
         # inode flags that are not letters
         add(tf, "./flagged", b"data\n", pax_headers={"SCHILY.xattr.lifeboat.flags": "i;rm -rf"})
+    elif kind == "project-symlink":
+        # (tarfile names a directory "shelter/"; libarchive removes the
+        # empty directory to make the link)
+        add(tf, "./shelter", type=tarfile.DIRTYPE, mode=0o755,
+            pax_headers={"SCHILY.xattr.lifeboat.project": "42 inherit"})
+        add(tf, "./shelter", type=tarfile.SYMTYPE, linkname=victim)
     elif kind.startswith("project-"):
         # a project record that is not one lifeboat writes: not a number
         # and a flag, a number past 32 bits
@@ -85,12 +109,18 @@ PY
 	rc=0
 	"$LIFEBOAT" restore --yes --quick-format --disk-map "disk0=$target" "$LB_WORK/evil-cap" \
 		>"$LB_WORK/restore.out" 2>&1 || rc=$?
+	if [ -n "$victim" ]; then
+		proj=$(lsattr -pd "$victim" | awk '{ print $1 }')
+		[ "$proj" = 0 ] || lb_fail "$kind: escaped: project $proj set on $victim, outside the target"
+		[ -z "$(ls -A "$victim")" ] || lb_fail "$kind: something escaped: $(ls -A "$victim")"
+	fi
 	[ "$rc" = 1 ] || {
 		cat "$LB_WORK/restore.out"
 		lb_fail "$kind: restore of a hostile archive exited $rc, not 1"
 	}
 	case $kind in
 	prealloc-*) said='preallocated: the record of its preallocated ranges is not valid' ;;
+	project-symlink) said='shelter/*: cannot open it to set its project ID' ;;
 	project-*) said='projected: the record of its project ID is not valid' ;;
 	flags-*) said='flagged: the record of its inode flags is not valid' ;;
 	*) said='refused to extract' ;;
