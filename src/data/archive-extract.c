@@ -458,7 +458,7 @@ static int clone_into(struct extraction *x, struct archive_entry *e)
 	struct stat st;
 	int src, dst, r = 0;
 
-	src = lb_open_in_root(x->rootfd, x->t.clone, O_RDONLY | O_NOFOLLOW);
+	src = lb_ar_open_entry(x->rootfd, x->t.clone);
 	if (src < 0 || fstat(src, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != size) {
 		if (src >= 0)
 			close(src);
