@@ -213,13 +213,14 @@ static char *clone_of(struct archive_entry *e, const char *root)
 }
 
 /* A clone's bytes against those of the file it is a clone of (whose own
- * entry has its bytes, compared there). */
+ * entry has its bytes, compared there): read where their extents differ
+ * (a restore copies them where the target cannot share them). */
 static void compare_clone(int fd, const char *src, const char *path, uint64_t size,
 			  struct lb_archive_diffs *d)
 {
 	int sfd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
-	if (sfd < 0 || !lb_same_data(fd, sfd, size))
+	if (sfd < 0 || !lb_same_bytes(fd, sfd, size))
 		differ(d, path, "content (a clone)");
 	if (sfd >= 0)
 		close(sfd);

@@ -221,7 +221,8 @@ static bool by_bytes(int a, int b, uint64_t size)
 	return true;
 }
 
-bool lb_same_data(int a, int b, uint64_t size)
+/* (DIFFERENT read too when told: the extents prove only sameness) */
+static bool same(int a, int b, uint64_t size, bool read_different)
 {
 	enum verdict v = by_items(a, b);
 
@@ -231,8 +232,20 @@ bool lb_same_data(int a, int b, uint64_t size)
 	case SAME:
 		return true;
 	case DIFFERENT:
-		return false;
+		if (!read_different)
+			return false;
+		/* fall through */
 	default:
 		return by_bytes(a, b, size);
 	}
+}
+
+bool lb_same_data(int a, int b, uint64_t size)
+{
+	return same(a, b, size, false);
+}
+
+bool lb_same_bytes(int a, int b, uint64_t size)
+{
+	return same(a, b, size, true);
 }
