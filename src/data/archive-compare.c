@@ -198,8 +198,9 @@ static void compare_meta(struct archive_entry *e, const char *path, const struct
 	}
 }
 
-/* The entry's clone record (CLONE_XATTR), a path below root, or NULL. */
-static char *clone_of(struct archive_entry *e, const char *root)
+/* The entry's clone record (CLONE_XATTR): the path, below the root, of
+ * the file it is a clone of, or NULL. */
+static char *clone_of(struct archive_entry *e)
 {
 	const char *name;
 	const void *val;
@@ -208,17 +209,21 @@ static char *clone_of(struct archive_entry *e, const char *root)
 	archive_entry_xattr_reset(e);
 	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK)
 		if (strcmp(name, CLONE_XATTR) == 0 && size && size < 4096 && !memchr(val, '\0', size))
-			return lb_asprintf("%s/%.*s", root, (int)size, (const char *)val);
+			return lb_asprintf("%.*s", (int)size, (const char *)val);
 	return NULL;
 }
 
 /* A clone's bytes against those of the file it is a clone of (whose own
  * entry has its bytes, compared there): read where their extents differ
- * (a restore copies them where the target cannot share them). */
-static void compare_clone(int fd, const char *src, const char *path, uint64_t size,
+ * (a restore copies them where the target cannot share them). That file
+ * is found inside the root (a hostile archive's restored link leads
+ * nowhere else) and only a regular file is opened (a FIFO would block, a
+ * device's open may do something). */
+static void compare_clone(int fd, int rootfd, const char *src, const char *path, uint64_t size,
 			  struct lb_archive_diffs *d)
 {
-	int sfd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	int sfd = rootfd < 0 ? -EBADF : lb_open_file_in_root(rootfd, src, O_RDONLY, &st);
 
 	if (sfd < 0 || !lb_same_bytes(fd, sfd, size))
 		differ(d, path, "content (a clone)");
@@ -228,7 +233,7 @@ static void compare_clone(int fd, const char *src, const char *path, uint64_t si
 
 /* One entry against what is under root. */
 static void compare_entry(struct archive *in, struct archive_entry *e, const char *root,
-			  struct lb_archive_diffs *d)
+			  int rootfd, struct lb_archive_diffs *d)
 {
 	_cleanup_free_ char *path = lb_asprintf("%s/%s", root, archive_entry_pathname(e));
 	struct stat st;
@@ -257,10 +262,10 @@ static void compare_entry(struct archive *in, struct archive_entry *e, const cha
 		return;
 	}
 	{
-		_cleanup_free_ char *src = clone_of(e, root);
+		_cleanup_free_ char *src = clone_of(e);
 
 		if (src)
-			compare_clone(fd, src, path, (uint64_t)archive_entry_size(e), d);
+			compare_clone(fd, rootfd, src, path, (uint64_t)archive_entry_size(e), d);
 		else
 			compare_content(in, fd, path, d);
 	}
@@ -275,12 +280,14 @@ int lb_archive_compare(int data_fd, const char *name, const struct lb_artifact *
 	struct lb_ar_reader c = { 0 };
 	struct archive *in = NULL;
 	struct archive_entry *e;
-	int r;
+	int rootfd, r;
 
 	memset(ret, 0, sizeof(*ret));
 	r = lb_dr_open_artifact(data_fd, name, a, &c.dr);
 	if (r < 0)
 		return r;
+	/* (-1 when it cannot be opened: each entry then says what it finds) */
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	in = archive_read_new();
 	archive_read_support_format_tar(in);
 	if (archive_read_open(in, &c, NULL, lb_ar_read_cb, NULL) != ARCHIVE_OK) {
@@ -288,12 +295,14 @@ int lb_archive_compare(int data_fd, const char *name, const struct lb_artifact *
 		goto out;
 	}
 	while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)
-		compare_entry(in, e, root, ret);
+		compare_entry(in, e, root, rootfd, ret);
 	if (r != ARCHIVE_EOF)
 		r = c.err < 0 ? c.err : lb_ar_err(in, name);
 	else
 		r = 0;
 out:
+	if (rootfd >= 0)
+		close(rootfd);
 	archive_read_free(in);
 	lb_dr_close(c.dr);
 	return r;
