@@ -101,10 +101,14 @@ int lb_mkdir_p(const char *path, int mode);
  * RESOLVE_IN_ROOT does, so no "..", symlink or mount leads out of it.
  * lb_open_in_root opens it (never a magic link; a FIFO or a tty does not
  * block or become the controlling terminal);
+ * lb_open_file_in_root opens it only when it is a regular file, its stat
+ * in *ret_st; -EINVAL for anything else, which is never opened (a device
+ * node's open may do something: start a watchdog, rewind a tape);
  * lb_mkdir_in_root makes what is missing of REL and returns its directory
  * fd; lb_write_file_in_root writes DIR/NAME as a new file renamed into
  * place (a link or node planted at NAME is replaced, never written to). */
 int lb_open_in_root(int rootfd, const char *rel, int flags);
+int lb_open_file_in_root(int rootfd, const char *rel, int flags, struct stat *ret_st);
 int lb_mkdir_in_root(int rootfd, const char *rel, int mode);
 int lb_write_file_in_root(int rootfd, const char *dir, const char *name, const void *buf, size_t len,
 			  int mode);

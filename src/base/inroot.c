@@ -27,6 +27,31 @@ int lb_open_in_root(int rootfd, const char *rel, int flags)
 	return fd < 0 ? -errno : (int)fd;
 }
 
+int lb_open_file_in_root(int rootfd, const char *rel, int flags, struct stat *ret_st)
+{
+	struct stat st;
+	int path, fd;
+
+	/* looked at first through O_PATH (which opens nothing), then opened,
+	 * and the same inode still */
+	path = lb_open_in_root(rootfd, rel, O_PATH | O_NOFOLLOW);
+	if (path < 0)
+		return path;
+	if (fstat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(path);
+		return -EINVAL;
+	}
+	close(path);
+	fd = lb_open_in_root(rootfd, rel, flags | O_NOFOLLOW);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, ret_st) < 0 || ret_st->st_dev != st.st_dev || ret_st->st_ino != st.st_ino) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
 int lb_mkdir_in_root(int rootfd, const char *rel, int mode)
 {
 	_cleanup_free_ char *p = lb_strdup(rel);

@@ -200,8 +200,9 @@ static void compare_meta(struct archive_entry *e, const char *path, const struct
 	}
 }
 
-/* The entry's clone record (CLONE_XATTR), a path below root, or NULL. */
-static char *clone_of(struct archive_entry *e, const char *root)
+/* The entry's clone record (CLONE_XATTR): the path, below the root, of
+ * the file it is a clone of, or NULL. */
+static char *clone_of(struct archive_entry *e)
 {
 	const char *name;
 	const void *val;
@@ -210,18 +211,23 @@ static char *clone_of(struct archive_entry *e, const char *root)
 	archive_entry_xattr_reset(e);
 	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK)
 		if (strcmp(name, CLONE_XATTR) == 0 && size && size < 4096 && !memchr(val, '\0', size))
-			return lb_asprintf("%s/%.*s", root, (int)size, (const char *)val);
+			return lb_asprintf("%.*s", (int)size, (const char *)val);
 	return NULL;
 }
 
 /* A clone's bytes against those of the file it is a clone of (whose own
- * entry has its bytes, compared there). */
-static void compare_clone(int fd, const char *src, const char *path, uint64_t size,
+ * entry has its bytes, compared there): read where their extents differ
+ * (a restore copies them where the target cannot share them). That file
+ * is found inside the root (a hostile archive's restored link leads
+ * nowhere else) and only a regular file is opened (a FIFO would block, a
+ * device's open may do something). */
+static void compare_clone(int fd, int rootfd, const char *src, const char *path, uint64_t size,
 			  struct lb_archive_diffs *d)
 {
-	int sfd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	int sfd = rootfd < 0 ? -EBADF : lb_open_file_in_root(rootfd, src, O_RDONLY, &st);
 
-	if (sfd < 0 || !lb_same_data(fd, sfd, size))
+	if (sfd < 0 || !lb_same_bytes(fd, sfd, size))
 		differ(d, path, "content (a clone)");
 	if (sfd >= 0)
 		close(sfd);
@@ -258,10 +264,10 @@ static void compare_entry(struct archive *in, struct archive_entry *e, const cha
 		return;
 	}
 	{
-		_cleanup_free_ char *src = clone_of(e, root);
+		_cleanup_free_ char *src = clone_of(e);
 
 		if (src)
-			compare_clone(fd, src, path, (uint64_t)archive_entry_size(e), d);
+			compare_clone(fd, rootfd, src, path, (uint64_t)archive_entry_size(e), d);
 		else
 			compare_content(in, fd, path, d);
 	}

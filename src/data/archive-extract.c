@@ -458,8 +458,10 @@ static int clone_into(struct extraction *x, struct archive_entry *e)
 	struct stat st;
 	int src, dst, r = 0;
 
-	src = lb_ar_open_entry(x->rootfd, x->t.clone);
-	if (src < 0 || fstat(src, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != size) {
+	/* (a regular file, or nothing opened: a device's open may do
+	 * something) */
+	src = lb_open_file_in_root(x->rootfd, x->t.clone, O_RDONLY, &st);
+	if (src < 0 || (uint64_t)st.st_size != size) {
 		if (src >= 0)
 			close(src);
 		return lb_err(-EBADMSG, "%s: %s: the file it is a clone of, %s, is not there or "

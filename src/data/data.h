@@ -184,5 +184,8 @@ void lb_filemap_clear(struct lb_filemap *m);
  * (compressed, inline); false when they differ, or when their extents do
  * (the same bytes written twice count as different). */
 bool lb_same_data(int a, int b, uint64_t size);
+/* The same, but the bytes read where the extents differ: exact (a drill's
+ * clone restored as a copy, where the target could not share extents). */
+bool lb_same_bytes(int a, int b, uint64_t size);
 
 #endif

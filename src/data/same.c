@@ -15,6 +15,7 @@
  * (rewritten with the same bytes, they are stored again: nothing is lost).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -52,95 +53,102 @@ enum verdict { DIFFERENT, SAME, READ_THEM };
  * anything else falls back to FIEMAP). */
 #define SEARCH_BUF (64u << 10)
 #define ITEM_GEN 8		/* the item after its generation */
-#define ITEMS_MAX (1u << 22)	/* (a file of more extents is read instead) */
 
+/* One file's EXTENT_DATA items, a search buffer at a time: the two files'
+ * are compared side by side, so nothing grows with their number and the
+ * first that differs ends it. */
 struct items {
-	uint64_t *off;		/* each item's key offset */
-	uint8_t **body;		/* its bytes after the generation */
-	uint32_t *len;
-	size_t n;
+	struct btrfs_ioctl_search_args_v2 *a;
+	uint64_t ino, next;	/* the next search's first key offset */
+	uint32_t left;		/* items in a->buf not taken yet */
+	size_t at;		/* where the next is */
+	bool done;		/* the last search made */
 };
 
-static void items_clear(struct items *it)
+/* The file's next item into its key offset, its bytes after the
+ * generation (valid until the next call) and their length: 1, 0 at the
+ * end, or -errno. */
+static int items_next(int fd, struct items *it, uint64_t *ret_off, const uint8_t **ret_body,
+		      uint32_t *ret_len)
 {
-	for (size_t i = 0; i < it->n; i++)
-		free(it->body[i]);
-	free(it->off);
-	free(it->body);
-	free(it->len);
-	memset(it, 0, sizeof(*it));
-}
-
-/* Every EXTENT_DATA item of the open file: 0, or -errno. */
-static int items_read(int fd, struct items *it)
-{
-	_cleanup_free_ struct btrfs_ioctl_search_args_v2 *a = lb_zalloc(sizeof(*a) + SEARCH_BUF);
-	struct stat st;
-	uint64_t next = 0;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
 	for (;;) {
-		size_t at = 0;
+		struct btrfs_ioctl_search_header h;
+		size_t body;
 
-		memset(a, 0, sizeof(*a));
-		a->key.tree_id = 0;	/* the file's own subvolume */
-		a->key.min_objectid = a->key.max_objectid = st.st_ino;
-		a->key.min_type = a->key.max_type = BTRFS_EXTENT_DATA_KEY;
-		a->key.min_offset = next;
-		a->key.max_offset = UINT64_MAX;
-		a->key.max_transid = UINT64_MAX;
-		a->key.nr_items = UINT32_MAX;
-		a->buf_size = SEARCH_BUF;
-		if (ioctl(fd, BTRFS_IOC_TREE_SEARCH_V2, a) < 0)
-			return -errno;
-		if (a->key.nr_items == 0)
-			return 0;
-		for (uint32_t i = 0; i < a->key.nr_items; i++) {
-			struct btrfs_ioctl_search_header h;
-
-			if (at + sizeof(h) > SEARCH_BUF)
-				return -EIO;
-			memcpy(&h, a->buf + at, sizeof(h));
-			at += sizeof(h);
-			if (h.len > SEARCH_BUF - at || h.len < ITEM_GEN || it->n >= ITEMS_MAX)
-				return -EIO;
-			if (h.objectid == st.st_ino && h.type == BTRFS_EXTENT_DATA_KEY) {
-				it->off = lb_realloc_array(it->off, it->n + 1, sizeof(*it->off));
-				it->body = lb_realloc_array(it->body, it->n + 1, sizeof(*it->body));
-				it->len = lb_realloc_array(it->len, it->n + 1, sizeof(*it->len));
-				it->off[it->n] = h.offset;
-				it->len[it->n] = h.len - ITEM_GEN;
-				it->body[it->n] = lb_zalloc(h.len - ITEM_GEN + 1);
-				memcpy(it->body[it->n], a->buf + at + ITEM_GEN, h.len - ITEM_GEN);
-				it->n++;
-			}
-			at += h.len;
-			if (h.offset == UINT64_MAX)
+		if (it->left == 0) {
+			if (it->done)
 				return 0;
-			next = h.offset + 1;
+			memset(it->a, 0, sizeof(*it->a));
+			it->a->key.tree_id = 0;	/* the file's own subvolume */
+			it->a->key.min_objectid = it->a->key.max_objectid = it->ino;
+			it->a->key.min_type = it->a->key.max_type = BTRFS_EXTENT_DATA_KEY;
+			it->a->key.min_offset = it->next;
+			it->a->key.max_offset = UINT64_MAX;
+			it->a->key.max_transid = UINT64_MAX;
+			it->a->key.nr_items = UINT32_MAX;
+			it->a->buf_size = SEARCH_BUF;
+			if (ioctl(fd, BTRFS_IOC_TREE_SEARCH_V2, it->a) < 0)
+				return -errno;
+			it->left = it->a->key.nr_items;
+			it->at = 0;
+			if (it->left == 0) {
+				it->done = true;
+				return 0;
+			}
 		}
+		if (it->at + sizeof(h) > SEARCH_BUF)
+			return -EIO;
+		memcpy(&h, it->a->buf + it->at, sizeof(h));
+		it->at += sizeof(h);
+		if (h.len > SEARCH_BUF - it->at || h.len < ITEM_GEN)
+			return -EIO;
+		body = it->at + ITEM_GEN;
+		it->at += h.len;
+		it->left--;
+		/* (each search starts after the last key: it ends) */
+		if (h.offset == UINT64_MAX) {
+			it->done = true;
+			it->left = 0;
+		} else {
+			it->next = h.offset + 1;
+		}
+		if (h.objectid != it->ino || h.type != BTRFS_EXTENT_DATA_KEY)
+			continue;
+		*ret_off = h.offset;
+		*ret_body = (const uint8_t *)it->a->buf + body;
+		*ret_len = h.len - ITEM_GEN;
+		return 1;
 	}
 }
 
 static enum verdict by_items(int a, int b)
 {
-	struct items x = { 0 }, y = { 0 };
-	enum verdict v = SAME;
+	_cleanup_free_ struct btrfs_ioctl_search_args_v2 *sa = lb_zalloc(sizeof(*sa) + SEARCH_BUF);
+	_cleanup_free_ struct btrfs_ioctl_search_args_v2 *sb = lb_zalloc(sizeof(*sb) + SEARCH_BUF);
+	struct items x = { .a = sa }, y = { .a = sb };
+	struct stat st;
 
-	if (items_read(a, &x) < 0 || items_read(b, &y) < 0) {
-		v = READ_THEM;
-	} else if (x.n != y.n) {
-		v = DIFFERENT;
-	} else {
-		for (size_t i = 0; i < x.n && v == SAME; i++)
-			if (x.off[i] != y.off[i] || x.len[i] != y.len[i] ||
-			    memcmp(x.body[i], y.body[i], x.len[i]) != 0)
-				v = DIFFERENT;
+	if (fstat(a, &st) < 0)
+		return READ_THEM;
+	x.ino = st.st_ino;
+	if (fstat(b, &st) < 0)
+		return READ_THEM;
+	y.ino = st.st_ino;
+	for (;;) {
+		uint64_t ox = 0, oy = 0;
+		const uint8_t *bx = NULL, *by = NULL;
+		uint32_t lx = 0, ly = 0;
+		int rx = items_next(a, &x, &ox, &bx, &lx), ry = items_next(b, &y, &oy, &by, &ly);
+
+		if (rx < 0 || ry < 0)
+			return READ_THEM;
+		if (rx != ry)
+			return DIFFERENT;
+		if (rx == 0)
+			return SAME;
+		if (ox != oy || lx != ly || memcmp(bx, by, lx) != 0)
+			return DIFFERENT;
 	}
-	items_clear(&x);
-	items_clear(&y);
-	return v;
 }
 
 /* ---- any filesystem: FIEMAP --------------------------------------------- */
@@ -221,7 +229,8 @@ static bool by_bytes(int a, int b, uint64_t size)
 	return true;
 }
 
-bool lb_same_data(int a, int b, uint64_t size)
+/* (DIFFERENT read too when told: the extents prove only sameness) */
+static bool same(int a, int b, uint64_t size, bool read_different)
 {
 	enum verdict v = by_items(a, b);
 
@@ -231,8 +240,20 @@ bool lb_same_data(int a, int b, uint64_t size)
 	case SAME:
 		return true;
 	case DIFFERENT:
-		return false;
+		if (!read_different)
+			return false;
+		/* fall through */
 	default:
 		return by_bytes(a, b, size);
 	}
+}
+
+bool lb_same_data(int a, int b, uint64_t size)
+{
+	return same(a, b, size, false);
+}
+
+bool lb_same_bytes(int a, int b, uint64_t size)
+{
+	return same(a, b, size, true);
 }

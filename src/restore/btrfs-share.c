@@ -3,16 +3,18 @@
  * A restored btrfs snapshot shares its extents with its restored parent
  * again. Since lifeboat captures a snapshot's files that are its parent's
  * as clones of them (clones-from), those share their extents as they are
- * extracted; this is for captures made before, and for a snapshot of a
- * subvolume made after it (walked after it: its files could not be named
- * as clones). Such a snapshot was archived as files, like any subvolume,
- * and so is extracted as a full copy; before it is made read-only, each of its
- * regular files is deduplicated against the file at the same path in its
- * parent (FIDEDUPERANGE: the kernel compares the bytes and shares only what
- * is the same), so the restored filesystem uses about the space the
- * original did, not one full copy per snapshot. Both trees are walked
- * below descriptors opened inside the restored filesystem, never through a
- * link.
+ * extracted; the rest of its files were archived whole, like those of any
+ * subvolume (all of them in captures made before, or for a snapshot of a
+ * subvolume made after it: walked after it, its files could not be named
+ * as clones), though most of one may still be its parent's (a large file
+ * of which a few blocks changed). Before it is made read-only, each of
+ * its regular files that shares nothing with the file at the same path in
+ * its parent (lb_same_data: not a clone) is deduplicated against it
+ * (FIDEDUPERANGE: the kernel compares the bytes and shares only what is
+ * the same, DEDUPE_STEP at a time), so the restored filesystem uses about
+ * the space the original did, not one full copy per snapshot. Both trees
+ * are walked below descriptors opened inside the restored filesystem,
+ * never through a link.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +29,7 @@
 
 #include "base/base.h"
 #include "model/model.h"
+#include "data/data.h"
 #include "restore/internal.h"
 
 #define DEDUPE_STEP (16ull << 20)	/* btrfs dedupes at most 16 MiB a call */
@@ -91,7 +94,8 @@ static void share_dir(int src, int dst, int depth, struct share *sh)
 		} else if (S_ISREG(ds.st_mode) && ds.st_size == ss.st_size && ds.st_size > 0) {
 			s = openat(src, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 			t = openat(dst, de->d_name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-			if (s >= 0 && t >= 0)
+			/* (a clone shares all of it already) */
+			if (s >= 0 && t >= 0 && !lb_same_data(s, t, (uint64_t)ds.st_size))
 				share_file(s, t, (uint64_t)ds.st_size, sh);
 		} else {
 			continue;
@@ -117,9 +121,7 @@ void lb_run_subvols_share(struct lb_run *run, int rootfd, const struct lb_btrfs_
 		struct share sh = { 0 };
 		int src, dst;
 
-		/* (its archive's clones share what it shared already: what it
-		 * carried differed from its parent's) */
-		if (!p || sv->clones_from)
+		if (!p)
 			continue;
 		src = lb_open_in_root(rootfd, p->path, O_RDONLY | O_DIRECTORY);
 		dst = lb_open_in_root(rootfd, sv->path, O_RDONLY | O_DIRECTORY);

@@ -17,8 +17,9 @@
  *     subvolume's files land in it, in ID order, a snapshot's files that
  *     were the same as its parent's as clones of those just extracted
  *     (archive-extract.c: they share their extents again);
- *  4. the files of each snapshot whose archive predates those clones are
- *     deduplicated against its parent's (btrfs-share.c), the read-only ones
+ *  4. each snapshot's files that are not clones are deduplicated against
+ *     its parent's (btrfs-share.c: all of them in an archive that predates
+ *     clones; a file of which a few blocks changed), the read-only ones
  *     made read-only, the default subvolume set, the placeholders removed.
  *
  * Everything inside the new filesystem through lb_open_in_root and

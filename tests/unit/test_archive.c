@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -212,30 +214,33 @@ static void test_flags_record(void **state)
 	assert_string_equal(text, "C");
 }
 
-/* A pax stream with a file "a" of TEXT, then "b": a clone of the entry
+/* A pax stream with "a", a file of TEXT (or a node of TYPE), then "b": a clone of the entry
  * CLONE names, of SIZE bytes and no data (a hole-only sparse map, as
- * capture writes a clone), extracted into a directory of its own: the
- * extraction's result; the directory in ret_dir. */
-static int extract_clone(const char *text, const char *clone, int64_t size, char **ret_dir)
+ * capture writes a clone), as data file dir/clone.data: its fd, described
+ * in *a (sum its SHA-256's room). */
+static int write_clone_of(mode_t type, const char *text, const char *clone, int64_t size,
+			  struct lb_artifact *a, char sum[65])
 {
 	struct archive *w = archive_write_new();
 	struct archive_entry *e = archive_entry_new();
 	static const char zeros[4096];
 	size_t cap = 1u << 16, used = 0;
 	_cleanup_free_ char *buf = lb_zalloc(cap), *file = lb_asprintf("%s/clone.data", dir);
-	char sum[65];
-	struct lb_artifact a = { .file = "clone.data", .sha256 = sum };
 	struct lb_dw *dw = NULL;
-	int fd, r;
+	int fd;
 
 	archive_write_set_format_pax(w);
 	assert_int_equal(archive_write_open_memory(w, buf, cap, &used), ARCHIVE_OK);
 	archive_entry_set_pathname(e, "./a");
-	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_filetype(e, type);
 	archive_entry_set_perm(e, 0644);
-	archive_entry_set_size(e, (int64_t)strlen(text));
+	if (type == AE_IFREG)
+		archive_entry_set_size(e, (int64_t)strlen(text));
+	else
+		archive_entry_set_rdev(e, makedev(1, 3));	/* /dev/null's */
 	assert_int_equal(archive_write_header(w, e), ARCHIVE_OK);
-	assert_int_equal(archive_write_data(w, text, strlen(text)), (ssize_t)strlen(text));
+	if (type == AE_IFREG)
+		assert_int_equal(archive_write_data(w, text, strlen(text)), (ssize_t)strlen(text));
 	archive_entry_clear(e);
 	archive_entry_set_pathname(e, "./b");
 	archive_entry_set_filetype(e, AE_IFREG);
@@ -249,11 +254,30 @@ static int extract_clone(const char *text, const char *clone, int64_t size, char
 	archive_write_free(w);
 	archive_entry_free(e);
 
+	*a = (struct lb_artifact){ .file = "clone.data", .sha256 = sum };
 	fd = open(file, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(lb_dw_open(fd, LB_CONTAINER_STREAM, 0, 0, 0, &dw), 0);
 	assert_int_equal(lb_dw_write(dw, buf, used), 0);
-	assert_int_equal(lb_dw_close(dw, sum, &a.size), 0);
+	assert_int_equal(lb_dw_close(dw, sum, &a->size), 0);
+	return fd;
+}
+
+/* The same with "a" a regular file. */
+static int write_clone(const char *text, const char *clone, int64_t size, struct lb_artifact *a,
+		       char sum[65])
+{
+	return write_clone_of(AE_IFREG, text, clone, size, a, sum);
+}
+
+/* write_clone's stream extracted into a directory of its own: the
+ * extraction's result; the directory in ret_dir. */
+static int extract_clone(const char *text, const char *clone, int64_t size, char **ret_dir)
+{
+	char sum[65];
+	struct lb_artifact a;
+	int fd = write_clone(text, clone, size, &a, sum), r;
+
 	*ret_dir = lb_asprintf("%s/x%d", dir, (int)random());
 	assert_int_equal(mkdir(*ret_dir, 0755), 0);
 	r = lb_archive_extract(fd, "clone", &a, *ret_dir, NULL, NULL);
@@ -290,6 +314,101 @@ static void test_clone_records(void **state)
 	}
 }
 
+/* A drill of a clone restored as a copy (this filesystem shares no
+ * extents: a copy's are its own) finds nothing different: its bytes are
+ * compared, not its extents. */
+static void test_clone_compared(void **state)
+{
+	const char *text = "the same bytes\n";
+	_cleanup_free_ char *out = NULL;
+	struct lb_archive_diffs d;
+	struct lb_artifact a;
+	char sum[65];
+	int fd;
+
+	(void)state;
+	assert_int_equal(extract_clone(text, "./a", 15, &out), 0);
+	fd = write_clone(text, "./a", 15, &a, sum);
+	assert_int_equal(lb_archive_compare(fd, "clone", &a, out, &d), 0);
+	close(fd);
+	for (unsigned i = 0; i < d.n && i < LB_DIFFS_NAMED; i++)
+		print_message("%s: %s\n", d.named[i].path, d.named[i].what);
+	assert_int_equal(d.n, 0);
+	lb_archive_diffs_clear(&d);
+}
+
+/* A drill looks for a clone's source inside the restored tree, as the
+ * restore did (a restored link to an absolute path leads into the tree,
+ * not out of it), and opens nothing but a regular file (a FIFO there
+ * would block it). */
+static void test_clone_compared_inside(void **state)
+{
+	const char *text = "the same bytes\n";
+	_cleanup_free_ char *root = lb_asprintf("%s/drilled", dir), *outside = lb_asprintf("%s/outside", dir);
+	_cleanup_free_ char *x = lb_asprintf("%s/x", outside), *l = lb_asprintf("%s/l", root);
+	_cleanup_free_ char *b = lb_asprintf("%s/b", root), *ra = lb_asprintf("%s/a", root);
+	_cleanup_free_ char *p = lb_asprintf("%s/p", root);
+	const char *via[] = { "l/x", "p" };
+
+	(void)state;
+	assert_int_equal(mkdir(root, 0755), 0);
+	assert_int_equal(mkdir(outside, 0755), 0);
+	assert_int_equal(lb_write_file(x, text, strlen(text), 0644), 0);
+	assert_int_equal(lb_write_file(b, text, strlen(text), 0600), 0);
+	assert_int_equal(lb_write_file(ra, text, strlen(text), 0644), 0);
+	assert_int_equal(symlink(outside, l), 0);
+	assert_int_equal(mkfifo(p, 0644), 0);
+	for (size_t i = 0; i < LB_ARRAY_SIZE(via); i++) {
+		struct lb_archive_diffs d;
+		struct lb_artifact a;
+		char sum[65];
+		bool found = false;
+		int fd = write_clone(text, via[i], 15, &a, sum);
+
+		assert_int_equal(lb_archive_compare(fd, "clone", &a, root, &d), 0);
+		close(fd);
+		for (unsigned k = 0; k < d.n && k < LB_DIFFS_NAMED; k++)
+			found = found || (strcmp(d.named[k].what, "content (a clone)") == 0 &&
+					  strstr(d.named[k].path, "/b"));
+		assert_true(found);
+		lb_archive_diffs_clear(&d);
+	}
+}
+
+/* A restore opens no device node a clone record names (its open may do
+ * something): refused unopened (no IN_OPEN on it). */
+static void test_clone_node_unopened(void **state)
+{
+	_cleanup_free_ char *out = lb_asprintf("%s/node", dir);
+	struct lb_artifact a;
+	char sum[65], ev[4096] __attribute__((aligned(8)));
+	bool opened = false;
+	int fd, in, wd;
+	ssize_t n;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	fd = write_clone_of(AE_IFCHR, "", "./a", 15, &a, sum);
+	assert_int_equal(mkdir(out, 0755), 0);
+	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	assert_true(in >= 0);
+	wd = inotify_add_watch(in, out, IN_OPEN);
+	assert_true(wd >= 0);
+	assert_true(lb_archive_extract(fd, "clone", &a, out, NULL, NULL) < 0);
+	assert_non_null(strstr(lb_errmsg(), "clone"));
+	close(fd);
+	while ((n = read(in, ev, sizeof(ev))) > 0)
+		for (ssize_t at = 0; at < n;) {
+			const struct inotify_event *ie = (const struct inotify_event *)(ev + at);
+
+			opened = opened || (ie->len && strcmp(ie->name, "a") == 0);
+			at += (ssize_t)(sizeof(*ie) + ie->len);
+		}
+	close(in);
+	assert_false(opened);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +417,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_walk_stop_and_fail, setup, teardown),
 		cmocka_unit_test(test_flags_record),
 		cmocka_unit_test_setup_teardown(test_clone_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clone_compared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clone_compared_inside, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clone_node_unopened, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
