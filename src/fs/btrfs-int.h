@@ -46,7 +46,6 @@
 #define BTRFS_BG_PROFILES 0x7f8ull
 
 /* incompat bits that matter to reading */
-#define BTRFS_INCOMPAT_MIXED_GROUPS (1ull << 2)
 #define BTRFS_INCOMPAT_METADATA_UUID (1ull << 10)
 #define BTRFS_INCOMPAT_ZONED (1ull << 12)
 #define BTRFS_INCOMPAT_EXTENT_TREE_V2 (1ull << 13)

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-/* What one device of a btrfs holds, from its superblock and chunk tree:
- * the bytes in use (the superblock copies that fit and every stripe of a
- * chunk on this device; an image of an unmounted btrfs holds only those),
+/* What one device of a btrfs holds, from its superblock, chunk tree and
+ * free space tree: the bytes in use (the superblock copies that fit, every
+ * stripe of a metadata, system or striped chunk on this device, and of the
+ * other data chunks what the free space tree does not call free; an image
+ * of an unmounted btrfs holds only those),
  * and the geometry recorded for making it again (sizes, checksum,
  * features, this device's devid and UUID, the profiles). */
 #include <errno.h>
@@ -134,7 +136,7 @@ int lb_btrfs_used_runs(int fd, uint64_t offset, uint64_t size, int (*fn)(void *,
 	/* without a free space tree read whole, every chunk is taken whole */
 	r = lb_btrfs_free_read(fd, offset, size, &sb, &cs, &fr);
 	have_free = r >= 0;
-	if (r == -EOPNOTSUPP)
+	if (r == -EOPNOTSUPP || r == -ENXIO)	/* (none, or on other devices) */
 		lb_debug("btrfs", "device %" PRIu64 ": whole chunks: %s", sb.devid, lb_errmsg());
 	else if (r < 0)
 		lb_warn("btrfs device %" PRIu64 ": its free space tree cannot be read (%s): its image "
