@@ -111,12 +111,12 @@ check_clean() {
 # out of the image fails it
 scrub_clean() {
 	busy_retry mount "$1" "$mnt"
-	btrfs scrub start -B -r "$mnt" >"$LB_WORK/scrub.log" 2>&1 &&
-		grep -q 'Error summary: *no errors found' "$LB_WORK/scrub.log" || {
+	if ! btrfs scrub start -B -r "$mnt" >"$LB_WORK/scrub.log" 2>&1 ||
+		! grep -q 'Error summary: *no errors found' "$LB_WORK/scrub.log"; then
 		cat "$LB_WORK/scrub.log"
 		umount "$mnt"
 		lb_fail "$case: scrub finds errors"
-	}
+	fi
 	umount "$mnt"
 }
 

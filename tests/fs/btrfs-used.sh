@@ -74,20 +74,20 @@ umount "$mnt"
 allocated=$(sed -n 's/^[[:space:]]*Device allocated:[[:space:]]*\([0-9]*\)$/\1/p' "$LB_WORK/usage")
 data_size=$(sed -n 's/^Data,single: Size:\([0-9]*\), Used:.*/\1/p' "$LB_WORK/usage")
 data_used=$(sed -n 's/^Data,single: Size:[0-9]*, Used:\([0-9]*\) .*/\1/p' "$LB_WORK/usage")
-[ -n "$allocated" ] && [ -n "$data_size" ] && [ -n "$data_used" ] || {
+if [ -z "$allocated" ] || [ -z "$data_size" ] || [ -z "$data_used" ]; then
 	cat "$LB_WORK/usage"
 	lb_fail "cannot read btrfs filesystem usage"
-}
+fi
 [ $((data_used * 4)) -lt "$data_size" ] || lb_fail "the data chunks are not mostly free ($data_used of $data_size)"
 
 "$LIFEBOAT" capture --disk="$d" --output "$LB_WORK/cap" >"$LB_WORK/capture.out" 2>&1 || {
 	cat "$LB_WORK/capture.out"
 	lb_fail "capture failed"
 }
-grep -q 'cannot be read' "$LB_WORK/capture.out" && {
+if grep -q 'cannot be read' "$LB_WORK/capture.out"; then
 	cat "$LB_WORK/capture.out"
 	lb_fail "the free space tree was not read"
-}
+fi
 # the image: metadata and system chunks whole, the data used, the
 # superblock copies (one inside a data chunk) and 1 MiB to spare
 image=$(sed -n 's/.*: image, \([0-9]*\)\.[0-9] MiB in.*/\1/p' "$LB_WORK/capture.out")
@@ -102,11 +102,8 @@ bound=$(((allocated - data_size + data_used) / 1048576 + 1))
 }
 echo "ok image of $image MiB (used $bound MiB, chunks $((allocated / 1048576)) MiB)"
 
-lb_wipe_dev() {
-	wipefs -a -q "$1"
-	blkdiscard -f "$1" 2>/dev/null
-}
-lb_wipe_dev "$d"
+wipefs -a -q "$d"
+blkdiscard -f "$d" 2>/dev/null
 "$LIFEBOAT" restore --yes --quick-format "$LB_WORK/cap" >"$LB_WORK/restore.log" 2>&1 || {
 	cat "$LB_WORK/restore.log"
 	lb_fail "restore failed"
