@@ -2,7 +2,9 @@
 /* libFuzzer: the btrfs reader (src/fs/btrfs_*.c) on a "device" made of the
  * fuzzed bytes: the superblock parsed, the chunk tree walked and turned
  * into a geometry (and that geometry checked as a manifest's would be),
- * the used runs, which must stay in order and inside the device.
+ * the free space tree (its block groups in order and apart, each free
+ * range inside its block group, in order and apart), the used runs, which
+ * must stay in order and inside the device.
  *
  * A btrfs is mostly zeros: the input is the device's size (8 bytes,
  * big-endian; at most DEV_MAX) then records of an offset (8 bytes), a
@@ -69,6 +71,36 @@ static void fix_sums(int fd, uint64_t dev, uint64_t off, uint64_t len)
 		abort();
 }
 
+/* the free space tree read whole: block groups and free ranges in order */
+static void free_space(int fd, uint64_t dev)
+{
+	struct lb_btrfs_chunks cs;
+	struct lb_btrfs_free f;
+	struct lb_btrfs_sb sb;
+	size_t g = 0;
+
+	if (lb_btrfs_sb_read(fd, 0, &sb) < 0 || lb_btrfs_chunks_read(fd, 0, dev, &sb, &cs) < 0)
+		return;
+	if (lb_btrfs_free_read(fd, 0, dev, &sb, &cs, &f) >= 0) {
+		for (size_t i = 0; i < f.n_bg; i++)
+			if (f.bg[i].len == 0 || f.bg[i].start + f.bg[i].len < f.bg[i].start ||
+			    (i && f.bg[i].start < f.bg[i - 1].start + f.bg[i - 1].len))
+				abort();
+		for (size_t i = 0; i < f.n_free; i++) {
+			const struct lb_btrfs_range *r = &f.free[i];
+
+			while (g < f.n_bg && f.bg[g].start + f.bg[g].len <= r->start)
+				g++;
+			if (g == f.n_bg || r->len == 0 || r->start < f.bg[g].start ||
+			    r->len > f.bg[g].start + f.bg[g].len - r->start ||
+			    (i && r->start < f.free[i - 1].start + f.free[i - 1].len))
+				abort();
+		}
+		lb_btrfs_free_free(&f);
+	}
+	lb_btrfs_chunks_free(&cs);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct lb_fs_geom *k = lb_fs_geom_find("btrfs");
@@ -106,6 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(why);
 		k->free(g);
 	}
+	free_space(fd, dev);
 	if (lb_btrfs_used_runs(fd, 0, dev, take_run, &runs, &used) >= 0 && used > dev)
 		abort();
 	close(fd);

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Writes the seeds of the btrfs harness (fixtures/fuzz/btrfs/): filesystems
 mkfs.btrfs makes on image files (the defaults, single metadata with 4 KiB
-nodes, mixed block groups, each of two raid1 devices), each as
+nodes, mixed block groups, each of two raid1 devices, files from
+--rootdir so that a data chunk's free space tree has extents), each as
 fuzz_btrfs.c reads its input: the device's size (8 bytes, big-endian), then
 for each 4 KiB block that is not all zeros its offset (8 bytes), length (4
 bytes) and bytes. crc32c only: the harness sets those checksums itself.
@@ -20,6 +21,7 @@ CASES = {
     "single-4k": [["-U", U + "e2", "-m", "single", "-n", "4096"], 1],
     "mixed": [["-U", U + "e3", "-M"], 1],
     "raid1": [["-U", U + "e4", "-d", "raid1", "-m", "raid1"], 2],
+    "files": [["-U", U + "e5", "-m", "single", "-n", "4096", "-r", "{root}"], 1],
 }
 SIZE = 320 << 20
 out = "fixtures/fuzz/btrfs"
@@ -41,7 +43,13 @@ def seed_of(img):
 
 
 with tempfile.TemporaryDirectory() as tmp:
+    root = os.path.join(tmp, "root")
+    os.makedirs(root)
+    for i in range(12):
+        with open(os.path.join(root, f"f{i}"), "wb") as f:
+            f.write(bytes((i * 7 + j * 13) % 251 for j in range(8192 * (i % 3 + 1))))
     for name, (opts, n) in CASES.items():
+        opts = [o.replace("{root}", root) for o in opts]
         imgs = [os.path.join(tmp, f"{name}-{i}.img") for i in range(n)]
         for img in imgs:
             with open(img, "wb") as f:

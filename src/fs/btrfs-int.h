@@ -47,6 +47,21 @@
 
 /* incompat bits that matter to reading */
 #define BTRFS_INCOMPAT_METADATA_UUID (1ull << 10)
+#define BTRFS_INCOMPAT_ZONED (1ull << 12)
+#define BTRFS_INCOMPAT_EXTENT_TREE_V2 (1ull << 13)
+#define BTRFS_INCOMPAT_RAID_STRIPE_TREE (1ull << 14)
+/* compat_ro bits: a free space tree, and one the kernel has kept whole */
+#define BTRFS_COMPAT_RO_FREE_SPACE_TREE (1ull << 0)
+#define BTRFS_COMPAT_RO_FREE_SPACE_TREE_VALID (1ull << 1)
+
+/* the root tree's item for the free space tree, and that tree's items */
+#define BTRFS_ROOT_TREE_OBJECTID 1ull
+#define BTRFS_FREE_SPACE_TREE_OBJECTID 10ull
+#define BTRFS_ROOT_ITEM_KEY 132
+#define BTRFS_FREE_SPACE_INFO_KEY 198
+#define BTRFS_FREE_SPACE_EXTENT_KEY 199
+#define BTRFS_FREE_SPACE_BITMAP_KEY 200
+#define BTRFS_FREE_SPACE_USING_BITMAPS 1u
 
 /* The superblock's fields lifeboat uses, in host order. */
 struct lb_btrfs_sb {
@@ -56,6 +71,7 @@ struct lb_btrfs_sb {
 	uint64_t generation;
 	uint64_t root;
 	uint64_t chunk_root;
+	uint64_t log_root;	/* 0 unless a log is left to replay */
 	uint64_t total_bytes;
 	uint64_t bytes_used;
 	uint64_t num_devices;
@@ -64,6 +80,7 @@ struct lb_btrfs_sb {
 	uint32_t sys_chunk_array_size;
 	uint64_t compat, compat_ro, incompat;
 	uint16_t csum_type;
+	uint8_t root_level;
 	uint8_t chunk_root_level;
 	/* this device (the superblock's dev_item) */
 	uint64_t devid;
@@ -136,10 +153,37 @@ const char *lb_btrfs_profile_name(uint64_t type);
 /* The BTRFS_BG_* profile bit of a name; 0 for "single", -1 when unknown. */
 int64_t lb_btrfs_profile_bits(const char *name);
 
+/* The free space of a btrfs from its free space tree: the block groups it
+ * describes and their free logical ranges, in order. */
+struct lb_btrfs_range {
+	uint64_t start, len;
+};
+
+struct lb_btrfs_free {
+	struct lb_btrfs_range *bg;	/* the block groups with a FREE_SPACE_INFO */
+	size_t n_bg;
+	struct lb_btrfs_range *free;	/* their free ranges, sorted, apart */
+	size_t n_free;
+};
+
+void lb_btrfs_free_free(struct lb_btrfs_free *f);
+/* Reads the free space tree of the btrfs whose superblock is sb and chunks
+ * cs (from fd at offset, size bytes), each tree block from a copy on this
+ * device, checked (checksum, place, fsid, owner, level, generation), keys
+ * in order, every free range inside its block group and each block
+ * group's extent count what its ranges make. -EOPNOTSUPP when there is no
+ * valid free space tree to read (or features that change what it means: a
+ * log to replay, zoned, extent tree v2, a raid stripe tree); -EUCLEAN or
+ * -ENXIO (and a message) when it cannot be read whole. */
+int lb_btrfs_free_read(int fd, uint64_t offset, uint64_t size, const struct lb_btrfs_sb *sb,
+		       const struct lb_btrfs_chunks *cs, struct lb_btrfs_free *ret);
+
 /* Calls fn(ud, off, len) for each run of bytes of the device at offset of
  * fd (size bytes) that its btrfs uses: the superblock copies that fit and
  * the stripes of every chunk on this device, in order, merged; *ret_used
- * (may be NULL) their sum. */
+ * (may be NULL) their sum. Of a data chunk whose every stripe holds all of
+ * it (single, dup, raid1, raid1c3, raid1c4), only the ranges its free
+ * space tree does not call free, when that tree can be read whole. */
 int lb_btrfs_used_runs(int fd, uint64_t offset, uint64_t size, int (*fn)(void *, uint64_t, uint64_t),
 		       void *ud, uint64_t *ret_used);
 

@@ -159,6 +159,7 @@ static void sb_fields(const uint8_t *b, struct lb_btrfs_sb *sb)
 	sb->generation = lb_le64(b + 0x48);
 	sb->root = lb_le64(b + 0x50);
 	sb->chunk_root = lb_le64(b + 0x58);
+	sb->log_root = lb_le64(b + 0x60);
 	sb->total_bytes = lb_le64(b + 0x70);
 	sb->bytes_used = lb_le64(b + 0x78);
 	sb->num_devices = lb_le64(b + 0x88);
@@ -169,6 +170,7 @@ static void sb_fields(const uint8_t *b, struct lb_btrfs_sb *sb)
 	sb->compat_ro = lb_le64(b + 0xb4);
 	sb->incompat = lb_le64(b + 0xbc);
 	sb->csum_type = lb_le16(b + 0xc4);
+	sb->root_level = b[0xc6];
 	sb->chunk_root_level = b[0xc7];
 	sb->devid = lb_le64(di);
 	sb->dev_total_bytes = lb_le64(di + 8);

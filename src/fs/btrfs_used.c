@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-/* What one device of a btrfs holds, from its superblock and chunk tree:
- * the bytes in use (the superblock copies that fit and every stripe of a
- * chunk on this device; an image of an unmounted btrfs holds only those),
+/* What one device of a btrfs holds, from its superblock, chunk tree and
+ * free space tree: the bytes in use (the superblock copies that fit, every
+ * stripe of a metadata, system or striped chunk on this device, and of the
+ * other data chunks what the free space tree does not call free; an image
+ * of an unmounted btrfs holds only those),
  * and the geometry recorded for making it again (sizes, checksum,
  * features, this device's devid and UUID, the profiles). */
 #include <errno.h>
@@ -30,14 +32,95 @@ static int by_off(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
+struct runs {
+	struct run *v;
+	size_t n, alloc;
+};
+
+static void runs_add(struct runs *rs, uint64_t off, uint64_t len)
+{
+	if (len == 0)
+		return;
+	if (rs->n == rs->alloc) {
+		rs->alloc = rs->alloc ? rs->alloc * 2 : 64;
+		rs->v = lb_realloc_array(rs->v, rs->alloc, sizeof(*rs->v));
+	}
+	rs->v[rs->n++] = (struct run){ off, len };
+}
+
+/* Whether the free space tree describes chunk c as one block group. */
+static bool described(const struct lb_btrfs_free *f, const struct lb_btrfs_chunk *c)
+{
+	size_t lo = 0, hi = f->n_bg;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->bg[mid].start < c->logical)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < f->n_bg && f->bg[lo].start == c->logical && f->bg[lo].len == c->length;
+}
+
+/* The stripe of chunk c at phys: what of it the free space tree does not
+ * call free. Only for a chunk each of whose stripes holds the whole of it
+ * (a logical address is the same offset into every stripe). */
+static void used_of(struct runs *rs, const struct lb_btrfs_free *f, const struct lb_btrfs_chunk *c,
+		    uint64_t phys)
+{
+	const uint64_t end = c->logical + c->length;
+	uint64_t at = c->logical;
+	size_t lo = 0, hi = f->n_free;
+
+	/* the first free range that ends past the chunk's start */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->free[mid].start + f->free[mid].len <= c->logical)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < f->n_free && f->free[i].start < end; i++) {
+		uint64_t s = f->free[i].start < c->logical ? c->logical : f->free[i].start;
+		uint64_t e = f->free[i].start + f->free[i].len;
+
+		if (e > end)
+			e = end;
+		if (s > at)
+			runs_add(rs, phys + (at - c->logical), s - at);
+		if (e > at)
+			at = e;
+	}
+	if (end > at)
+		runs_add(rs, phys + (at - c->logical), end - at);
+}
+
+/* Whether chunk c's used bytes may come from the free space tree: data
+ * only (metadata and system chunks are small and taken whole), and only
+ * where each stripe holds the whole chunk (single, dup, raid1, raid1c3,
+ * raid1c4). A striped chunk (raid0, raid10, raid5, raid6) spreads its
+ * logical range over its stripes in stripe_len pieces, with parity for
+ * raid5/6: it is taken whole. */
+static bool tightened(const struct lb_btrfs_chunk *c)
+{
+	return (c->type & BTRFS_BG_DATA) && !(c->type & (BTRFS_BG_METADATA | BTRFS_BG_SYSTEM)) &&
+	       !(c->type & (BTRFS_BG_RAID0 | BTRFS_BG_RAID10 | BTRFS_BG_RAID5 | BTRFS_BG_RAID6));
+}
+
 int lb_btrfs_used_runs(int fd, uint64_t offset, uint64_t size, int (*fn)(void *, uint64_t, uint64_t),
 		       void *ud, uint64_t *ret_used)
 {
 	struct lb_btrfs_chunks cs;
+	struct lb_btrfs_free fr;
 	struct lb_btrfs_sb sb;
+	struct runs rs = { 0 };
 	_cleanup_free_ struct run *runs = NULL;
-	size_t n = 0, alloc;
+	size_t n;
 	uint64_t end, sum = 0;
+	bool have_free;
 	int r;
 
 	r = lb_btrfs_sb_read(fd, offset, &sb);
@@ -50,16 +133,23 @@ int lb_btrfs_used_runs(int fd, uint64_t offset, uint64_t size, int (*fn)(void *,
 	r = lb_btrfs_chunks_read(fd, offset, size, &sb, &cs);
 	if (r < 0)
 		return r;
-	alloc = 4;
-	for (size_t i = 0; i < cs.n; i++)
-		alloc += cs.v[i].num_stripes;
-	runs = lb_realloc_array(NULL, alloc, sizeof(*runs));
+	/* without a free space tree read whole, every chunk is taken whole */
+	r = lb_btrfs_free_read(fd, offset, size, &sb, &cs, &fr);
+	have_free = r >= 0;
+	if (r == -EOPNOTSUPP || r == -ENXIO)	/* (none, or on other devices) */
+		lb_debug("btrfs", "device %" PRIu64 ": whole chunks: %s", sb.devid, lb_errmsg());
+	else if (r < 0)
+		lb_warn("btrfs device %" PRIu64 ": its free space tree cannot be read (%s): its image "
+			"holds its chunks whole",
+			sb.devid, lb_errmsg());
+	r = 0;
 	for (size_t i = 0; i < 4; i++)
 		if (super_at[i] + BTRFS_SUPER_SIZE <= sb.dev_total_bytes)
-			runs[n++] = (struct run){ super_at[i], BTRFS_SUPER_SIZE };
+			runs_add(&rs, super_at[i], BTRFS_SUPER_SIZE);
 	for (size_t i = 0; i < cs.n && r >= 0; i++) {
 		const struct lb_btrfs_chunk *c = &cs.v[i];
 		uint64_t len = lb_btrfs_stripe_bytes(c);
+		bool tight = have_free && tightened(c) && described(&fr, c);
 
 		for (uint16_t s = 0; s < c->num_stripes; s++) {
 			if (c->stripes[s].devid != sb.devid)
@@ -70,9 +160,16 @@ int lb_btrfs_used_runs(int fd, uint64_t offset, uint64_t size, int (*fn)(void *,
 					   c->logical, sb.devid);
 				break;
 			}
-			runs[n++] = (struct run){ c->stripes[s].offset, len };
+			if (tight)
+				used_of(&rs, &fr, c, c->stripes[s].offset);
+			else
+				runs_add(&rs, c->stripes[s].offset, len);
 		}
 	}
+	if (have_free)
+		lb_btrfs_free_free(&fr);
+	runs = rs.v;
+	n = rs.n;
 	lb_btrfs_chunks_free(&cs);
 	if (r < 0)
 		return r;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # lb-timeout: 1800
 # btrfs round trips on loop devices, captured unmounted (an image of each
-# device's used bytes: its superblock copies and its chunks' stripes, found
-# from the superblock and the chunk tree), each device wiped (every block:
+# device's used bytes: its superblock copies, its metadata and system
+# chunks' stripes and what its free space tree does not call free in its
+# data chunks), each device wiped (every block:
 # blkdiscard) and restored. Two cases: "single" on one whole disk (data
 # single, metadata dup, xxhash checksums, its own metadata UUID from
 # btrfstune -m) and "raid1" over a partition on each of two disks (data and
@@ -10,7 +11,8 @@
 # than 5, a read-only snapshot and nocow files (chattr +C). Afterwards:
 # identical btrfs filesystem show, dump-super of every device (device
 # UUIDs included), subvolume list -a -u -q -R, get-default, lsattr, a
-# clean btrfs check and identical trees per subvolume.
+# clean btrfs check and read-only scrub, and identical trees per
+# subvolume.
 # Then the mkfs path (restore --no-data): the same fsid, metadata UUID,
 # label, sizes, checksum, features, devids, device UUIDs and profiles made
 # again, the two devices of raid1 by one mkfs.btrfs. And the refusals before any
@@ -105,6 +107,19 @@ check_clean() {
 	}
 }
 
+# every data and metadata block's checksum (of every copy): a block left
+# out of the image fails it
+scrub_clean() {
+	busy_retry mount "$1" "$mnt"
+	if ! btrfs scrub start -B -r "$mnt" >"$LB_WORK/scrub.log" 2>&1 ||
+		! grep -q 'Error summary: *no errors found' "$LB_WORK/scrub.log"; then
+		cat "$LB_WORK/scrub.log"
+		umount "$mnt"
+		lb_fail "$case: scrub finds errors"
+	fi
+	umount "$mnt"
+}
+
 # the fields mkfs.btrfs makes again, once the kernel has mounted it (it
 # sets big_metadata itself on a first mount, as it did on the original)
 made_fields() {
@@ -159,6 +174,7 @@ run_case() {
 	ident "${devs[@]}" >"$LB_WORK/ident.after"
 	diff -u "$LB_WORK/ident.before" "$LB_WORK/ident.after" || lb_fail "$case: filesystem show or dump-super differ"
 	check_clean "${devs[0]}"
+	scrub_clean "${devs[0]}"
 	content "${devs[0]}" >"$LB_WORK/content.after"
 	diff -u "$LB_WORK/content.before" "$LB_WORK/content.after" || lb_fail "$case: subvolumes or trees differ"
 	echo "ok $case image"

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 #include <uuid/uuid.h>
@@ -681,6 +682,197 @@ static void test_argv_two(void **state)
 	lb_argv_free(argv);
 }
 
+/* ---- the free space tree ------------------------------------------------- */
+
+/* The sum of the used runs of the btrfs in fd (0 when refused). */
+static uint64_t used_of(int fd)
+{
+	struct runs runs = { 0 };
+	uint64_t used = 0;
+
+	if (lb_btrfs_used_runs(fd, 0, 600ull << 20, take_run, &runs, &used) < 0)
+		return 0;
+	assert_int_equal(runs.sum, used);
+	assert_true(runs.has_super);
+	return used;
+}
+
+/* What whole chunks take on this device, with the superblock copies. */
+static uint64_t whole_of(const struct lb_btrfs_chunks *cs)
+{
+	uint64_t sum = 2 * BTRFS_SUPER_SIZE;	/* 64 KiB and 64 MiB, in 600 MiB */
+
+	for (size_t i = 0; i < cs->n; i++)
+		sum += cs->v[i].num_stripes * lb_btrfs_stripe_bytes(&cs->v[i]);
+	return sum;
+}
+
+/* Where logical lies on the device (its chunk's first stripe). */
+static uint64_t phys_of(const struct lb_btrfs_chunks *cs, uint64_t logical)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		if (logical >= cs->v[i].logical && logical - cs->v[i].logical < cs->v[i].length)
+			return cs->v[i].stripes[0].offset + logical - cs->v[i].logical;
+	fail_msg("logical %" PRIu64 " in no chunk", logical);
+	return 0;
+}
+
+/* The leaf of the free space tree (a small one is one leaf, and so is its
+ * root tree): its bytes in node, where it lies in *ret_phys. */
+static void fst_leaf(int fd, const struct lb_btrfs_sb *sb, const struct lb_btrfs_chunks *cs,
+		     uint8_t *node, uint64_t *ret_phys)
+{
+	uint64_t logical = 0;
+
+	assert_int_equal(lb_pread_all(fd, node, sb->nodesize, phys_of(cs, sb->root)), 0);
+	assert_int_equal(node[100], 0);
+	for (uint32_t i = 0; i < lb_le32(node + 96); i++) {
+		const uint8_t *it = node + BTRFS_HEADER_SIZE + (size_t)i * BTRFS_ITEM_SIZE;
+
+		if (lb_le64(it) == 10 && it[8] == BTRFS_ROOT_ITEM_KEY)
+			logical = lb_le64(node + BTRFS_HEADER_SIZE + lb_le32(it + 17) + 176);
+	}
+	assert_true(logical > 0);
+	*ret_phys = phys_of(cs, logical);
+	assert_int_equal(lb_pread_all(fd, node, sb->nodesize, *ret_phys), 0);
+	assert_int_equal(lb_le64(node + 88), 10);
+	assert_int_equal(node[100], 0);
+}
+
+static void put_leaf(int fd, const struct lb_btrfs_sb *sb, uint8_t *node, uint64_t phys)
+{
+	assert_int_equal(lb_btrfs_csum_set(sb->csum_type, node, sb->nodesize), 0);
+	assert_int_equal(lb_pwrite_all(fd, node, sb->nodesize, phys), 0);
+}
+
+/* A btrfs with files (mkfs.btrfs --rootdir): its data chunk's used runs
+ * are what the free space tree does not call free, far less than the
+ * chunks; without a valid free space tree, with a log to replay, or with
+ * one crafted (a block group's extent count off by one, a free extent
+ * outside its block group, an item count past its leaf), the chunks whole
+ * again, never an error or less. */
+static void test_free_space(void **state)
+{
+	_cleanup_free_ char *p = NULL, *root = NULL, *f = NULL;
+	_cleanup_free_ uint8_t *orig = NULL, *node = NULL, *leaf = NULL;
+	struct lb_btrfs_chunks cs;
+	struct lb_btrfs_free fr;
+	struct lb_btrfs_sb sb;
+	uint8_t b[BTRFS_SUPER_SIZE];
+	uint64_t whole, used, data_free = 0, phys;
+	size_t info = 0;
+	int fd;
+
+	(void)state;
+	need_mkfs();
+	root = lb_asprintf("%s/root", dir);
+	assert_int_equal(mkdir(root, 0755), 0);
+	{
+		_cleanup_free_ uint8_t *data = lb_zalloc(1u << 20);
+
+		for (size_t i = 0; i < (1u << 20); i++)
+			data[i] = (uint8_t)(i * 2654435761u >> 13);
+		for (int i = 0; i < 3; i++) {
+			_cleanup_close_ int ffd = -1;
+
+			free(f);
+			f = lb_asprintf("%s/f%d", root, i);
+			ffd = open(f, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+			assert_true(ffd >= 0);
+			data[0] = (uint8_t)i;
+			assert_int_equal(lb_pwrite_all(ffd, data, 1u << 20, 0), 0);
+		}
+	}
+	p = image("f.img");
+	mkfs(p, NULL, "-m", "single", "-r", root, NULL);
+	fd = open(p, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(lb_btrfs_sb_read(fd, 0, &sb), 0);
+	assert_int_equal(lb_btrfs_chunks_read(fd, 0, 600ull << 20, &sb, &cs), 0);
+	whole = whole_of(&cs);
+	if (lb_btrfs_free_read(fd, 0, 600ull << 20, &sb, &cs, &fr) < 0)
+		fail_msg("%s", lb_errmsg());
+	/* a block group per chunk, its free ranges inside it, in order */
+	assert_int_equal(fr.n_bg, cs.n);
+	for (size_t i = 0; i < fr.n_free; i++) {
+		while (info < fr.n_bg && fr.bg[info].start + fr.bg[info].len <= fr.free[i].start)
+			info++;
+		assert_true(info < fr.n_bg && fr.free[i].start >= fr.bg[info].start &&
+			    fr.free[i].start + fr.free[i].len <= fr.bg[info].start + fr.bg[info].len);
+		assert_true(i == 0 || fr.free[i].start > fr.free[i - 1].start + fr.free[i - 1].len ||
+			    fr.free[i].start >= fr.bg[info].start);
+		for (size_t c = 0; c < cs.n; c++)
+			if (cs.v[c].logical == fr.bg[info].start && (cs.v[c].type & BTRFS_BG_DATA))
+				data_free += fr.free[i].len;
+	}
+	lb_btrfs_free_free(&fr);
+	used = used_of(fd);
+	/* the 3 MiB of files and the metadata and system chunks (whole) are
+	 * in; what is free in the data chunk is not (give or take the two
+	 * superblock copies, which may lie in a chunk) */
+	assert_true(data_free >= (4u << 20));
+	assert_true(used >= (3u << 20));
+	assert_true(whole - used + 2 * BTRFS_SUPER_SIZE >= data_free &&
+		    whole - used <= data_free + 2 * BTRFS_SUPER_SIZE);
+
+	/* no valid free space tree, or a log to replay: the chunks whole */
+	orig = read_super(p);
+	memcpy(b, orig, sizeof(b));
+	b[0xb4] &= (uint8_t)~2;	/* FREE_SPACE_TREE_VALID */
+	assert_int_equal(lb_btrfs_csum_set(0, b, sizeof(b)), 0);
+	assert_int_equal(lb_pwrite_all(fd, b, sizeof(b), BTRFS_SUPER_OFF), 0);
+	assert_int_equal(used_of(fd), whole);
+	memcpy(b, orig, sizeof(b));
+	put64(b + 0x60, sb.root);	/* log_root */
+	assert_int_equal(lb_btrfs_csum_set(0, b, sizeof(b)), 0);
+	assert_int_equal(lb_pwrite_all(fd, b, sizeof(b), BTRFS_SUPER_OFF), 0);
+	assert_int_equal(used_of(fd), whole);
+	assert_int_equal(lb_pwrite_all(fd, orig, BTRFS_SUPER_SIZE, BTRFS_SUPER_OFF), 0);
+	assert_int_equal(used_of(fd), used);
+
+	/* the free space tree's leaf crafted, its checksum right */
+	node = lb_zalloc(sb.nodesize);
+	leaf = lb_zalloc(sb.nodesize);
+	fst_leaf(fd, &sb, &cs, leaf, &phys);
+	for (int how = 0; how < 4; how++) {
+		uint32_t n = lb_le32(leaf + 96);
+		bool done = false;
+
+		memcpy(node, leaf, sb.nodesize);
+		for (uint32_t i = 0; i < n && !done; i++) {
+			uint8_t *it = node + BTRFS_HEADER_SIZE + (size_t)i * BTRFS_ITEM_SIZE;
+			uint8_t *data = node + BTRFS_HEADER_SIZE + lb_le32(it + 17);
+
+			if (how == 0 && it[8] == BTRFS_FREE_SPACE_INFO_KEY) {
+				data[0]++;	/* extent count */
+				done = true;
+			} else if (how == 1 && it[8] == BTRFS_FREE_SPACE_EXTENT_KEY) {
+				put64(it + 9, 1ull << 40);	/* past its block group */
+				done = true;
+			} else if (how == 2 && it[8] == BTRFS_FREE_SPACE_INFO_KEY) {
+				data[4] = 0x80;	/* unknown flags */
+				done = true;
+			} else if (how == 3) {
+				node[96] = node[97] = 0xff;	/* items past the leaf */
+				done = true;
+			}
+		}
+		assert_true(done);
+		put_leaf(fd, &sb, node, phys);
+		assert_int_equal(lb_btrfs_free_read(fd, 0, 600ull << 20, &sb, &cs, &fr), -EUCLEAN);
+		assert_int_equal(used_of(fd), whole);
+	}
+	put_leaf(fd, &sb, leaf, phys);
+	assert_int_equal(used_of(fd), used);
+	/* a copy whose checksum is wrong: not read */
+	leaf[200] ^= 1;
+	assert_int_equal(lb_pwrite_all(fd, leaf, sb.nodesize, phys), 0);
+	assert_int_equal(lb_btrfs_free_read(fd, 0, 600ull << 20, &sb, &cs, &fr), -EUCLEAN);
+	assert_int_equal(used_of(fd), whole);
+	lb_btrfs_chunks_free(&cs);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -695,6 +887,7 @@ int main(void)
 		cmocka_unit_test(test_crafted_order),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_argv_two),
+		cmocka_unit_test(test_free_space),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
