@@ -406,6 +406,11 @@ int lb_btrfs_subvols_read(const struct lb_btrfs_top *t, struct lb_btrfs_subvols 
 		sv->uuid = uuid_text(info.uuid);
 		sv->parent_uuid = uuid_text(info.parent_uuid);
 		sv->received_uuid = uuid_text(info.received_uuid);
+		if (sv->received_uuid) {
+			sv->stransid = info.stransid;
+			sv->stime = (uint64_t)info.stime.tv_sec;
+			sv->stime_nsec = (uint32_t)info.stime.tv_nsec;
+		}
 		sv->readonly = (info.flags & 1ull) != 0;	/* BTRFS_ROOT_SUBVOL_RDONLY */
 	}
 	btrfs_util_destroy_subvolume_iterator(it);
