@@ -83,6 +83,23 @@ char *lb_unescape_octal(const char *s);
 char *lb_udev_unescape(const char *s);
 int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_dir);
 int lb_umount_tmp(char *dir);
+/* ---- directories held by their maker (held.c) ---------------------------- */
+/* Makes PREFIX followed by a tag of 8 hex digits drawn at random (PREFIX
+ * ends in "."), with MODE, locked: flock, exclusive, on the directory
+ * itself, held for as long as *ret_fd is open (O_CLOEXEC). What a process
+ * in any PID namespace tells a running maker's directory by. */
+int lb_held_mkdir(const char *prefix, mode_t mode, char **ret_path, int *ret_fd);
+/* Whether S is such a tag. */
+bool lb_held_is_tag(const char *s);
+/* NAME in DIRFD, made by lb_held_mkdir: 1 and its fd, locked here, when no
+ * process holds it (its maker is gone: the caller removes it, then closes
+ * the fd); 0 when one does; -errno when it cannot be opened. */
+int lb_held_take(int dirfd, const char *name, int *ret_fd);
+/* A new mount point, /tmp/lifeboat-mnt.PID.TAG, held until
+ * lb_mount_dir_drop; the empty ones of processes gone removed first. */
+int lb_mount_dir_new(char **ret_dir);
+/* Removes DIR (lb_mount_dir_new's, nothing mounted on it), and its lock. */
+void lb_mount_dir_drop(const char *dir);
 /* Gives this process (still single-threaded) a mount namespace of its own
  * that receives the machine's mounts but shows it none of its own: what
  * lb_mount_tmp mounts goes when the process ends, killed or not (a

@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /* Small helpers shared by every file: memory, files, hex, SHA-256, child
  * processes, errors and tracing. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -688,44 +686,14 @@ char *lb_udev_unescape(const char *s)
  * (ext4 frees orphan inodes on a read-only mount, journal or not, unless
  * its device is read-only). Every mount is nosuid and nodev. Undo with
  * lb_umount_tmp (the loop device goes with the mount). */
-/* The mount points lb_mount_tmp made for processes that are gone: a
- * lifeboat killed in its private mount namespace (lb_mounts_private) takes
- * its mounts with it and leaves their directories, empty. Each is named
- * for its process (lifeboat-mnt.PID.XXXXXX); one of a PID that is not
- * running is removed when empty (rmdir: never a mount point or anything
- * with contents). */
-static void clean_stale_mount_dirs(void)
-{
-	DIR *d = opendir("/tmp");
-	struct dirent *e;
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		char *end;
-		long pid;
-
-		if (strncmp(e->d_name, "lifeboat-mnt.", 13) != 0)
-			continue;
-		errno = 0;
-		pid = strtol(e->d_name + 13, &end, 10);
-		if (errno || end == e->d_name + 13 || *end != '.' || pid <= 0 || pid == getpid() ||
-		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;
-		if (unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) == 0)
-			lb_debug("mount", "removed /tmp/%s, left by process %ld", e->d_name, pid);
-	}
-	closedir(d);
-}
-
 int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_dir)
 {
-	char tmpl[64];
 	const char *data = NULL, *src = node;
 	_cleanup_free_ char *loop = NULL;
 	/* nosuid, nodev always: a device node or set-id program in the
 	 * volume's contents (a restored capture's) is never a way out of it */
 	unsigned long flags = MS_NOSUID | MS_NODEV | (readonly ? MS_RDONLY | MS_NOEXEC : 0);
+	char *tmpl = NULL;
 	int r, lfd = -1;
 
 	if (readonly && (strcmp(type, "ext3") == 0 || strcmp(type, "ext4") == 0))
@@ -734,8 +702,6 @@ int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_d
 		data = "norecovery";
 	else if (readonly && strcmp(type, "btrfs") == 0)
 		data = "rescue=nologreplay";
-	clean_stale_mount_dirs();
-	snprintf(tmpl, sizeof(tmpl), "/tmp/lifeboat-mnt.%d.XXXXXX", (int)getpid());
 	if (readonly) {
 		r = lb_loop_attach_ro(node, &loop, &lfd);
 		if (r < 0)
@@ -743,8 +709,8 @@ int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_d
 				      lb_errmsg());
 		src = loop;
 	}
-	if (!mkdtemp(tmpl)) {
-		r = lb_err(-errno, "cannot make a mount point: %s", strerror(errno));
+	r = lb_mount_dir_new(&tmpl);
+	if (r < 0) {
 		lb_loop_detach(lfd);
 		return r;
 	}
@@ -754,7 +720,8 @@ int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_d
 	if (r < 0) {
 		int e = errno;
 
-		rmdir(tmpl);
+		lb_mount_dir_drop(tmpl);
+		free(tmpl);
 		lb_loop_detach(lfd);
 		if (lfd >= 0 && strcmp(type, "btrfs") == 0)
 			lb_loop_btrfs_rescan(node);	/* (the mount scanned the loop) */
@@ -766,7 +733,7 @@ int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_d
 		lb_loop_btrfs_mounted(tmpl, node);
 	if (lfd >= 0)
 		close(lfd);
-	*ret_dir = lb_strdup(tmpl);
+	*ret_dir = tmpl;
 	return 0;
 }
 
@@ -790,7 +757,7 @@ int lb_umount_tmp(char *dir)
 	if (umount(dir) < 0) {
 		r = lb_err(-errno, "cannot unmount %s: %s", dir, strerror(errno));
 	} else {
-		rmdir(dir);
+		lb_mount_dir_drop(dir);
 		lb_loop_btrfs_unmounted(dir);
 	}
 	free(dir);

@@ -6,6 +6,8 @@
  *     <subvolume id="256" path="home" uuid="..." read-only="false"/>
  *     <subvolume id="258" path="snaps/1" uuid="..." parent-uuid="..." read-only="true"
  *                clones-from="256"/>
+ *     <subvolume id="259" path="backup/home.1" uuid="..." received-uuid="..."
+ *                stransid="1234" read-only="true"/>
  *   </subvolumes>
  *
  * read (with what the schema cannot say: IDs in range and increasing,
@@ -40,6 +42,9 @@ const struct lb_field lb_mf_subvol_fields[] = {
 	LB_FIELD(lb_btrfs_subvol, "uuid", LB_F_STR, uuid, LB_F_OPT),
 	LB_FIELD(lb_btrfs_subvol, "parent-uuid", LB_F_STR, parent_uuid, LB_F_OPT),
 	LB_FIELD(lb_btrfs_subvol, "received-uuid", LB_F_STR, received_uuid, LB_F_OPT),
+	LB_FIELD(lb_btrfs_subvol, "stransid", LB_F_U64, stransid, LB_F_OPT),
+	LB_FIELD(lb_btrfs_subvol, "stime", LB_F_U64, stime, LB_F_OPT),
+	LB_FIELD(lb_btrfs_subvol, "stime-nsec", LB_F_U32, stime_nsec, LB_F_OPT),
 	LB_FIELD(lb_btrfs_subvol, "read-only", LB_F_BOOL, readonly, 0),
 	LB_FIELD(lb_btrfs_subvol, "clones-from", LB_F_U64, clones_from, LB_F_OPT),
 	LB_FIELD_END,
@@ -138,6 +143,10 @@ static int check_subvols(const struct lb_mf_reader *rd, xmlNodePtr n, const char
 		if (why)
 			return lb_mf_bad(rd, n, "volume %s: subvolume %" PRIu64 ": its path %s", vid,
 					 sv->id, why);
+		/* (what a restore gives the subvolume with its received UUID) */
+		if (!sv->received_uuid && (sv->stransid || sv->stime || sv->stime_nsec))
+			return lb_mf_bad(rd, n, "volume %s: subvolume %" PRIu64 ": stransid or stime "
+						"without a received-uuid", vid, sv->id);
 		/* (its archive's clones name files of one extracted before) */
 		if (sv->clones_from && !listed(s->subvols, i, sv->clones_from))
 			return lb_mf_bad(rd, n, "volume %s: subvolume %" PRIu64 ": clones-from %" PRIu64
@@ -202,8 +211,9 @@ void lb_show_subvols_text(FILE *f, const char *indent, const struct lb_volume *v
 	for (size_t i = 0; i < s->n; i++) {
 		const struct lb_btrfs_subvol *sv = &s->subvols[i];
 
-		fprintf(f, "%*s%6" PRIu64 " %s%s%s\n", w, "", sv->id, lb_esc(sv->path),
-			sv->readonly ? " [read-only]" : "", sv->parent_uuid ? " [snapshot]" : "");
+		fprintf(f, "%*s%6" PRIu64 " %s%s%s%s\n", w, "", sv->id, lb_esc(sv->path),
+			sv->readonly ? " [read-only]" : "", sv->parent_uuid ? " [snapshot]" : "",
+			sv->received_uuid ? " [received]" : "");
 	}
 }
 
@@ -231,6 +241,12 @@ json_object *lb_js_subvols(const struct lb_volume *v)
 		js_opt(e, "uuid", sv->uuid);
 		js_opt(e, "parent_uuid", sv->parent_uuid);
 		js_opt(e, "received_uuid", sv->received_uuid);
+		if (sv->received_uuid) {
+			json_object_object_add(e, "stransid", json_object_new_uint64(sv->stransid));
+			json_object_object_add(e, "stime", json_object_new_uint64(sv->stime));
+			json_object_object_add(e, "stime_nsec",
+					       json_object_new_uint64(sv->stime_nsec));
+		}
 		json_object_object_add(e, "read_only", json_object_new_boolean(sv->readonly));
 		if (sv->clones_from)
 			json_object_object_add(e, "clones_from",

@@ -179,13 +179,19 @@ struct lb_swap_geom {
 
 /* One subvolume of a btrfs (libbtrfsutil's view): its ID (256 and up;
  * 5, the top level, is not listed), its path from the top level, its
- * UUIDs and whether it is read-only. */
+ * UUIDs, what btrfs receive gave it and whether it is read-only. */
 struct lb_btrfs_subvol {
 	uint64_t id;
 	char *path;		/* "home", "snaps/1" */
 	char *uuid;
 	char *parent_uuid;	/* of the subvolume it is a snapshot of */
-	char *received_uuid;
+	char *received_uuid;	/* of the subvolume it was received from */
+	/* with a received UUID: the sent subvolume's transaction ID
+	 * (stransid) and send time (stime, seconds and nanoseconds; btrfs
+	 * receive leaves it 0), what BTRFS_IOC_SET_RECEIVED_SUBVOL takes */
+	uint64_t stransid;
+	uint64_t stime;
+	uint32_t stime_nsec;
 	bool readonly;
 	/* 0, or the ID of an earlier subvolume (its parent) whose files its
 	 * archive may name as clones rather than carry (archive-int.h

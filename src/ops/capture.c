@@ -5,9 +5,11 @@
  *   manifest (read back) → verify → sync → rename into place →
  *   latest → prune → post-capture hooks
  *
- * The capture is built in PARENT/.NAME.partial.PID beside its destination
- * and renamed to NAME only once it verified (the check 'lifeboat verify'
- * makes) and is on disk: a failed or interrupted capture never leaves
+ * The capture is built in PARENT/.NAME.partial.PID.TAG beside its
+ * destination, held (lb_held_mkdir: a lock on it tells a running capture's
+ * from one a killed capture left, in whatever PID namespace the next one
+ * runs), and renamed to NAME only once it verified (the check 'lifeboat
+ * verify' makes) and is on disk: a failed or interrupted capture never leaves
  * something that looks like one, and touches no earlier capture. With
  * --into, PARENT is the generations directory, locked for the whole run;
  * 'latest' moves to the new capture only after the rename, and old ones
@@ -37,6 +39,7 @@ struct run {
 	char *parent;		/* holds the destination and the partial */
 	char *dest;
 	char *tmp;		/* the partial directory */
+	int tmpfd;		/* its lock */
 	bool existed;		/* --output: an empty directory was there */
 	int lockfd;
 	int prelog;		/* the pre-capture hooks' records, until the log is */
@@ -131,24 +134,28 @@ static int destination(struct run *st)
 static int begin(struct run *st)
 {
 	const char *name = strrchr(st->dest, '/') + 1;
+	_cleanup_free_ char *prefix = NULL, *held = NULL;
 	char buf[4096];
 	ssize_t n;
+	int r;
 
-	if (st->req->into || st->req->output) {
-		/* --into: the directory is ours (locked); --output: only what
-		 * a capture to the same name that is gone left */
-		int r = st->req->into ? lb_gens_clean_partial(st->parent)
-				      : lb_gens_clean_dead_partial(st->parent, name);
-
-		if (r > 0)
-			lb_info("removed %d partial capture%s an interrupted run left in %s", r,
-				r == 1 ? "" : "s", st->parent);
-	}
+	/* --into: the directory is ours (locked); --output: only what a
+	 * capture to the same name that is gone left */
+	r = st->req->into ? lb_gens_clean_partial(st->parent)
+			  : lb_gens_clean_dead_partial(st->parent, name, &held);
+	if (r > 0)
+		lb_info("removed %d partial capture%s an interrupted run left in %s", r,
+			r == 1 ? "" : "s", st->parent);
+	/* (both would write it: the one to finish last would fail then) */
+	if (held)
+		return lb_err(-EBUSY, "another capture to %s is running (in %s/%s, here or in "
+				      "another PID namespace)", st->dest, st->parent, held);
 	if (st->existed && rmdir(st->dest) < 0)
 		return lb_err(-errno, "%s: %s", st->dest, strerror(errno));
-	st->tmp = lb_asprintf("%s/.%s.partial.%d", st->parent, name, (int)getpid());
-	if (mkdir(st->tmp, 0700) < 0)
-		return lb_err(-errno, "cannot create %s: %s", st->tmp, strerror(errno));
+	prefix = lb_asprintf("%s/.%s.partial.%d.", st->parent, name, (int)getpid());
+	r = lb_held_mkdir(prefix, 0700, &st->tmp, &st->tmpfd);
+	if (r < 0)
+		return r;
 	st->logfd = lb_log_open(st->tmp);
 	if (st->logfd < 0)
 		return st->logfd;
@@ -414,7 +421,8 @@ static int steps(struct run *st)
 
 int lb_capture_run(const struct lb_capture_req *req, struct lb_capture_result *res)
 {
-	struct run st = { .req = req, .res = res, .lockfd = -1, .prelog = -1, .logfd = -1 };
+	struct run st = { .req = req, .res = res, .lockfd = -1, .tmpfd = -1, .prelog = -1,
+			  .logfd = -1 };
 	int r;
 
 	memset(res, 0, sizeof(*res));
@@ -429,6 +437,9 @@ int lb_capture_run(const struct lb_capture_req *req, struct lb_capture_result *r
 		if (st.existed)
 			mkdir(st.dest, 0700);
 	}
+	/* (after it is removed or in place) */
+	if (st.tmpfd >= 0)
+		close(st.tmpfd);
 	if (st.logfd >= 0)
 		close(st.logfd);
 	if (st.prelog >= 0)

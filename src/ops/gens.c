@@ -192,8 +192,10 @@ int lb_gens_lock(const char *dir, int *ret_fd)
 }
 
 /* Removes every entry of dir that leftover() says an interrupted run left
- * (why: for the debug line); the number removed. */
-static int sweep(const char *dir, bool (*leftover)(const char *e, const void *ud, char **why),
+ * (why: for the debug line; *lockfd: the lock it took on it, held while it
+ * is removed); the number removed. */
+static int sweep(const char *dir,
+		 bool (*leftover)(int dfd, const char *e, const void *ud, char **why, int *lockfd),
 		 const void *ud)
 {
 	struct dirent *e;
@@ -204,22 +206,66 @@ static int sweep(const char *dir, bool (*leftover)(const char *e, const void *ud
 		return errno == ENOENT ? 0 : lb_err(-errno, "%s: %s", dir, strerror(errno));
 	while ((e = readdir(d))) {
 		_cleanup_free_ char *path = NULL, *why = NULL;
+		int lockfd = -1;
 
-		if (!leftover(e->d_name, ud, &why))
+		if (!leftover(dirfd(d), e->d_name, ud, &why, &lockfd))
 			continue;
 		path = lb_asprintf("%s/%s", dir, e->d_name);
 		lb_debug("ops", "removing %s, left by %s", path, why);
 		if (lb_rm_rf(path) >= 0)
 			n++;
+		if (lockfd >= 0)
+			close(lockfd);
 	}
 	closedir(d);
 	return n;
 }
 
-static bool any_partial(const char *e, const void *ud, char **why)
+/* A partial directory .NAME.partial.PID.TAG (capture.c, lb_held_mkdir) or
+ * an older lifeboat's .NAME.partial.PID: 0 when e is none (of NAME, when
+ * not NULL), else 1 with its PID, and whether it has the tag. */
+static int partial_of(const char *e, const char *name, long *ret_pid, bool *ret_tagged)
 {
+	const char *p = NULL, *num;
+	char *end;
+	long pid;
+
+	if (e[0] != '.')
+		return 0;
+	if (name) {
+		if (strncmp(e + 1, name, strlen(name)) != 0)
+			return 0;
+		p = e + 1 + strlen(name);
+		if (strncmp(p, ".partial.", 9) != 0)
+			return 0;
+	} else {
+		/* (the last: NAME may hold one) */
+		for (const char *q = strstr(e, ".partial."); q; q = strstr(q + 1, ".partial."))
+			p = q;
+		if (!p)
+			return 0;
+	}
+	num = p + 9;
+	errno = 0;
+	pid = strtol(num, &end, 10);
+	if (errno || end == num || pid <= 0 || (*end && (*end != '.' || !lb_held_is_tag(end + 1))))
+		return 0;
+	*ret_pid = pid;
+	*ret_tagged = *end != '\0';
+	return 1;
+}
+
+/* (the lock held: no capture into dir runs but one --output dir/NAME,
+ * whose partial directory is held) */
+static bool any_partial(int dfd, const char *e, const void *ud, char **why, int *lockfd)
+{
+	long pid;
+	bool tagged;
+
 	(void)ud;
 	if (!lb_gens_is_partial(e))
+		return false;
+	if (partial_of(e, NULL, &pid, &tagged) && tagged && lb_held_take(dfd, e, lockfd) != 1)
 		return false;
 	*why = lb_strdup("an interrupted run");
 	return true;
@@ -230,35 +276,43 @@ int lb_gens_clean_partial(const char *dir)
 	return sweep(dir, any_partial, NULL);
 }
 
-/* The PID of .NAME.partial.PID, or 0 when e is no partial of name. */
-static long partial_pid(const char *e, const char *name)
+struct dead {
+	const char *name;
+	char *held;		/* a partial a running capture holds */
+};
+
+/* a partial of name whose capture is gone: it holds the lock on it no
+ * more, or (an older lifeboat's, with no lock) its PID is not running
+ * here (a PID taken again since is running: that partial stays) */
+static bool dead_partial(int dfd, const char *e, const void *ud, char **why, int *lockfd)
 {
-	size_t len = strlen(name);
-	char *end;
+	struct dead *dd = (struct dead *)ud;
 	long pid;
+	bool tagged;
+	int r;
 
-	if (e[0] != '.' || strncmp(e + 1, name, len) != 0 || strncmp(e + 1 + len, ".partial.", 9) != 0)
-		return 0;
-	errno = 0;
-	pid = strtol(e + 1 + len + 9, &end, 10);
-	return errno || *end || end == e + 1 + len + 9 || pid <= 0 ? 0 : pid;
-}
-
-/* a partial of name whose process is gone (a PID taken again since is
- * running: that partial stays) */
-static bool dead_partial(const char *e, const void *ud, char **why)
-{
-	long pid = partial_pid(e, ud);
-
-	if (!pid || pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+	if (!partial_of(e, dd->name, &pid, &tagged))
 		return false;
+	if (tagged) {
+		r = lb_held_take(dfd, e, lockfd);
+		if (r == 0 && !dd->held)
+			dd->held = lb_strdup(e);
+		if (r != 1)
+			return false;
+	} else if (pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) {
+		return false;
+	}
 	*why = lb_asprintf("process %ld, gone", pid);
 	return true;
 }
 
-int lb_gens_clean_dead_partial(const char *dir, const char *name)
+int lb_gens_clean_dead_partial(const char *dir, const char *name, char **ret_held)
 {
-	return sweep(dir, dead_partial, name);
+	struct dead dd = { .name = name };
+	int r = sweep(dir, dead_partial, &dd);
+
+	*ret_held = dd.held;
+	return r;
 }
 
 /* Good enough to count among the kept: it loads, and every artifact is

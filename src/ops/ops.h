@@ -99,8 +99,9 @@ struct lb_generation {
 int lb_gens_list(const char *dir, struct lb_generation **ret, size_t *ret_n);
 void lb_gens_free(struct lb_generation *g, size_t n);
 bool lb_gens_is_name(const char *name, time_t *ret_time, unsigned *ret_seq);
-/* What an interrupted run leaves: .NAME.partial.PID (a capture being
- * written), .NAME.removing.PID (a generation being removed), .latest.PID
+/* What an interrupted run leaves: .NAME.partial.PID.TAG (a capture being
+ * written, held by it: lb_held_mkdir; .NAME.partial.PID of an older
+ * lifeboat), .NAME.removing.PID (a generation being removed), .latest.PID
  * (a link not yet renamed to latest). */
 bool lb_gens_is_partial(const char *name);
 /* A fresh name for now, not taken in dir. */
@@ -111,13 +112,15 @@ int lb_gens_set_latest(const char *dir, const char *name);
 char *lb_gens_latest(const char *dir);
 /* Takes dir/.lock (flock, not waiting): -EBUSY when another capture holds it. */
 int lb_gens_lock(const char *dir, int *ret_fd);
-/* Removes partial directories an interrupted run left (the lock held);
- * the number removed. */
+/* Removes partial directories an interrupted run left (the lock held;
+ * not one a capture --output dir/NAME running holds); the number removed. */
 int lb_gens_clean_partial(const char *dir);
-/* Without the lock (capture --output): removes dir/.NAME.partial.PID of
- * every PID that is not running here (a capture killed before it could
- * clean up); the number removed. */
-int lb_gens_clean_dead_partial(const char *dir, const char *name);
+/* Without the lock (capture --output): removes dir/.NAME.partial.PID.TAG
+ * of every capture gone (no process holds it, in whatever PID namespace),
+ * and an older lifeboat's dir/.NAME.partial.PID of every PID that is not
+ * running here (a capture killed before it could clean up); the number
+ * removed. *ret_held: the name of one a running capture holds, or NULL. */
+int lb_gens_clean_dead_partial(const char *dir, const char *name, char **ret_held);
 /* Keeps the keep newest good generations (good: the manifest loads and
  * every artifact is there at its size; each was verified before it got
  * its name) and removes every older one, never 'latest'. Each removed name

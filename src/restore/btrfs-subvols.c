@@ -19,22 +19,31 @@
  *     (archive-extract.c: they share their extents again);
  *  4. each snapshot's files that are not clones are deduplicated against
  *     its parent's (btrfs-share.c: all of them in an archive that predates
- *     clones; a file of which a few blocks changed), the read-only ones
+ *     clones; a file of which a few blocks changed); a received
+ *     subvolume given its received UUID, stransid and stime again
+ *     (BTRFS_IOC_SET_RECEIVED_SUBVOL, as btrfs receive does: what lets an
+ *     incremental btrfs receive find it as the parent of the next one),
+ *     while it can still be written (the kernel refuses it with EROFS on a
+ *     read-only one), and only once its files are in it (an empty one is
+ *     not what was received: lb_run_subvols_filled); the read-only ones
  *     made read-only, the default subvolume set, the placeholders removed.
  *
  * Everything inside the new filesystem through lb_open_in_root and
  * friends. Subvolume UUIDs are new: the kernel sets them and no interface
- * takes one (lifeboat-manifest(5)).
+ * takes one (lifeboat-manifest(5)); received UUIDs are kept.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/btrfs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <btrfsutil.h>
+#include <uuid/uuid.h>
 
 #include "base/base.h"
 #include "model/model.h"
@@ -55,6 +64,7 @@ struct lb_run_subvols {
 	uint64_t *got;		/* the ID each subvolume got */
 	uint64_t *fills;	/* placeholders to remove */
 	size_t n_fills;
+	bool filled;		/* their files extracted */
 };
 
 static int bu_err(enum btrfs_util_error e, const char *fmt, const char *arg)
@@ -233,32 +243,76 @@ const char *lb_run_subvols_root(const struct lb_run_subvols *rs)
 	return rs->top->dir;
 }
 
+/* A received subvolume (FD, still read-write) given what btrfs receive
+ * gave it: its received UUID, stransid and stime. */
+static int set_received(int fd, const struct lb_btrfs_subvol *sv)
+{
+	struct btrfs_ioctl_received_subvol_args a;
+	uuid_t u;
+
+	memset(&a, 0, sizeof(a));
+	if (uuid_parse(sv->received_uuid, u) < 0)
+		return lb_err(-EINVAL, "subvolume %s: its received UUID %s is no UUID",
+			      lb_esc(sv->path), lb_esc(sv->received_uuid));
+	memcpy(a.uuid, u, sizeof(a.uuid));
+	a.stransid = sv->stransid;
+	a.stime.sec = sv->stime;
+	a.stime.nsec = sv->stime_nsec;
+	if (ioctl(fd, BTRFS_IOC_SET_RECEIVED_SUBVOL, &a) < 0)
+		return lb_err(-errno, "subvolume %s: cannot give it its received UUID: %s",
+			      lb_esc(sv->path), strerror(errno));
+	lb_debug("btrfs", "subvolume %s: received UUID %s, stransid %" PRIu64 " set",
+		 sv->path, sv->received_uuid, sv->stransid);
+	return 0;
+}
+
+void lb_run_subvols_filled(struct lb_run_subvols *rs)
+{
+	rs->filled = true;
+}
+
 /* Step 4. */
 static int finish(struct lb_run *run, struct lb_run_subvols *rs)
 {
 	enum btrfs_util_error e;
 	uint64_t dflt = rs->s->default_id;
+	size_t received = 0, unset = 0;
 
 	/* snapshots share their extents with their parents again, while
 	 * they can still be written */
 	lb_run_subvols_share(run, rs->top->fd, rs->s);
 	for (size_t i = 0; i < rs->s->n; i++) {
 		const struct lb_btrfs_subvol *sv = &rs->s->subvols[i];
-		int fd;
+		int fd, r = 0;
 
 		if (sv->id == rs->s->default_id)
 			dflt = rs->got[i];
-		if (!sv->readonly)
+		unset += sv->received_uuid && !rs->filled;
+		if (!sv->readonly && !(sv->received_uuid && rs->filled))
 			continue;
 		fd = lb_open_in_root(rs->top->fd, sv->path, O_RDONLY | O_DIRECTORY);
 		if (fd < 0)
 			return lb_err(fd, "subvolume %s: %s", lb_esc(sv->path), strerror(-fd));
+		/* (before it is read-only: EROFS after) */
+		if (sv->received_uuid && rs->filled) {
+			r = set_received(fd, sv);
+			received += r >= 0;
+		}
 		errno = 0;
-		e = btrfs_util_set_subvolume_read_only_fd(fd, true);
+		e = r >= 0 && sv->readonly ? btrfs_util_set_subvolume_read_only_fd(fd, true)
+					   : BTRFS_UTIL_OK;
 		close(fd);
+		if (r < 0)
+			return r;
 		if (e)
 			return bu_err(e, "subvolume %s: cannot make it read-only", lb_esc(sv->path));
 	}
+	if (received)
+		lb_run_say(run, "%zu received subvolumes given their received UUIDs again", received);
+	if (unset)
+		lb_run_say(run, "%zu received subvolumes made empty, without their received UUIDs "
+				"(an incremental btrfs receive would take them for what was received)",
+			   unset);
 	errno = 0;
 	e = btrfs_util_set_default_subvolume_fd(rs->top->fd, dflt);
 	if (e) {

@@ -51,6 +51,9 @@ struct lb_run_subvols;
 int lb_run_subvols_begin(struct lb_run *run, const struct lb_volume *v, const char *node,
 			 struct lb_run_subvols **ret);
 const char *lb_run_subvols_root(const struct lb_run_subvols *rs);
+/* (their files are extracted: the received ones get their received UUIDs
+ * again, which empty ones must not: they are not what was received) */
+void lb_run_subvols_filled(struct lb_run_subvols *rs);
 int lb_run_subvols_end(struct lb_run *run, struct lb_run_subvols *rs, int r);
 /* btrfs-share.c: each snapshot's files deduplicated against its parent's */
 void lb_run_subvols_share(struct lb_run *run, int rootfd, const struct lb_btrfs_subvols *s);

@@ -249,6 +249,8 @@ int lb_run_extract(struct lb_run *run, struct lb_plan_volume *pv)
 		if (r >= 0)
 			lb_run_say(run, "%s: files extracted, %.1f MiB of archive in %.1f s", v->id,
 			    (double)pr.bytes / 1048576.0, lb_progress_seconds(&pr));
+		if (r >= 0 && subvols)
+			lb_run_subvols_filled(subvols);
 	} else {
 		r = dfd;
 	}

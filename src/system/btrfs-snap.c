@@ -251,7 +251,7 @@ static int loops_attach(char **devs, char ***ret_loops, int **ret_fds, char **re
 
 int lb_btrfs_top_mount(const char *dev, unsigned flags, struct lb_btrfs_top **ret)
 {
-	char tmpl[64];
+	_cleanup_free_ char *tmpl = NULL;
 	char **devs = NULL, **loops = NULL;
 	_cleanup_free_ char *opts = NULL, *data = NULL;
 	_cleanup_free_ int *lfds = NULL;
@@ -280,10 +280,8 @@ int lb_btrfs_top_mount(const char *dev, unsigned flags, struct lb_btrfs_top **re
 		src = loops[0];
 	}
 	data = lb_asprintf("subvolid=5%s%s", live ? "" : ",rescue=nologreplay", opts ? opts : "");
-	snprintf(tmpl, sizeof(tmpl), "/tmp/lifeboat-mnt.%d.XXXXXX", (int)getpid());
-	if (!mkdtemp(tmpl)) {
-		r = lb_err(-errno, "cannot make a mount point: %s", strerror(errno));
-	} else {
+	r = lb_mount_dir_new(&tmpl);
+	if (r >= 0) {
 		r = mount(src, tmpl, "btrfs", mflags, data);
 		if (r < 0 && !live && errno == EINVAL) {
 			free(data);
@@ -293,7 +291,7 @@ int lb_btrfs_top_mount(const char *dev, unsigned flags, struct lb_btrfs_top **re
 		if (r < 0) {
 			int e = errno;
 
-			rmdir(tmpl);
+			lb_mount_dir_drop(tmpl);
 			r = lb_err(-e, "cannot mount the top level of the btrfs on %s: %s", dev,
 				   strerror(e));
 		}
@@ -311,7 +309,7 @@ int lb_btrfs_top_mount(const char *dev, unsigned flags, struct lb_btrfs_top **re
 		return r;
 	}
 	t = lb_zalloc(sizeof(*t));
-	t->dir = lb_strdup(tmpl);
+	t->dir = TAKE_PTR(tmpl);
 	t->live = live;
 	t->devs = devs;
 	t->fd = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -406,6 +404,11 @@ int lb_btrfs_subvols_read(const struct lb_btrfs_top *t, struct lb_btrfs_subvols 
 		sv->uuid = uuid_text(info.uuid);
 		sv->parent_uuid = uuid_text(info.parent_uuid);
 		sv->received_uuid = uuid_text(info.received_uuid);
+		if (sv->received_uuid) {
+			sv->stransid = info.stransid;
+			sv->stime = (uint64_t)info.stime.tv_sec;
+			sv->stime_nsec = (uint32_t)info.stime.tv_nsec;
+		}
 		sv->readonly = (info.flags & 1ull) != 0;	/* BTRFS_ROOT_SUBVOL_RDONLY */
 	}
 	btrfs_util_destroy_subvolume_iterator(it);

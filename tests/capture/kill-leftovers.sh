@@ -3,20 +3,26 @@
 # leaves, and who clears it (issue 16):
 # (a) the programs it runs die with it (PR_SET_PDEATHSIG): a pre-capture
 #     hook that sleeps is gone once lifeboat is;
-# (b) its mount points /tmp/lifeboat-mnt.PID.* (its mounts went with its
-#     private mount namespace) are removed, empty, by the next lifeboat
-#     that mounts something;
-# (c) its partial capture PARENT/.NAME.partial.PID is removed by the next
-#     capture --output PARENT/NAME; one of a running process, and one of
-#     another name, stay.
+# (b) its mount points /tmp/lifeboat-mnt.PID.TAG (its mounts went with its
+#     private mount namespace; no lock on them held any more) are removed,
+#     empty, by the next lifeboat that mounts something, and so is an
+#     older lifeboat's (lifeboat-mnt.PID.XXXXXX, no lock) of a dead PID;
+# (c) its partial capture PARENT/.NAME.partial.PID.TAG is removed by the
+#     next capture --output PARENT/NAME, and so are one with a tag held by
+#     nobody (whatever its PID) and an older lifeboat's (.NAME.partial.PID,
+#     no lock) of a dead PID; an older one of a running process, and one
+#     of another name, stay. (tests/fs/btrfs-pidns.sh: one held by a
+#     capture in another PID namespace stays.)
 . "$(dirname "$0")/../ops/lib"
 lb_need_root
 set -euo pipefail
 lb_workdir
 ops_disk 30
 hook_pid=
+old_mnt=
 cleanup() {
 	[ -z "$hook_pid" ] || kill -9 "$hook_pid" 2>/dev/null || true
+	[ -z "$old_mnt" ] || rmdir "$old_mnt" 2>/dev/null || true
 	lb_cleanup
 }
 trap cleanup EXIT
@@ -78,21 +84,34 @@ for m in $mnts; do
 	[ -d "$m" ] && [ -z "$(ls -A "$m")" ] || lb_fail "$m is not an empty directory"
 	! mountpoint -q "$m" || lb_fail "$m is still a mount point here"
 done
-[ -d "$out/.cap.partial.$killed" ] || lb_fail "the killed capture left no $out/.cap.partial.$killed: $(ls -A "$out")"
-echo "killed capture $killed left: $(echo $mnts) $out/.cap.partial.$killed"
-# a partial of a running process (this shell) and one of another name,
-# its process gone too
-mkdir "$out/.cap.partial.$$" "$out/.other.partial.$killed"
+for m in $mnts; do
+	case $m in /tmp/lifeboat-mnt.$killed.[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]) ;;
+	*) lb_fail "$m is not /tmp/lifeboat-mnt.PID.TAG" ;;
+	esac
+done
+partial=$(compgen -G "$out/.cap.partial.$killed.*" || true)
+[ -n "$partial" ] || lb_fail "the killed capture left no $out/.cap.partial.$killed.TAG: $(ls -A "$out")"
+echo "killed capture $killed left: $(echo $mnts) $partial"
+# an older lifeboat's mount point and partial of a dead process; a partial
+# with a tag that nobody holds, of a running process (this shell); an
+# older one of this shell; one of another name, its process gone too
+old_mnt=/tmp/lifeboat-mnt.$killed.Ab3xYz
+mkdir "$old_mnt"
+mkdir "$out/.cap.partial.$killed" "$out/.cap.partial.$$.0123abcd" "$out/.cap.partial.$$" \
+	"$out/.other.partial.$killed"
 
 "$LIFEBOAT" capture --data archive --disk "$OPS_DISK" --output "$out/cap" >"$LB_WORK/log" 2>&1 ||
 	lb_fail "the capture after the kill failed: $(cat "$LB_WORK/log")"
-[ ! -e "$out/.cap.partial.$killed" ] || lb_fail "$out/.cap.partial.$killed is still there"
-grep -q "removed 1 partial capture an interrupted run left in $out" "$LB_WORK/log" ||
-	lb_fail "the capture did not say it removed the partial: $(cat "$LB_WORK/log")"
-[ -d "$out/.cap.partial.$$" ] || lb_fail "the partial of a running process ($$) was removed"
+for p in "$partial" "$out/.cap.partial.$killed" "$out/.cap.partial.$$.0123abcd"; do
+	[ ! -e "$p" ] || lb_fail "$p is still there"
+done
+grep -q "removed 3 partial captures an interrupted run left in $out" "$LB_WORK/log" ||
+	lb_fail "the capture did not say it removed the partials: $(cat "$LB_WORK/log")"
+[ -d "$out/.cap.partial.$$" ] || lb_fail "the older partial of a running process ($$) was removed"
 [ -d "$out/.other.partial.$killed" ] || lb_fail "the partial of another name was removed"
-echo "ok (c): the dead capture's partial removed, the others kept"
-for m in $mnts; do
+echo "ok (c): the dead capture's partial, one nobody holds and an older one of a dead process removed, the others kept"
+for m in $mnts $old_mnt; do
 	[ ! -e "$m" ] || lb_fail "$m is still there after the next lifeboat mounted a volume"
 done
-echo "ok (b): the dead capture's mount points removed"
+old_mnt=
+echo "ok (b): the dead capture's mount points and an older one of a dead process removed"

@@ -12,7 +12,7 @@
 # search (lifeboat/*/manifest.xml, as initramfs/90init/init globs it) finds
 # only the complete captures; verify of NAME refuses; the earlier capture's
 # files are byte for byte as they were and verify takes it. What a killed
-# capture leaves (its .NAME.partial.PID directory) is counted and said.
+# capture leaves (its .NAME.partial.PID.TAG directory) is counted and said.
 #   LB_KILL_TRIALS=N (default 10) trials
 . "$(dirname "$0")/../lib.sh"
 lb_need_root

@@ -84,8 +84,8 @@ done
 [ -n "$partial" ] || lb_fail "never saw the capture's partial directory"
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null || true
-case $partial in .2*Z.partial.$pid | .2*Z-[0-9]*.partial.$pid) ;;
-*) lb_fail "the partial directory '$partial' is not .NAME.partial.PID" ;;
+case $partial in .2*Z.partial.$pid.[0-9a-f]* | .2*Z-[0-9]*.partial.$pid.[0-9a-f]*) ;;
+*) lb_fail "the partial directory '$partial' is not .NAME.partial.PID.TAG" ;;
 esac
 ops_only "$caps" "${made[1]}" "${made[2]}" latest "$partial"
 after=$(cd "$caps" && find . -mindepth 1 -path ./.lock -prune -o -path "./$partial" -prune -o -printf '%p %s %T@\n' | sort)

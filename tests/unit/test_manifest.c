@@ -1180,6 +1180,8 @@ static const struct {
 	{ "bad-btrfs-subvol-id-low.xml", ":10: volume disk0: subvolume ID 5 is out of range (256 to 4294967296)" },
 	{ "bad-btrfs-default-missing.xml", ":10: volume disk0: the default subvolume 300 is not listed" },
 	{ "bad-btrfs-subvols-on-ext4.xml", ":10: volume disk0: <subvolumes> on a ext4 volume" },
+	{ "bad-btrfs-stransid-not-received.xml", ":10: volume disk0: subvolume 261: stransid or stime without a received-uuid" },
+	{ "bad-btrfs-stime-nsec.xml", "line 10: Element volume failed to validate content" },
 };
 
 static void test_reject_fixtures(void **state)
