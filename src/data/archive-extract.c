@@ -433,18 +433,38 @@ static int entry_done(struct extraction *x, struct archive_entry *e)
 static int copy_bytes(int src, int dst, uint64_t size)
 {
 	_cleanup_free_ uint8_t *buf = lb_zalloc(1u << 20);
+	uint64_t off = 0;
 
-	for (uint64_t off = 0; off < size;) {
-		size_t n = size - off < (1u << 20) ? (size_t)(size - off) : (1u << 20);
-		int r = lb_pread_all(src, buf, n, off);
+	/* only the source's data: its holes (and preallocated ranges, which
+	 * read as zeros too) stay holes, so a small archive cannot make a
+	 * sparse file's clone write its whole size */
+	while (off < size) {
+		off_t d = lseek(src, (off_t)off, SEEK_DATA), h;
 
-		if (r < 0)
-			return r;
-		if (pwrite(dst, buf, n, (off_t)off) != (ssize_t)n)
-			return errno ? -errno : -EIO;
-		off += n;
+		if (d < 0 && errno == ENXIO)
+			break;
+		h = d < 0 ? -1 : lseek(src, d, SEEK_HOLE);
+		if (d < 0 || h < 0) {
+			d = (off_t)off;	/* (no SEEK_DATA: all of it) */
+			h = (off_t)size;
+		}
+		if ((uint64_t)h > size)
+			h = (off_t)size;
+		for (off = (uint64_t)d; off < (uint64_t)h;) {
+			size_t n = (uint64_t)h - off < (1u << 20) ? (size_t)((uint64_t)h - off)
+								 : (1u << 20);
+			int r = lb_pread_all(src, buf, n, off);
+
+			if (r < 0)
+				return r;
+			if (pwrite(dst, buf, n, (off_t)off) != (ssize_t)n)
+				return errno ? -errno : -EIO;
+			off += n;
+		}
+		if ((uint64_t)h <= (uint64_t)d)
+			break;
 	}
-	return 0;
+	return ftruncate(dst, (off_t)size) < 0 ? -errno : 0;
 }
 
 /* The file just made for entry e gets the bytes of the one its clone

@@ -314,6 +314,67 @@ static void test_clone_records(void **state)
 	}
 }
 
+/* A clone of a sparse file copied where it cannot be shared (this
+ * filesystem has no reflinks) copies the data, not the holes: a small
+ * archive cannot make the restore write the whole size of its sparse
+ * files once more. */
+static void test_clone_sparse_copied(void **state)
+{
+	const int64_t size = 256ll << 20;
+	struct archive *w = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	_cleanup_free_ char *zeros = lb_zalloc(1u << 20), *buf = lb_zalloc(1u << 16);
+	_cleanup_free_ char *file = lb_asprintf("%s/sparse.data", dir), *out = NULL, *b = NULL;
+	size_t used = 0;
+	char sum[65], tail[4];
+	struct lb_artifact a = { .file = "sparse.data", .sha256 = sum };
+	struct lb_dw *dw = NULL;
+	struct stat st;
+	int fd, bfd;
+
+	(void)state;
+	archive_write_set_format_pax(w);
+	assert_int_equal(archive_write_open_memory(w, buf, 1u << 16, &used), ARCHIVE_OK);
+	for (int i = 0; i < 2; i++) {
+		archive_entry_clear(e);
+		archive_entry_set_pathname(e, i ? "./b" : "./a");
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_perm(e, 0644);
+		archive_entry_set_size(e, size);
+		/* a: holes, then "tail" at its end; b: a clone of a, no data */
+		archive_entry_sparse_add_entry(e, i ? 0 : size - 4, i ? 0 : 4);
+		if (i)
+			archive_entry_xattr_add_entry(e, CLONE_XATTR, "./a", 3);
+		assert_int_equal(archive_write_header(w, e), ARCHIVE_OK);
+		for (int64_t off = 0; off < size - 4; off += 1 << 20)
+			assert_true(archive_write_data(w, zeros, (size_t)(size - 4 - off < (1 << 20)
+									       ? size - 4 - off
+									       : (1 << 20))) >= 0);
+		assert_true(archive_write_data(w, i ? "\0\0\0\0" : "tail", 4) >= 0);
+	}
+	assert_int_equal(archive_write_close(w), ARCHIVE_OK);
+	archive_write_free(w);
+	archive_entry_free(e);
+	fd = open(file, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(lb_dw_open(fd, LB_CONTAINER_STREAM, 0, 0, 0, &dw), 0);
+	assert_int_equal(lb_dw_write(dw, buf, used), 0);
+	assert_int_equal(lb_dw_close(dw, sum, &a.size), 0);
+	out = lb_asprintf("%s/sparse", dir);
+	assert_int_equal(mkdir(out, 0755), 0);
+	assert_int_equal(lb_archive_extract(fd, "sparse", &a, out, NULL, NULL), 0);
+	close(fd);
+	b = lb_asprintf("%s/b", out);
+	bfd = open(b, O_RDONLY | O_CLOEXEC);
+	assert_true(bfd >= 0);
+	assert_int_equal(fstat(bfd, &st), 0);
+	assert_int_equal(st.st_size, size);
+	assert_true((uint64_t)st.st_blocks * 512 < (1u << 20));
+	assert_int_equal(pread(bfd, tail, 4, size - 4), 4);
+	assert_memory_equal(tail, "tail", 4);
+	close(bfd);
+}
+
 /* A drill of a clone restored as a copy (this filesystem shares no
  * extents: a copy's are its own) finds nothing different: its bytes are
  * compared, not its extents. */
@@ -418,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_flags_record),
 		cmocka_unit_test_setup_teardown(test_clone_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clone_compared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clone_sparse_copied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clone_compared_inside, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clone_node_unopened, setup, teardown),
 	};
