@@ -144,7 +144,7 @@ check: lifeboat $(ASAN_BINS) fuzz-smoke
 # each for FUZZ_SMOKE_SECONDS, about a minute in all (make check runs it).
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 600
-FUZZ_SMOKE_SECONDS ?= 15
+FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS = -O1 -g $(FUZZ_SAN) -std=gnu11 $(WARN) -Isrc -I. $(PKG_CFLAGS) -D_GNU_SOURCE \
 	-fno-strict-aliasing
