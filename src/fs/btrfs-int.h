@@ -50,9 +50,17 @@
 #define BTRFS_INCOMPAT_ZONED (1ull << 12)
 #define BTRFS_INCOMPAT_EXTENT_TREE_V2 (1ull << 13)
 #define BTRFS_INCOMPAT_RAID_STRIPE_TREE (1ull << 14)
+/* the incompat bits whose filesystems' free space trees lifeboat reads:
+ * mixed_backref .. raid1c34 (0-11) and simple_quota (16); zoned, extent
+ * tree v2, the raid stripe tree and any bit it does not know (the remap
+ * tree, 17, moves data by a map of its own) change what the tree means
+ * or where data lies */
+#define BTRFS_INCOMPAT_FST_KNOWN (((1ull << 12) - 1) | (1ull << 16))
 /* compat_ro bits: a free space tree, and one the kernel has kept whole */
 #define BTRFS_COMPAT_RO_FREE_SPACE_TREE (1ull << 0)
 #define BTRFS_COMPAT_RO_FREE_SPACE_TREE_VALID (1ull << 1)
+/* free space tree (0), valid (1), verity (2), block group tree (3) */
+#define BTRFS_COMPAT_RO_FST_KNOWN 0xfull
 
 /* the root tree's item for the free space tree, and that tree's items */
 #define BTRFS_ROOT_TREE_OBJECTID 1ull
@@ -172,8 +180,9 @@ void lb_btrfs_free_free(struct lb_btrfs_free *f);
  * device, checked (checksum, place, fsid, owner, level, generation), keys
  * in order, every free range inside its block group and each block
  * group's extent count what its ranges make. -EOPNOTSUPP when there is no
- * valid free space tree to read (or features that change what it means: a
- * log to replay, zoned, extent tree v2, a raid stripe tree); -EUCLEAN or
+ * valid free space tree to read (or a log to replay, or an incompat or
+ * compat_ro feature not among those it knows: zoned, extent tree v2, the
+ * raid stripe tree and the remap tree change what it means); -EUCLEAN or
  * -ENXIO (and a message) when it cannot be read whole. */
 int lb_btrfs_free_read(int fd, uint64_t offset, uint64_t size, const struct lb_btrfs_sb *sb,
 		       const struct lb_btrfs_chunks *cs, struct lb_btrfs_free *ret);

@@ -386,11 +386,12 @@ int lb_btrfs_free_read(int fd, uint64_t offset, uint64_t size, const struct lb_b
 	memset(ret, 0, sizeof(*ret));
 	if ((sb->compat_ro & valid) != valid)
 		return lb_err(-EOPNOTSUPP, "btrfs: no valid free space tree");
-	/* a log to replay holds extents the tree calls free; zoned, extent
-	 * tree v2 and the raid stripe tree change what it means or where
-	 * data lies */
-	if (sb->log_root != 0 || (sb->incompat & (BTRFS_INCOMPAT_ZONED | BTRFS_INCOMPAT_EXTENT_TREE_V2 |
-						  BTRFS_INCOMPAT_RAID_STRIPE_TREE)))
+	/* a log to replay holds extents the tree calls free; a feature not
+	 * among those lifeboat knows (zoned, extent tree v2, the raid stripe
+	 * tree, the remap tree, or newer) may change what the tree means or
+	 * where data lies */
+	if (sb->log_root != 0 || (sb->incompat & ~BTRFS_INCOMPAT_FST_KNOWN) ||
+	    (sb->compat_ro & ~BTRFS_COMPAT_RO_FST_KNOWN))
 		return lb_err(-EOPNOTSUPP, "btrfs: a log to replay, or a feature whose free space "
 					   "lifeboat does not read");
 	w.buf = lb_zalloc(sb->nodesize);

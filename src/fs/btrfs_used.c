@@ -106,7 +106,9 @@ static void used_of(struct runs *rs, const struct lb_btrfs_free *f, const struct
  * raid5/6: it is taken whole. */
 static bool tightened(const struct lb_btrfs_chunk *c)
 {
-	return (c->type & BTRFS_BG_DATA) && !(c->type & (BTRFS_BG_METADATA | BTRFS_BG_SYSTEM)) &&
+	/* (a type bit lifeboat does not know, such as the remap tree's
+	 * "remapped", takes the chunk whole too) */
+	return (c->type & BTRFS_BG_DATA) && !(c->type & ~(BTRFS_BG_DATA | BTRFS_BG_PROFILES)) &&
 	       !(c->type & (BTRFS_BG_RAID0 | BTRFS_BG_RAID10 | BTRFS_BG_RAID5 | BTRFS_BG_RAID6));
 }
 
