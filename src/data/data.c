@@ -48,7 +48,10 @@ bool lb_data_mounted_rw(const struct lb_volume *v)
 {
 	if (!v->mountpoint || v->mount_source)
 		return false;	/* (a mount point read from the disk: not mounted here) */
-	if (!v->mount_options)
+	/* (the mount named may be read-only while another of the same
+	 * filesystem is not: a btrfs's top level read-only, a subvolume of it
+	 * read-write; the superblock says) */
+	if (!v->mount_options || v->rt_writable)
 		return true;
 	return !(strncmp(v->mount_options, "ro", 2) == 0 &&
 		 (v->mount_options[2] == '\0' || v->mount_options[2] == ','));

@@ -167,6 +167,7 @@ static int scan_volume(const struct lb_disk *d, int fd, const struct lb_sysinfo 
 		if (mt) {
 			v->mountpoint = lb_strdup(mt->target);
 			v->mount_options = lb_strdup(mt->options);
+			v->rt_writable = mt->sb_rw;
 			v->critical = lb_mountpoint_is_critical(mt->target);
 		}
 		if (lb_sysinfo_is_swap(si, v->rt_major, v->rt_minor)) {

@@ -249,6 +249,8 @@ struct lb_volume {
 	unsigned rt_major, rt_minor;
 	char *rt_in_use;	/* why it is in use here though not mounted (a
 				 * member of an imported ZFS pool), or NULL */
+	bool rt_writable;	/* mounted, its filesystem writable here (by any
+				 * of its mounts, whatever mount_options says) */
 };
 
 struct lb_partition {

@@ -166,7 +166,7 @@ static int load_mounts(struct lb_sysinfo *si)
 	}
 	while (mnt_table_next_fs(tb, it, &fs) == 0) {
 		const char *target = mnt_fs_get_target(fs), *opts = mnt_fs_get_vfs_options(fs);
-		const char *source = mnt_fs_get_source(fs);
+		const char *source = mnt_fs_get_source(fs), *sb = mnt_fs_get_fs_options(fs);
 		dev_t dev = mnt_fs_get_devno(fs);
 		struct lb_mount *mt;
 
@@ -181,6 +181,8 @@ static int load_mounts(struct lb_sysinfo *si)
 			.root = lb_strdup(mnt_fs_get_root(fs) ? mnt_fs_get_root(fs) : "/"),
 			.options = lb_strdup(opts ? opts : ""),
 			.source = source ? lb_strdup(source) : NULL,
+			/* (no super options: as the mount's own say) */
+			.sb_rw = !mnt_optstr_get_option(sb ? sb : opts ? opts : "", "rw", NULL, NULL),
 		};
 		resolve_source(mt, mnt_fs_get_fstype(fs));
 		if (source && mnt_fs_get_fstype(fs) && strcmp(mnt_fs_get_fstype(fs), "zfs") == 0)

@@ -14,6 +14,9 @@ struct lb_mount {
 	char *root;		/* what of the filesystem is mounted there: "/", a
 				 * btrfs subvolume "/@home", a bind mount's dir */
 	char *options;		/* the mount's own (VFS) options */
+	bool sb_rw;		/* its filesystem is writable (the superblock's
+				 * options: read-write through another mount of
+				 * it even where this one is read-only) */
 	char *source;
 	dev_t *devs;		/* block devices its source names (btrfs: all of them) */
 	size_t n_devs;
