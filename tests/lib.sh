@@ -299,3 +299,56 @@ lb_on_error() {
 }
 set -E
 trap 'lb_on_error $?' ERR
+
+# lb_qemu LOG TIMEOUT [qemu args...]: runs qemu under TCG (KVM cannot run
+# a stock kernel here) with the serial console into LOG; never longer than
+# TIMEOUT seconds. Returns qemu's (or timeout's) status.
+#
+# A guest whose kernel started ("Linux version" on the console) and then
+# printed nothing for LB_QEMU_STALL seconds (240) without reaching userspace
+# ("Run /init", "Run /sbin/init") is booted once more: TCG with two CPUs
+# on a loaded host has been seen to hang there for good (the log ending
+# in the kernel's own early set-up, "IP idents hash table ..."). Nothing
+# has touched a disk before userspace, so the second boot starts from the
+# same state; a guest that reached userspace is never cut short here.
+lb_qemu() {
+	local log=$1 limit=$2 try pid
+	shift 2
+	for try in 1 2; do
+		timeout --kill-after=5 "$limit" qemu-system-x86_64 -accel tcg -cpu max -m 1024 \
+			-nographic -no-reboot -monitor none -serial "file:$log" "$@" </dev/null \
+			>/dev/null 2>&1 &
+		pid=$!
+		if ! lb_qemu_stalled "$pid" "$log"; then
+			wait "$pid"
+			return
+		fi
+		wait "$pid" 2>/dev/null || true
+		echo "note: $(basename "$log"): the guest's kernel stalled before userspace (nothing on its console for ${LB_QEMU_STALL:-240} s, boot $try of 2)" >&2
+		[ "$try" = 1 ] && cp "$log" "$log.stalled"
+	done
+	return 124
+}
+
+# lb_qemu_stalled PID LOG: watches the qemu (under timeout) PID until it ends
+# (false), or kills it and is true when its guest stalled before userspace
+# (lb_qemu).
+lb_qemu_stalled() {
+	local pid=$1 log=$2 size=-1 now last
+	last=$(date +%s)
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 5
+		now=$(stat -c %s "$log" 2>/dev/null || echo 0)
+		if [ "$now" != "$size" ]; then
+			size=$now
+			last=$(date +%s)
+			continue
+		fi
+		[ $(($(date +%s) - last)) -ge "${LB_QEMU_STALL:-240}" ] || continue
+		grep -qa 'Linux version' "$log" || continue
+		grep -qa -e 'Run /init' -e 'Run /sbin/init' "$log" && continue
+		kill "$pid" 2>/dev/null || true
+		return 0
+	done
+	return 1
+}

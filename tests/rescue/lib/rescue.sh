@@ -67,14 +67,12 @@ rs_kernel() {
 	[ -n "$best" ] && printf '%s\n' "$best"
 }
 
-# rs_qemu LOG TIMEOUT [qemu args...]: runs qemu under TCG (KVM cannot run
-# a stock kernel here) with the serial console into LOG; never longer than
-# TIMEOUT seconds. Returns qemu's (or timeout's) status.
+# rs_qemu LOG TIMEOUT [qemu args...]: lb_qemu (tests/lib.sh: TCG, the
+# serial console into LOG, at most TIMEOUT seconds, one more boot when the
+# guest's kernel stalls before userspace). Returns qemu's (or timeout's)
+# status.
 rs_qemu() {
-	local log=$1 limit=$2
-	shift 2
-	timeout --kill-after=5 "$limit" qemu-system-x86_64 -accel tcg -cpu max -m 1024 \
-		-nographic -no-reboot -monitor none -serial "file:$log" "$@" </dev/null >/dev/null 2>&1
+	lb_qemu "$@"
 }
 
 # rs_result LOG: the LIFEBOAT-RESULT line of a serial log (without the

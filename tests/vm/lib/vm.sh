@@ -86,13 +86,12 @@ vm_run() {
 		args+=(-drive "file=$d,if=virtio,format=raw,cache=unsafe,discard=unmap")
 		i=$((i + 1))
 	done
-	timeout --kill-after=5 "$limit" qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 2 \
-		-nographic -no-reboot -monitor none -serial "file:$log" \
+	rc=0
+	lb_qemu "$log" "$limit" -smp 2 \
 		-kernel "$VM_KERNEL" -initrd "$VM_IMAGE" \
 		-append "console=ttyS0 panic=1 no_timer_check lifeboat.script lifeboat.wait=5 lifeboat.after=poweroff" \
 		-fw_cfg "name=opt/lifeboat/script,file=$script" \
-		"${args[@]}" </dev/null >/dev/null 2>&1
-	rc=$?
+		"${args[@]}" || rc=$?
 	[ $rc = 124 ] && return 124
 	rc=$(tr -d '\r' <"$log" | sed -n 's/^LIFEBOAT-SCRIPT-EXIT: \([0-9]*\)$/\1/p' | tail -n 1)
 	[ -n "$rc" ] || return 125
