@@ -84,6 +84,7 @@ char *lb_udev_unescape(const char *s);
 int lb_mount_tmp(const char *node, const char *type, bool readonly, char **ret_dir);
 int lb_umount_tmp(char *dir);
 /* ---- directories held by their maker (held.c) ---------------------------- */
+#define LB_HELD_TAG_LEN 8
 /* Makes PREFIX followed by a tag of 8 hex digits drawn at random (PREFIX
  * ends in "."), with MODE, locked: flock, exclusive, on the directory
  * itself, held for as long as *ret_fd is open (O_CLOEXEC). What a process
@@ -91,6 +92,8 @@ int lb_umount_tmp(char *dir);
 int lb_held_mkdir(const char *prefix, mode_t mode, char **ret_path, int *ret_fd);
 /* Whether S is such a tag. */
 bool lb_held_is_tag(const char *s);
+/* Such a tag, drawn at random, into ret (NUL-terminated): 0 or -errno. */
+int lb_held_tag(char ret[LB_HELD_TAG_LEN + 1]);
 /* NAME in DIRFD, made by lb_held_mkdir: 1 and its fd, locked here, when no
  * process holds it (its maker is gone: the caller removes it, then closes
  * the fd); 0 when one does; -errno when it cannot be opened. */

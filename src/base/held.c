@@ -39,30 +39,38 @@
 #include "base/base.h"
 #include "base/crypt.h"
 
-#define TAG_LEN 8
 /* makes another when a cleanup took the one made, at most */
 #define TRIES 64
 #define MNT_PREFIX "lifeboat-mnt."
 
 bool lb_held_is_tag(const char *s)
 {
-	return strlen(s) == TAG_LEN && strspn(s, "0123456789abcdef") == TAG_LEN;
+	return strlen(s) == LB_HELD_TAG_LEN && strspn(s, "0123456789abcdef") == LB_HELD_TAG_LEN;
+}
+
+int lb_held_tag(char ret[LB_HELD_TAG_LEN + 1])
+{
+	uint8_t tag[LB_HELD_TAG_LEN / 2];
+	int r = lb_random(tag, sizeof(tag));
+
+	if (r < 0)
+		return r;
+	for (size_t j = 0; j < sizeof(tag); j++)
+		snprintf(ret + 2 * j, 3, "%02x", tag[j]);
+	return 0;
 }
 
 int lb_held_mkdir(const char *prefix, mode_t mode, char **ret_path, int *ret_fd)
 {
 	for (int i = 0; i < TRIES; i++) {
-		uint8_t tag[TAG_LEN / 2];
-		char hex[TAG_LEN + 1];
+		char hex[LB_HELD_TAG_LEN + 1];
 		_cleanup_free_ char *path = NULL;
 		struct stat st;
 		int r, fd;
 
-		r = lb_random(tag, sizeof(tag));
+		r = lb_held_tag(hex);
 		if (r < 0)
 			return r;
-		for (size_t j = 0; j < sizeof(tag); j++)
-			snprintf(hex + 2 * j, 3, "%02x", tag[j]);
 		path = lb_asprintf("%s%s", prefix, hex);
 		if (mkdir(path, mode) < 0) {
 			if (errno == EEXIST)

@@ -56,7 +56,6 @@
 #include <uuid/uuid.h>
 
 #include "base/base.h"
-#include "base/crypt.h"
 #include "model/model.h"
 #include "system/system.h"
 
@@ -69,9 +68,6 @@ static int bu_err(enum btrfs_util_error e, const char *what, const char *where)
 
 	return lb_err(-en, "%s %s: %s (%s)", what, where, btrfs_util_strerror(e), strerror(en));
 }
-
-/* The tag of a snapshot's name: 8 lowercase hex digits. */
-#define TAG_LEN 8
 
 bool lb_btrfs_snap_name(const char *name, long *ret_pid, uint64_t *ret_id, bool *ret_old)
 {
@@ -100,7 +96,7 @@ bool lb_btrfs_snap_name(const char *name, long *ret_pid, uint64_t *ret_id, bool 
 	old = !*end;
 	if (!old) {
 		p = end + 1;
-		if (*end != '.' || strlen(p) != TAG_LEN || strspn(p, "0123456789abcdef") != TAG_LEN)
+		if (*end != '.' || !lb_held_is_tag(p))
 			return false;
 	}
 	if (ret_pid)
@@ -522,7 +518,6 @@ static int remove_leftovers(const struct lb_btrfs_top *t)
 
 int lb_btrfs_snap_begin(struct lb_btrfs_top *t)
 {
-	uint8_t tag[TAG_LEN / 2];
 	int n = 0, r;
 
 	if (flock(t->fd, LOCK_EX | LOCK_NB) == 0) {
@@ -537,13 +532,11 @@ int lb_btrfs_snap_begin(struct lb_btrfs_top *t)
 	/* (waits only for a capture removing leftovers) */
 	if (flock(t->fd, LOCK_SH) < 0)
 		return lb_err(-errno, "%s: cannot lock it: %s", t->dir, strerror(errno));
-	r = lb_random(tag, sizeof(tag));
+	r = lb_held_tag(t->snap_tag);
 	if (r < 0) {
 		flock(t->fd, LOCK_UN);
 		return r;
 	}
-	for (size_t i = 0; i < sizeof(tag); i++)
-		snprintf(t->snap_tag + 2 * i, 3, "%02x", tag[i]);
 	t->snap_locked = true;
 	return n;
 }

@@ -134,7 +134,7 @@ struct lb_btrfs_top {
 	bool live;	/* read-write, for snapshots; else read-only */
 	char **devs;	/* read through loop devices: its devices, scanned again after */
 	bool snap_locked;	/* lb_btrfs_snap_begin's lock held on fd */
-	char snap_tag[9];	/* this capture's, in its snapshots' names */
+	char snap_tag[LB_HELD_TAG_LEN + 1];	/* this capture's, in its snapshots' names */
 };
 
 /* True when NAME is a capture snapshot's; its PID and subvolume ID, and
