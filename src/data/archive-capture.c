@@ -247,6 +247,7 @@ struct pathset {
 	size_t n;
 	bool wanted;	/* a later root's clone_of */
 	const struct lb_archive_root *from;	/* this root's clone_of: an earlier one */
+	char *dir;	/* its names in the archive: "./" for the top, "./home/" below */
 };
 
 struct capture {
@@ -288,12 +289,6 @@ static int open_regular(struct lb_walk_entry *we, int *ret_fd)
 	return 0;
 }
 
-/* A root's names in the archive: "./" for the top, "./home/" below. */
-static char *rel_dir(const struct lb_archive_root *root)
-{
-	return root->prefix && *root->prefix ? lb_asprintf("./%s/", root->prefix) : lb_strdup("./");
-}
-
 static int cmp_path(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -309,8 +304,9 @@ static bool pathset_has(const struct pathset *s, const char *path)
  * one's entry, or NULL. */
 static char *clone_source(struct capture *c, const struct lb_walk_entry *we, int fd)
 {
-	const struct lb_archive_root *root = &c->roots[c->cur], *from = c->sets[c->cur].from;
-	_cleanup_free_ char *dir = rel_dir(root), *from_dir = rel_dir(from), *path = NULL;
+	const struct lb_archive_root *from = c->sets[c->cur].from;
+	const char *dir = c->sets[c->cur].dir, *from_dir = c->sets[from - c->roots].dir;
+	_cleanup_free_ char *path = NULL;
 	char *src;
 	const char *below;
 	struct stat st;
@@ -473,6 +469,7 @@ static void capture_free(struct capture *c, size_t n_roots)
 		for (size_t j = 0; j < c->sets[i].n; j++)
 			free(c->sets[i].v[j]);
 		free(c->sets[i].v);
+		free(c->sets[i].dir);
 	}
 	free(c->sets);
 	archive_write_free(c->out);
@@ -500,11 +497,15 @@ int lb_archive_capture_roots(const struct lb_archive_root *roots, size_t n_roots
 	int r;
 
 	c.sets = lb_zalloc((n_roots ? n_roots : 1) * sizeof(*c.sets));
-	for (size_t i = 0; i < n_roots; i++)
+	for (size_t i = 0; i < n_roots; i++) {
+		c.sets[i].dir = roots[i].prefix && *roots[i].prefix
+					? lb_asprintf("./%s/", roots[i].prefix)
+					: lb_strdup("./");
 		if (roots[i].clone_of && roots[i].clone_of >= roots && roots[i].clone_of < roots + i) {
 			c.sets[i].from = roots[i].clone_of;
 			c.sets[roots[i].clone_of - roots].wanted = true;
 		}
+	}
 	r = capture_open(&c, out_fd, level, key, file, progress, pud);
 	for (size_t i = 0; i < n_roots && r >= 0; i++) {
 		struct lb_walk *walk = NULL;

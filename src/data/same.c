@@ -123,8 +123,12 @@ static int items_next(int fd, struct items *it, uint64_t *ret_off, const uint8_t
 
 static enum verdict by_items(int a, int b)
 {
-	_cleanup_free_ struct btrfs_ioctl_search_args_v2 *sa = lb_zalloc(sizeof(*sa) + SEARCH_BUF);
-	_cleanup_free_ struct btrfs_ioctl_search_args_v2 *sb = lb_zalloc(sizeof(*sb) + SEARCH_BUF);
+	/* (not zeroed: items_next sets the key, the kernel fills the rest;
+	 * this runs for every file of a snapshot) */
+	_cleanup_free_ struct btrfs_ioctl_search_args_v2 *sa =
+		lb_realloc_array(NULL, 1, sizeof(*sa) + SEARCH_BUF);
+	_cleanup_free_ struct btrfs_ioctl_search_args_v2 *sb =
+		lb_realloc_array(NULL, 1, sizeof(*sb) + SEARCH_BUF);
 	struct items x = { .a = sa }, y = { .a = sb };
 	struct stat st;
 
@@ -215,8 +219,8 @@ static enum verdict by_extents(int a, int b, uint64_t size)
 
 static bool by_bytes(int a, int b, uint64_t size)
 {
-	_cleanup_free_ uint8_t *x = lb_zalloc(SAME_READ);
-	_cleanup_free_ uint8_t *y = lb_zalloc(SAME_READ);
+	_cleanup_free_ uint8_t *x = lb_realloc_array(NULL, 1, SAME_READ);
+	_cleanup_free_ uint8_t *y = lb_realloc_array(NULL, 1, SAME_READ);
 
 	for (uint64_t off = 0; off < size;) {
 		size_t n = size - off < SAME_READ ? (size_t)(size - off) : SAME_READ;
