@@ -154,6 +154,15 @@ void lb_btrfs_chunks_free(struct lb_btrfs_chunks *c);
  * device. The chunks are sorted by logical address and do not overlap. */
 int lb_btrfs_chunks_read(int fd, uint64_t offset, uint64_t size, const struct lb_btrfs_sb *sb,
 			 struct lb_btrfs_chunks *ret);
+/* A copy on this device (sb->devid; a volume of SIZE bytes at OFFSET in
+ * FD) of tree block LOGICAL, which lies in chunk C, into BUF (sb->nodesize
+ * bytes): one whose checksum, place, fsid, owner, level and generation (0:
+ * any) are right. Returns 0; -ERANGE when C is striped or too short to
+ * hold it; -ENXIO when no stripe of C is on this device; -EUCLEAN when no
+ * copy here is whole; another -errno when the checksum cannot be computed. */
+int lb_btrfs_block_copy(int fd, uint64_t offset, uint64_t size, const struct lb_btrfs_sb *sb,
+			const struct lb_btrfs_chunk *c, uint64_t logical, unsigned level,
+			uint64_t owner, uint64_t gen, uint8_t *buf);
 /* The bytes a chunk takes on each device holding one of its stripes. */
 uint64_t lb_btrfs_stripe_bytes(const struct lb_btrfs_chunk *c);
 /* A profile's name for the BTRFS_BG_* bits of a chunk ("single" for none). */

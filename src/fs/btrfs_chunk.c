@@ -182,42 +182,60 @@ struct walk {
 	unsigned blocks;
 };
 
+int lb_btrfs_block_copy(int fd, uint64_t offset, uint64_t size, const struct lb_btrfs_sb *sb,
+			const struct lb_btrfs_chunk *c, uint64_t logical, unsigned level,
+			uint64_t owner, uint64_t gen, uint8_t *buf)
+{
+	const uint32_t ns = sb->nodesize;
+	uint64_t in = logical - c->logical;
+	bool found = false;
+
+	if (logical < c->logical || ns > c->length || in > c->length - ns ||
+	    (c->type & (BTRFS_BG_RAID0 | BTRFS_BG_RAID10 | BTRFS_BG_RAID5 | BTRFS_BG_RAID6)))
+		return -ERANGE;
+	for (uint16_t s = 0; s < c->num_stripes; s++) {
+		uint64_t phys = c->stripes[s].offset + in;
+		int r;
+
+		if (c->stripes[s].devid != sb->devid || phys < c->stripes[s].offset || phys > size ||
+		    ns > size - phys)
+			continue;
+		found = true;
+		if (lb_pread_all(fd, buf, ns, offset + phys) < 0)
+			continue;
+		r = lb_btrfs_csum_ok(sb->csum_type, buf, ns);
+		if (r < 0)
+			return r;
+		if (r == 1 && lb_le64(buf + 48) == logical &&
+		    memcmp(buf + 32, sb->metadata_uuid, 16) == 0 && lb_le64(buf + 88) == owner &&
+		    buf[100] == level && (gen == 0 || lb_le64(buf + 80) == gen))
+			return 0;
+	}
+	return found ? -EUCLEAN : -ENXIO;
+}
+
 /* Tree block `logical` of the expected level into w->buf: a copy on this
  * device whose checksum, place, fsid, owner and level are right. The
  * chunk tree lives in system chunks, all of which the superblock lists:
  * only those are looked in (not the chunks read so far, up to a million). */
 static int read_block(struct walk *w, uint64_t logical, unsigned level)
 {
-	const uint32_t ns = w->sb->nodesize;
-	bool found = false;
+	int r = -ENXIO;
 
 	for (size_t i = 0; i < w->n_sys; i++) {
 		const struct lb_btrfs_chunk *c = &w->cs->v[i];
-		uint64_t in = logical - c->logical;
 
-		if (logical < c->logical || in >= c->length)
+		if (logical < c->logical || logical - c->logical >= c->length)
 			continue;
-		if (in + ns > c->length || (c->type & (BTRFS_BG_RAID0 | BTRFS_BG_RAID10 | BTRFS_BG_RAID5 |
-						       BTRFS_BG_RAID6)))
-			return corrupt("a chunk tree block lies in a striped or too short chunk at",
-				       logical);
-		for (uint16_t s = 0; s < c->num_stripes; s++) {
-			uint64_t phys = c->stripes[s].offset + in;
-
-			if (c->stripes[s].devid != w->sb->devid || phys + ns > w->size)
-				continue;
-			found = true;
-			if (lb_pread_all(w->fd, w->buf, ns, w->offset + phys) < 0)
-				continue;
-			if (lb_btrfs_csum_ok(w->sb->csum_type, w->buf, ns) == 1 &&
-			    lb_le64(w->buf + 48) == logical &&
-			    memcmp(w->buf + 32, w->sb->metadata_uuid, 16) == 0 &&
-			    lb_le64(w->buf + 88) == BTRFS_CHUNK_TREE_OBJECTID && w->buf[100] == level)
-				return 0;
-		}
+		r = lb_btrfs_block_copy(w->fd, w->offset, w->size, w->sb, c, logical, level,
+					BTRFS_CHUNK_TREE_OBJECTID, 0, w->buf);
 		break;
 	}
-	if (!found)
+	if (r == 0)
+		return 0;
+	if (r == -ERANGE)
+		return corrupt("a chunk tree block lies in a striped or too short chunk at", logical);
+	if (r == -ENXIO)
 		return lb_err(-ENXIO, "btrfs chunk tree block %" PRIu64 " has no copy on this device "
 				      "(devid %" PRIu64 ")",
 			      logical, w->sb->devid);

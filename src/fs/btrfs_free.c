@@ -90,11 +90,9 @@ struct fst {
  * which is never striped on one device). */
 static int read_block(struct fst *w, uint64_t logical, unsigned level, uint64_t owner, uint64_t gen)
 {
-	const uint32_t ns = w->sb->nodesize;
 	const struct lb_btrfs_chunk *c = NULL;
 	size_t lo = 0, hi = w->cs->n;
-	bool found = false;
-	uint64_t in;
+	int r;
 
 	if (++w->blocks > MAX_BLOCKS)
 		return corrupt("more tree blocks than lifeboat reads", w->blocks);
@@ -112,35 +110,19 @@ static int read_block(struct fst *w, uint64_t logical, unsigned level, uint64_t 
 	}
 	if (!c)
 		return corrupt("a tree block lies in no chunk, at", logical);
-	in = logical - c->logical;
-	if (ns > c->length || in > c->length - ns ||
-	    (c->type & (BTRFS_BG_RAID0 | BTRFS_BG_RAID10 | BTRFS_BG_RAID5 | BTRFS_BG_RAID6)))
+	r = lb_btrfs_block_copy(w->fd, w->offset, w->size, w->sb, c, logical, level, owner, gen,
+				w->buf);
+	if (r == -ERANGE)
 		return corrupt("a tree block lies in a striped or too short chunk, at", logical);
-	for (uint16_t s = 0; s < c->num_stripes; s++) {
-		uint64_t phys = c->stripes[s].offset + in;
-		int r;
-
-		if (c->stripes[s].devid != w->sb->devid || phys < c->stripes[s].offset || phys > w->size ||
-		    ns > w->size - phys)
-			continue;
-		found = true;
-		if (lb_pread_all(w->fd, w->buf, ns, w->offset + phys) < 0)
-			continue;
-		r = lb_btrfs_csum_ok(w->sb->csum_type, w->buf, ns);
-		if (r < 0)
-			return r;
-		if (r == 1 && lb_le64(w->buf + 48) == logical &&
-		    memcmp(w->buf + 32, w->sb->metadata_uuid, 16) == 0 && lb_le64(w->buf + 88) == owner &&
-		    w->buf[100] == level && (gen == 0 || lb_le64(w->buf + 80) == gen))
-			return 0;
-	}
-	if (!found)
+	if (r == -ENXIO)
 		return lb_err(-ENXIO, "btrfs tree block %" PRIu64 " has no copy on this device "
 				      "(devid %" PRIu64 ")",
 			      logical, w->sb->devid);
-	return corrupt("no copy of a tree block is whole (checksum, place, owner, level or "
-		       "generation), at",
-		       logical);
+	if (r == -EUCLEAN)
+		return corrupt("no copy of a tree block is whole (checksum, place, owner, level or "
+			       "generation), at",
+			       logical);
+	return r;
 }
 
 /* The free space tree's root, level and generation from the root tree. */
